@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: the platform driver and the simulated devices it binds to.
+ */
+
+#include <linux/platform_device.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_print.h>
+
+#include "simgpu_drv.h"
+
+/**
+ * DOC: Overview
+ *
+ * Every simulated GPU is a platform device named "simgpu.N". Module init
+ * registers the platform driver first and then the devices, so each probe
+ * runs synchronously inside platform_device_add() and a failed probe is
+ * seen at once. A probe allocates the &struct simgpu_device around its
+ * &struct drm_device with devm_drm_dev_alloc() and registers the DRM
+ * device, which creates the render node.
+ *
+ * Removal (module unload, or unbinding through sysfs) unplugs the DRM
+ * device: from then on every ioctl on an fd still open returns -ENODEV and
+ * the structure is freed when the last reference, the last open file
+ * included, goes away.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * simgpu_pdevs[] is written only by module init and exit, which the module
+ * loader serialises; the driver core serialises probe and remove of one
+ * device. No lock of the driver is taken here.
+ */
+
+static const struct simgpu_params *simgpu_dev_params;
+static struct platform_device *simgpu_pdevs[SIMGPU_MAX_DEVICES];
+
+static int simgpu_probe(struct platform_device *pdev)
+{
+	const struct simgpu_params *p = simgpu_dev_params;
+	struct simgpu_device *sdev;
+	int err;
+
+	sdev = devm_drm_dev_alloc(&pdev->dev, &simgpu_drm_driver,
+				  struct simgpu_device, drm);
+	if (IS_ERR(sdev))
+		return PTR_ERR(sdev);
+
+	sdev->id = pdev->id;
+	sdev->params = p;
+	platform_set_drvdata(pdev, sdev);
+
+	err = drm_dev_register(&sdev->drm, 0);
+	if (err)
+		return err;
+
+	drm_info(&sdev->drm,
+		 "simulated GPU %u: %u MiB VRAM, %u compute + %u copy engines\n",
+		 sdev->id, p->vram_mb, p->num_compute_engines,
+		 p->num_copy_engines);
+	return 0;
+}
+
+static int simgpu_remove(struct platform_device *pdev)
+{
+	struct simgpu_device *sdev = platform_get_drvdata(pdev);
+
+	drm_dev_unplug(&sdev->drm);
+	return 0;
+}
+
+static struct platform_driver simgpu_platform_driver = {
+	.probe = simgpu_probe,
+	.remove = simgpu_remove,
+	.driver = {
+		.name = SIMGPU_DRIVER_NAME,
+		.probe_type = PROBE_FORCE_SYNCHRONOUS,
+	},
+};
+
+static void simgpu_devices_remove(unsigned int count)
+{
+	while (count--) {
+		platform_device_unregister(simgpu_pdevs[count]);
+		simgpu_pdevs[count] = NULL;
+	}
+}
+
+/**
+ * simgpu_device_driver_register() - register the driver and its devices
+ * @params: shape of the devices, valid until
+ *	simgpu_device_driver_unregister() returns
+ *
+ * Creates @params->num_devices devices and binds each of them.
+ *
+ * Return: 0, or a negative errno with nothing left registered.
+ */
+int simgpu_device_driver_register(const struct simgpu_params *params)
+{
+	struct platform_device *pdev;
+	unsigned int i;
+	int err;
+
+	simgpu_dev_params = params;
+
+	err = platform_driver_register(&simgpu_platform_driver);
+	if (err)
+		return err;
+
+	for (i = 0; i < params->num_devices; i++) {
+		pdev = platform_device_register_simple(SIMGPU_DRIVER_NAME, i,
+						       NULL, 0);
+		if (IS_ERR(pdev)) {
+			err = PTR_ERR(pdev);
+			goto err_devices;
+		}
+
+		/* Probe ran synchronously; drvdata is cleared if it failed. */
+		if (!platform_get_drvdata(pdev)) {
+			platform_device_unregister(pdev);
+			err = -ENODEV;
+			goto err_devices;
+		}
+		simgpu_pdevs[i] = pdev;
+	}
+	return 0;
+
+err_devices:
+	simgpu_devices_remove(i);
+	platform_driver_unregister(&simgpu_platform_driver);
+	return err;
+}
+
+/**
+ * simgpu_device_driver_unregister() - remove every device and the driver
+ */
+void simgpu_device_driver_unregister(void)
+{
+	simgpu_devices_remove(simgpu_dev_params->num_devices);
+	platform_driver_unregister(&simgpu_platform_driver);
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: module entry, parameters and the DRM driver description.
+ */
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+
+#include "simgpu_drv.h"
+
+/**
+ * DOC: Overview
+ *
+ * simgpu.ko creates @num_devices simulated GPUs. Each is a platform device
+ * bound to the simgpu platform driver, and each becomes a DRM device with a
+ * render node. The shape of every device (VRAM size, engines) comes from
+ * the module parameters, read once at load into a &struct simgpu_params
+ * and never changed after.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * Nothing in this file takes a lock: the parameters are written once in
+ * module init, before any device exists, and are read-only afterwards.
+ */
+
+static unsigned int num_devices = 2;
+module_param(num_devices, uint, 0444);
+MODULE_PARM_DESC(num_devices, "Number of simulated GPUs (1-8, default 2)");
+
+static unsigned int vram_size = 256;
+module_param(vram_size, uint, 0444);
+MODULE_PARM_DESC(vram_size, "VRAM per device in MiB (1-4096, default 256)");
+
+static unsigned int num_compute_engines = 2;
+module_param(num_compute_engines, uint, 0444);
+MODULE_PARM_DESC(num_compute_engines,
+		 "Compute engines per device (1-8, default 2)");
+
+static unsigned int num_copy_engines = 1;
+module_param(num_copy_engines, uint, 0444);
+MODULE_PARM_DESC(num_copy_engines, "Copy engines per device (1-8, default 1)");
+
+static struct simgpu_params simgpu_params;
+
+static int check_range(const char *name, unsigned int val,
+		       unsigned int min, unsigned int max)
+{
+	if (val >= min && val <= max)
+		return 0;
+	pr_err(SIMGPU_DRIVER_NAME ": %s=%u out of range [%u, %u]\n",
+	       name, val, min, max);
+	return -EINVAL;
+}
+
+/**
+ * simgpu_params_check() - validate a device shape
+ * @p: the parameters
+ *
+ * Return: 0 when every parameter is within its documented range, else
+ * -EINVAL after logging which parameter is wrong.
+ */
+int simgpu_params_check(const struct simgpu_params *p)
+{
+	return check_range("num_devices", p->num_devices,
+			   1, SIMGPU_MAX_DEVICES) ?:
+	       check_range("vram_size", p->vram_mb, 1, SIMGPU_MAX_VRAM_MB) ?:
+	       check_range("num_compute_engines", p->num_compute_engines,
+			   1, SIMGPU_MAX_ENGINES) ?:
+	       check_range("num_copy_engines", p->num_copy_engines,
+			   1, SIMGPU_MAX_ENGINES);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_params_check);
+
+/**
+ * simgpu_num_engines() - engines of one device, all classes
+ * @p: the parameters
+ *
+ * Return: the number of engines.
+ */
+unsigned int simgpu_num_engines(const struct simgpu_params *p)
+{
+	return p->num_compute_engines + p->num_copy_engines;
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_num_engines);
+
+/**
+ * simgpu_engine_info() - describe engine @idx of a device
+ * @p: the parameters
+ * @idx: engine index: compute engines first, then copy engines
+ * @info: filled with class and instance; pad and reserved are zeroed
+ *
+ * Return: 0, or -EINVAL when @idx is not an engine of the device.
+ */
+int simgpu_engine_info(const struct simgpu_params *p, unsigned int idx,
+		       struct drm_simgpu_engine_info *info)
+{
+	if (idx >= simgpu_num_engines(p))
+		return -EINVAL;
+
+	memset(info, 0, sizeof(*info));
+	if (idx < p->num_compute_engines) {
+		info->engine_class = DRM_SIMGPU_ENGINE_CLASS_COMPUTE;
+		info->instance = idx;
+	} else {
+		info->engine_class = DRM_SIMGPU_ENGINE_CLASS_COPY;
+		info->instance = idx - p->num_compute_engines;
+	}
+	return 0;
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_engine_info);
+
+static const struct drm_ioctl_desc simgpu_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(SIMGPU_QUERY, simgpu_query_ioctl, DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(simgpu_fops);
+
+const struct drm_driver simgpu_drm_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ,
+	.ioctls = simgpu_ioctls,
+	.num_ioctls = ARRAY_SIZE(simgpu_ioctls),
+	.fops = &simgpu_fops,
+	.name = SIMGPU_DRIVER_NAME,
+	.desc = "Simulated GPU with shared virtual memory",
+	.date = "20261122",
+	.major = 1,
+	.minor = 0,
+};
+
+static int __init simgpu_init(void)
+{
+	int err;
+
+	simgpu_params = (struct simgpu_params) {
+		.num_devices = num_devices,
+		.vram_mb = vram_size,
+		.num_compute_engines = num_compute_engines,
+		.num_copy_engines = num_copy_engines,
+	};
+
+	err = simgpu_params_check(&simgpu_params);
+	if (err)
+		return err;
+
+	return simgpu_device_driver_register(&simgpu_params);
+}
+
+static void __exit simgpu_exit(void)
+{
+	simgpu_device_driver_unregister();
+}
+
+module_init(simgpu_init);
+module_exit(simgpu_exit);
+
+MODULE_DESCRIPTION("Simulated GPU with shared virtual memory");
+MODULE_LICENSE("GPL");

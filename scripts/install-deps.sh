@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install every Debian package simgpu needs to build the module for both
+# kernels, build the svm-dev kernel, run QEMU and build the userspace tools.
+# Idempotent: when everything is present it only runs dpkg-query.
+set -euo pipefail
+
+PKGS=(
+	# userspace toolchain and libraries
+	build-essential cmake pkg-config libdrm-dev liburing-dev
+	googletest libgtest-dev
+	# kernel module builds and checks
+	linux-headers-amd64 linux-image-amd64 kmod sparse
+	# svm-dev kernel build
+	linux-source-6.1 bc bison flex libssl-dev libelf-dev xz-utils
+	rsync python3 perl
+	# guest
+	qemu-system-x86 busybox-static cpio
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: need root to install: ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

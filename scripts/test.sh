@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every simgpu test from a fresh machine and print one summary line
+# "N passed, N failed, N skipped":
+#   - host: userspace unit tests (GoogleTest through CTest)
+#   - per kernel (stock and svm-dev): module build with W=1 and sparse,
+#     then in QEMU: simgpu-info, the IGT binaries, and on svm-dev the KUnit
+#     suites; a kernel splat or leak in the guest is a failure
+#   - checkpatch on the kernel sources and the uAPI header
+#
+#   scripts/test.sh [-k stock|svm-dev|both]
+set -euo pipefail
+
+. "$(dirname "$0")/lib/common.sh"
+
+kernels="stock svm-dev"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-k|--kernel)
+		[ "$2" = both ] && kernels="stock svm-dev" || kernels=$2
+		shift 2
+		;;
+	-h|--help) sed -n '3,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;/^set -e/d'; exit 0 ;;
+	*) die "unknown option $1" ;;
+	esac
+done
+
+"$SIMGPU_TOP/scripts/install-deps.sh"
+results=$SIMGPU_BUILD/test-results.tsv
+mkdir -p "$SIMGPU_BUILD"
+: >"$results"
+
+row() { printf '%s\t%s\n' "$1" "$2" >>"$results"; }
+
+# Host unit tests.
+log "building userspace"
+userspace_build
+log "host unit tests"
+junit=$SIMGPU_BUILD/ctest-junit.xml
+ctest --test-dir "$USERSPACE" --output-on-failure --output-junit "$junit" \
+	>"$SIMGPU_BUILD/ctest.log" 2>&1 || cat "$SIMGPU_BUILD/ctest.log"
+python3 - "$junit" >>"$results" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for tc in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    st = "pass"
+    if tc.find("failure") is not None or tc.find("error") is not None:
+        st = "fail"
+    elif tc.find("skipped") is not None or tc.get("status") == "notrun":
+        st = "skip"
+    print(f"{st}\thost/{tc.get('name')}")
+PY
+
+for k in $kernels; do
+	log "kernel $k"
+	kernel_resolve "$k"
+
+	# Build with W=1 and sparse over every file; any diagnostic fails.
+	blog=$SIMGPU_BUILD/$k/build-check.log
+	mkdir -p "$SIMGPU_BUILD/$k"
+	if module_build "$k" W=1 C=2 >"$blog" 2>&1 &&
+	   ! grep -vE '^(Skipping BTF generation|make)' "$blog" | grep -q .; then
+		row pass "$k/module-build-w1-sparse"
+	else
+		row fail "$k/module-build-w1-sparse"
+		cat "$blog"
+	fi
+
+	cmds=$SIMGPU_BUILD/$k/test-cmds
+	{
+		echo "simgpu-info"
+		for t in "$USERSPACE"/igt-tests/simgpu_*; do
+			[ -x "$t" ] && echo "$(basename "$t")"
+		done
+		if [ "$k" = svm-dev ]; then
+			echo 'modprobe simgpu_kunit && rmmod simgpu_kunit'
+		fi
+	} >"$cmds"
+
+	"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -c "$cmds" \
+		-o "$SIMGPU_BUILD/$k/test-run" || true
+	python3 "$SIMGPU_TOP/scripts/lib/guestlog.py" count \
+		"$SIMGPU_BUILD/$k/test-run" "$k" >>"$results"
+done
+
+# Kernel coding style, with the kernel's own checkpatch.
+cp=$("$SIMGPU_TOP/scripts/kernel/build-kernel.sh" | tail -n 1)/scripts/checkpatch.pl
+mapfile -t ksrc < <(cd "$SIMGPU_TOP" && git ls-files -co --exclude-standard \
+	'kmod/*.[ch]' 'uapi/*.h')
+if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse --file --strict \
+	--ignore FILE_PATH_CHANGES "${ksrc[@]}") >"$SIMGPU_BUILD/checkpatch.log" 2>&1; then
+	row pass "checkpatch"
+else
+	row fail "checkpatch"
+	cat "$SIMGPU_BUILD/checkpatch.log"
+fi
+
+echo
+awk -F'\t' '$1 != "pass" { print "  " toupper($1) "  " $2 }' "$results"
+awk -F'\t' '
+	{ n[$1]++ }
+	END {
+		printf "%d passed, %d failed, %d skipped\n", n["pass"], n["fail"], n["skip"]
+		exit n["fail"] > 0 || n["pass"] == 0
+	}' "$results"
