@@ -22,7 +22,7 @@
 # guest is checked: a WARNING, BUG, Oops, lockdep report, KASAN or kmemleak
 # report, hung task or RCU stall fails the run and is printed. Exit status
 # 0 when every command exited 0 (77, a skip, counts as success) and the
-# kernel log is clean. Per-command output and status land in DIR/cmds/.
+# kernel log is clean. Per-command output and status land in DIR/per-cmd/.
 set -euo pipefail
 
 . "$(dirname "$0")/lib/common.sh"

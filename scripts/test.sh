@@ -69,8 +69,8 @@ for k in $kernels; do
 	cmds=$SIMGPU_BUILD/$k/test-cmds
 	{
 		echo "simgpu-info"
-		for t in "$USERSPACE"/igt-tests/simgpu_*; do
-			[ -x "$t" ] && echo "$(basename "$t")"
+		for t in "$USERSPACE"/bin/simgpu_*; do
+			basename "$t"
 		done
 		if [ "$k" = svm-dev ]; then
 			echo 'modprobe simgpu_kunit && rmmod simgpu_kunit'
@@ -87,7 +87,7 @@ done
 cp=$("$SIMGPU_TOP/scripts/kernel/build-kernel.sh" | tail -n 1)/scripts/checkpatch.pl
 mapfile -t ksrc < <(cd "$SIMGPU_TOP" && git ls-files -co --exclude-standard \
 	'kmod/*.[ch]' 'uapi/*.h')
-if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse --file --strict \
+if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse --file \
 	--ignore FILE_PATH_CHANGES "${ksrc[@]}") >"$SIMGPU_BUILD/checkpatch.log" 2>&1; then
 	row pass "checkpatch"
 else

@@ -127,8 +127,7 @@ initramfs_build() {
 	depmod -b "$root" "$KVER"
 
 	# Userspace binaries and their libraries, at the paths ldd gives.
-	for bin in "$USERSPACE"/tools/simgpu-* "$USERSPACE"/igt-tests/simgpu_*; do
-		[ -f "$bin" ] && [ -x "$bin" ] || continue
+	for bin in "$USERSPACE"/bin/*; do
 		cp "$bin" "$root/usr/bin/"
 		for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
 			mkdir -p "$root$(dirname "$lib")"

@@ -8,7 +8,7 @@ printed while it ran. This tool:
 
   stream          copy the channel from stdin to stdout as it arrives,
                   command output only, with a header per command
-  check DIR       split DIR/results.log into DIR/cmds/, look for kernel
+  check DIR       split DIR/results.log into DIR/per-cmd/, look for kernel
                   splats in every kernel log and in DIR/console.log, write
                   DIR/summary.json; exit 0 only when the guest finished,
                   every command exited 0 or 77, and no splat was seen
@@ -106,13 +106,13 @@ def check(d):
         with open(cpath, errors="replace") as f:
             console = f.read().splitlines()
 
-    os.makedirs(os.path.join(d, "cmds"), exist_ok=True)
+    os.makedirs(os.path.join(d, "per-cmd"), exist_ok=True)
     summary = {"done": done, "boot_splats": splats(boot),
                "console_splats": splats(console),
                "kmemleak": [l for l in (leak or []) if l.strip()],
                "commands": []}
     for c in cmds:
-        base = os.path.join(d, "cmds", str(c["n"]))
+        base = os.path.join(d, "per-cmd", str(c["n"]))
         with open(base + ".out", "w") as f:
             f.write("\n".join(c["out"]) + "\n")
         with open(base + ".klog", "w") as f:

@@ -17,7 +17,7 @@
 #ifndef _UAPI_SIMGPU_DRM_H_
 #define _UAPI_SIMGPU_DRM_H_
 
-#include <drm/drm.h>
+#include "drm.h"
 
 #if defined(__cplusplus)
 extern "C" {

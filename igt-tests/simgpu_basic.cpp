@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+//
+// simgpu_basic: device discovery, DRM_IOCTL_SIMGPU_QUERY and its argument
+// checking, and module unload/reload.
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <drm/simgpu_drm.h>
+
+#include "igt.hpp"
+#include "simgpu/device.hpp"
+#include "simgpu/fd.hpp"
+
+namespace {
+
+using simgpu::Device;
+
+constexpr const char* module_name = "simgpu";
+constexpr const char* module_sysfs = "/sys/module/simgpu";
+constexpr uint64_t MiB = uint64_t{1} << 20;
+constexpr uint32_t expected_va_bits = 48;
+constexpr uint64_t known_caps =
+    DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR | DRM_SIMGPU_CAP_VRAM_MIGRATION;
+constexpr std::array<uint32_t, 2> queries{DRM_SIMGPU_QUERY_DEVICE, DRM_SIMGPU_QUERY_ENGINES};
+
+struct ModuleParams {
+    uint64_t num_devices = 0;
+    uint64_t vram_size = 0; // MiB
+    uint64_t num_compute_engines = 0;
+    uint64_t num_copy_engines = 0;
+
+    uint64_t num_engines() const { return num_compute_engines + num_copy_engines; }
+
+    // As finit_module() takes them.
+    std::string load_args() const
+    {
+        return "num_devices=" + std::to_string(num_devices) +
+               " vram_size=" + std::to_string(vram_size) +
+               " num_compute_engines=" + std::to_string(num_compute_engines) +
+               " num_copy_engines=" + std::to_string(num_copy_engines);
+    }
+};
+
+bool module_loaded()
+{
+    return ::access(module_sysfs, F_OK) == 0;
+}
+
+uint64_t read_param(const char* name)
+{
+    const std::string path = std::string(module_sysfs) + "/parameters/" + name;
+    std::ifstream in(path);
+    uint64_t value = 0;
+    in >> value;
+    igt_assert_f(static_cast<bool>(in), "cannot read a number from %s", path.c_str());
+    return value;
+}
+
+ModuleParams read_params()
+{
+    return ModuleParams{
+        .num_devices = read_param("num_devices"),
+        .vram_size = read_param("vram_size"),
+        .num_compute_engines = read_param("num_compute_engines"),
+        .num_copy_engines = read_param("num_copy_engines"),
+    };
+}
+
+std::string module_path()
+{
+    if (const char* ko = std::getenv("SIMGPU_KO"); ko && *ko)
+        return ko;
+    utsname uts{};
+    ::uname(&uts);
+    return std::string("/lib/modules/") + uts.release + "/extra/simgpu.ko";
+}
+
+long delete_module(unsigned flags)
+{
+    return ::syscall(SYS_delete_module, module_name, flags);
+}
+
+// delete_module(O_NONBLOCK), retried while something (udev, say) still holds
+// the module for up to a few seconds. -1 with errno on failure.
+long unload_module()
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        if (delete_module(O_NONBLOCK) == 0)
+            return 0;
+        const int err = errno;
+        if (err != EWOULDBLOCK || std::chrono::steady_clock::now() > deadline) {
+            errno = err;
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+// finit_module(); -1 with errno on failure.
+long load_module(const std::string& ko, const std::string& args)
+{
+    const simgpu::Fd fd(::open(ko.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return -1;
+    return ::syscall(SYS_finit_module, fd.get(), args.c_str(), 0);
+}
+
+// A query that the driver accepts: @size bytes at @data.
+drm_simgpu_query make_query(uint32_t id, void* data = nullptr, uint32_t size = 0)
+{
+    drm_simgpu_query q{};
+    q.query = id;
+    q.data = reinterpret_cast<uintptr_t>(data);
+    q.size = size;
+    return q;
+}
+
+simgpu::Result<void> raw_query(const Device& dev, drm_simgpu_query& q)
+{
+    return dev.ioctl(DRM_IOCTL_SIMGPU_QUERY, &q);
+}
+
+uint32_t answer_size(const Device& dev, uint32_t id)
+{
+    auto q = make_query(id);
+    igt_assert_ok(raw_query(dev, q));
+    igt_assert_lte(1u, q.size);
+    return q.size;
+}
+
+// The query must fail with @err.
+void assert_query_fails(const Device& dev, drm_simgpu_query q, int err)
+{
+    const auto r = raw_query(dev, q);
+    igt_assert_f(!r.ok() && r.error().err == err,
+                 "%s: query %u, size %u, data 0x%llx, flags 0x%x, extensions 0x%llx, pad 0x%x, "
+                 "reserved {0x%llx, 0x%llx}: expected %s, got %s",
+                 dev.path().c_str(), q.query, q.size, static_cast<unsigned long long>(q.data),
+                 q.flags, static_cast<unsigned long long>(q.extensions), q.pad,
+                 static_cast<unsigned long long>(q.reserved[0]),
+                 static_cast<unsigned long long>(q.reserved[1]), std::strerror(err),
+                 r.ok() ? "success" : r.error().message().c_str());
+}
+
+void assert_device_answers(const Device& dev, const ModuleParams& params)
+{
+    const auto info = dev.query_device();
+    igt_assert_ok(info);
+    igt_assert_lte(info.value().device_id + 1, params.num_devices);
+    igt_assert_eq(info.value().vram_size, params.vram_size * MiB);
+    igt_assert_eq(info.value().num_engines, params.num_engines());
+}
+
+// Every query, with and without a buffer, after @mutate breaks it, fails
+// with EINVAL; the device keeps answering good queries.
+void assert_rejected(const std::vector<Device>& devices, const ModuleParams& params,
+                     const std::function<void(drm_simgpu_query&)>& mutate)
+{
+    for (const auto& dev : devices) {
+        for (const uint32_t id : queries) {
+            std::vector<std::byte> buffer(answer_size(dev, id));
+            for (const bool with_buffer : {false, true}) {
+                auto q = with_buffer
+                             ? make_query(id, buffer.data(), static_cast<uint32_t>(buffer.size()))
+                             : make_query(id);
+                mutate(q);
+                assert_query_fails(dev, q, EINVAL);
+            }
+        }
+        assert_device_answers(dev, params);
+    }
+}
+
+// An anonymous mapping, unmapped on destruction.
+class Mapping {
+public:
+    Mapping(size_t size, int prot) : size_(size)
+    {
+        addr_ = ::mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        igt_assert_f(addr_ != MAP_FAILED, "mmap of %zu bytes failed", size);
+    }
+    ~Mapping()
+    {
+        if (addr_ != MAP_FAILED)
+            ::munmap(addr_, size_);
+    }
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+
+    std::byte* data() const { return static_cast<std::byte*>(addr_); }
+
+private:
+    size_t size_;
+    void* addr_ = MAP_FAILED;
+};
+
+// Puts the module back, with the devices open, however a module subtest
+// ends: reloads it when it is gone and reopens the devices when closed.
+class ModuleRestorer {
+public:
+    ModuleRestorer(std::vector<Device>& devices, const ModuleParams& params)
+        : devices_(devices), params_(params)
+    {
+    }
+    ~ModuleRestorer()
+    {
+        if (!module_loaded()) {
+            const std::string ko = module_path();
+            if (load_module(ko, params_.load_args()) != 0)
+                igt_info("could not reload %s: %s\n", ko.c_str(), std::strerror(errno));
+        }
+        if (devices_.empty() && module_loaded()) {
+            auto found = Device::enumerate();
+            if (found.ok())
+                devices_ = std::move(found).value();
+            else
+                igt_info("could not reopen the devices: %s\n", found.error().message().c_str());
+        }
+    }
+    ModuleRestorer(const ModuleRestorer&) = delete;
+    ModuleRestorer& operator=(const ModuleRestorer&) = delete;
+
+private:
+    std::vector<Device>& devices_;
+    const ModuleParams& params_;
+};
+
+// The devices of a freshly loaded module; waits a little for their nodes.
+std::vector<Device> wait_for_devices(const ModuleParams& params)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        auto found = Device::enumerate();
+        igt_assert_ok(found);
+        if (found.value().size() == params.num_devices ||
+            std::chrono::steady_clock::now() > deadline)
+            return std::move(found).value();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    igt::Test t(argc, argv);
+    std::vector<Device> devices;
+    ModuleParams params;
+
+    t.fixture([&] {
+        igt_require_f(module_loaded(), "the %s module is not loaded", module_name);
+        params = read_params();
+        auto found = Device::enumerate();
+        igt_assert_ok(found);
+        devices = std::move(found).value();
+        igt_require_f(!devices.empty(), "no %s render node found", module_name);
+    });
+
+    t.subtest("open-close", [&] {
+        igt_assert_eq(devices.size(), params.num_devices);
+        for (size_t i = 0; i < devices.size(); ++i) {
+            const auto& dev = devices[i];
+            const auto version = dev.driver_version();
+            igt_assert_ok(version);
+            igt_assert_eq(version.value().name, std::string(module_name));
+            igt_assert_eq(version.value().major, 1);
+            igt_assert_eq(version.value().minor, 0);
+
+            // enumerate() sorts by device_id, so 0..n-1 in order means distinct.
+            const auto info = dev.query_device();
+            igt_assert_ok(info);
+            igt_assert_eq(info.value().device_id, i);
+        }
+        for (const auto& dev : devices) {
+            for (int i = 0; i < 100; ++i) {
+                const auto reopened = Device::open(dev.path());
+                igt_assert_ok(reopened);
+                igt_assert_neq(reopened.value().fd(), dev.fd());
+            }
+            assert_device_answers(dev, params);
+        }
+    });
+
+    t.subtest("query-device", [&] {
+        for (const auto& dev : devices) {
+            // @data is ignored when @size is 0.
+            auto q = make_query(DRM_SIMGPU_QUERY_DEVICE, reinterpret_cast<void*>(0x10));
+            igt_assert_ok(raw_query(dev, q));
+            igt_assert_eq(q.size, sizeof(drm_simgpu_query_device));
+
+            drm_simgpu_query_device info;
+            std::memset(&info, 0xa5, sizeof(info));
+            q = make_query(DRM_SIMGPU_QUERY_DEVICE, &info, sizeof(info));
+            igt_assert_ok(raw_query(dev, q));
+            igt_assert_eq(q.size, sizeof(info));
+
+            igt_assert_lte(info.device_id + 1, params.num_devices);
+            igt_assert_eq(info.vram_size, params.vram_size * MiB);
+            igt_assert_eq(info.va_bits, expected_va_bits);
+            igt_assert_eq(info.num_engines, params.num_engines());
+            igt_assert_eq(info.caps & ~known_caps, 0u);
+            igt_assert_eq(info.pad, 0u);
+            for (const auto reserved : info.reserved)
+                igt_assert_eq(reserved, 0u);
+
+            // A larger buffer: the answer keeps its size, the tail is untouched.
+            std::array<std::byte, sizeof(info) + 64> big;
+            big.fill(std::byte{0x5a});
+            q = make_query(DRM_SIMGPU_QUERY_DEVICE, big.data(), big.size());
+            igt_assert_ok(raw_query(dev, q));
+            igt_assert_eq(q.size, sizeof(info));
+            igt_assert(std::memcmp(big.data(), &info, sizeof(info)) == 0);
+            for (size_t i = sizeof(info); i < big.size(); ++i)
+                igt_assert_eq(static_cast<int>(big[i]), 0x5a);
+
+            const auto through_lib = dev.query_device();
+            igt_assert_ok(through_lib);
+            igt_assert(std::memcmp(&through_lib.value(), &info, sizeof(info)) == 0);
+        }
+    });
+
+    t.subtest("query-engines", [&] {
+        for (const auto& dev : devices) {
+            const size_t expected_size = sizeof(drm_simgpu_query_engines) +
+                                         params.num_engines() * sizeof(drm_simgpu_engine_info);
+            const uint32_t size = answer_size(dev, DRM_SIMGPU_QUERY_ENGINES);
+            igt_assert_eq(size, expected_size);
+
+            std::vector<std::byte> buffer(size, std::byte{0xa5});
+            auto q = make_query(DRM_SIMGPU_QUERY_ENGINES, buffer.data(), size);
+            igt_assert_ok(raw_query(dev, q));
+            igt_assert_eq(q.size, size);
+
+            drm_simgpu_query_engines header;
+            std::memcpy(&header, buffer.data(), sizeof(header));
+            igt_assert_eq(header.num_engines, params.num_engines());
+            igt_assert_eq(header.pad, 0u);
+            const auto info = dev.query_device();
+            igt_assert_ok(info);
+            igt_assert_eq(header.num_engines, info.value().num_engines);
+
+            for (uint32_t i = 0; i < header.num_engines; ++i) {
+                drm_simgpu_engine_info engine;
+                std::memcpy(&engine, buffer.data() + sizeof(header) + i * sizeof(engine),
+                            sizeof(engine));
+                const bool compute = i < params.num_compute_engines;
+                igt_assert_eq(engine.engine_class, compute ? DRM_SIMGPU_ENGINE_CLASS_COMPUTE
+                                                           : DRM_SIMGPU_ENGINE_CLASS_COPY);
+                igt_assert_eq(engine.instance, compute ? i : i - params.num_compute_engines);
+                igt_assert_eq(engine.pad, 0u);
+                igt_assert_eq(engine.reserved, 0u);
+            }
+
+            const auto engines = dev.query_engines();
+            igt_assert_ok(engines);
+            igt_assert_eq(engines.value().size(), header.num_engines);
+            igt_assert(std::memcmp(engines.value().data(), buffer.data() + sizeof(header),
+                                   size - sizeof(header)) == 0);
+        }
+    });
+
+    t.subtest("query-size-too-small", [&] {
+        for (const auto& dev : devices) {
+            for (const uint32_t id : queries) {
+                const uint32_t needed = answer_size(dev, id);
+                std::vector<std::byte> buffer(needed);
+                for (const uint32_t size : {needed - 1, 1u}) {
+                    if (size == 0)
+                        continue;
+                    assert_query_fails(dev, make_query(id, buffer.data(), size), EINVAL);
+                }
+            }
+            assert_device_answers(dev, params);
+        }
+    });
+
+    t.subtest("bad-extensions", [&] {
+        for (const uint64_t value : {uint64_t{1}, uint64_t{1} << 63, ~uint64_t{0}})
+            assert_rejected(devices, params, [value](auto& q) { q.extensions = value; });
+    });
+
+    t.subtest("bad-flags", [&] {
+        for (const uint32_t value : {1u, 1u << 31, ~0u})
+            assert_rejected(devices, params, [value](auto& q) { q.flags = value; });
+    });
+
+    t.subtest("bad-pad", [&] {
+        for (const uint32_t value : {1u, ~0u})
+            assert_rejected(devices, params, [value](auto& q) { q.pad = value; });
+    });
+
+    t.subtest("bad-reserved", [&] {
+        for (size_t i = 0; i < std::size(drm_simgpu_query{}.reserved); ++i)
+            for (const uint64_t value : {uint64_t{1}, ~uint64_t{0}})
+                assert_rejected(devices, params, [i, value](auto& q) { q.reserved[i] = value; });
+    });
+
+    t.subtest("bad-query", [&] {
+        for (const uint32_t id : {2u, 3u, 0x80000000u, 0xffffffffu})
+            assert_rejected(devices, params, [id](auto& q) { q.query = id; });
+    });
+
+    t.subtest("bad-data-pointer", [&] {
+        const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        const Mapping none(page, PROT_NONE);
+        const Mapping readonly(page, PROT_READ);
+        // The answer starts in a writable page and runs into a PROT_NONE one.
+        const Mapping straddle(2 * page, PROT_READ | PROT_WRITE);
+        igt_assert_ok(::mprotect(straddle.data() + page, page, PROT_NONE));
+
+        for (const auto& dev : devices) {
+            for (const uint32_t id : queries) {
+                const uint32_t size = answer_size(dev, id);
+                for (std::byte* data : {reinterpret_cast<std::byte*>(0x10), none.data(),
+                                        readonly.data(), straddle.data() + page - 8})
+                    assert_query_fails(dev, make_query(id, data, size), EFAULT);
+            }
+            assert_device_answers(dev, params);
+        }
+    });
+
+    t.subtest("bad-ioctl-number", [&] {
+        const unsigned long bad = DRM_IOWR(DRM_COMMAND_BASE + 0x3f, struct drm_simgpu_query);
+        for (const auto& dev : devices) {
+            auto q = make_query(DRM_SIMGPU_QUERY_DEVICE);
+            igt_assert_errno(dev.ioctl(bad, &q), EINVAL);
+            assert_device_answers(dev, params);
+        }
+    });
+
+    t.fixture([] { igt_require_f(::geteuid() == 0, "module subtests need root"); });
+
+    t.subtest("module-unload-busy", [&] {
+        const ModuleRestorer restorer(devices, params);
+        igt_assert_errno(delete_module(O_NONBLOCK), EWOULDBLOCK);
+        igt_assert(module_loaded());
+        for (const auto& dev : devices)
+            assert_device_answers(dev, params);
+    });
+
+    t.subtest("module-reload", [&] {
+        const std::string ko = module_path();
+        igt_require_f(::access(ko.c_str(), R_OK) == 0, "%s not found (set SIMGPU_KO)", ko.c_str());
+        const std::string args = params.load_args();
+
+        const ModuleRestorer restorer(devices, params);
+        devices.clear(); // close every fd: they hold the module
+        for (int i = 0; i < 20; ++i) {
+            igt_assert_ok(unload_module());
+            igt_assert_f(!module_loaded(), "%s still exists after unload %d", module_sysfs, i);
+
+            igt_assert_ok(load_module(ko, args));
+            const auto reloaded = wait_for_devices(params);
+            igt_assert_eq(reloaded.size(), params.num_devices);
+            for (size_t d = 0; d < reloaded.size(); ++d) {
+                const auto info = reloaded[d].query_device();
+                igt_assert_ok(info);
+                igt_assert_eq(info.value().device_id, d);
+                igt_assert_eq(info.value().vram_size, params.vram_size * MiB);
+                igt_assert_eq(info.value().num_engines, params.num_engines());
+            }
+        }
+    });
+
+    return t.exit_code();
+}

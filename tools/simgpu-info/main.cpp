@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+//
+// simgpu-info: lists the simgpu devices of this machine.
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "simgpu/device.hpp"
+#include "simgpu/format.hpp"
+
+namespace {
+
+struct DeviceReport {
+    std::string node;
+    simgpu::DriverVersion version;
+    drm_simgpu_query_device info;
+    std::vector<drm_simgpu_engine_info> engines;
+};
+
+simgpu::Result<DeviceReport> report(const simgpu::Device& device)
+{
+    auto version = device.driver_version();
+    if (!version.ok())
+        return version.error();
+    auto info = device.query_device();
+    if (!info.ok())
+        return info.error();
+    auto engines = device.query_engines();
+    if (!engines.ok())
+        return engines.error();
+    return DeviceReport{device.path(), std::move(version).value(), info.value(),
+                        std::move(engines).value()};
+}
+
+std::string json_string(std::string_view s)
+{
+    std::string out = "\"";
+    for (const char c : s) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+                out += buf;
+            } else {
+                out += c;
+            }
+        }
+    }
+    return out + "\"";
+}
+
+void print_text(const std::vector<DeviceReport>& reports)
+{
+    std::cout << "simgpu: " << reports.size() << (reports.size() == 1 ? " device" : " devices")
+              << "\n";
+    for (const auto& r : reports) {
+        std::cout << "device " << r.info.device_id << "  " << r.node << "  " << r.version.name
+                  << " " << r.version.number() << " (" << r.version.date << ")\n";
+        std::cout << "  vram      " << simgpu::format_bytes(r.info.vram_size) << "\n";
+        std::cout << "  va bits   " << r.info.va_bits << "\n";
+        std::cout << "  caps      " << simgpu::caps_to_string(r.info.caps) << "\n";
+        std::cout << "  engines  ";
+        if (r.engines.empty())
+            std::cout << " none";
+        for (const auto& e : r.engines)
+            std::cout << " " << simgpu::engine_name(e);
+        std::cout << "\n";
+    }
+}
+
+void print_json(const std::vector<DeviceReport>& reports)
+{
+    std::ostringstream out;
+    out << "{\"devices\": [";
+    for (size_t i = 0; i < reports.size(); ++i) {
+        const auto& r = reports[i];
+        out << (i ? ", " : "") << "{\"device_id\": " << r.info.device_id
+            << ", \"node\": " << json_string(r.node)
+            << ", \"driver\": {\"name\": " << json_string(r.version.name)
+            << ", \"major\": " << r.version.major << ", \"minor\": " << r.version.minor
+            << ", \"patchlevel\": " << r.version.patchlevel
+            << ", \"date\": " << json_string(r.version.date)
+            << "}, \"vram_size\": " << r.info.vram_size << ", \"va_bits\": " << r.info.va_bits
+            << ", \"caps\": " << r.info.caps << ", \"caps_names\": [";
+        const auto caps = simgpu::caps_names(r.info.caps);
+        for (size_t c = 0; c < caps.size(); ++c)
+            out << (c ? ", " : "") << json_string(caps[c]);
+        out << "], \"engines\": [";
+        for (size_t e = 0; e < r.engines.size(); ++e) {
+            const auto& engine = r.engines[e];
+            out << (e ? ", " : "") << "{\"name\": " << json_string(simgpu::engine_name(engine))
+                << ", \"class\": " << json_string(simgpu::engine_class_name(engine.engine_class))
+                << ", \"instance\": " << engine.instance << "}";
+        }
+        out << "]}";
+    }
+    out << "]}\n";
+    std::cout << out.str();
+}
+
+void usage(std::FILE* stream, const char* argv0)
+{
+    std::fprintf(stream,
+                 "Usage: %s [--json]\n"
+                 "List the simgpu devices and what they report.\n"
+                 "\n"
+                 "  --json   print one JSON object instead of text\n"
+                 "  --help   show this help\n",
+                 argv0);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--json") {
+            json = true;
+        } else if (arg == "--help" || arg == "-h") {
+            usage(stdout, argv[0]);
+            return 0;
+        } else {
+            std::fprintf(stderr, "simgpu-info: unknown argument '%s'\n", argv[i]);
+            usage(stderr, argv[0]);
+            return 2;
+        }
+    }
+
+    auto devices = simgpu::Device::enumerate();
+    if (!devices.ok()) {
+        std::fprintf(stderr, "simgpu-info: %s\n", devices.error().message().c_str());
+        return 1;
+    }
+    if (devices.value().empty()) {
+        std::fprintf(stderr,
+                     "simgpu-info: no simgpu device found (is the simgpu module loaded?)\n");
+        return 1;
+    }
+
+    std::vector<DeviceReport> reports;
+    for (const auto& device : devices.value()) {
+        auto r = report(device);
+        if (!r.ok()) {
+            std::fprintf(stderr, "simgpu-info: %s\n", r.error().message().c_str());
+            return 1;
+        }
+        reports.push_back(std::move(r).value());
+    }
+
+    if (json)
+        print_json(reports);
+    else
+        print_text(reports);
+    return 0;
+}
