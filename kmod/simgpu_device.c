@@ -4,11 +4,15 @@
  */
 
 #include <linux/platform_device.h>
+#include <linux/sizes.h>
 
 #include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_engine.h"
+#include "simgpu_exec.h"
 
 /**
  * DOC: Overview
@@ -18,7 +22,10 @@
  * runs synchronously inside platform_device_add() and a failed probe is
  * seen at once. A probe allocates the &struct simgpu_device around its
  * &struct drm_device with devm_drm_dev_alloc() and registers the DRM
- * device, which creates the render node.
+ * device, which creates the render node. A device owns its VRAM, its
+ * engines (one thread each) and its fault handler; they live as long as
+ * the DRM device, i.e. until the last open file of a removed device is
+ * closed.
  *
  * Removal (module unload, or unbinding through sysfs) unplugs the DRM
  * device: from then on every ioctl on an fd still open returns -ENODEV and
@@ -37,6 +44,19 @@
 static const struct simgpu_params *simgpu_dev_params;
 static struct platform_device *simgpu_pdevs[SIMGPU_MAX_DEVICES];
 
+/*
+ * Last reference to the DRM device gone: every file is closed, so no
+ * queue, fault or buffer object is left. Runs after the engines stopped
+ * (drmm actions run in reverse order of registration).
+ */
+static void simgpu_device_release(struct drm_device *drm, void *arg)
+{
+	struct simgpu_device *sdev = arg;
+
+	flush_work(&sdev->fault_work);
+	simgpu_vram_fini(&sdev->vram);
+}
+
 static int simgpu_probe(struct platform_device *pdev)
 {
 	const struct simgpu_params *p = simgpu_dev_params;
@@ -50,8 +70,23 @@ static int simgpu_probe(struct platform_device *pdev)
 
 	sdev->id = pdev->id;
 	sdev->params = p;
-	platform_set_drvdata(pdev, sdev);
+	spin_lock_init(&sdev->fault_lock);
+	INIT_LIST_HEAD(&sdev->faults);
+	INIT_WORK(&sdev->fault_work, simgpu_fault_work);
+	init_waitqueue_head(&sdev->ufence_wq);
 
+	err = simgpu_vram_init(&sdev->vram, (u64)p->vram_mb * SZ_1M);
+	if (err)
+		return err;
+	err = drmm_add_action_or_reset(&sdev->drm, simgpu_device_release, sdev);
+	if (err)
+		return err;
+
+	err = simgpu_engines_init(sdev);
+	if (err)
+		return err;
+
+	platform_set_drvdata(pdev, sdev);
 	err = drm_dev_register(&sdev->drm, 0);
 	if (err)
 		return err;

@@ -5,13 +5,17 @@
 
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/slab.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
 
+#include "simgpu_bo.h"
 #include "simgpu_drv.h"
+#include "simgpu_exec.h"
+#include "simgpu_vm.h"
 
 /**
  * DOC: Overview
@@ -36,7 +40,8 @@ MODULE_PARM_DESC(num_devices, "Number of simulated GPUs (1-8, default 2)");
 
 static unsigned int vram_size = 256;
 module_param(vram_size, uint, 0444);
-MODULE_PARM_DESC(vram_size, "VRAM per device in MiB (1-4096, default 256)");
+MODULE_PARM_DESC(vram_size,
+		 "VRAM per device in MiB, even (2-4096, default 256)");
 
 static unsigned int num_compute_engines = 2;
 module_param(num_compute_engines, uint, 0444);
@@ -63,14 +68,20 @@ static int check_range(const char *name, unsigned int val,
  * simgpu_params_check() - validate a device shape
  * @p: the parameters
  *
- * Return: 0 when every parameter is within its documented range, else
+ * Return: 0 when every parameter is within its documented range (VRAM
+ * in whole 2 MiB chunks), else
  * -EINVAL after logging which parameter is wrong.
  */
 int simgpu_params_check(const struct simgpu_params *p)
 {
+	if (p->vram_mb % 2) {
+		pr_err(SIMGPU_DRIVER_NAME ": vram_size=%u is not a multiple of 2\n",
+		       p->vram_mb);
+		return -EINVAL;
+	}
 	return check_range("num_devices", p->num_devices,
 			   1, SIMGPU_MAX_DEVICES) ?:
-	       check_range("vram_size", p->vram_mb, 1, SIMGPU_MAX_VRAM_MB) ?:
+	       check_range("vram_size", p->vram_mb, 2, SIMGPU_MAX_VRAM_MB) ?:
 	       check_range("num_compute_engines", p->num_compute_engines,
 			   1, SIMGPU_MAX_ENGINES) ?:
 	       check_range("num_copy_engines", p->num_copy_engines,
@@ -116,14 +127,56 @@ int simgpu_engine_info(const struct simgpu_params *p, unsigned int idx,
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_engine_info);
 
+static int simgpu_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct simgpu_file *sfile = kzalloc(sizeof(*sfile), GFP_KERNEL);
+
+	if (!sfile)
+		return -ENOMEM;
+	xa_init_flags(&sfile->vms, XA_FLAGS_ALLOC1);
+	xa_init_flags(&sfile->queues, XA_FLAGS_ALLOC1);
+	file->driver_priv = sfile;
+	return 0;
+}
+
+static void simgpu_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	/* Queues first: they hold references to VMs. */
+	simgpu_file_queues_fini(file);
+	simgpu_file_vms_fini(file);
+	kfree(file->driver_priv);
+}
+
 static const struct drm_ioctl_desc simgpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SIMGPU_QUERY, simgpu_query_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_CREATE, simgpu_gem_create_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_MMAP_OFFSET, simgpu_gem_mmap_offset_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_CREATE, simgpu_vm_create_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_DESTROY, simgpu_vm_destroy_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_BIND, simgpu_vm_bind_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC_QUEUE_CREATE,
+			  simgpu_exec_queue_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC_QUEUE_DESTROY,
+			  simgpu_exec_queue_destroy_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC_QUEUE_STATE,
+			  simgpu_exec_queue_state_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC, simgpu_exec_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_WAIT_USER_FENCE, simgpu_wait_user_fence_ioctl,
+			  DRM_RENDER_ALLOW),
 };
 
 DEFINE_DRM_GEM_FOPS(simgpu_fops);
 
 const struct drm_driver simgpu_drm_driver = {
 	.driver_features = DRIVER_GEM | DRIVER_RENDER | DRIVER_SYNCOBJ,
+	.open = simgpu_open,
+	.postclose = simgpu_postclose,
+	.debugfs_init = simgpu_debugfs_init,
 	.ioctls = simgpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(simgpu_ioctls),
 	.fops = &simgpu_fops,

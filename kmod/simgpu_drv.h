@@ -5,9 +5,19 @@
 #ifndef _SIMGPU_DRV_H_
 #define _SIMGPU_DRV_H_
 
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <drm/drm_device.h>
 #include <drm/simgpu_drm.h>
+
+#include "simgpu_vram.h"
+
+struct simgpu_engine;
 
 #define SIMGPU_DRIVER_NAME	"simgpu"
 #define SIMGPU_VA_BITS		48
@@ -43,16 +53,64 @@ struct simgpu_params {
 };
 
 /**
+ * struct simgpu_stats - device counters, shown in debugfs
+ * @faults: GPU page faults raised by the engines
+ * @faults_retried: faults resolved, the job resumed
+ * @faults_cancelled: faults that ended their job with -EFAULT
+ * @fatal_misses: translation misses in VMs without fault mode
+ * @tlb_invalidations: range invalidations sent to the engines
+ * @jobs_completed: jobs that ended successfully
+ * @jobs_failed: jobs that ended with an error
+ */
+struct simgpu_stats {
+	atomic64_t faults;
+	atomic64_t faults_retried;
+	atomic64_t faults_cancelled;
+	atomic64_t fatal_misses;
+	atomic64_t tlb_invalidations;
+	atomic64_t jobs_completed;
+	atomic64_t jobs_failed;
+};
+
+/**
  * struct simgpu_device - one simulated GPU
  * @drm: the DRM device; its lifetime is the lifetime of this structure
  * @id: index of the device, 0 .. num_devices - 1
  * @params: the module-wide device shape
+ * @vram: the device memory
+ * @engines: compute engines first, then copy engines
+ * @num_engines: entries in @engines
+ * @fault_lock: protects @faults
+ * @faults: exec queues stalled on a GPU page fault, oldest first
+ * @fault_work: services @faults
+ * @ufence_wq: woken whenever an engine writes a user fence or ends a job
+ * @stats: counters
  */
 struct simgpu_device {
 	struct drm_device drm;
 	u32 id;
 	const struct simgpu_params *params;
+	struct simgpu_vram vram;
+	struct simgpu_engine *engines;
+	unsigned int num_engines;
+	spinlock_t fault_lock;
+	struct list_head faults;
+	struct work_struct fault_work;
+	wait_queue_head_t ufence_wq;
+	struct simgpu_stats stats;
 };
+
+/**
+ * struct simgpu_file - per-open-file state
+ * @vms: VM id to &struct simgpu_vm, each holding a reference
+ * @queues: exec queue id to &struct simgpu_exec_queue
+ */
+struct simgpu_file {
+	struct xarray vms;
+	struct xarray queues;
+};
+
+extern unsigned int simgpu_job_timeout_ms;
 
 static inline struct simgpu_device *to_simgpu_device(struct drm_device *drm)
 {
@@ -71,5 +129,8 @@ void simgpu_device_driver_unregister(void);
 
 int simgpu_query_ioctl(struct drm_device *drm, void *data,
 		       struct drm_file *file);
+
+struct drm_minor;
+void simgpu_debugfs_init(struct drm_minor *minor);
 
 #endif /* _SIMGPU_DRV_H_ */

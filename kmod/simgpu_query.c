@@ -47,8 +47,7 @@ static int query_device(struct simgpu_device *sdev,
 		.device_id = sdev->id,
 		.num_engines = simgpu_num_engines(p),
 		.vram_size = (u64)p->vram_mb * SZ_1M,
-		/* Fault mode, mirroring and migration come with the VM code. */
-		.caps = 0,
+		.caps = DRM_SIMGPU_CAP_FAULT_MODE,
 		.va_bits = SIMGPU_VA_BITS,
 	};
 

@@ -24,9 +24,47 @@ extern "C" {
 #endif
 
 #define DRM_SIMGPU_QUERY		0x00
+#define DRM_SIMGPU_GEM_CREATE		0x01
+#define DRM_SIMGPU_GEM_MMAP_OFFSET	0x02
+#define DRM_SIMGPU_VM_CREATE		0x03
+#define DRM_SIMGPU_VM_DESTROY		0x04
+#define DRM_SIMGPU_VM_BIND		0x05
+#define DRM_SIMGPU_EXEC_QUEUE_CREATE	0x06
+#define DRM_SIMGPU_EXEC_QUEUE_DESTROY	0x07
+#define DRM_SIMGPU_EXEC_QUEUE_STATE	0x08
+#define DRM_SIMGPU_EXEC			0x09
+#define DRM_SIMGPU_WAIT_USER_FENCE	0x0a
 
 #define DRM_IOCTL_SIMGPU_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_QUERY, struct drm_simgpu_query)
+#define DRM_IOCTL_SIMGPU_GEM_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_GEM_CREATE, \
+		 struct drm_simgpu_gem_create)
+#define DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_GEM_MMAP_OFFSET, \
+		 struct drm_simgpu_gem_mmap_offset)
+#define DRM_IOCTL_SIMGPU_VM_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_VM_CREATE, \
+		 struct drm_simgpu_vm_create)
+#define DRM_IOCTL_SIMGPU_VM_DESTROY \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_VM_DESTROY, \
+		struct drm_simgpu_vm_destroy)
+#define DRM_IOCTL_SIMGPU_VM_BIND \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_VM_BIND, struct drm_simgpu_vm_bind)
+#define DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_EXEC_QUEUE_CREATE, \
+		 struct drm_simgpu_exec_queue_create)
+#define DRM_IOCTL_SIMGPU_EXEC_QUEUE_DESTROY \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_EXEC_QUEUE_DESTROY, \
+		struct drm_simgpu_exec_queue_destroy)
+#define DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_EXEC_QUEUE_STATE, \
+		 struct drm_simgpu_exec_queue_state)
+#define DRM_IOCTL_SIMGPU_EXEC \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_EXEC, struct drm_simgpu_exec)
+#define DRM_IOCTL_SIMGPU_WAIT_USER_FENCE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_WAIT_USER_FENCE, \
+		 struct drm_simgpu_wait_user_fence)
 
 /**
  * enum drm_simgpu_engine_class - kinds of engine a device has
@@ -134,6 +172,507 @@ struct drm_simgpu_query {
 	__u32 size;
 	__u32 pad;
 	__u64 reserved[2];
+};
+
+/*
+ * Identifiers: VM and exec queue ids are per file and start at 1; 0 is
+ * never a valid id. GPU virtual addresses are below 1 << va_bits; all
+ * addresses, offsets and sizes of memory ioctls are multiples of
+ * DRM_SIMGPU_PAGE_SIZE unless stated otherwise.
+ */
+#define DRM_SIMGPU_PAGE_SIZE		4096
+
+/* Memory placements of &drm_simgpu_gem_create.placement */
+#define DRM_SIMGPU_MEM_SYSTEM		0
+#define DRM_SIMGPU_MEM_VRAM		1
+
+/**
+ * struct drm_simgpu_gem_create - argument of %DRM_IOCTL_SIMGPU_GEM_CREATE
+ * @extensions: 0
+ * @size: bytes, a non-zero multiple of DRM_SIMGPU_PAGE_SIZE
+ * @placement: DRM_SIMGPU_MEM_SYSTEM or DRM_SIMGPU_MEM_VRAM
+ * @flags: 0
+ * @handle: out: GEM handle; released with DRM_IOCTL_GEM_CLOSE
+ * @pad: 0
+ * @reserved: 0
+ *
+ * Creates a buffer object whose contents read as zero.
+ *
+ * -EINVAL: a field is out of range or a reserved field is not 0.
+ * -ENOMEM: system memory exhausted.
+ * -ENOSPC: not enough free VRAM.
+ */
+struct drm_simgpu_gem_create {
+	__u64 extensions;
+	__u64 size;
+	__u32 placement;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_gem_mmap_offset - argument of
+ *	%DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET
+ * @extensions: 0
+ * @handle: the buffer object
+ * @flags: 0
+ * @offset: out: pass to mmap(2) on the same fd to map the whole object
+ *	(system and VRAM objects alike), shared and cached
+ * @reserved: 0
+ *
+ * -EINVAL: a reserved field is not 0.
+ * -ENOENT: no object with that handle.
+ */
+struct drm_simgpu_gem_mmap_offset {
+	__u64 extensions;
+	__u32 handle;
+	__u32 flags;
+	__u64 offset;
+	__u64 reserved[2];
+};
+
+/*
+ * A fault-mode VM services GPU page faults: a job touching an address with
+ * no valid translation stalls while the kernel resolves the fault, and
+ * fails with -EFAULT only if the fault cannot be resolved. Its exec queues
+ * are long-running and signal completion with user fences only. In a VM
+ * without fault mode a missing translation ends the job at once.
+ */
+#define DRM_SIMGPU_VM_CREATE_FAULT_MODE	(1 << 0)
+
+/**
+ * struct drm_simgpu_vm_create - argument of %DRM_IOCTL_SIMGPU_VM_CREATE
+ * @extensions: 0
+ * @flags: DRM_SIMGPU_VM_CREATE_*
+ * @vm_id: out: the new VM
+ * @reserved: 0
+ *
+ * -EINVAL: unknown flag or reserved field not 0.
+ * -EOPNOTSUPP: fault mode asked for on a device without
+ *	DRM_SIMGPU_CAP_FAULT_MODE.
+ * -ENOMEM: out of memory.
+ */
+struct drm_simgpu_vm_create {
+	__u64 extensions;
+	__u32 flags;
+	__u32 vm_id;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_vm_destroy - argument of %DRM_IOCTL_SIMGPU_VM_DESTROY
+ * @extensions: 0
+ * @vm_id: the VM
+ * @pad: 0
+ * @reserved: 0
+ *
+ * Removes the id. A VM that exec queues were created on lives on, its
+ * mappings included, until the last of them is destroyed, so their jobs
+ * keep running; then everything is unmapped.
+ *
+ * -EINVAL: reserved field not 0. -ENOENT: no such VM.
+ */
+struct drm_simgpu_vm_destroy {
+	__u64 extensions;
+	__u32 vm_id;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define DRM_SIMGPU_VM_BIND_OP_MAP	0
+#define DRM_SIMGPU_VM_BIND_OP_UNMAP	1
+
+/* The GPU may read but not write or atomically update the mapping. */
+#define DRM_SIMGPU_VM_BIND_FLAG_READONLY	(1 << 0)
+
+/**
+ * struct drm_simgpu_vm_bind_op - one operation of a VM_BIND
+ * @extensions: 0
+ * @op: DRM_SIMGPU_VM_BIND_OP_*
+ * @flags: DRM_SIMGPU_VM_BIND_FLAG_*; MAP only
+ * @handle: MAP: the buffer object; UNMAP: 0
+ * @pad: 0
+ * @obj_offset: MAP: offset into the object; UNMAP: 0
+ * @addr: GPU virtual address
+ * @range: bytes, non-zero; MAP: @obj_offset + @range within the object
+ * @reserved: 0
+ *
+ * MAP replaces whatever was mapped in [@addr, @addr + @range); UNMAP
+ * removes it, splitting mappings that straddle either end. Unmapping an
+ * empty range is not an error. Translations removed by an operation are
+ * gone from every engine's TLB before the ioctl returns.
+ */
+struct drm_simgpu_vm_bind_op {
+	__u64 extensions;
+	__u32 op;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+	__u64 obj_offset;
+	__u64 addr;
+	__u64 range;
+	__u64 reserved[2];
+};
+
+#define DRM_SIMGPU_SYNC_SYNCOBJ		0
+#define DRM_SIMGPU_SYNC_USER_FENCE	1
+
+/* Set: the sync is signalled by the operation; clear: waited for first. */
+#define DRM_SIMGPU_SYNC_FLAG_SIGNAL	(1 << 0)
+
+/**
+ * struct drm_simgpu_sync - an in- or out-fence of VM_BIND or EXEC
+ * @extensions: 0
+ * @type: DRM_SIMGPU_SYNC_*
+ * @flags: DRM_SIMGPU_SYNC_FLAG_*
+ * @handle: SYNCOBJ: the syncobj; USER_FENCE: 0
+ * @pad: 0
+ * @addr: USER_FENCE: 8-byte aligned address that receives @value when the
+ *	operation completed. For EXEC it is a GPU virtual address in the
+ *	queue's VM, written by the engine; for VM_BIND it is a CPU address
+ *	of the calling process. SYNCOBJ: 0
+ * @value: USER_FENCE: the 64-bit value written. SYNCOBJ: 0
+ * @reserved: 0
+ *
+ * A user fence is always an out-fence (DRM_SIMGPU_SYNC_FLAG_SIGNAL set).
+ * A syncobj without the flag is an in-fence; with it, the syncobj's fence
+ * is replaced by one that signals when the operation completed.
+ */
+struct drm_simgpu_sync {
+	__u64 extensions;
+	__u32 type;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+	__u64 addr;
+	__u64 value;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_vm_bind - argument of %DRM_IOCTL_SIMGPU_VM_BIND
+ * @extensions: 0
+ * @vm_id: the VM
+ * @num_binds: entries at @binds, 1 to 512
+ * @binds: user pointer to an array of &struct drm_simgpu_vm_bind_op
+ * @num_syncs: entries at @syncs, 0 to 64
+ * @pad: 0
+ * @syncs: user pointer to an array of &struct drm_simgpu_sync
+ * @reserved: 0
+ *
+ * Every operation is validated before any is applied; then the in-fences
+ * are waited for and the operations applied in order before the ioctl
+ * returns, after which the out-fences signal.
+ *
+ * -EINVAL: a field of the bind, of an operation or of a sync is invalid.
+ * -ENOENT: no such VM, buffer object or syncobj.
+ * -ENOMEM: out of memory; operations before the failing one are applied.
+ * -EINTR, -ERESTARTSYS: a signal arrived while waiting for an in-fence;
+ *	nothing was applied.
+ */
+struct drm_simgpu_vm_bind {
+	__u64 extensions;
+	__u32 vm_id;
+	__u32 num_binds;
+	__u64 binds;
+	__u32 num_syncs;
+	__u32 pad;
+	__u64 syncs;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_exec_queue_create - argument of
+ *	%DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE
+ * @extensions: 0
+ * @vm_id: the VM the queue's jobs run in
+ * @engine_class: enum drm_simgpu_engine_class
+ * @engine_instance: engine within the class
+ * @flags: 0
+ * @exec_queue_id: out: the new queue
+ * @reserved: 0
+ *
+ * Jobs of one queue run in submission order; queues sharing an engine are
+ * time-sliced and preempted at command boundaries.
+ *
+ * -EINVAL: unknown engine or a reserved field not 0. -ENOENT: no such VM.
+ * -ENOMEM: out of memory.
+ */
+struct drm_simgpu_exec_queue_create {
+	__u64 extensions;
+	__u32 vm_id;
+	__u16 engine_class;
+	__u16 engine_instance;
+	__u32 flags;
+	__u32 exec_queue_id;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_exec_queue_destroy - argument of
+ *	%DRM_IOCTL_SIMGPU_EXEC_QUEUE_DESTROY
+ * @extensions: 0
+ * @exec_queue_id: the queue; jobs not yet complete are cancelled
+ * @pad: 0
+ * @reserved: 0
+ *
+ * -EINVAL: a reserved field not 0. -ENOENT: no such queue.
+ */
+struct drm_simgpu_exec_queue_destroy {
+	__u64 extensions;
+	__u32 exec_queue_id;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_exec_queue_state - argument of
+ *	%DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE
+ * @extensions: 0
+ * @exec_queue_id: the queue
+ * @flags: 0
+ * @error: out: 0, or the error that ended the queue's last failed job:
+ *	-EFAULT (page fault not resolved, or fatal in a VM without fault
+ *	mode), -ETIMEDOUT (ran longer than the job timeout), -EILSEQ (invalid
+ *	command), -ECANCELED (queue being destroyed)
+ * @pad: 0
+ * @fault_addr: out: with -EFAULT, the GPU virtual address that faulted
+ * @jobs_submitted: out: jobs accepted by EXEC
+ * @jobs_completed: out: jobs that ended, failed ones included
+ * @jobs_failed: out: jobs that ended with an error
+ * @reserved: 0
+ *
+ * A failed job resets only its queue: later jobs of the queue run.
+ *
+ * -EINVAL: a reserved field not 0. -ENOENT: no such queue.
+ */
+struct drm_simgpu_exec_queue_state {
+	__u64 extensions;
+	__u32 exec_queue_id;
+	__u32 flags;
+	__s32 error;
+	__u32 pad;
+	__u64 fault_addr;
+	__u64 jobs_submitted;
+	__u64 jobs_completed;
+	__u64 jobs_failed;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_exec - argument of %DRM_IOCTL_SIMGPU_EXEC
+ * @extensions: 0
+ * @exec_queue_id: the queue
+ * @num_syncs: entries at @syncs, 0 to 64
+ * @syncs: user pointer to an array of &struct drm_simgpu_sync
+ * @address: GPU virtual address of the batch, 4-byte aligned
+ * @reserved: 0
+ *
+ * Queues the batch; it runs once every in-fence signalled. Queues of a VM
+ * without fault mode may have syncobj out-fences, which carry the job's
+ * error; queues of a fault-mode VM take user fences only, because a job
+ * that can fault must not publish a dma-fence.
+ *
+ * -EINVAL: a field is invalid, or a syncobj out-fence on a fault-mode
+ *	queue. -ENOENT: no such queue or syncobj. -ENOMEM: out of memory.
+ */
+struct drm_simgpu_exec {
+	__u64 extensions;
+	__u32 exec_queue_id;
+	__u32 num_syncs;
+	__u64 syncs;
+	__u64 address;
+	__u64 reserved[2];
+};
+
+/* Compare operations of WAIT_USER_FENCE and of the WAIT command */
+#define DRM_SIMGPU_CMP_EQ		0
+#define DRM_SIMGPU_CMP_NEQ		1
+#define DRM_SIMGPU_CMP_GT		2
+#define DRM_SIMGPU_CMP_GTE		3
+#define DRM_SIMGPU_CMP_LT		4
+#define DRM_SIMGPU_CMP_LTE		5
+
+/**
+ * struct drm_simgpu_wait_user_fence - argument of
+ *	%DRM_IOCTL_SIMGPU_WAIT_USER_FENCE
+ * @extensions: 0
+ * @addr: CPU address of a 64-bit value, 8-byte aligned
+ * @op: DRM_SIMGPU_CMP_*: wait until (*@addr & @mask) op (@value & @mask),
+ *	unsigned
+ * @flags: 0
+ * @value: the value compared with
+ * @mask: bits compared
+ * @timeout_ns: relative timeout; negative waits without limit
+ * @exec_queue_id: 0, or a queue: the wait ends with -EIO as soon as a job
+ *	of that queue fails
+ * @pad: 0
+ * @reserved: 0
+ *
+ * -EINVAL: a field is invalid. -ENOENT: no such queue. -ETIME: timed out.
+ * -EIO: a job of @exec_queue_id failed. -EINTR, -ERESTARTSYS: interrupted.
+ * -EFAULT: @addr cannot be read.
+ */
+struct drm_simgpu_wait_user_fence {
+	__u64 extensions;
+	__u64 addr;
+	__u32 op;
+	__u32 flags;
+	__u64 value;
+	__u64 mask;
+	__s64 timeout_ns;
+	__u32 exec_queue_id;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/*
+ * The command ISA.
+ *
+ * A batch is an array of little-endian 32-bit dwords in GPU virtual memory,
+ * read through the GPU MMU like every other access. Each command starts
+ * with a header dword:
+ *
+ *   bits 31..24  opcode (DRM_SIMGPU_OP_*)
+ *   bits 23..16  sub-operation or flags, per opcode (0 where unused)
+ *   bits 15..0   length of the command in dwords, header included; must be
+ *                the length given below
+ *
+ * followed by its operands; 64-bit operands are two dwords, low first.
+ * Addresses are GPU virtual addresses. Dword and qword accesses must be
+ * naturally aligned. A command that breaks a rule ends the job with
+ * -EILSEQ; an access that cannot be translated faults (see the VM flags).
+ * The engine may be preempted between commands and between workgroups of
+ * a LAUNCH; a command stalled on a page fault resumes where it stopped.
+ */
+#define DRM_SIMGPU_CMD(op, sub, len)	(((op) << 24) | ((sub) << 16) | (len))
+
+/* NOP: no operands. Length 1. */
+#define DRM_SIMGPU_OP_NOP		0x00
+/* STORE_DW addr(64) value(32): write a dword. Length 4. */
+#define DRM_SIMGPU_OP_STORE_DW		0x01
+/* STORE_QW addr(64) value(64): write a qword. Length 5. */
+#define DRM_SIMGPU_OP_STORE_QW		0x02
+/* FILL addr(64) size(64) pattern(32): dword-fill size bytes. Length 6. */
+#define DRM_SIMGPU_OP_FILL		0x03
+/* COPY dst(64) src(64) size(64): copy bytes; no overlap. Length 7. */
+#define DRM_SIMGPU_OP_COPY		0x04
+/*
+ * ATOMIC addr(64) operand(64) compare(64) ret(64): one atomic
+ * read-modify-write of the qword (or dword with DRM_SIMGPU_ATOMIC_32) at
+ * addr; the old value is written to ret unless ret is 0. Length 9.
+ * Sub-operation DRM_SIMGPU_ATOMIC_* in bits 22..16, width flag in bit 23.
+ */
+#define DRM_SIMGPU_OP_ATOMIC		0x05
+#define   DRM_SIMGPU_ATOMIC_ADD		0x00	/* *addr += operand */
+#define   DRM_SIMGPU_ATOMIC_INC		0x01	/* *addr += 1 */
+#define   DRM_SIMGPU_ATOMIC_CMPXCHG	0x02	/* if == compare: = operand */
+#define   DRM_SIMGPU_ATOMIC_XCHG	0x03	/* *addr = operand */
+#define   DRM_SIMGPU_ATOMIC_32		0x80	/* dword instead of qword */
+/*
+ * WAIT addr(64) value(64) mask(64) timeout_us(32): stall the queue until
+ * (*addr & mask) op (value & mask), op in bits 23..16 (DRM_SIMGPU_CMP_*).
+ * timeout_us 0 waits until the job timeout; otherwise the job fails with
+ * -ETIMEDOUT when the condition is still false after timeout_us. Length 8.
+ */
+#define DRM_SIMGPU_OP_WAIT		0x06
+/* SIGNAL addr(64) value(64): write a qword user fence and wake waiters. Length 5. */
+#define DRM_SIMGPU_OP_SIGNAL		0x07
+/* BATCH_START addr(64): continue at addr (chaining). Length 3. */
+#define DRM_SIMGPU_OP_BATCH_START	0x08
+/* BATCH_END: the job is complete. Length 1. */
+#define DRM_SIMGPU_OP_BATCH_END		0x09
+/*
+ * LAUNCH args(64) workgroup(32): run built-in kernel DRM_SIMGPU_KERNEL_*
+ * (bits 23..16) with the argument block at args; elements are processed
+ * in workgroups of that many elements (0: 64), the unit of preemption.
+ * Length 4.
+ */
+#define DRM_SIMGPU_OP_LAUNCH		0x0a
+
+#define DRM_SIMGPU_KERNEL_MEMSET	0x00	/* drm_simgpu_kargs_memset */
+#define DRM_SIMGPU_KERNEL_COPY		0x01	/* drm_simgpu_kargs_copy */
+#define DRM_SIMGPU_KERNEL_ADD		0x02	/* drm_simgpu_kargs_add */
+#define DRM_SIMGPU_KERNEL_SAXPY		0x03	/* drm_simgpu_kargs_saxpy */
+#define DRM_SIMGPU_KERNEL_REDUCE_SUM	0x04	/* drm_simgpu_kargs_reduce */
+#define DRM_SIMGPU_KERNEL_GATHER	0x05	/* drm_simgpu_kargs_gather */
+#define DRM_SIMGPU_KERNEL_HISTOGRAM	0x06	/* drm_simgpu_kargs_histogram */
+#define DRM_SIMGPU_KERNEL_LIST_SUM	0x07	/* drm_simgpu_kargs_list_sum */
+
+/* dst[i] = value, i < count; 32-bit elements */
+struct drm_simgpu_kargs_memset {
+	__u64 dst;
+	__u64 count;
+	__u32 value;
+	__u32 pad;
+};
+
+/* dst[i] = src[i], i < count; 32-bit elements */
+struct drm_simgpu_kargs_copy {
+	__u64 dst;
+	__u64 src;
+	__u64 count;
+};
+
+/* c[i] = a[i] + b[i], i < count; 32-bit unsigned, wrapping */
+struct drm_simgpu_kargs_add {
+	__u64 a;
+	__u64 b;
+	__u64 c;
+	__u64 count;
+};
+
+/* y[i] = a * x[i] + y[i], i < count; IEEE binary32 */
+struct drm_simgpu_kargs_saxpy {
+	__u64 x;
+	__u64 y;
+	__u64 count;
+	__u32 a;	/* the bits of a float */
+	__u32 pad;
+};
+
+/* *dst = sum of src[i], i < count; 32-bit unsigned elements, 64-bit sum */
+struct drm_simgpu_kargs_reduce {
+	__u64 src;
+	__u64 dst;
+	__u64 count;
+};
+
+/* dst[i] = src[idx[i]], i < count; 32-bit elements and indices */
+struct drm_simgpu_kargs_gather {
+	__u64 dst;
+	__u64 src;
+	__u64 idx;
+	__u64 count;
+};
+
+/* atomically bins[src[i] % num_bins] += 1, i < count; 32-bit values */
+struct drm_simgpu_kargs_histogram {
+	__u64 src;
+	__u64 bins;
+	__u64 count;
+	__u32 num_bins;
+	__u32 pad;
+};
+
+/*
+ * Walk a linked list of struct drm_simgpu_list_node from head, following
+ * next until 0, adding every value into *dst (64-bit) and the number of
+ * nodes into *count_out; more than max_nodes nodes fail the job with
+ * -EILSEQ (a cycle).
+ */
+struct drm_simgpu_kargs_list_sum {
+	__u64 head;
+	__u64 dst;
+	__u64 count_out;
+	__u64 max_nodes;
+};
+
+struct drm_simgpu_list_node {
+	__u64 next;
+	__u64 value;
 };
 
 #if defined(__cplusplus)

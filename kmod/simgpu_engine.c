@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: the engines, their TLBs and every GPU memory access.
+ */
+
+#include <linux/atomic.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "simgpu_drv.h"
+#include "simgpu_engine.h"
+#include "simgpu_exec.h"
+#include "simgpu_pt.h"
+#include "simgpu_vm.h"
+
+/**
+ * DOC: Overview
+ *
+ * Each engine is a kernel thread that executes the jobs of the exec
+ * queues created on it. Queues are served round-robin: the engine runs
+ * the head job of a queue for a time slice of SIMGPU_SLICE_US and then
+ * moves to the next queue that has work, so a queue is preempted at a
+ * command boundary (or between workgroups of a LAUNCH) and a queue that
+ * waits (a WAIT command, a page fault) never blocks the others.
+ *
+ * Every memory access of a command goes through simgpu_mem_read(),
+ * simgpu_mem_write() or simgpu_mem_atomic(): translate the address with
+ * the engine's TLB, walking the VM's page table on a miss, check the
+ * permission, then touch the page. A missing translation or permission
+ * records the address and the kind of access in the &struct simgpu_ctx
+ * and fails with -EFAULT; the job then stalls on a page fault (fault-mode
+ * VMs, see simgpu_exec.c) or ends with -EFAULT.
+ *
+ * TLB invalidation: the engine holds its TLB lock from the translation of
+ * an access until the access is done. simgpu_engine_tlb_invalidate() takes
+ * the same lock to drop the entries of the range. So once it returns, any
+ * access that used an old translation has completed, and every later
+ * access misses the TLB and walks the updated page table: no engine uses a
+ * translation after the invalidation that removed it.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * &simgpu_engine.lock (spinlock) protects the queue list, the queues' job
+ * lists and their run state; it is a leaf except for the scheduler-fence
+ * signalling done outside it. &simgpu_engine.tlb_lock (spinlock) protects
+ * the TLB and is held across each translation and access; it is taken
+ * inside &simgpu_vm.lock (invalidation) and, later, inside the SVM notifier
+ * lock, and nothing is taken or allocated under it. The engine thread
+ * holds no lock while it runs a command; for a dma-fence queue it runs
+ * inside a dma-fence signalling section, so lockdep checks that nothing
+ * on that path allocates memory or waits for something that could.
+ */
+
+#define SIMGPU_SLICE_US		2000
+#define SIMGPU_POLL_US		200
+
+static u64 tlb_translate_locked(struct simgpu_engine *e,
+				const struct simgpu_vm *vm, u64 va)
+{
+	struct simgpu_tlb_entry *t = &e->tlb[(va >> PAGE_SHIFT) %
+					     SIMGPU_TLB_ENTRIES];
+	u64 page = va & PAGE_MASK, pte;
+
+	lockdep_assert_held(&e->tlb_lock);
+
+	if (t->vm == vm && t->va == page) {
+		e->tlb_hits++;
+		return t->pte;
+	}
+	e->tlb_misses++;
+	pte = simgpu_pt_lookup(&vm->pt, va, NULL);
+	if (pte) {
+		t->vm = vm;
+		t->va = page;
+		t->pte = pte;
+	}
+	return pte;
+}
+
+/**
+ * simgpu_engine_tlb_invalidate() - drop a range's translations
+ * @e: the engine
+ * @vm: the address space
+ * @start: first address
+ * @end: end address
+ *
+ * Returns once no access through a dropped translation is in flight.
+ */
+void simgpu_engine_tlb_invalidate(struct simgpu_engine *e,
+				  const struct simgpu_vm *vm,
+				  u64 start, u64 end)
+{
+	unsigned int i;
+
+	spin_lock(&e->tlb_lock);
+	for (i = 0; i < SIMGPU_TLB_ENTRIES; i++) {
+		struct simgpu_tlb_entry *t = &e->tlb[i];
+
+		if (t->vm == vm && t->va >= (start & PAGE_MASK) && t->va < end)
+			t->vm = NULL;
+	}
+	spin_unlock(&e->tlb_lock);
+}
+
+static struct page *gpu_pte_page(struct simgpu_device *sdev, u64 pte)
+{
+	if (pte & SIMGPU_PTE_VRAM)
+		return simgpu_vram_page(&sdev->vram, pte & SIMGPU_PTE_ADDR);
+	return pfn_to_page((pte & SIMGPU_PTE_ADDR) >> PAGE_SHIFT);
+}
+
+/**
+ * simgpu_pte_allows() - whether a PTE permits an access
+ * @pte: the leaf entry, 0 for none
+ * @access: the kind of access
+ *
+ * Return: true when the access may go ahead.
+ */
+bool simgpu_pte_allows(u64 pte, enum simgpu_access access)
+{
+	switch (access) {
+	case SIMGPU_ACCESS_READ:
+		return pte & SIMGPU_PTE_VALID;
+	case SIMGPU_ACCESS_WRITE:
+		return pte & SIMGPU_PTE_WRITE;
+	default:
+		return pte & SIMGPU_PTE_ATOMIC;
+	}
+}
+
+/*
+ * Translate @va for @access and map its page, or record the fault and
+ * return NULL. Either way the TLB lock is held until access_end().
+ */
+static void *access_begin(struct simgpu_ctx *ctx, u64 va,
+			  enum simgpu_access access)
+	__acquires(&ctx->e->tlb_lock)
+{
+	struct simgpu_engine *e = ctx->e;
+	u64 pte;
+
+	spin_lock(&e->tlb_lock);
+	pte = tlb_translate_locked(e, ctx->vm, va);
+	if (!simgpu_pte_allows(pte, access)) {
+		ctx->fault_addr = va;
+		ctx->fault_access = access;
+		return NULL;
+	}
+	return kmap_local_page(gpu_pte_page(e->sdev, pte)) + offset_in_page(va);
+}
+
+static void access_end(struct simgpu_ctx *ctx, void *kaddr)
+	__releases(&ctx->e->tlb_lock)
+{
+	if (kaddr)
+		kunmap_local(kaddr);
+	spin_unlock(&ctx->e->tlb_lock);
+}
+
+static int mem_copy(struct simgpu_ctx *ctx, u64 va, void *buf, size_t len,
+		    bool write)
+{
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE - offset_in_page(va));
+		void *kaddr = access_begin(ctx, va, write ? SIMGPU_ACCESS_WRITE :
+							    SIMGPU_ACCESS_READ);
+
+		if (kaddr && write)
+			memcpy(kaddr, buf, n);
+		else if (kaddr)
+			memcpy(buf, kaddr, n);
+		access_end(ctx, kaddr);
+		if (!kaddr)
+			return -EFAULT;
+		va += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * simgpu_mem_read() - GPU read through the engine's MMU
+ * @ctx: engine and VM; receives the fault on failure
+ * @va: GPU virtual address
+ * @buf: destination
+ * @len: bytes
+ *
+ * Return: 0, or -EFAULT when a page is not mapped readable.
+ */
+int simgpu_mem_read(struct simgpu_ctx *ctx, u64 va, void *buf, size_t len)
+{
+	return mem_copy(ctx, va, buf, len, false);
+}
+
+/**
+ * simgpu_mem_write() - GPU write through the engine's MMU
+ * @ctx: engine and VM; receives the fault on failure
+ * @va: GPU virtual address
+ * @buf: source
+ * @len: bytes
+ *
+ * Pages before a faulting one are written.
+ *
+ * Return: 0, or -EFAULT when a page is not mapped writable.
+ */
+int simgpu_mem_write(struct simgpu_ctx *ctx, u64 va, const void *buf,
+		     size_t len)
+{
+	return mem_copy(ctx, va, (void *)buf, len, true);
+}
+
+/**
+ * simgpu_mem_atomic() - GPU atomic read-modify-write
+ * @ctx: engine and VM; receives the fault on failure
+ * @va: GPU virtual address, naturally aligned
+ * @op: DRM_SIMGPU_ATOMIC_ADD, _INC, _CMPXCHG or _XCHG
+ * @dword: 32-bit instead of 64-bit
+ * @operand: the operand
+ * @compare: the expected value for _CMPXCHG
+ * @old: receives the value before the operation
+ *
+ * The operation is a CPU atomic instruction on the memory, so it is atomic
+ * against the CPU and the other engines too.
+ *
+ * Return: 0, or -EFAULT when the page does not allow atomics.
+ */
+int simgpu_mem_atomic(struct simgpu_ctx *ctx, u64 va, unsigned int op,
+		      bool dword, u64 operand, u64 compare, u64 *old)
+{
+	void *kaddr = access_begin(ctx, va, SIMGPU_ACCESS_ATOMIC);
+
+	if (!kaddr) {
+		access_end(ctx, kaddr);
+		return -EFAULT;
+	}
+
+	if (op == DRM_SIMGPU_ATOMIC_INC)
+		operand = 1;
+	if (dword) {
+		atomic_t *p = kaddr;
+
+		switch (op) {
+		case DRM_SIMGPU_ATOMIC_CMPXCHG:
+			*old = (u32)atomic_cmpxchg(p, compare, operand);
+			break;
+		case DRM_SIMGPU_ATOMIC_XCHG:
+			*old = (u32)atomic_xchg(p, operand);
+			break;
+		default:
+			*old = (u32)atomic_fetch_add(operand, p);
+			break;
+		}
+	} else {
+		atomic64_t *p = kaddr;
+
+		switch (op) {
+		case DRM_SIMGPU_ATOMIC_CMPXCHG:
+			*old = atomic64_cmpxchg(p, compare, operand);
+			break;
+		case DRM_SIMGPU_ATOMIC_XCHG:
+			*old = atomic64_xchg(p, operand);
+			break;
+		default:
+			*old = atomic64_fetch_add(operand, p);
+			break;
+		}
+	}
+	access_end(ctx, kaddr);
+	return 0;
+}
+
+/**
+ * simgpu_engine_kick() - tell an engine that work may have arrived
+ * @e: the engine
+ */
+void simgpu_engine_kick(struct simgpu_engine *e)
+{
+	spin_lock(&e->lock);
+	e->kicked = true;
+	spin_unlock(&e->lock);
+	wake_up(&e->wq);
+}
+
+/**
+ * simgpu_engine_find() - look an engine up by class and instance
+ * @sdev: the device
+ * @engine_class: DRM_SIMGPU_ENGINE_CLASS_*
+ * @instance: index within the class
+ *
+ * Return: the engine or NULL.
+ */
+struct simgpu_engine *simgpu_engine_find(struct simgpu_device *sdev,
+					 u16 engine_class, u16 instance)
+{
+	unsigned int i;
+
+	for (i = 0; i < sdev->num_engines; i++)
+		if (sdev->engines[i].engine_class == engine_class &&
+		    sdev->engines[i].instance == instance)
+			return &sdev->engines[i];
+	return NULL;
+}
+
+/* The next queue with work, round-robin; NULL and the next poll if none. */
+static struct simgpu_exec_queue *engine_pick_locked(struct simgpu_engine *e,
+						    ktime_t now,
+						    ktime_t *next_poll)
+{
+	struct simgpu_exec_queue *q;
+
+	lockdep_assert_held(&e->lock);
+
+	list_for_each_entry(q, &e->queues, link) {
+		if (q->destroying)
+			goto found;
+		if (list_empty(&q->pending) || (q->stalled && !q->fault_cancel))
+			continue;
+		if (q->poll_at && ktime_before(now, q->poll_at)) {
+			*next_poll = min(*next_poll, q->poll_at);
+			continue;
+		}
+		goto found;
+	}
+	return NULL;
+
+found:
+	list_move_tail(&q->link, &e->queues);
+	kref_get(&q->ref);
+	return q;
+}
+
+static void engine_end_job(struct simgpu_engine *e,
+			   struct simgpu_exec_queue *q,
+			   struct simgpu_job *job, int err, u64 fault_addr)
+{
+	struct simgpu_device *sdev = e->sdev;
+
+	spin_lock(&e->lock);
+	list_del(&job->link);
+	q->poll_at = 0;
+	if (err) {
+		q->error = err;
+		if (err == -EFAULT)
+			q->fault_addr = fault_addr;
+	}
+	spin_unlock(&e->lock);
+
+	atomic64_inc(&q->completed);
+	if (err) {
+		atomic64_inc(&q->failed);
+		atomic64_inc(&sdev->stats.jobs_failed);
+	} else {
+		atomic64_inc(&sdev->stats.jobs_completed);
+	}
+	job->error = err;
+	simgpu_job_end(job);
+	wake_up_all(&sdev->ufence_wq);
+}
+
+/* The queue is being destroyed: end its jobs and drop it from the list. */
+static void engine_drop_queue(struct simgpu_engine *e,
+			      struct simgpu_exec_queue *q)
+{
+	struct simgpu_job *job;
+
+	for (;;) {
+		spin_lock(&e->lock);
+		job = list_first_entry_or_null(&q->pending, struct simgpu_job,
+					       link);
+		if (!job) {
+			if (!list_empty(&q->link)) {
+				list_del_init(&q->link);
+				complete(&q->removed);
+				spin_unlock(&e->lock);
+				simgpu_exec_queue_put(q);	/* the list's */
+				return;
+			}
+			spin_unlock(&e->lock);
+			return;
+		}
+		spin_unlock(&e->lock);
+		engine_end_job(e, q, job, -ECANCELED, 0);
+	}
+}
+
+static void engine_raise_fault(struct simgpu_engine *e,
+			       struct simgpu_exec_queue *q,
+			       const struct simgpu_ctx *ctx)
+{
+	struct simgpu_device *sdev = e->sdev;
+
+	spin_lock(&e->lock);
+	q->stalled = true;
+	spin_unlock(&e->lock);
+
+	q->fault_addr_pending = ctx->fault_addr;
+	q->fault_access = ctx->fault_access;
+	kref_get(&q->ref);	/* the fault handler's */
+	spin_lock(&sdev->fault_lock);
+	list_add_tail(&q->fault_link, &sdev->faults);
+	spin_unlock(&sdev->fault_lock);
+	atomic64_inc(&sdev->stats.faults);
+	queue_work(system_unbound_wq, &sdev->fault_work);
+}
+
+static void engine_run_queue(struct simgpu_engine *e,
+			     struct simgpu_exec_queue *q)
+{
+	struct simgpu_ctx ctx = { .e = e, .vm = q->vm };
+	enum simgpu_step step;
+	struct simgpu_job *job;
+	ktime_t now = ktime_get();
+	bool cookie;
+	int cancel;
+
+	if (READ_ONCE(q->destroying)) {
+		engine_drop_queue(e, q);
+		return;
+	}
+
+	spin_lock(&e->lock);
+	job = list_first_entry_or_null(&q->pending, struct simgpu_job, link);
+	if (!job) {
+		spin_unlock(&e->lock);
+		return;
+	}
+	cancel = job->cancel;
+	if (q->fault_cancel) {
+		q->fault_cancel = false;
+		q->stalled = false;
+		cancel = -EFAULT;
+	}
+	spin_unlock(&e->lock);
+
+	if (!job->started)
+		job->started = now;
+	else if (!cancel &&
+		 ktime_ms_delta(now, job->started) >
+		 READ_ONCE(simgpu_job_timeout_ms))
+		cancel = -ETIMEDOUT;
+	if (cancel) {
+		engine_end_job(e, q, job, cancel, q->fault_addr_pending);
+		return;
+	}
+
+	cookie = q->lr ? false : dma_fence_begin_signalling();
+	step = simgpu_job_step(job, &ctx, ktime_add_us(now, SIMGPU_SLICE_US));
+	if (!q->lr)
+		dma_fence_end_signalling(cookie);
+
+	switch (step) {
+	case SIMGPU_STEP_DONE:
+		engine_end_job(e, q, job, job->error, ctx.fault_addr);
+		break;
+	case SIMGPU_STEP_YIELD:
+		atomic64_inc(&e->preemptions);
+		break;
+	case SIMGPU_STEP_WAIT:
+		spin_lock(&e->lock);
+		q->poll_at = ktime_add_us(ktime_get(), SIMGPU_POLL_US);
+		spin_unlock(&e->lock);
+		break;
+	case SIMGPU_STEP_FAULT:
+		if (q->lr) {
+			engine_raise_fault(e, q, &ctx);
+		} else {
+			atomic64_inc(&e->sdev->stats.fatal_misses);
+			engine_end_job(e, q, job, -EFAULT, ctx.fault_addr);
+		}
+		break;
+	}
+}
+
+static int engine_thread(void *arg)
+{
+	struct simgpu_engine *e = arg;
+
+	while (!kthread_should_stop()) {
+		ktime_t now = ktime_get(), next = KTIME_MAX;
+		struct simgpu_exec_queue *q;
+		long timeout;
+
+		spin_lock(&e->lock);
+		e->kicked = false;
+		q = engine_pick_locked(e, now, &next);
+		spin_unlock(&e->lock);
+
+		if (q) {
+			engine_run_queue(e, q);
+			simgpu_exec_queue_put(q);
+			cond_resched();
+			continue;
+		}
+
+		timeout = next == KTIME_MAX ? MAX_SCHEDULE_TIMEOUT :
+			  usecs_to_jiffies(ktime_us_delta(next, now)) + 1;
+		wait_event_interruptible_timeout(e->wq, READ_ONCE(e->kicked) ||
+						 kthread_should_stop(),
+						 timeout);
+	}
+	return 0;
+}
+
+static void engines_fini(struct drm_device *drm, void *arg)
+{
+	struct simgpu_device *sdev = arg;
+	unsigned int i;
+
+	for (i = 0; i < sdev->num_engines; i++)
+		if (sdev->engines[i].thread)
+			kthread_stop(sdev->engines[i].thread);
+}
+
+/**
+ * simgpu_engines_init() - create a device's engines and start them
+ * @sdev: the device
+ *
+ * The engines stop when the DRM device is released, after the last file
+ * closed.
+ *
+ * Return: 0 or a negative errno.
+ */
+int simgpu_engines_init(struct simgpu_device *sdev)
+{
+	const struct simgpu_params *p = sdev->params;
+	struct drm_simgpu_engine_info info;
+	struct simgpu_engine *e;
+	unsigned int i;
+	int err;
+
+	sdev->num_engines = simgpu_num_engines(p);
+	sdev->engines = drmm_kcalloc(&sdev->drm, sdev->num_engines,
+				     sizeof(*sdev->engines), GFP_KERNEL);
+	if (!sdev->engines)
+		return -ENOMEM;
+
+	err = drmm_add_action(&sdev->drm, engines_fini, sdev);
+	if (err)
+		return err;
+
+	for (i = 0; i < sdev->num_engines; i++) {
+		e = &sdev->engines[i];
+		simgpu_engine_info(p, i, &info);
+		e->sdev = sdev;
+		e->engine_class = info.engine_class;
+		e->instance = info.instance;
+		spin_lock_init(&e->lock);
+		spin_lock_init(&e->tlb_lock);
+		INIT_LIST_HEAD(&e->queues);
+		init_waitqueue_head(&e->wq);
+		e->thread = kthread_run(engine_thread, e, "simgpu%u-%s%u",
+					sdev->id,
+					e->engine_class ? "bcs" : "ccs",
+					e->instance);
+		if (IS_ERR(e->thread)) {
+			err = PTR_ERR(e->thread);
+			e->thread = NULL;
+			return err;
+		}
+	}
+	return 0;
+}

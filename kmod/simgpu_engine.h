@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SIMGPU_ENGINE_H_
+#define _SIMGPU_ENGINE_H_
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+struct simgpu_device;
+struct simgpu_exec_queue;
+struct simgpu_job;
+struct simgpu_vm;
+struct task_struct;
+
+#define SIMGPU_TLB_ENTRIES	64
+
+/**
+ * struct simgpu_tlb_entry - a cached translation of one 4 KiB page
+ * @vm: the address space; NULL for an empty entry
+ * @va: the page address
+ * @pte: the leaf entry for that page
+ */
+struct simgpu_tlb_entry {
+	const struct simgpu_vm *vm;
+	u64 va;
+	u64 pte;
+};
+
+/**
+ * struct simgpu_engine - one engine of a device
+ * @sdev: the device
+ * @engine_class: DRM_SIMGPU_ENGINE_CLASS_*
+ * @instance: index within the class
+ * @thread: executes the jobs of @queues
+ * @lock: protects @queues, the queues' job lists and their run state
+ * @queues: exec queues on this engine, in round-robin order
+ * @wq: the engine thread sleeps here for work
+ * @kicked: work may have arrived since the thread last looked (@lock)
+ * @tlb_lock: held across every translation and the access it serves;
+ *	protects @tlb
+ * @tlb: direct-mapped translation cache
+ * @tlb_hits: lookups served by @tlb
+ * @tlb_misses: lookups that walked the page table
+ * @cmds: commands executed
+ * @preemptions: times a job was switched out with work left
+ */
+struct simgpu_engine {
+	struct simgpu_device *sdev;
+	u16 engine_class;
+	u16 instance;
+	struct task_struct *thread;
+	spinlock_t lock;
+	struct list_head queues;
+	wait_queue_head_t wq;
+	bool kicked;
+	spinlock_t tlb_lock;
+	struct simgpu_tlb_entry tlb[SIMGPU_TLB_ENTRIES];
+	u64 tlb_hits;
+	u64 tlb_misses;
+	atomic64_t cmds;
+	atomic64_t preemptions;
+};
+
+/* Kinds of access, as a fault record reports them. */
+enum simgpu_access {
+	SIMGPU_ACCESS_READ,
+	SIMGPU_ACCESS_WRITE,
+	SIMGPU_ACCESS_ATOMIC,
+};
+
+/**
+ * struct simgpu_ctx - what a job's memory accesses go through
+ * @e: the engine
+ * @vm: the address space
+ * @fault_addr: set when an access could not be translated
+ * @fault_access: the kind of that access
+ */
+struct simgpu_ctx {
+	struct simgpu_engine *e;
+	struct simgpu_vm *vm;
+	u64 fault_addr;
+	enum simgpu_access fault_access;
+};
+
+int simgpu_engines_init(struct simgpu_device *sdev);
+bool simgpu_pte_allows(u64 pte, enum simgpu_access access);
+struct simgpu_engine *simgpu_engine_find(struct simgpu_device *sdev,
+					 u16 engine_class, u16 instance);
+void simgpu_engine_kick(struct simgpu_engine *e);
+void simgpu_engine_tlb_invalidate(struct simgpu_engine *e,
+				  const struct simgpu_vm *vm,
+				  u64 start, u64 end);
+
+int simgpu_mem_read(struct simgpu_ctx *ctx, u64 va, void *buf, size_t len);
+int simgpu_mem_write(struct simgpu_ctx *ctx, u64 va, const void *buf,
+		     size_t len);
+int simgpu_mem_atomic(struct simgpu_ctx *ctx, u64 va, unsigned int op,
+		      bool dword, u64 operand, u64 compare, u64 *old);
+
+#endif /* _SIMGPU_ENGINE_H_ */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SIMGPU_EXEC_H_
+#define _SIMGPU_EXEC_H_
+
+#include <linux/completion.h>
+#include <linux/dma-fence.h>
+#include <linux/kref.h>
+#include <linux/ktime.h>
+#include <drm/gpu_scheduler.h>
+
+#include "simgpu_engine.h"
+#include "simgpu_sync.h"
+
+struct drm_device;
+struct drm_file;
+struct simgpu_vm;
+
+/* What a job step ended with. */
+enum simgpu_step {
+	SIMGPU_STEP_DONE,	/* the job ended; its error is set */
+	SIMGPU_STEP_YIELD,	/* time slice used up, work left */
+	SIMGPU_STEP_FAULT,	/* stalled on a translation fault */
+	SIMGPU_STEP_WAIT,	/* a WAIT condition is false */
+};
+
+/**
+ * struct simgpu_job - one EXEC
+ * @base: the scheduler job (queues of VMs without fault mode)
+ * @q: the queue
+ * @link: on the queue's @pending list, under the engine lock
+ * @hw_fence: signals when the engine finished the job (dma-fence queues);
+ *	allocated at submission, initialised when the job reaches the engine
+ * @hw_fence_live: @hw_fence was initialised
+ * @pc: address of the next command
+ * @progress: how far the current command got (resumable commands)
+ * @st: scratch state of the current command
+ * @deadline: end of the current WAIT command's own timeout, or 0
+ * @started: when the engine first ran the job, or 0
+ * @batch_done: BATCH_END was reached; the user fences are being written
+ * @ufence_next: user fences already written
+ * @error: 0 or why the job ended
+ * @cancel: error to end the job with at its next step (timeout, destroy)
+ * @ended: the job has completed
+ * @num_ufences: entries in @ufences
+ * @ufences: user fences to write when the batch ends
+ */
+struct simgpu_job {
+	struct drm_sched_job base;
+	struct simgpu_exec_queue *q;
+	struct list_head link;
+	struct dma_fence *hw_fence;
+	bool hw_fence_live;
+	u64 pc;
+	u64 progress;
+	u64 st[3];
+	ktime_t deadline;
+	ktime_t started;
+	bool batch_done;
+	unsigned int ufence_next;
+	int error;
+	int cancel;
+	bool ended;
+	unsigned int num_ufences;
+	struct simgpu_ufence ufences[];
+};
+
+/**
+ * struct simgpu_exec_queue - an exec queue
+ * @ref: references: the file's id, the engine while the queue is listed
+ *	and the fault handler while a fault is outstanding
+ * @id: the per-file id
+ * @e: the engine
+ * @vm: the VM, one reference
+ * @lr: the VM is in fault mode: long-running, no dma-fences
+ * @link: on the engine's queue list (engine lock)
+ * @pending: jobs handed to the engine, oldest first (engine lock)
+ * @fault_link: on the device fault list (device fault lock)
+ * @fault_addr_pending: the address of the outstanding fault
+ * @fault_access: its kind
+ * @stalled: the head job waits for a fault reply (engine lock)
+ * @fault_cancel: the reply was cancel: end the head job (engine lock)
+ * @poll_at: with a WAIT pending, when to look again (engine lock)
+ * @destroying: the queue is being destroyed (engine lock)
+ * @removed: completed once the engine dropped the queue
+ * @submit_lock: serialises submissions with each other and with destroy
+ * @error: error of the last failed job (engine lock)
+ * @fault_addr: the faulting address of the last -EFAULT job
+ * @submitted: jobs accepted
+ * @completed: jobs ended
+ * @failed: jobs ended with an error
+ * @sched: the scheduler of a dma-fence queue
+ * @entity: the queue's scheduler entity
+ * @fence_ctx: dma-fence context of the hardware fences
+ * @fence_seqno: last hardware fence sequence number
+ * @fence_lock: lock of the hardware fences
+ * @jobs_live: scheduler jobs not yet freed
+ * @idle_wq: woken when @jobs_live drops to zero
+ */
+struct simgpu_exec_queue {
+	struct kref ref;
+	u32 id;
+	struct simgpu_engine *e;
+	struct simgpu_vm *vm;
+	bool lr;
+	struct list_head link;
+	struct list_head pending;
+	struct list_head fault_link;
+	u64 fault_addr_pending;
+	enum simgpu_access fault_access;
+	bool stalled;
+	bool fault_cancel;
+	ktime_t poll_at;
+	bool destroying;
+	struct completion removed;
+	struct mutex submit_lock;
+	int error;
+	u64 fault_addr;
+	atomic64_t submitted;
+	atomic64_t completed;
+	atomic64_t failed;
+	struct drm_gpu_scheduler sched;
+	struct drm_sched_entity entity;
+	u64 fence_ctx;
+	u64 fence_seqno;
+	spinlock_t fence_lock;
+	atomic_t jobs_live;
+	wait_queue_head_t idle_wq;
+};
+
+void simgpu_exec_queue_put(struct simgpu_exec_queue *q);
+void simgpu_job_end(struct simgpu_job *job);
+enum simgpu_step simgpu_job_step(struct simgpu_job *job,
+				 struct simgpu_ctx *ctx, ktime_t slice_end);
+void simgpu_fault_work(struct work_struct *work);
+void simgpu_file_queues_fini(struct drm_file *file);
+
+int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
+				   struct drm_file *file);
+int simgpu_exec_queue_destroy_ioctl(struct drm_device *drm, void *data,
+				    struct drm_file *file);
+int simgpu_exec_queue_state_ioctl(struct drm_device *drm, void *data,
+				  struct drm_file *file);
+int simgpu_exec_ioctl(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
+				 struct drm_file *file);
+
+#endif /* _SIMGPU_EXEC_H_ */

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SIMGPU_PT_H_
+#define _SIMGPU_PT_H_
+
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/types.h>
+
+/*
+ * A GPU page-table entry. Leaf entries sit at level 0 (4 KiB) or, with
+ * SIMGPU_PTE_HUGE, at level 1 (2 MiB). The address is a physical address
+ * of system memory, or with SIMGPU_PTE_VRAM an offset into the device's
+ * VRAM. Non-leaf entries hold the physical address of the next table.
+ */
+#define SIMGPU_PTE_VALID	BIT_ULL(0)
+#define SIMGPU_PTE_WRITE	BIT_ULL(1)
+#define SIMGPU_PTE_ATOMIC	BIT_ULL(2)
+#define SIMGPU_PTE_VRAM		BIT_ULL(3)
+#define SIMGPU_PTE_HUGE		BIT_ULL(7)
+#define SIMGPU_PTE_ADDR		GENMASK_ULL(51, 12)
+
+#define SIMGPU_PT_LEVELS	4
+#define SIMGPU_PT_ENTRIES	512
+#define SIMGPU_HUGE_SIZE	(1ULL << 21)
+
+/**
+ * struct simgpu_pt - a four-level GPU page table over a 48-bit space
+ * @root: the level-3 table
+ * @stale: tables unlinked by updates, freed by simgpu_pt_free_stale()
+ *	once no engine can be walking them
+ */
+struct simgpu_pt {
+	u64 *root;
+	struct list_head stale;
+};
+
+int simgpu_pt_init(struct simgpu_pt *pt);
+void simgpu_pt_fini(struct simgpu_pt *pt);
+int simgpu_pt_set(struct simgpu_pt *pt, u64 va, u64 pte);
+int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end);
+u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size);
+void simgpu_pt_free_stale(struct simgpu_pt *pt);
+
+#endif /* _SIMGPU_PT_H_ */

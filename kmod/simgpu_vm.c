@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: VMs and VM_BIND of buffer objects.
+ */
+
+#include <linux/interval_tree_generic.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_syncobj.h>
+
+#include "simgpu_bo.h"
+#include "simgpu_drv.h"
+#include "simgpu_engine.h"
+#include "simgpu_sync.h"
+#include "simgpu_vm.h"
+
+/**
+ * DOC: Overview
+ *
+ * A VM is a GPU address space: a page table (simgpu_pt.c) that the
+ * engines walk, and an interval tree of the buffer-object mappings that
+ * the page table was written from. Each mapping holds a reference to its
+ * object, so the pages a PTE points at stay allocated while the PTE can be
+ * used.
+ *
+ * VM_BIND applies its operations in order. An operation first clears the
+ * page-table range (MAP replaces, UNMAP removes), then updates the tree,
+ * splitting a mapping that straddles either end of the range into the
+ * part(s) that stay, then (MAP) writes the new PTEs, using a 2 MiB entry
+ * wherever a 2 MiB aligned piece of the range is backed by 2 MiB of
+ * contiguous, aligned memory. Before the objects of removed mappings are
+ * released, the range is invalidated in every engine's TLB (see
+ * simgpu_engine.c): once simgpu_vm_invalidate_locked() returns, no engine
+ * uses an old translation, and no access through one is in flight.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * &simgpu_vm.lock (a mutex) serialises binds of one VM and protects its
+ * mapping tree and page-table updates. Under it the code allocates with
+ * GFP_KERNEL and takes each engine's TLB lock (a spinlock) for the
+ * invalidation: vm->lock -> engine->tlb_lock. The engines never take
+ * vm->lock; they read the page table locklessly under their TLB lock.
+ * The per-file xarrays of VMs have their own internal lock.
+ */
+
+struct simgpu_mapping {
+	struct rb_node rb;
+	u64 start;
+	u64 last;
+	u64 __subtree_last;
+	struct simgpu_bo *bo;
+	u64 offset;
+	u32 flags;
+	struct list_head link;	/* on a to-free list */
+};
+
+#define MAPPING_START(m) ((m)->start)
+#define MAPPING_LAST(m) ((m)->last)
+
+INTERVAL_TREE_DEFINE(struct simgpu_mapping, rb, u64, __subtree_last,
+		     MAPPING_START, MAPPING_LAST, static, mapping_it)
+
+static void vm_release(struct kref *ref)
+{
+	struct simgpu_vm *vm = container_of(ref, struct simgpu_vm, ref);
+	struct simgpu_device *sdev = vm->sdev;
+	struct simgpu_mapping *m;
+	unsigned int i;
+
+	/*
+	 * No engine can use the VM any more: no queue refers to it. Its TLB
+	 * entries must still go, or a new VM at the same address would hit.
+	 */
+	for (i = 0; i < sdev->num_engines; i++)
+		simgpu_engine_tlb_invalidate(&sdev->engines[i], vm, 0, U64_MAX);
+	while ((m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX))) {
+		mapping_it_remove(m, &vm->mappings);
+		drm_gem_object_put(&m->bo->base);
+		kfree(m);
+	}
+	simgpu_pt_fini(&vm->pt);
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+}
+
+/**
+ * simgpu_vm_put() - drop a VM reference
+ * @vm: the VM
+ */
+void simgpu_vm_put(struct simgpu_vm *vm)
+{
+	kref_put(&vm->ref, vm_release);
+}
+
+/**
+ * simgpu_vm_lookup() - find a VM of a file and take a reference
+ * @file: the file
+ * @id: the VM id
+ *
+ * Return: the VM or NULL.
+ */
+struct simgpu_vm *simgpu_vm_lookup(struct drm_file *file, u32 id)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	struct simgpu_vm *vm;
+
+	xa_lock(&sfile->vms);
+	vm = xa_load(&sfile->vms, id);
+	if (vm)
+		kref_get(&vm->ref);
+	xa_unlock(&sfile->vms);
+	return vm;
+}
+
+/**
+ * simgpu_file_vms_fini() - drop every VM id of a closing file
+ * @file: the file
+ */
+void simgpu_file_vms_fini(struct drm_file *file)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	struct simgpu_vm *vm;
+	unsigned long id;
+
+	xa_for_each(&sfile->vms, id, vm)
+		simgpu_vm_put(vm);
+	xa_destroy(&sfile->vms);
+}
+
+/**
+ * simgpu_vm_invalidate_locked() - flush a range from every engine's TLB
+ * @vm: the VM
+ * @start: first address
+ * @end: end address
+ *
+ * Call after the page table no longer maps the range. Frees the tables
+ * the updates retired, which no engine can be walking any more.
+ */
+void simgpu_vm_invalidate_locked(struct simgpu_vm *vm, u64 start, u64 end)
+{
+	struct simgpu_device *sdev = vm->sdev;
+	unsigned int i;
+
+	lockdep_assert_held(&vm->lock);
+
+	for (i = 0; i < sdev->num_engines; i++)
+		simgpu_engine_tlb_invalidate(&sdev->engines[i], vm, start, end);
+	atomic64_inc(&sdev->stats.tlb_invalidations);
+	simgpu_pt_free_stale(&vm->pt);
+}
+
+/**
+ * simgpu_vm_create_ioctl() - DRM_IOCTL_SIMGPU_VM_CREATE
+ * @drm: the device
+ * @data: &struct drm_simgpu_vm_create
+ * @file: the caller
+ *
+ * Return: 0 or a negative errno as documented in the uAPI header.
+ */
+int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
+			   struct drm_file *file)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	struct drm_simgpu_vm_create *args = data;
+	struct simgpu_vm *vm;
+	u32 id;
+	int err;
+
+	if (args->extensions || args->reserved[0] || args->reserved[1] ||
+	    args->flags & ~DRM_SIMGPU_VM_CREATE_FAULT_MODE)
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return -ENOMEM;
+	kref_init(&vm->ref);
+	vm->sdev = to_simgpu_device(drm);
+	vm->flags = args->flags;
+	mutex_init(&vm->lock);
+	vm->mappings = RB_ROOT_CACHED;
+
+	err = simgpu_pt_init(&vm->pt);
+	if (err)
+		goto err_free;
+
+	err = xa_alloc(&sfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
+	if (err)
+		goto err_pt;
+	args->vm_id = id;
+	return 0;
+
+err_pt:
+	simgpu_pt_fini(&vm->pt);
+err_free:
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+	return err;
+}
+
+/**
+ * simgpu_vm_destroy_ioctl() - DRM_IOCTL_SIMGPU_VM_DESTROY
+ * @drm: the device
+ * @data: &struct drm_simgpu_vm_destroy
+ * @file: the caller
+ *
+ * Return: 0 or a negative errno as documented in the uAPI header.
+ */
+int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	struct drm_simgpu_vm_destroy *args = data;
+	struct simgpu_vm *vm;
+
+	if (args->extensions || args->pad ||
+	    args->reserved[0] || args->reserved[1])
+		return -EINVAL;
+
+	vm = xa_erase(&sfile->vms, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	simgpu_vm_put(vm);
+	return 0;
+}
+
+/* One validated operation, with its object looked up. */
+struct bind_op {
+	u32 op;
+	u32 flags;
+	struct simgpu_bo *bo;
+	u64 offset;
+	u64 start;
+	u64 end;
+};
+
+static int bind_op_check(struct drm_file *file,
+			 const struct drm_simgpu_vm_bind_op *uop,
+			 struct bind_op *op)
+{
+	struct drm_gem_object *obj;
+
+	if (uop->extensions || uop->pad || uop->reserved[0] ||
+	    uop->reserved[1])
+		return -EINVAL;
+	if (!uop->range || !IS_ALIGNED(uop->addr | uop->range, PAGE_SIZE) ||
+	    uop->addr >> SIMGPU_VA_BITS ||
+	    uop->range > (1ULL << SIMGPU_VA_BITS) - uop->addr)
+		return -EINVAL;
+
+	op->op = uop->op;
+	op->flags = uop->flags;
+	op->start = uop->addr;
+	op->end = uop->addr + uop->range;
+	op->offset = uop->obj_offset;
+
+	switch (uop->op) {
+	case DRM_SIMGPU_VM_BIND_OP_MAP:
+		if (uop->flags & ~DRM_SIMGPU_VM_BIND_FLAG_READONLY ||
+		    !IS_ALIGNED(uop->obj_offset, PAGE_SIZE))
+			return -EINVAL;
+		obj = drm_gem_object_lookup(file, uop->handle);
+		if (!obj)
+			return -ENOENT;
+		if (uop->obj_offset > obj->size ||
+		    uop->range > obj->size - uop->obj_offset) {
+			drm_gem_object_put(obj);
+			return -EINVAL;
+		}
+		op->bo = to_simgpu_bo(obj);
+		return 0;
+	case DRM_SIMGPU_VM_BIND_OP_UNMAP:
+		if (uop->flags || uop->handle || uop->obj_offset)
+			return -EINVAL;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The PTE for page @idx of @bo, without permission bits. */
+static u64 bo_pte_addr(struct simgpu_bo *bo, pgoff_t idx)
+{
+	if (bo->placement == DRM_SIMGPU_MEM_VRAM)
+		return bo->vram_offsets[idx] | SIMGPU_PTE_VRAM;
+	return page_to_phys(bo->pages[idx]);
+}
+
+/* Whether 2 MiB of @bo from page @idx are contiguous and aligned. */
+static bool bo_range_huge(struct simgpu_bo *bo, pgoff_t idx)
+{
+	u64 first = bo_pte_addr(bo, idx);
+	unsigned int i;
+
+	if (!IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
+		return false;
+	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
+		if (bo_pte_addr(bo, idx + i) != first + ((u64)i << PAGE_SHIFT))
+			return false;
+	return true;
+}
+
+static int vm_write_ptes_locked(struct simgpu_vm *vm,
+				const struct simgpu_mapping *m)
+{
+	u64 perm = SIMGPU_PTE_VALID;
+	u64 va = m->start, end = m->last + 1;
+	int err;
+
+	lockdep_assert_held(&vm->lock);
+
+	if (!(m->flags & DRM_SIMGPU_VM_BIND_FLAG_READONLY))
+		perm |= SIMGPU_PTE_WRITE | SIMGPU_PTE_ATOMIC;
+
+	while (va < end) {
+		pgoff_t idx = (m->offset + (va - m->start)) >> PAGE_SHIFT;
+
+		if (IS_ALIGNED(va, SIMGPU_HUGE_SIZE) &&
+		    end - va >= SIMGPU_HUGE_SIZE && bo_range_huge(m->bo, idx)) {
+			err = simgpu_pt_set(&vm->pt, va, bo_pte_addr(m->bo, idx) |
+					    perm | SIMGPU_PTE_HUGE);
+			va += SIMGPU_HUGE_SIZE;
+		} else {
+			err = simgpu_pt_set(&vm->pt, va,
+					    bo_pte_addr(m->bo, idx) | perm);
+			va += PAGE_SIZE;
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static struct simgpu_mapping *mapping_piece(struct simgpu_mapping **spare,
+					    const struct simgpu_mapping *m,
+					    u64 start, u64 last)
+{
+	struct simgpu_mapping *p = *spare;
+
+	*spare = NULL;
+	p->start = start;
+	p->last = last;
+	p->bo = m->bo;
+	drm_gem_object_get(&m->bo->base);
+	p->offset = m->offset + (start - m->start);
+	p->flags = m->flags;
+	return p;
+}
+
+/*
+ * Apply one operation. Mappings it removes go to @dead, to be released
+ * after the caller has invalidated the TLBs.
+ */
+static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
+			     struct list_head *dead)
+{
+	struct simgpu_mapping *spare[2] = {}, *m, *next, *nm = NULL;
+	u64 last = op->end - 1;
+	int err = -ENOMEM;
+
+	lockdep_assert_held(&vm->lock);
+
+	spare[0] = kzalloc(sizeof(*m), GFP_KERNEL);
+	spare[1] = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (op->op == DRM_SIMGPU_VM_BIND_OP_MAP)
+		nm = kzalloc(sizeof(*nm), GFP_KERNEL);
+	if (!spare[0] || !spare[1] ||
+	    (op->op == DRM_SIMGPU_VM_BIND_OP_MAP && !nm))
+		goto out;
+
+	err = simgpu_pt_clear(&vm->pt, op->start, op->end);
+	if (err)
+		goto out;
+
+	for (m = mapping_it_iter_first(&vm->mappings, op->start, last); m;
+	     m = next) {
+		next = mapping_it_iter_next(m, op->start, last);
+		mapping_it_remove(m, &vm->mappings);
+		if (m->start < op->start)
+			mapping_it_insert(mapping_piece(&spare[0], m, m->start,
+							op->start - 1),
+					  &vm->mappings);
+		if (m->last > last)
+			mapping_it_insert(mapping_piece(&spare[1], m, op->end,
+							m->last),
+					  &vm->mappings);
+		list_add_tail(&m->link, dead);
+	}
+
+	if (nm) {
+		nm->start = op->start;
+		nm->last = last;
+		nm->bo = op->bo;
+		drm_gem_object_get(&op->bo->base);
+		nm->offset = op->offset;
+		nm->flags = op->flags;
+		mapping_it_insert(nm, &vm->mappings);
+		err = vm_write_ptes_locked(vm, nm);
+		nm = NULL;
+	}
+out:
+	kfree(nm);
+	kfree(spare[0]);
+	kfree(spare[1]);
+	return err;
+}
+
+static void bind_ops_put(struct bind_op *ops, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		if (ops[i].bo)
+			drm_gem_object_put(&ops[i].bo->base);
+}
+
+static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
+{
+	struct simgpu_mapping *m, *tmp;
+	LIST_HEAD(dead);
+	u64 start = U64_MAX, end = 0;
+	int err = 0;
+	u32 i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < n && !err; i++) {
+		err = vm_bind_op_locked(vm, &ops[i], &dead);
+		start = min(start, ops[i].start);
+		end = max(end, ops[i].end);
+	}
+	simgpu_vm_invalidate_locked(vm, start, end);
+	mutex_unlock(&vm->lock);
+
+	list_for_each_entry_safe(m, tmp, &dead, link) {
+		drm_gem_object_put(&m->bo->base);
+		kfree(m);
+	}
+	return err;
+}
+
+#define SIMGPU_MAX_BIND_OPS	512
+
+/**
+ * simgpu_vm_bind_ioctl() - DRM_IOCTL_SIMGPU_VM_BIND
+ * @drm: the device
+ * @data: &struct drm_simgpu_vm_bind
+ * @file: the caller
+ *
+ * Return: 0 or a negative errno as documented in the uAPI header.
+ */
+int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file)
+{
+	struct drm_simgpu_vm_bind *args = data;
+	struct drm_simgpu_vm_bind_op __user *uops = u64_to_user_ptr(args->binds);
+	struct drm_simgpu_vm_bind_op uop;
+	struct simgpu_syncs *syncs;
+	struct bind_op *ops;
+	struct simgpu_vm *vm;
+	u32 i;
+	int err;
+
+	if (args->extensions || args->pad || args->reserved[0] ||
+	    args->reserved[1] || !args->num_binds ||
+	    args->num_binds > SIMGPU_MAX_BIND_OPS)
+		return -EINVAL;
+
+	ops = kvcalloc(args->num_binds, sizeof(*ops), GFP_KERNEL);
+	syncs = kmalloc(sizeof(*syncs), GFP_KERNEL);
+	if (!ops || !syncs) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	for (i = 0; i < args->num_binds; i++) {
+		if (copy_from_user(&uop, &uops[i], sizeof(uop))) {
+			err = -EFAULT;
+			goto err_ops;
+		}
+		err = bind_op_check(file, &uop, &ops[i]);
+		if (err)
+			goto err_ops;
+	}
+
+	err = simgpu_syncs_get(file, args->syncs, args->num_syncs, syncs);
+	if (err)
+		goto err_ops;
+
+	vm = simgpu_vm_lookup(file, args->vm_id);
+	if (!vm) {
+		err = -ENOENT;
+		goto err_syncs;
+	}
+
+	err = simgpu_syncs_wait_in(syncs);
+	if (err)
+		goto err_vm;
+
+	err = vm_bind_apply(vm, ops, args->num_binds);
+	if (err)
+		goto err_vm;
+
+	/* Binds complete before the ioctl returns: signal the out-fences. */
+	for (i = 0; i < syncs->num_out; i++) {
+		struct dma_fence *stub = dma_fence_get_stub();
+
+		drm_syncobj_replace_fence(syncs->out[i], stub);
+		dma_fence_put(stub);
+	}
+	for (i = 0; i < syncs->num_ufences && !err; i++)
+		if (put_user(syncs->ufences[i].value,
+			     (u64 __user *)u64_to_user_ptr(syncs->ufences[i].addr)))
+			err = -EFAULT;
+
+err_vm:
+	simgpu_vm_put(vm);
+err_syncs:
+	simgpu_syncs_put(syncs);
+err_ops:
+	bind_ops_put(ops, args->num_binds);
+err_free:
+	kfree(syncs);
+	kvfree(ops);
+	return err;
+}
