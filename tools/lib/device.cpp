@@ -40,8 +40,24 @@ std::string query_name(uint32_t query_id)
 
 std::string request_name(unsigned long request)
 {
-    if (request == DRM_IOCTL_SIMGPU_QUERY)
-        return "DRM_IOCTL_SIMGPU_QUERY";
+    static constexpr std::pair<unsigned long, const char*> known[] = {
+        {DRM_IOCTL_SIMGPU_QUERY, "DRM_IOCTL_SIMGPU_QUERY"},
+        {DRM_IOCTL_SIMGPU_GEM_CREATE, "DRM_IOCTL_SIMGPU_GEM_CREATE"},
+        {DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET, "DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET"},
+        {DRM_IOCTL_SIMGPU_VM_CREATE, "DRM_IOCTL_SIMGPU_VM_CREATE"},
+        {DRM_IOCTL_SIMGPU_VM_DESTROY, "DRM_IOCTL_SIMGPU_VM_DESTROY"},
+        {DRM_IOCTL_SIMGPU_VM_BIND, "DRM_IOCTL_SIMGPU_VM_BIND"},
+        {DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE, "DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE"},
+        {DRM_IOCTL_SIMGPU_EXEC_QUEUE_DESTROY, "DRM_IOCTL_SIMGPU_EXEC_QUEUE_DESTROY"},
+        {DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE, "DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE"},
+        {DRM_IOCTL_SIMGPU_EXEC, "DRM_IOCTL_SIMGPU_EXEC"},
+        {DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, "DRM_IOCTL_SIMGPU_WAIT_USER_FENCE"},
+        {DRM_IOCTL_SIMGPU_VM_QUERY_RANGE, "DRM_IOCTL_SIMGPU_VM_QUERY_RANGE"},
+        {DRM_IOCTL_GEM_CLOSE, "DRM_IOCTL_GEM_CLOSE"},
+    };
+    for (const auto& [number, name] : known)
+        if (request == number)
+            return name;
     char buf[32];
     std::snprintf(buf, sizeof(buf), "ioctl 0x%lx", request);
     return buf;
