@@ -9,6 +9,7 @@
 
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_vma_manager.h>
 
 #include "simgpu_bo.h"
 #include "simgpu_drv.h"
@@ -72,7 +73,7 @@ static vm_fault_t simgpu_bo_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct simgpu_bo *bo = to_simgpu_bo(vma->vm_private_data);
-	pgoff_t idx = (vmf->address - vma->vm_start) >> PAGE_SHIFT;
+	pgoff_t idx = vmf->pgoff - drm_vma_node_start(&bo->base.vma_node);
 
 	if (idx >= bo->base.size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
@@ -89,6 +90,9 @@ static const struct vm_operations_struct simgpu_bo_vm_ops = {
 static int simgpu_bo_mmap(struct drm_gem_object *obj,
 			  struct vm_area_struct *vma)
 {
+	/* A PFN mapping cannot be copy-on-write: MAP_SHARED only. */
+	if (is_cow_mapping(vma->vm_flags))
+		return -EINVAL;
 	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
 	return 0;

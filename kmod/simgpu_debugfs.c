@@ -22,6 +22,8 @@
  * - simgpu_engines: per engine its queues, commands, preemptions and TLB
  *   hit/miss counts
  * - simgpu_vram: VRAM size and use
+ * - simgpu_svm: SVM ranges created and removed (by chunk size), pages
+ *   faulted in, invalidations
  *
  * Each file is one "name value" pair per line, for tools to parse.
  */
@@ -55,6 +57,23 @@ static int stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "jobs_completed %lld\n",
 		   atomic64_read(&s->jobs_completed));
 	seq_printf(m, "jobs_failed %lld\n", atomic64_read(&s->jobs_failed));
+	return 0;
+}
+
+static int svm_show(struct seq_file *m, void *data)
+{
+	struct simgpu_gpusvm_stats *s = &node_sdev(m)->svm_stats;
+
+	seq_printf(m, "ranges_created %lld\n",
+		   atomic64_read(&s->ranges_created));
+	seq_printf(m, "ranges_removed %lld\n",
+		   atomic64_read(&s->ranges_removed));
+	seq_printf(m, "ranges_2M %lld\n", atomic64_read(&s->ranges_by_chunk[0]));
+	seq_printf(m, "ranges_64K %lld\n",
+		   atomic64_read(&s->ranges_by_chunk[1]));
+	seq_printf(m, "ranges_4K %lld\n", atomic64_read(&s->ranges_by_chunk[2]));
+	seq_printf(m, "pages_faulted %lld\n", atomic64_read(&s->pages_faulted));
+	seq_printf(m, "invalidations %lld\n", atomic64_read(&s->invalidations));
 	return 0;
 }
 
@@ -100,6 +119,7 @@ static const struct drm_info_list simgpu_debugfs_list[] = {
 	{ "simgpu_stats", stats_show, 0 },
 	{ "simgpu_engines", engines_show, 0 },
 	{ "simgpu_vram", vram_show, 0 },
+	{ "simgpu_svm", svm_show, 0 },
 };
 
 /**

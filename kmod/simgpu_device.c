@@ -47,13 +47,13 @@ static struct platform_device *simgpu_pdevs[SIMGPU_MAX_DEVICES];
 /*
  * Last reference to the DRM device gone: every file is closed, so no
  * queue, fault or buffer object is left. Runs after the engines stopped
- * (drmm actions run in reverse order of registration).
+ * and the fault worker was flushed (drmm actions run in reverse order of
+ * registration).
  */
 static void simgpu_device_release(struct drm_device *drm, void *arg)
 {
 	struct simgpu_device *sdev = arg;
 
-	flush_work(&sdev->fault_work);
 	simgpu_vram_fini(&sdev->vram);
 }
 
@@ -74,6 +74,10 @@ static int simgpu_probe(struct platform_device *pdev)
 	INIT_LIST_HEAD(&sdev->faults);
 	INIT_WORK(&sdev->fault_work, simgpu_fault_work);
 	init_waitqueue_head(&sdev->ufence_wq);
+	INIT_LIST_HEAD(&sdev->sched_pool);
+	err = drmm_mutex_init(&sdev->drm, &sdev->sched_pool_lock);
+	if (err)
+		return err;
 
 	err = simgpu_vram_init(&sdev->vram, (u64)p->vram_mb * SZ_1M);
 	if (err)

@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -15,6 +16,7 @@
 #include <drm/drm_device.h>
 #include <drm/simgpu_drm.h>
 
+#include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_vram.h"
 
 struct simgpu_engine;
@@ -85,6 +87,9 @@ struct simgpu_stats {
  * @fault_work: services @faults
  * @ufence_wq: woken whenever an engine writes a user fence or ends a job
  * @stats: counters
+ * @svm_stats: SVM core counters of all the device's VMs
+ * @sched_pool_lock: protects @sched_pool
+ * @sched_pool: stopped schedulers of destroyed queues, for reuse
  */
 struct simgpu_device {
 	struct drm_device drm;
@@ -98,6 +103,9 @@ struct simgpu_device {
 	struct work_struct fault_work;
 	wait_queue_head_t ufence_wq;
 	struct simgpu_stats stats;
+	struct simgpu_gpusvm_stats svm_stats;
+	struct mutex sched_pool_lock;
+	struct list_head sched_pool;
 };
 
 /**

@@ -59,6 +59,7 @@
  */
 
 #define SIMGPU_SLICE_US		2000
+
 #define SIMGPU_POLL_US		200
 
 static u64 tlb_translate_locked(struct simgpu_engine *e,
@@ -220,7 +221,7 @@ int simgpu_mem_write(struct simgpu_ctx *ctx, u64 va, const void *buf,
 /**
  * simgpu_mem_atomic() - GPU atomic read-modify-write
  * @ctx: engine and VM; receives the fault on failure
- * @va: GPU virtual address, naturally aligned
+ * @va: GPU virtual address, naturally aligned (callers check)
  * @op: DRM_SIMGPU_ATOMIC_ADD, _INC, _CMPXCHG or _XCHG
  * @dword: 32-bit instead of 64-bit
  * @operand: the operand
@@ -230,12 +231,17 @@ int simgpu_mem_write(struct simgpu_ctx *ctx, u64 va, const void *buf,
  * The operation is a CPU atomic instruction on the memory, so it is atomic
  * against the CPU and the other engines too.
  *
- * Return: 0, or -EFAULT when the page does not allow atomics.
+ * Return: 0, -EINVAL for a misaligned @va (an operation must not cross
+ * into the next page), or -EFAULT when the page does not allow atomics.
  */
 int simgpu_mem_atomic(struct simgpu_ctx *ctx, u64 va, unsigned int op,
 		      bool dword, u64 operand, u64 compare, u64 *old)
 {
-	void *kaddr = access_begin(ctx, va, SIMGPU_ACCESS_ATOMIC);
+	void *kaddr;
+
+	if (!IS_ALIGNED(va, dword ? 4 : 8))
+		return -EINVAL;
+	kaddr = access_begin(ctx, va, SIMGPU_ACCESS_ATOMIC);
 
 	if (!kaddr) {
 		access_end(ctx, kaddr);
@@ -341,8 +347,6 @@ static void engine_end_job(struct simgpu_engine *e,
 			   struct simgpu_exec_queue *q,
 			   struct simgpu_job *job, int err, u64 fault_addr)
 {
-	struct simgpu_device *sdev = e->sdev;
-
 	spin_lock(&e->lock);
 	list_del(&job->link);
 	q->poll_at = 0;
@@ -353,20 +357,19 @@ static void engine_end_job(struct simgpu_engine *e,
 	}
 	spin_unlock(&e->lock);
 
-	atomic64_inc(&q->completed);
-	if (err) {
-		atomic64_inc(&q->failed);
-		atomic64_inc(&sdev->stats.jobs_failed);
-	} else {
-		atomic64_inc(&sdev->stats.jobs_completed);
-	}
 	job->error = err;
+	simgpu_exec_queue_account_end(q, err);
 	simgpu_job_end(job);
-	wake_up_all(&sdev->ufence_wq);
 }
 
-/* The queue is being destroyed: end its jobs and drop it from the list. */
-static void engine_drop_queue(struct simgpu_engine *e,
+/*
+ * The queue is being destroyed: end its jobs and take it off the list.
+ * Returns true once it is off; the caller then drops its references and
+ * completes &simgpu_exec_queue.removed, so that the destroyer, who holds
+ * the last reference, frees the queue (and maybe its VM) in process
+ * context rather than on the engine thread.
+ */
+static bool engine_drop_queue(struct simgpu_engine *e,
 			      struct simgpu_exec_queue *q)
 {
 	struct simgpu_job *job;
@@ -376,15 +379,11 @@ static void engine_drop_queue(struct simgpu_engine *e,
 		job = list_first_entry_or_null(&q->pending, struct simgpu_job,
 					       link);
 		if (!job) {
-			if (!list_empty(&q->link)) {
-				list_del_init(&q->link);
-				complete(&q->removed);
-				spin_unlock(&e->lock);
-				simgpu_exec_queue_put(q);	/* the list's */
-				return;
-			}
+			bool listed = !list_empty(&q->link);
+
+			list_del_init(&q->link);
 			spin_unlock(&e->lock);
-			return;
+			return listed;
 		}
 		spin_unlock(&e->lock);
 		engine_end_job(e, q, job, -ECANCELED, 0);
@@ -411,7 +410,8 @@ static void engine_raise_fault(struct simgpu_engine *e,
 	queue_work(system_unbound_wq, &sdev->fault_work);
 }
 
-static void engine_run_queue(struct simgpu_engine *e,
+/* Run a queue for a slice; true when it was dropped for destruction. */
+static bool engine_run_queue(struct simgpu_engine *e,
 			     struct simgpu_exec_queue *q)
 {
 	struct simgpu_ctx ctx = { .e = e, .vm = q->vm };
@@ -422,15 +422,18 @@ static void engine_run_queue(struct simgpu_engine *e,
 	int cancel;
 
 	if (READ_ONCE(q->destroying)) {
-		engine_drop_queue(e, q);
-		return;
+		if (engine_drop_queue(e, q)) {
+			simgpu_exec_queue_put(q);	/* the list's */
+			return true;
+		}
+		return false;
 	}
 
 	spin_lock(&e->lock);
 	job = list_first_entry_or_null(&q->pending, struct simgpu_job, link);
 	if (!job) {
 		spin_unlock(&e->lock);
-		return;
+		return false;
 	}
 	cancel = job->cancel;
 	if (q->fault_cancel) {
@@ -448,7 +451,7 @@ static void engine_run_queue(struct simgpu_engine *e,
 		cancel = -ETIMEDOUT;
 	if (cancel) {
 		engine_end_job(e, q, job, cancel, q->fault_addr_pending);
-		return;
+		return false;
 	}
 
 	cookie = q->lr ? false : dma_fence_begin_signalling();
@@ -477,6 +480,7 @@ static void engine_run_queue(struct simgpu_engine *e,
 		}
 		break;
 	}
+	return false;
 }
 
 static int engine_thread(void *arg)
@@ -494,8 +498,11 @@ static int engine_thread(void *arg)
 		spin_unlock(&e->lock);
 
 		if (q) {
-			engine_run_queue(e, q);
+			bool dropped = engine_run_queue(e, q);
+
 			simgpu_exec_queue_put(q);
+			if (dropped)
+				complete(&q->removed);
 			cond_resched();
 			continue;
 		}
@@ -514,9 +521,15 @@ static void engines_fini(struct drm_device *drm, void *arg)
 	struct simgpu_device *sdev = arg;
 	unsigned int i;
 
-	for (i = 0; i < sdev->num_engines; i++)
-		if (sdev->engines[i].thread)
-			kthread_stop(sdev->engines[i].thread);
+	/* Every file is closed; a fault reply may still be on its way. */
+	flush_work(&sdev->fault_work);
+	for (i = 0; i < sdev->num_engines; i++) {
+		struct simgpu_engine *e = &sdev->engines[i];
+
+		if (e->thread)
+			kthread_stop(e->thread);
+	}
+	simgpu_sched_pool_fini(sdev);
 }
 
 /**
@@ -565,6 +578,7 @@ int simgpu_engines_init(struct simgpu_device *sdev)
 			e->thread = NULL;
 			return err;
 		}
+
 	}
 	return 0;
 }

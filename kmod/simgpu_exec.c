@@ -24,7 +24,12 @@
  * kinds, chosen by the VM:
  *
  * - dma-fence queues (VM without fault mode) use drm_sched, one scheduler
- *   and entity per queue: EXEC arms a scheduler job whose in-fences are
+ *   and entity per queue (the engine runs queues concurrently, so jobs of
+ *   different queues must not be ordered by one scheduler: drm_sched
+ *   treats a dependency on a fence of the same scheduler as satisfied
+ *   once that job is merely scheduled). Schedulers are pooled per device
+ *   (&struct simgpu_sched) because their fences outlive the queue. EXEC
+ *   arms a scheduler job whose in-fences are
  *   dependencies and whose finished fence replaces the out-syncobjs'
  *   fences; when the dependencies signalled, run_job() hands the job to the
  *   engine and returns its hardware fence, which the engine signals when
@@ -48,8 +53,9 @@
  * GPU page faults: a job of a fault-mode VM whose access faults stalls its
  * queue; the engine queues the fault on the device and runs other queues.
  * simgpu_fault_work() resolves it: if the VM now maps the address for the
- * access, the job retries, otherwise the fault is cancelled and the job
- * ends with -EFAULT.
+ * access, or the address lies in a CPU address mirror and the SVM code
+ * could map it (simgpu_svm.c), the job retries; otherwise the fault is
+ * cancelled and the job ends with -EFAULT.
  */
 
 /**
@@ -68,8 +74,6 @@ unsigned int simgpu_job_timeout_ms = 5000;
 module_param_named(job_timeout_ms, simgpu_job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms,
 		 "A job running longer than this ends with -ETIMEDOUT (default 5000)");
-
-#define SIMGPU_HW_CREDITS	64
 
 static const char *hw_fence_driver_name(struct dma_fence *fence)
 {
@@ -123,6 +127,27 @@ static struct simgpu_exec_queue *queue_lookup(struct drm_file *file, u32 id)
 }
 
 /**
+ * simgpu_exec_queue_account_end() - count a job that ended
+ * @q: its queue
+ * @err: how it ended
+ *
+ * Also wakes user-fence waiters, who may be watching the queue's failures.
+ */
+void simgpu_exec_queue_account_end(struct simgpu_exec_queue *q, int err)
+{
+	struct simgpu_device *sdev = q->vm->sdev;
+
+	atomic64_inc(&q->completed);
+	if (err) {
+		atomic64_inc(&q->failed);
+		atomic64_inc(&sdev->stats.jobs_failed);
+	} else {
+		atomic64_inc(&sdev->stats.jobs_completed);
+	}
+	wake_up_all(&sdev->ufence_wq);
+}
+
+/**
  * simgpu_job_end() - a job ended; called by its engine
  * @job: the job, with @job->error set
  *
@@ -157,6 +182,7 @@ static struct dma_fence *queue_run_job(struct drm_sched_job *sj)
 	if (q->destroying) {
 		spin_unlock(&e->lock);
 		job->error = -ECANCELED;
+		simgpu_exec_queue_account_end(q, job->error);
 		simgpu_job_end(job);
 		return job->hw_fence;
 	}
@@ -180,6 +206,7 @@ static void queue_free_job(struct drm_sched_job *sj)
 	kfree(job);
 	if (atomic_dec_and_test(&q->jobs_live))
 		wake_up_all(&q->idle_wq);
+	simgpu_exec_queue_put(q);	/* the job's */
 }
 
 static const struct drm_sched_backend_ops queue_sched_ops = {
@@ -187,32 +214,69 @@ static const struct drm_sched_backend_ops queue_sched_ops = {
 	.free_job = queue_free_job,
 };
 
-static int queue_sched_init(struct simgpu_exec_queue *q)
+#define SIMGPU_HW_CREDITS	64
+
+/* A running scheduler for a new queue, from the pool or new. */
+static struct simgpu_sched *sched_get(struct simgpu_device *sdev)
 {
-	struct drm_gpu_scheduler *sched = &q->sched;
 	const struct drm_sched_init_args args = {
 		.ops = &queue_sched_ops,
 		.credit_limit = SIMGPU_HW_CREDITS,
 		.timeout = MAX_SCHEDULE_TIMEOUT,
 		.name = "simgpu-queue",
-		.dev = q->vm->sdev->drm.dev,
+		.dev = sdev->drm.dev,
 	};
+	struct simgpu_sched *s;
 	int err;
 
-	err = drm_sched_init(sched, &args);
-	if (err)
-		return err;
-	err = drm_sched_entity_init(&q->entity, DRM_SCHED_PRIORITY_NORMAL,
-				    &sched, 1, NULL);
-	if (err)
-		drm_sched_fini(sched);
-	return err;
+	mutex_lock(&sdev->sched_pool_lock);
+	s = list_first_entry_or_null(&sdev->sched_pool, struct simgpu_sched,
+				     link);
+	if (s)
+		list_del(&s->link);
+	mutex_unlock(&sdev->sched_pool_lock);
+
+	if (!s) {
+		s = kzalloc(sizeof(*s), GFP_KERNEL);
+		if (!s)
+			return ERR_PTR(-ENOMEM);
+	}
+	err = drm_sched_init(&s->base, &args);
+	if (err) {
+		kfree(s);
+		return ERR_PTR(err);
+	}
+	return s;
 }
 
-/* Stop a queue: cancel its jobs, tear down its scheduler, drop the id. */
+/* Stop a scheduler whose jobs are all freed and return it to the pool. */
+static void sched_put(struct simgpu_device *sdev, struct simgpu_sched *s)
+{
+	drm_sched_fini(&s->base);
+	mutex_lock(&sdev->sched_pool_lock);
+	list_add(&s->link, &sdev->sched_pool);
+	mutex_unlock(&sdev->sched_pool_lock);
+}
+
+/**
+ * simgpu_sched_pool_fini() - free the pooled schedulers of a device
+ * @sdev: the device, being released: no queue is left
+ */
+void simgpu_sched_pool_fini(struct simgpu_device *sdev)
+{
+	struct simgpu_sched *s, *next;
+
+	list_for_each_entry_safe(s, next, &sdev->sched_pool, link)
+		kfree(s);
+	INIT_LIST_HEAD(&sdev->sched_pool);
+}
+
+/* Stop a queue: cancel its jobs, take it off the engine, drop the id. */
 static void queue_kill(struct simgpu_exec_queue *q)
 {
+	struct simgpu_device *sdev = q->vm->sdev;
 	struct simgpu_engine *e = q->e;
+	bool fault_ref = false;
 
 	mutex_lock(&q->submit_lock);
 	spin_lock(&e->lock);
@@ -220,13 +284,23 @@ static void queue_kill(struct simgpu_exec_queue *q)
 	spin_unlock(&e->lock);
 	mutex_unlock(&q->submit_lock);
 
+	/* A fault not yet picked up is answered by ending the queue. */
+	spin_lock(&sdev->fault_lock);
+	if (!list_empty(&q->fault_link)) {
+		list_del_init(&q->fault_link);
+		fault_ref = true;
+	}
+	spin_unlock(&sdev->fault_lock);
+	if (fault_ref)
+		simgpu_exec_queue_put(q);
+
 	simgpu_engine_kick(e);
 	wait_for_completion(&q->removed);
 
 	if (!q->lr) {
 		drm_sched_entity_destroy(&q->entity);
 		wait_event(q->idle_wq, !atomic_read(&q->jobs_live));
-		drm_sched_fini(&q->sched);
+		sched_put(sdev, q->sched);
 	}
 	simgpu_exec_queue_put(q);
 }
@@ -263,6 +337,7 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	struct simgpu_exec_queue *q;
 	struct simgpu_engine *e;
 	struct simgpu_vm *vm;
+	u32 id;
 	int err;
 
 	if (args->extensions || args->flags || args->reserved[0] ||
@@ -294,27 +369,42 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	q->fence_ctx = dma_fence_context_alloc(1);
 
 	if (!q->lr) {
-		err = queue_sched_init(q);
-		if (err)
+		struct drm_gpu_scheduler *sched;
+
+		q->sched = sched_get(sdev);
+		if (IS_ERR(q->sched)) {
+			err = PTR_ERR(q->sched);
 			goto err_free;
+		}
+		sched = &q->sched->base;
+		err = drm_sched_entity_init(&q->entity,
+					    DRM_SCHED_PRIORITY_NORMAL,
+					    &sched, 1, NULL);
+		if (err) {
+			sched_put(sdev, q->sched);
+			goto err_free;
+		}
 	}
 
-	err = xa_alloc(&sfile->queues, &q->id, q, xa_limit_32b, GFP_KERNEL);
+	/* Reserve the id; the queue is published only once complete. */
+	err = xa_alloc(&sfile->queues, &id, NULL, xa_limit_32b, GFP_KERNEL);
 	if (err)
-		goto err_sched;
+		goto err_entity;
+	q->id = id;
 
 	kref_get(&q->ref);	/* the engine list's */
 	spin_lock(&e->lock);
 	list_add_tail(&q->link, &e->queues);
 	spin_unlock(&e->lock);
 
-	args->exec_queue_id = q->id;
+	xa_store(&sfile->queues, id, q, GFP_KERNEL);
+	args->exec_queue_id = id;
 	return 0;
 
-err_sched:
+err_entity:
 	if (!q->lr) {
 		drm_sched_entity_destroy(&q->entity);
-		drm_sched_fini(&q->sched);
+		sched_put(sdev, q->sched);
 	}
 err_free:
 	mutex_destroy(&q->submit_lock);
@@ -343,7 +433,9 @@ int simgpu_exec_queue_destroy_ioctl(struct drm_device *drm, void *data,
 	    args->reserved[1])
 		return -EINVAL;
 
-	q = xa_erase(&sfile->queues, args->exec_queue_id);
+	/* xa_erase() of index 0 would make 0 allocatable. */
+	q = args->exec_queue_id ?
+	    xa_erase(&sfile->queues, args->exec_queue_id) : NULL;
 	if (!q)
 		return -ENOENT;
 	queue_kill(q);
@@ -410,6 +502,7 @@ static int exec_submit_sched(struct simgpu_exec_queue *q,
 	}
 
 	atomic_inc(&q->jobs_live);
+	kref_get(&q->ref);	/* the job's, dropped by free_job */
 	drm_sched_job_arm(&job->base);
 	for (i = 0; i < syncs->num_out; i++)
 		drm_syncobj_replace_fence(syncs->out[i],
@@ -419,15 +512,9 @@ static int exec_submit_sched(struct simgpu_exec_queue *q,
 	return 0;
 }
 
-static int exec_submit_lr(struct simgpu_exec_queue *q, struct simgpu_job *job,
-			  struct simgpu_syncs *syncs)
+static int exec_submit_lr(struct simgpu_exec_queue *q, struct simgpu_job *job)
 {
 	struct simgpu_engine *e = q->e;
-	int err;
-
-	err = simgpu_syncs_wait_in(syncs);
-	if (err)
-		return err;
 
 	atomic64_inc(&q->submitted);
 	spin_lock(&e->lock);
@@ -495,11 +582,18 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 	memcpy(job->ufences, syncs->ufences,
 	       syncs->num_ufences * sizeof(job->ufences[0]));
 
+	/* Long-running queues wait here, not holding the submit lock. */
+	if (q->lr) {
+		err = simgpu_syncs_wait_in(syncs);
+		if (err)
+			goto err_job;
+	}
+
 	mutex_lock(&q->submit_lock);
 	if (READ_ONCE(q->destroying))
 		err = -ENOENT;
 	else if (q->lr)
-		err = exec_submit_lr(q, job, syncs);
+		err = exec_submit_lr(q, job);
 	else
 		err = exec_submit_sched(q, job, syncs, file);
 	mutex_unlock(&q->submit_lock);
@@ -552,8 +646,11 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 			return -ENOENT;
 		failed = atomic64_read(&q->failed);
 	}
-	timeout = args->timeout_ns < 0 ? MAX_SCHEDULE_TIMEOUT :
-		  nsecs_to_jiffies(args->timeout_ns);
+	if (args->timeout_ns < 0)
+		timeout = MAX_SCHEDULE_TIMEOUT;
+	else	/* round up: a short timeout still sleeps */
+		timeout = nsecs_to_jiffies(args->timeout_ns) +
+			  (args->timeout_ns ? 1 : 0);
 
 	add_wait_queue(&sdev->ufence_wq, &wait);
 	for (;;) {
@@ -587,12 +684,16 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 	return err;
 }
 
-/* Whether the fault of @q can be retried: the VM maps it now. */
+/*
+ * Whether the fault of @q can be retried: the VM maps the address now
+ * (a bind raced with the fault), or the SVM mirror mapped it.
+ */
 static bool fault_resolve(struct simgpu_exec_queue *q)
 {
-	u64 pte = simgpu_pt_lookup(&q->vm->pt, q->fault_addr_pending, NULL);
+	int err = simgpu_vm_resolve_fault(q->vm, q->fault_addr_pending,
+					  q->fault_access);
 
-	return simgpu_pte_allows(pte, q->fault_access);
+	return !err || err == -EAGAIN;
 }
 
 /**

@@ -13,6 +13,7 @@
 
 struct drm_device;
 struct drm_file;
+struct simgpu_device;
 struct simgpu_vm;
 
 /* What a job step ended with. */
@@ -88,8 +89,8 @@ struct simgpu_job {
  * @submitted: jobs accepted
  * @completed: jobs ended
  * @failed: jobs ended with an error
- * @sched: the scheduler of a dma-fence queue
- * @entity: the queue's scheduler entity
+ * @sched: the queue's scheduler (dma-fence queues), from the device pool
+ * @entity: the queue's entity on @sched
  * @fence_ctx: dma-fence context of the hardware fences
  * @fence_seqno: last hardware fence sequence number
  * @fence_lock: lock of the hardware fences
@@ -118,7 +119,7 @@ struct simgpu_exec_queue {
 	atomic64_t submitted;
 	atomic64_t completed;
 	atomic64_t failed;
-	struct drm_gpu_scheduler sched;
+	struct simgpu_sched *sched;
 	struct drm_sched_entity entity;
 	u64 fence_ctx;
 	u64 fence_seqno;
@@ -127,7 +128,25 @@ struct simgpu_exec_queue {
 	wait_queue_head_t idle_wq;
 };
 
+/**
+ * struct simgpu_sched - a scheduler of a dma-fence queue
+ * @base: the scheduler
+ * @link: on the device's pool while unused
+ *
+ * Scheduler fences point at their scheduler for as long as anyone holds
+ * them (a syncobj can, indefinitely), so a scheduler's memory is never
+ * freed with its queue: it returns to a per-device pool, stopped, and is
+ * freed when the device is released.
+ */
+struct simgpu_sched {
+	struct drm_gpu_scheduler base;
+	struct list_head link;
+};
+
+void simgpu_sched_pool_fini(struct simgpu_device *sdev);
+
 void simgpu_exec_queue_put(struct simgpu_exec_queue *q);
+void simgpu_exec_queue_account_end(struct simgpu_exec_queue *q, int err);
 void simgpu_job_end(struct simgpu_job *job);
 enum simgpu_step simgpu_job_step(struct simgpu_job *job,
 				 struct simgpu_ctx *ctx, ktime_t slice_end);

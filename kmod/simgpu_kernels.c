@@ -4,6 +4,7 @@
  */
 
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <asm/fpu/api.h>
 
 #include "simgpu_drv.h"
@@ -15,9 +16,10 @@
  * DOC: Overview
  *
  * LAUNCH runs one of the kernels described in the uAPI header over its
- * argument block in GPU memory. Elements are processed in blocks of
- * KBLOCK, and the engine may switch to another queue after every
- * workgroup (the LAUNCH operand, default 64 elements): the job's
+ * argument block in GPU memory. Elements are processed in blocks of at
+ * most KBLOCK whose writes stay within one page, and the engine may switch
+ * to another queue after every workgroup (the LAUNCH operand, default 64,
+ * at most 4096 elements; list-sum checks every 32 nodes): the job's
  * @progress counts the elements done, so a kernel stalled by a page fault
  * or preempted resumes exactly where it stopped, and every element's
  * write or atomic happens once. Every access, the argument block's
@@ -36,6 +38,7 @@
 
 #define KBLOCK		32
 #define DEFAULT_WG	64
+#define MAX_WG		4096
 
 struct launch {
 	struct simgpu_job *job;
@@ -78,16 +81,24 @@ static enum simgpu_cmd_status k_elementwise(struct launch *l, u8 kernel,
 		unsigned int n = min_t(u64, KBLOCK, l->count - idx);
 		u64 off = idx * 4, dst;
 
+		/*
+		 * A block's write must not cross a page: a write that faults
+		 * on its second page would leave the first written while the
+		 * block is redone, and saxpy or an in-place add would apply
+		 * twice.
+		 */
+		dst = kernel == DRM_SIMGPU_KERNEL_SAXPY ? arg[1] :
+		      kernel == DRM_SIMGPU_KERNEL_ADD ? arg[2] : arg[0];
+		n = min_t(u64, n, (PAGE_SIZE - offset_in_page(dst + off)) / 4);
+
 		switch (kernel) {
 		case DRM_SIMGPU_KERNEL_MEMSET:	/* dst, count, value */
 			for (i = 0; i < n; i++)
 				c[i] = (u32)arg[2];
-			dst = arg[0];
 			break;
 		case DRM_SIMGPU_KERNEL_COPY:	/* dst, src, count */
 			if (simgpu_mem_read(ctx, arg[1] + off, c, n * 4))
 				return SIMGPU_CMD_FAULT;
-			dst = arg[0];
 			break;
 		case DRM_SIMGPU_KERNEL_ADD:	/* a, b, c, count */
 			if (simgpu_mem_read(ctx, arg[0] + off, a, n * 4) ||
@@ -95,7 +106,6 @@ static enum simgpu_cmd_status k_elementwise(struct launch *l, u8 kernel,
 				return SIMGPU_CMD_FAULT;
 			for (i = 0; i < n; i++)
 				c[i] = a[i] + b[i];
-			dst = arg[2];
 			break;
 		default:			/* saxpy: x, y, count, a */
 			if (simgpu_mem_read(ctx, arg[0] + off, a, n * 4) ||
@@ -105,7 +115,6 @@ static enum simgpu_cmd_status k_elementwise(struct launch *l, u8 kernel,
 			simgpu_fp_saxpy((u32)arg[3], a, b, n);
 			kernel_fpu_end();
 			memcpy(c, b, n * 4);
-			dst = arg[1];
 			break;
 		}
 		if (simgpu_mem_write(ctx, dst + off, c, n * 4))
@@ -159,7 +168,7 @@ static enum simgpu_cmd_status k_indexed(struct launch *l, u8 kernel,
 				return SIMGPU_CMD_FAULT;
 		} else {				/* src, bins, count, n */
 			if (simgpu_mem_read(ctx, arg[0] + i * 4, &v, 4) ||
-			    simgpu_mem_atomic(ctx, arg[1] + (v % (u32)arg[3]) * 4,
+			    simgpu_mem_atomic(ctx, arg[1] + (u64)(v % (u32)arg[3]) * 4,
 					      DRM_SIMGPU_ATOMIC_INC, true, 1, 0,
 					      &old))
 				return SIMGPU_CMD_FAULT;
@@ -195,7 +204,8 @@ static enum simgpu_cmd_status k_list_sum(struct launch *l, const u64 *arg)
 		job->st[0] += node.value;
 		job->st[1]++;
 		job->st[2] = node.next;
-		if (++n % l->wg == 0 && ktime_after(ktime_get(), l->slice_end))
+		if (++n % min_t(u32, l->wg, KBLOCK) == 0 &&
+		    ktime_after(ktime_get(), l->slice_end))
 			return SIMGPU_CMD_YIELD;
 	}
 	job->progress = 2;
@@ -203,6 +213,29 @@ static enum simgpu_cmd_status k_list_sum(struct launch *l, const u64 *arg)
 	    simgpu_mem_write(l->ctx, arg[2], &job->st[1], 8))
 		return SIMGPU_CMD_FAULT;
 	return SIMGPU_CMD_NEXT;
+}
+
+/* Arrays of 32-bit elements 4-byte aligned, 64-bit results 8-byte. */
+static bool kargs_aligned(u8 kernel, const u64 *arg)
+{
+	switch (kernel) {
+	case DRM_SIMGPU_KERNEL_MEMSET:
+		return IS_ALIGNED(arg[0], 4);
+	case DRM_SIMGPU_KERNEL_COPY:
+		return IS_ALIGNED(arg[0] | arg[1], 4);
+	case DRM_SIMGPU_KERNEL_ADD:
+		return IS_ALIGNED(arg[0] | arg[1] | arg[2], 4);
+	case DRM_SIMGPU_KERNEL_SAXPY:
+		return IS_ALIGNED(arg[0] | arg[1], 4);
+	case DRM_SIMGPU_KERNEL_REDUCE_SUM:
+		return IS_ALIGNED(arg[0], 4) && IS_ALIGNED(arg[1], 8);
+	case DRM_SIMGPU_KERNEL_GATHER:
+		return IS_ALIGNED(arg[0] | arg[1] | arg[2], 4);
+	case DRM_SIMGPU_KERNEL_HISTOGRAM:
+		return IS_ALIGNED(arg[0] | arg[1], 4);
+	default:
+		return IS_ALIGNED(arg[1] | arg[2], 8);
+	}
 }
 
 /**
@@ -253,11 +286,13 @@ enum simgpu_cmd_status simgpu_kernel_launch(struct simgpu_job *job,
 	}
 	BUILD_BUG_ON(sizeof(arg) < sizeof(struct drm_simgpu_kargs_gather));
 
-	if (!IS_ALIGNED(args, 8))
+	l.wg = cmd->dw[3] ?: DEFAULT_WG;
+	if (!IS_ALIGNED(args, 8) || l.wg > MAX_WG)
 		return kfail(job, -EILSEQ);
 	if (simgpu_mem_read(ctx, args, arg, size))
 		return SIMGPU_CMD_FAULT;
-	l.wg = cmd->dw[3] ?: DEFAULT_WG;
+	if (!kargs_aligned(cmd->sub, arg))
+		return kfail(job, -EILSEQ);
 
 	switch (cmd->sub) {
 	case DRM_SIMGPU_KERNEL_MEMSET:

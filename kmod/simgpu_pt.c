@@ -150,7 +150,8 @@ static int pt_split_huge(u64 *slot)
  * Walk down to the table at @level that covers @va, creating tables on the
  * way and splitting a 2 MiB leaf found above @level.
  */
-static u64 *pt_walk_alloc(struct simgpu_pt *pt, u64 va, unsigned int level)
+static u64 *pt_walk_alloc(struct simgpu_pt *pt, u64 va, unsigned int level,
+			  bool alloc)
 {
 	u64 *table = pt->root;
 	unsigned int l;
@@ -160,6 +161,9 @@ static u64 *pt_walk_alloc(struct simgpu_pt *pt, u64 va, unsigned int level)
 		u64 *slot = &table[pt_index(va, l)];
 		u64 entry = READ_ONCE(*slot);
 
+		if (!alloc && (!(entry & SIMGPU_PTE_VALID) ||
+			       entry & SIMGPU_PTE_HUGE))
+			return ERR_PTR(-EAGAIN);
 		if (!(entry & SIMGPU_PTE_VALID)) {
 			u64 *next = pt_alloc_table();
 
@@ -176,6 +180,30 @@ static u64 *pt_walk_alloc(struct simgpu_pt *pt, u64 va, unsigned int level)
 	return table;
 }
 
+static int pt_set(struct simgpu_pt *pt, u64 va, u64 pte, bool alloc)
+{
+	bool huge = pte & SIMGPU_PTE_HUGE;
+	unsigned int level = huge ? 1 : 0;
+	u64 *table, *slot, old;
+
+	if (va >> SIMGPU_VA_BITS ||
+	    !IS_ALIGNED(va, huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE))
+		return -EINVAL;
+
+	table = pt_walk_alloc(pt, va, level, alloc);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
+
+	slot = &table[pt_index(va, level)];
+	old = READ_ONCE(*slot);
+	if (!alloc && pt_is_table(old, level))
+		return -EAGAIN;
+	WRITE_ONCE(*slot, pte);
+	if (pt_is_table(old, level))
+		pt_retire(pt, pt_table(old), level - 1);
+	return 0;
+}
+
 /**
  * simgpu_pt_set() - install one leaf entry
  * @pt: the page table
@@ -190,26 +218,55 @@ static u64 *pt_walk_alloc(struct simgpu_pt *pt, u64 va, unsigned int level)
  */
 int simgpu_pt_set(struct simgpu_pt *pt, u64 va, u64 pte)
 {
-	bool huge = pte & SIMGPU_PTE_HUGE;
-	unsigned int level = huge ? 1 : 0;
-	u64 *table, *slot, old;
-
-	if (va >> SIMGPU_VA_BITS ||
-	    !IS_ALIGNED(va, huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE))
-		return -EINVAL;
-
-	table = pt_walk_alloc(pt, va, level);
-	if (IS_ERR(table))
-		return PTR_ERR(table);
-
-	slot = &table[pt_index(va, level)];
-	old = READ_ONCE(*slot);
-	WRITE_ONCE(*slot, pte);
-	if (pt_is_table(old, level))
-		pt_retire(pt, pt_table(old), level - 1);
-	return 0;
+	return pt_set(pt, va, pte, true);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_set);
+
+/**
+ * simgpu_pt_set_prepared() - install a leaf where the tables exist
+ * @pt: the page table
+ * @va: virtual address, 4 KiB aligned (2 MiB for a huge entry)
+ * @pte: the entry
+ *
+ * Like simgpu_pt_set(), but never allocates, splits or retires a table:
+ * for callers holding a lock taken in reclaim, after
+ * simgpu_pt_prepare().
+ *
+ * Return: 0, -EINVAL, or -EAGAIN when the tables are not as prepared.
+ */
+int simgpu_pt_set_prepared(struct simgpu_pt *pt, u64 va, u64 pte)
+{
+	return pt_set(pt, va, pte, false);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_set_prepared);
+
+/**
+ * simgpu_pt_prepare() - create the tables that leaves of a range need
+ * @pt: the page table
+ * @start: first address, 4 KiB aligned
+ * @end: end address, 4 KiB aligned
+ * @huge: the range will be mapped by one 2 MiB leaf
+ *
+ * A 2 MiB leaf found where small ones will go is split.
+ *
+ * Return: 0, -EINVAL or -ENOMEM.
+ */
+int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge)
+{
+	u64 step = huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE << 9;
+	u64 va;
+	u64 *table;
+
+	if (start >= end || end > (1ULL << SIMGPU_VA_BITS))
+		return -EINVAL;
+	for (va = ALIGN_DOWN(start, step); va < end; va += step) {
+		table = pt_walk_alloc(pt, va, huge ? 1 : 0, true);
+		if (IS_ERR(table))
+			return PTR_ERR(table);
+	}
+	return 0;
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_prepare);
 
 static int pt_clear_level(struct simgpu_pt *pt, u64 *table,
 			  unsigned int level, u64 base, u64 start, u64 end)
@@ -268,6 +325,45 @@ int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end)
 			      start, end);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_clear);
+
+static void pt_zap_level(u64 *table, unsigned int level, u64 base,
+			 u64 start, u64 end)
+{
+	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
+	unsigned int i;
+
+	for (i = pt_index(start, level); i < SIMGPU_PT_ENTRIES; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+		u64 entry = READ_ONCE(table[i]);
+
+		if (lo >= end)
+			break;
+		if (!(entry & SIMGPU_PTE_VALID))
+			continue;
+		if (pt_is_table(entry, level))
+			pt_zap_level(pt_table(entry), level - 1, lo,
+				     max(start, lo), min(end, hi));
+		else
+			WRITE_ONCE(table[i], 0);
+	}
+}
+
+/**
+ * simgpu_pt_zap() - clear the leaves of a range, without allocating
+ * @pt: the page table
+ * @start: first address, 4 KiB aligned
+ * @end: end address, 4 KiB aligned
+ *
+ * For invalidation paths that may run in reclaim: no table is split,
+ * allocated or freed, so a 2 MiB leaf that overlaps the range only in
+ * part is cleared whole. Callers use it on ranges mapped as a whole.
+ */
+void simgpu_pt_zap(struct simgpu_pt *pt, u64 start, u64 end)
+{
+	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
+		pt_zap_level(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_zap);
 
 /**
  * simgpu_pt_lookup() - translate a virtual address

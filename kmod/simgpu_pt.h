@@ -37,7 +37,10 @@ struct simgpu_pt {
 int simgpu_pt_init(struct simgpu_pt *pt);
 void simgpu_pt_fini(struct simgpu_pt *pt);
 int simgpu_pt_set(struct simgpu_pt *pt, u64 va, u64 pte);
+int simgpu_pt_set_prepared(struct simgpu_pt *pt, u64 va, u64 pte);
+int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge);
 int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end);
+void simgpu_pt_zap(struct simgpu_pt *pt, u64 start, u64 end);
 u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size);
 void simgpu_pt_free_stale(struct simgpu_pt *pt);
 

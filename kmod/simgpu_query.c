@@ -47,7 +47,8 @@ static int query_device(struct simgpu_device *sdev,
 		.device_id = sdev->id,
 		.num_engines = simgpu_num_engines(p),
 		.vram_size = (u64)p->vram_mb * SZ_1M,
-		.caps = DRM_SIMGPU_CAP_FAULT_MODE,
+		.caps = DRM_SIMGPU_CAP_FAULT_MODE |
+			DRM_SIMGPU_CAP_CPU_ADDR_MIRROR,
 		.va_bits = SIMGPU_VA_BITS,
 	};
 

@@ -68,19 +68,18 @@ INTERVAL_TREE_DEFINE(struct simgpu_mapping, rb, u64, __subtree_last,
 static void vm_release(struct kref *ref)
 {
 	struct simgpu_vm *vm = container_of(ref, struct simgpu_vm, ref);
-	struct simgpu_device *sdev = vm->sdev;
 	struct simgpu_mapping *m;
-	unsigned int i;
 
 	/*
 	 * No engine can use the VM any more: no queue refers to it. Its TLB
 	 * entries must still go, or a new VM at the same address would hit.
 	 */
-	for (i = 0; i < sdev->num_engines; i++)
-		simgpu_engine_tlb_invalidate(&sdev->engines[i], vm, 0, U64_MAX);
+	simgpu_svm_fini(vm);
+	simgpu_vm_tlb_invalidate(vm, 0, U64_MAX);
 	while ((m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX))) {
 		mapping_it_remove(m, &vm->mappings);
-		drm_gem_object_put(&m->bo->base);
+		if (m->bo)
+			drm_gem_object_put(&m->bo->base);
 		kfree(m);
 	}
 	simgpu_pt_fini(&vm->pt);
@@ -143,15 +142,79 @@ void simgpu_file_vms_fini(struct drm_file *file)
  */
 void simgpu_vm_invalidate_locked(struct simgpu_vm *vm, u64 start, u64 end)
 {
+	lockdep_assert_held(&vm->lock);
+
+	simgpu_vm_tlb_invalidate(vm, start, end);
+	simgpu_pt_free_stale(&vm->pt);
+}
+
+/**
+ * simgpu_vm_tlb_invalidate() - flush a range from every engine's TLB
+ * @vm: the VM
+ * @start: first address
+ * @end: end address
+ *
+ * Takes only the engines' TLB locks: usable from the SVM notifier.
+ */
+void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end)
+{
 	struct simgpu_device *sdev = vm->sdev;
 	unsigned int i;
-
-	lockdep_assert_held(&vm->lock);
 
 	for (i = 0; i < sdev->num_engines; i++)
 		simgpu_engine_tlb_invalidate(&sdev->engines[i], vm, start, end);
 	atomic64_inc(&sdev->stats.tlb_invalidations);
-	simgpu_pt_free_stale(&vm->pt);
+}
+
+/**
+ * simgpu_vm_resolve_fault() - try to make a faulting access possible
+ * @vm: the VM
+ * @addr: the faulting GPU virtual address
+ * @access: the kind of access
+ *
+ * Called by the fault worker. The page-table walk happens under the VM
+ * lock, which keeps tables from being freed under it.
+ *
+ * Return: 0 when @addr is now mapped for @access (a bind raced with the
+ * fault, or the SVM mirror mapped it), -EAGAIN to let the job fault
+ * again, or a negative errno: cancel the fault.
+ */
+int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
+			    enum simgpu_access access)
+{
+	int err;
+
+	mutex_lock(&vm->lock);
+	if (simgpu_pte_allows(simgpu_pt_lookup(&vm->pt, addr, NULL), access))
+		err = 0;
+	else
+		err = simgpu_svm_fault_locked(vm, addr, access);
+	mutex_unlock(&vm->lock);
+	return err;
+}
+
+/**
+ * simgpu_vm_mirror_bounds_locked() - the CPU mirror mapping around @addr
+ * @vm: the VM
+ * @addr: a GPU virtual address
+ * @start: receives the first address of the mirror mapping
+ * @end: receives its end
+ *
+ * Return: true when @addr lies in a CPU address mirror mapping.
+ */
+bool simgpu_vm_mirror_bounds_locked(struct simgpu_vm *vm, u64 addr,
+				    u64 *start, u64 *end)
+{
+	struct simgpu_mapping *m;
+
+	lockdep_assert_held(&vm->lock);
+
+	m = mapping_it_iter_first(&vm->mappings, addr, addr);
+	if (!m || m->bo)
+		return false;
+	*start = m->start;
+	*end = m->last + 1;
+	return true;
 }
 
 /**
@@ -183,6 +246,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	vm->flags = args->flags;
 	mutex_init(&vm->lock);
 	vm->mappings = RB_ROOT_CACHED;
+	INIT_WORK(&vm->svm_gc_work, simgpu_svm_gc_work);
 
 	err = simgpu_pt_init(&vm->pt);
 	if (err)
@@ -221,7 +285,8 @@ int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 	    args->reserved[0] || args->reserved[1])
 		return -EINVAL;
 
-	vm = xa_erase(&sfile->vms, args->vm_id);
+	/* xa_erase() of index 0 would make 0 allocatable. */
+	vm = args->vm_id ? xa_erase(&sfile->vms, args->vm_id) : NULL;
 	if (!vm)
 		return -ENOENT;
 	simgpu_vm_put(vm);
@@ -260,6 +325,8 @@ static int bind_op_check(struct drm_file *file,
 
 	switch (uop->op) {
 	case DRM_SIMGPU_VM_BIND_OP_MAP:
+		if (uop->flags == DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR)
+			return uop->handle || uop->obj_offset ? -EINVAL : 0;
 		if (uop->flags & ~DRM_SIMGPU_VM_BIND_FLAG_READONLY ||
 		    !IS_ALIGNED(uop->obj_offset, PAGE_SIZE))
 			return -EINVAL;
@@ -345,7 +412,8 @@ static struct simgpu_mapping *mapping_piece(struct simgpu_mapping **spare,
 	p->start = start;
 	p->last = last;
 	p->bo = m->bo;
-	drm_gem_object_get(&m->bo->base);
+	if (p->bo)
+		drm_gem_object_get(&p->bo->base);
 	p->offset = m->offset + (start - m->start);
 	p->flags = m->flags;
 	return p;
@@ -372,6 +440,8 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
 	    (op->op == DRM_SIMGPU_VM_BIND_OP_MAP && !nm))
 		goto out;
 
+	if (vm->svm_active)
+		simgpu_gpusvm_remove_ranges(&vm->svm, op->start, op->end);
 	err = simgpu_pt_clear(&vm->pt, op->start, op->end);
 	if (err)
 		goto out;
@@ -395,11 +465,14 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
 		nm->start = op->start;
 		nm->last = last;
 		nm->bo = op->bo;
-		drm_gem_object_get(&op->bo->base);
 		nm->offset = op->offset;
 		nm->flags = op->flags;
 		mapping_it_insert(nm, &vm->mappings);
-		err = vm_write_ptes_locked(vm, nm);
+		/* A mirror is mapped by GPU faults, a buffer object now. */
+		if (nm->bo) {
+			drm_gem_object_get(&nm->bo->base);
+			err = vm_write_ptes_locked(vm, nm);
+		}
 		nm = NULL;
 	}
 out:
@@ -428,6 +501,11 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < n && !err; i++) {
+		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_MAP && !ops[i].bo) {
+			err = simgpu_svm_activate_locked(vm);
+			if (err)
+				break;
+		}
 		err = vm_bind_op_locked(vm, &ops[i], &dead);
 		start = min(start, ops[i].start);
 		end = max(end, ops[i].end);
@@ -436,7 +514,8 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 	mutex_unlock(&vm->lock);
 
 	list_for_each_entry_safe(m, tmp, &dead, link) {
-		drm_gem_object_put(&m->bo->base);
+		if (m->bo)
+			drm_gem_object_put(&m->bo->base);
 		kfree(m);
 	}
 	return err;
@@ -495,6 +574,13 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		err = -ENOENT;
 		goto err_syncs;
 	}
+	for (i = 0; i < args->num_binds; i++) {
+		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_MAP && !ops[i].bo &&
+		    !simgpu_vm_fault_mode(vm)) {
+			err = -EINVAL;
+			goto err_vm;
+		}
+	}
 
 	err = simgpu_syncs_wait_in(syncs);
 	if (err)
@@ -515,6 +601,8 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		if (put_user(syncs->ufences[i].value,
 			     (u64 __user *)u64_to_user_ptr(syncs->ufences[i].addr)))
 			err = -EFAULT;
+	if (syncs->num_ufences)
+		wake_up_all(&vm->sdev->ufence_wq);
 
 err_vm:
 	simgpu_vm_put(vm);
@@ -525,5 +613,79 @@ err_ops:
 err_free:
 	kfree(syncs);
 	kvfree(ops);
+	return err;
+}
+
+#define QUERY_BATCH	512
+#define QUERY_MAX_PAGES	(1ULL << 20)
+
+static u32 query_page(struct simgpu_vm *vm, u64 va)
+{
+	u64 size = 0, pte = simgpu_pt_lookup(&vm->pt, va, &size);
+	u32 out = 0;
+
+	if (!(pte & SIMGPU_PTE_VALID))
+		return 0;
+	out |= DRM_SIMGPU_PAGE_MAPPED;
+	if (pte & SIMGPU_PTE_WRITE)
+		out |= DRM_SIMGPU_PAGE_WRITE;
+	if (pte & SIMGPU_PTE_ATOMIC)
+		out |= DRM_SIMGPU_PAGE_ATOMIC;
+	if (pte & SIMGPU_PTE_VRAM)
+		out |= DRM_SIMGPU_PAGE_VRAM |
+		       vm->sdev->id << DRM_SIMGPU_PAGE_DEVICE_SHIFT;
+	if (size == SIMGPU_HUGE_SIZE)
+		out |= DRM_SIMGPU_PAGE_HUGE;
+	return out;
+}
+
+/**
+ * simgpu_vm_query_range_ioctl() - DRM_IOCTL_SIMGPU_VM_QUERY_RANGE
+ * @drm: the device
+ * @data: &struct drm_simgpu_vm_query_range
+ * @file: the caller
+ *
+ * Return: 0 or a negative errno as documented in the uAPI header.
+ */
+int simgpu_vm_query_range_ioctl(struct drm_device *drm, void *data,
+				struct drm_file *file)
+{
+	struct drm_simgpu_vm_query_range *args = data;
+	u32 __user *upages = u64_to_user_ptr(args->pages);
+	struct simgpu_vm *vm;
+	u64 i, done;
+	u32 *buf;
+	int err = 0;
+
+	if (args->extensions || args->flags || args->reserved[0] ||
+	    args->reserved[1] || !IS_ALIGNED(args->start, PAGE_SIZE) ||
+	    !args->num_pages || args->num_pages > QUERY_MAX_PAGES ||
+	    args->start >> SIMGPU_VA_BITS ||
+	    args->num_pages > ((1ULL << SIMGPU_VA_BITS) - args->start) >>
+			      PAGE_SHIFT)
+		return -EINVAL;
+
+	vm = simgpu_vm_lookup(file, args->vm_id);
+	if (!vm)
+		return -ENOENT;
+	buf = kmalloc_array(QUERY_BATCH, sizeof(*buf), GFP_KERNEL);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	for (done = 0; done < args->num_pages && !err; done += i) {
+		/* The lock keeps page tables from being freed under us. */
+		mutex_lock(&vm->lock);
+		for (i = 0; i < QUERY_BATCH && done + i < args->num_pages; i++)
+			buf[i] = query_page(vm, args->start +
+					    ((done + i) << PAGE_SHIFT));
+		mutex_unlock(&vm->lock);
+		if (copy_to_user(upages + done, buf, i * sizeof(*buf)))
+			err = -EFAULT;
+	}
+	kfree(buf);
+out:
+	simgpu_vm_put(vm);
 	return err;
 }

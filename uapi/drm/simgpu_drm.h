@@ -34,6 +34,7 @@ extern "C" {
 #define DRM_SIMGPU_EXEC_QUEUE_STATE	0x08
 #define DRM_SIMGPU_EXEC			0x09
 #define DRM_SIMGPU_WAIT_USER_FENCE	0x0a
+#define DRM_SIMGPU_VM_QUERY_RANGE	0x0b
 
 #define DRM_IOCTL_SIMGPU_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_QUERY, struct drm_simgpu_query)
@@ -65,6 +66,9 @@ extern "C" {
 #define DRM_IOCTL_SIMGPU_WAIT_USER_FENCE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_WAIT_USER_FENCE, \
 		 struct drm_simgpu_wait_user_fence)
+#define DRM_IOCTL_SIMGPU_VM_QUERY_RANGE \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_VM_QUERY_RANGE, \
+		struct drm_simgpu_vm_query_range)
 
 /**
  * enum drm_simgpu_engine_class - kinds of engine a device has
@@ -218,8 +222,9 @@ struct drm_simgpu_gem_create {
  * @extensions: 0
  * @handle: the buffer object
  * @flags: 0
- * @offset: out: pass to mmap(2) on the same fd to map the whole object
- *	(system and VRAM objects alike), shared and cached
+ * @offset: out: pass to mmap(2) on the same fd to map the object
+ *	(system and VRAM objects alike), cached; MAP_SHARED only, mmap(2)
+ *	fails with EINVAL for a private mapping
  * @reserved: 0
  *
  * -EINVAL: a reserved field is not 0.
@@ -286,6 +291,19 @@ struct drm_simgpu_vm_destroy {
 
 /* The GPU may read but not write or atomically update the mapping. */
 #define DRM_SIMGPU_VM_BIND_FLAG_READONLY	(1 << 0)
+/*
+ * MAP only, with @handle and @obj_offset 0, on a fault-mode VM of a device
+ * with DRM_SIMGPU_CAP_CPU_ADDR_MIRROR: [@addr, @addr + @range) of the GPU
+ * VA mirrors the same addresses of the calling process (shared virtual
+ * memory). GPU page faults map the process's pages on demand, with the
+ * permissions of the CPU mapping; a fault on an address the process has
+ * not mapped, or maps PROT_NONE, or a write to a read-only mapping, ends
+ * the job with -EFAULT. A buffer object mapped inside a mirror takes
+ * precedence there; mapping the mirror again restores it. One VM mirrors
+ * one process: the first mirror MAP binds the VM to the caller's address
+ * space.
+ */
+#define DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR	(1 << 1)
 
 /**
  * struct drm_simgpu_vm_bind_op - one operation of a VM_BIND
@@ -303,6 +321,10 @@ struct drm_simgpu_vm_destroy {
  * removes it, splitting mappings that straddle either end. Unmapping an
  * empty range is not an error. Translations removed by an operation are
  * gone from every engine's TLB before the ioctl returns.
+ *
+ * A CPU_ADDR_MIRROR MAP is rejected with -EINVAL on a VM without fault
+ * mode, with READONLY, with a handle or offset, or from a process other
+ * than the one the VM already mirrors.
  */
 struct drm_simgpu_vm_bind_op {
 	__u64 extensions;
@@ -336,9 +358,11 @@ struct drm_simgpu_vm_bind_op {
  * @value: USER_FENCE: the 64-bit value written. SYNCOBJ: 0
  * @reserved: 0
  *
- * A user fence is always an out-fence (DRM_SIMGPU_SYNC_FLAG_SIGNAL set).
- * A syncobj without the flag is an in-fence; with it, the syncobj's fence
- * is replaced by one that signals when the operation completed.
+ * A user fence is always an out-fence (DRM_SIMGPU_SYNC_FLAG_SIGNAL set),
+ * with a non-zero, 8-byte aligned @addr; it is written only when the
+ * operation succeeded. A syncobj without the flag is an in-fence; with it,
+ * the syncobj's fence is replaced by one that signals when the operation
+ * completed, with the job's error if it failed.
  */
 struct drm_simgpu_sync {
 	__u64 extensions;
@@ -438,13 +462,16 @@ struct drm_simgpu_exec_queue_destroy {
  *	mode), -ETIMEDOUT (ran longer than the job timeout), -EILSEQ (invalid
  *	command), -ECANCELED (queue being destroyed)
  * @pad: 0
- * @fault_addr: out: with -EFAULT, the GPU virtual address that faulted
+ * @fault_addr: out: with -EFAULT, the GPU virtual address (the byte) that
+ *	faulted
  * @jobs_submitted: out: jobs accepted by EXEC
  * @jobs_completed: out: jobs that ended, failed ones included
  * @jobs_failed: out: jobs that ended with an error
  * @reserved: 0
  *
  * A failed job resets only its queue: later jobs of the queue run.
+ * @error and @fault_addr keep describing the last failed job until
+ * another job fails.
  *
  * -EINVAL: a reserved field not 0. -ENOENT: no such queue.
  */
@@ -475,8 +502,14 @@ struct drm_simgpu_exec_queue_state {
  * error; queues of a fault-mode VM take user fences only, because a job
  * that can fault must not publish a dma-fence.
  *
+ * A fault-mode queue's syncobj in-fences are waited for by EXEC itself.
+ * Every engine, compute or copy, executes the whole ISA. Commands of a
+ * batch before a failing command keep their effect.
+ *
  * -EINVAL: a field is invalid, or a syncobj out-fence on a fault-mode
  *	queue. -ENOENT: no such queue or syncobj. -ENOMEM: out of memory.
+ *	-EINTR, -ERESTARTSYS: interrupted waiting for an in-fence (fault
+ *	mode).
  */
 struct drm_simgpu_exec {
 	__u64 extensions;
@@ -511,9 +544,10 @@ struct drm_simgpu_exec {
  * @pad: 0
  * @reserved: 0
  *
- * -EINVAL: a field is invalid. -ENOENT: no such queue. -ETIME: timed out.
- * -EIO: a job of @exec_queue_id failed. -EINTR, -ERESTARTSYS: interrupted.
- * -EFAULT: @addr cannot be read.
+ * -EINVAL: a field is invalid, @addr 0 or not 8-byte aligned. -ENOENT: no
+ * such queue (0 is none). -ETIME: timed out. -EIO: a job of
+ * @exec_queue_id failed after the wait started. -EINTR, -ERESTARTSYS:
+ * interrupted. -EFAULT: @addr cannot be read.
  */
 struct drm_simgpu_wait_user_fence {
 	__u64 extensions;
@@ -547,7 +581,8 @@ struct drm_simgpu_wait_user_fence {
  * The engine may be preempted between commands and between workgroups of
  * a LAUNCH; a command stalled on a page fault resumes where it stopped.
  */
-#define DRM_SIMGPU_CMD(op, sub, len)	(((op) << 24) | ((sub) << 16) | (len))
+#define DRM_SIMGPU_CMD(op, sub, len) \
+	(((__u32)(op) << 24) | ((__u32)(sub) << 16) | (__u32)(len))
 
 /* NOP: no operands. Length 1. */
 #define DRM_SIMGPU_OP_NOP		0x00
@@ -555,14 +590,15 @@ struct drm_simgpu_wait_user_fence {
 #define DRM_SIMGPU_OP_STORE_DW		0x01
 /* STORE_QW addr(64) value(64): write a qword. Length 5. */
 #define DRM_SIMGPU_OP_STORE_QW		0x02
-/* FILL addr(64) size(64) pattern(32): dword-fill size bytes. Length 6. */
+/* FILL addr(64) size(64) pattern(32): dword-fill size bytes; addr and size 4-byte aligned. Length 6. */
 #define DRM_SIMGPU_OP_FILL		0x03
-/* COPY dst(64) src(64) size(64): copy bytes; no overlap. Length 7. */
+/* COPY dst(64) src(64) size(64): copy bytes, any alignment; no overlap. Length 7. */
 #define DRM_SIMGPU_OP_COPY		0x04
 /*
  * ATOMIC addr(64) operand(64) compare(64) ret(64): one atomic
  * read-modify-write of the qword (or dword with DRM_SIMGPU_ATOMIC_32) at
- * addr; the old value is written to ret unless ret is 0. Length 9.
+ * addr; the old value is written to ret (a qword, or a dword for
+ * DRM_SIMGPU_ATOMIC_32) unless ret is 0. Length 9.
  * Sub-operation DRM_SIMGPU_ATOMIC_* in bits 22..16, width flag in bit 23.
  */
 #define DRM_SIMGPU_OP_ATOMIC		0x05
@@ -586,9 +622,11 @@ struct drm_simgpu_wait_user_fence {
 #define DRM_SIMGPU_OP_BATCH_END		0x09
 /*
  * LAUNCH args(64) workgroup(32): run built-in kernel DRM_SIMGPU_KERNEL_*
- * (bits 23..16) with the argument block at args; elements are processed
- * in workgroups of that many elements (0: 64), the unit of preemption.
- * Length 4.
+ * (bits 23..16) with the argument block at args (8-byte aligned);
+ * elements are processed in workgroups of that many elements (0: 64, at
+ * most 4096), the unit of preemption. Arrays of 32-bit elements must be
+ * 4-byte aligned and 64-bit results 8-byte aligned, or the job fails with
+ * -EILSEQ. Length 4.
  */
 #define DRM_SIMGPU_OP_LAUNCH		0x0a
 
@@ -648,7 +686,7 @@ struct drm_simgpu_kargs_gather {
 	__u64 count;
 };
 
-/* atomically bins[src[i] % num_bins] += 1, i < count; 32-bit values */
+/* atomically bins[src[i] % num_bins] += 1, i < count; 32-bit values and bins */
 struct drm_simgpu_kargs_histogram {
 	__u64 src;
 	__u64 bins;
@@ -659,9 +697,9 @@ struct drm_simgpu_kargs_histogram {
 
 /*
  * Walk a linked list of struct drm_simgpu_list_node from head, following
- * next until 0, adding every value into *dst (64-bit) and the number of
- * nodes into *count_out; more than max_nodes nodes fail the job with
- * -EILSEQ (a cycle).
+ * next until 0; store the sum of the values into *dst (64-bit) and the
+ * number of nodes into *count_out (64-bit). More than max_nodes nodes fail
+ * the job with -EILSEQ (a cycle).
  */
 struct drm_simgpu_kargs_list_sum {
 	__u64 head;
@@ -673,6 +711,41 @@ struct drm_simgpu_kargs_list_sum {
 struct drm_simgpu_list_node {
 	__u64 next;
 	__u64 value;
+};
+
+/* Per-page answer of VM_QUERY_RANGE */
+#define DRM_SIMGPU_PAGE_MAPPED		(1 << 0)	/* the GPU has a translation */
+#define DRM_SIMGPU_PAGE_WRITE		(1 << 1)	/* writable */
+#define DRM_SIMGPU_PAGE_ATOMIC		(1 << 2)	/* atomics allowed */
+#define DRM_SIMGPU_PAGE_VRAM		(1 << 3)	/* in VRAM, else system memory */
+#define DRM_SIMGPU_PAGE_HUGE		(1 << 4)	/* mapped by a 2 MiB entry */
+#define DRM_SIMGPU_PAGE_DEVICE_SHIFT	8		/* bits 15..8: device of the VRAM */
+
+/**
+ * struct drm_simgpu_vm_query_range - argument of
+ *	%DRM_IOCTL_SIMGPU_VM_QUERY_RANGE
+ * @extensions: 0
+ * @vm_id: the VM
+ * @flags: 0
+ * @start: GPU virtual address of the first page, page aligned
+ * @num_pages: pages to report, 1 to 1 << 20, within the VA space
+ * @pages: user pointer to @num_pages __u32 receiving DRM_SIMGPU_PAGE_*
+ * @reserved: 0
+ *
+ * Reports how the GPU maps each page right now, as the engines would
+ * translate it (a snapshot: faults and invalidations change it).
+ *
+ * -EINVAL: a field is invalid. -ENOENT: no such VM. -EFAULT: @pages
+ * cannot be written.
+ */
+struct drm_simgpu_vm_query_range {
+	__u64 extensions;
+	__u32 vm_id;
+	__u32 flags;
+	__u64 start;
+	__u64 num_pages;
+	__u64 pages;
+	__u64 reserved[2];
 };
 
 #if defined(__cplusplus)

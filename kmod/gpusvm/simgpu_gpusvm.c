@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: the SVM core, mirroring a process address space for a device.
+ */
+
+#include <linux/hmm.h>
+#include <linux/interval_tree_generic.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "simgpu_gpusvm.h"
+
+/**
+ * DOC: Overview
+ *
+ * The SVM core knows nothing of the device: it mirrors a part of a
+ * process address space, [mm_start, mm_end), and tells the driver when a
+ * part of the mirror must go (&simgpu_gpusvm_ops). The driver maps what
+ * the core collected.
+ *
+ * Notifiers: MMU interval notifiers are created on demand over aligned
+ * windows of notifier_size bytes, the first time a range is created in a
+ * window, and removed when the window's last range goes.
+ *
+ * Ranges: a GPU fault creates a range around the faulting address with
+ * the largest chunk size (from a descending list, e.g. 2 MiB, 64 KiB,
+ * 4 KiB) whose aligned block around the address lies inside the CPU VMA,
+ * the notifier window, the mirror, the driver's GPU VA bounds for the
+ * fault (where no buffer object is bound) and overlaps no existing range
+ * (simgpu_gpusvm_chunk_start()). A read-only VMA gives a read-only range.
+ *
+ * Pages: simgpu_gpusvm_range_get_pages() runs hmm_range_fault() over the
+ * range, faulting pages in (for writing when the VMA allows it), with a
+ * fresh mmu_interval_read_begin() on every retry. The driver then takes
+ * the notifier lock for read, checks simgpu_gpusvm_range_retry_locked()
+ * (mmu_interval_read_retry()) and, if nothing invalidated the range in
+ * between, writes its page tables and marks the pages valid; otherwise it
+ * collects the pages again.
+ *
+ * Invalidation: the notifier callback takes the notifier lock for write,
+ * bumps the sequence and, for every range of the window that overlaps the
+ * invalidated span and is mapped, asks the driver to remove the device
+ * mapping of the whole range. When the CPU unmapped the span, the ranges
+ * are marked unmapped and handed to a garbage collector that the driver
+ * runs from a worker: a partial munmap removes the whole range, and the
+ * rest faults in again as new ranges.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * - The driver lock (a mutex the driver registers) serialises range
+ *   creation, page collection, commit and removal, and protects the
+ *   notifier tree. It is never taken by the notifier callback. Under it
+ *   the core takes mmap_lock (read) and the notifier lock.
+ * - &simgpu_gpusvm.notifier_lock (rw_semaphore) protects each range's
+ *   page validity and the windows' range trees: write in the notifier
+ *   callback and when ranges are added or removed, read while the driver
+ *   commits a mapping. The callback can run from reclaim, so nothing may
+ *   allocate with reclaim under this lock; lockdep is taught that at init.
+ *   A non-blockable invalidation only trylocks it and otherwise asks the
+ *   caller to retry.
+ * - &simgpu_gpusvm.gc_lock (spinlock) protects the garbage list; leaf.
+ *
+ * Order: driver lock -> mmap_lock -> notifier_lock -> (driver's
+ * invalidation locks) ; notifier_lock -> gc_lock.
+ */
+
+#define N_START(n) ((n)->start)
+#define N_LAST(n) ((n)->last)
+INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_notifier, rb, u64, __subtree_last,
+		     N_START, N_LAST, static, notifier_it)
+
+#define R_START(r) ((r)->start)
+#define R_LAST(r) ((r)->last)
+INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_range, rb, u64, __subtree_last,
+		     R_START, R_LAST, static, range_it)
+
+static bool notifier_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *mmu_range,
+				unsigned long cur_seq)
+{
+	struct simgpu_gpusvm_notifier *n =
+		container_of(mni, struct simgpu_gpusvm_notifier, notifier);
+	struct simgpu_gpusvm *svm = n->svm;
+	u64 start = max_t(u64, mmu_range->start, n->start);
+	u64 last = min_t(u64, mmu_range->end, n->last + 1) - 1;
+	struct simgpu_gpusvm_range *r;
+	bool hit = false, gc = false;
+
+	if (mmu_notifier_range_blockable(mmu_range))
+		down_write(&svm->notifier_lock);
+	else if (!down_write_trylock(&svm->notifier_lock))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	for (r = range_it_iter_first(&n->ranges, start, last); r;
+	     r = range_it_iter_next(r, start, last)) {
+		hit = true;
+		/* The device maps whole ranges: the whole range goes. */
+		if (r->pages_valid) {
+			svm->ops->invalidate(svm, r, r->start, r->last + 1);
+			r->pages_valid = false;
+		}
+		if (mmu_range->event == MMU_NOTIFY_UNMAP && !r->unmapped) {
+			r->unmapped = true;
+			spin_lock(&svm->gc_lock);
+			list_add_tail(&r->gc_link, &svm->gc_list);
+			spin_unlock(&svm->gc_lock);
+			gc = true;
+		}
+	}
+	up_write(&svm->notifier_lock);
+
+	if (hit)
+		atomic64_inc(&svm->stats->invalidations);
+	if (gc)
+		svm->ops->schedule_gc(svm);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops notifier_ops = {
+	.invalidate = notifier_invalidate,
+};
+
+/**
+ * simgpu_gpusvm_init() - set up the mirror of an address space
+ * @svm: the mirror
+ * @mm: the address space; a reference is taken
+ * @mm_start: first address to mirror
+ * @mm_end: end of the mirror
+ * @notifier_size: notifier window size, a power of two
+ * @chunk_sizes: range sizes, descending powers of two, the last 4 KiB
+ * @num_chunks: entries in @chunk_sizes, at most 4
+ * @ops: driver callbacks
+ * @driver_lock: the driver lock
+ * @stats: counters to update, may be shared by several mirrors
+ *
+ * Return: 0, or -EINVAL for inconsistent sizes.
+ */
+int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
+		       u64 mm_start, u64 mm_end, u64 notifier_size,
+		       const u64 *chunk_sizes, unsigned int num_chunks,
+		       const struct simgpu_gpusvm_ops *ops,
+		       struct mutex *driver_lock,
+		       struct simgpu_gpusvm_stats *stats)
+{
+	if (!num_chunks || num_chunks > SIMGPU_GPUSVM_MAX_CHUNKS ||
+	    chunk_sizes[num_chunks - 1] != PAGE_SIZE ||
+	    !is_power_of_2(notifier_size) || notifier_size < chunk_sizes[0])
+		return -EINVAL;
+
+	memset(svm, 0, sizeof(*svm));
+	svm->mm = mm;
+	mmgrab(mm);
+	svm->mm_start = mm_start;
+	svm->mm_end = mm_end;
+	svm->notifier_size = notifier_size;
+	svm->chunk_sizes = chunk_sizes;
+	svm->num_chunks = num_chunks;
+	svm->ops = ops;
+	svm->driver_lock = driver_lock;
+	svm->stats = stats;
+	init_rwsem(&svm->notifier_lock);
+	svm->notifiers = RB_ROOT_CACHED;
+	spin_lock_init(&svm->gc_lock);
+	INIT_LIST_HEAD(&svm->gc_list);
+
+	/* The notifier runs from reclaim: no reclaim under its lock. */
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&svm->notifier_lock);
+	fs_reclaim_release(GFP_KERNEL);
+	return 0;
+}
+
+/* Remove a range; returns true when its notifier went with it. */
+static bool range_remove(struct simgpu_gpusvm *svm,
+			 struct simgpu_gpusvm_range *r)
+{
+	struct simgpu_gpusvm_notifier *n = r->notifier;
+
+	down_write(&svm->notifier_lock);
+	if (r->pages_valid)
+		svm->ops->invalidate(svm, r, r->start, r->last + 1);
+	range_it_remove(r, &n->ranges);
+	up_write(&svm->notifier_lock);
+
+	spin_lock(&svm->gc_lock);
+	list_del_init(&r->gc_link);
+	spin_unlock(&svm->gc_lock);
+	kvfree(r);
+	atomic64_inc(&svm->stats->ranges_removed);
+
+	if (!RB_EMPTY_ROOT(&n->ranges.rb_root))
+		return false;
+	notifier_it_remove(n, &svm->notifiers);
+	mmu_interval_notifier_remove(&n->notifier);
+	kfree(n);
+	return true;
+}
+
+/**
+ * simgpu_gpusvm_fini() - remove every range and notifier, drop the mm
+ * @svm: the mirror, no longer used by anyone else
+ */
+void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm)
+{
+	simgpu_gpusvm_remove_ranges(svm, 0, U64_MAX);
+	mmdrop(svm->mm);
+}
+
+/**
+ * simgpu_gpusvm_chunk_start() - pick the chunk for a new range
+ * @chunk_sizes: candidate sizes, largest first
+ * @num_chunks: entries in @chunk_sizes
+ * @addr: the faulting address
+ * @lo: lowest address the range may cover
+ * @hi: end of what the range may cover
+ *
+ * @chunk: receives the index of the chosen size
+ *
+ * Return: the start of the largest chunk-aligned block around @addr inside
+ * [@lo, @hi), or U64_MAX when not even the smallest fits.
+ */
+u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,
+			      u64 addr, u64 lo, u64 hi, unsigned int *chunk)
+{
+	unsigned int i;
+
+	for (i = 0; i < num_chunks; i++) {
+		u64 start = ALIGN_DOWN(addr, chunk_sizes[i]);
+
+		if (start >= lo && start + chunk_sizes[i] <= hi &&
+		    start + chunk_sizes[i] > start) {
+			*chunk = i;
+			return start;
+		}
+	}
+	return U64_MAX;
+}
+EXPORT_SYMBOL_NS_GPL(simgpu_gpusvm_chunk_start, SIMGPU_KUNIT);
+
+static struct simgpu_gpusvm_notifier *notifier_get(struct simgpu_gpusvm *svm,
+						   u64 addr)
+{
+	struct simgpu_gpusvm_notifier *n;
+	int err;
+
+	n = notifier_it_iter_first(&svm->notifiers, addr, addr);
+	if (n)
+		return n;
+
+	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	if (!n)
+		return ERR_PTR(-ENOMEM);
+	n->svm = svm;
+	n->start = ALIGN_DOWN(addr, svm->notifier_size);
+	n->last = n->start + svm->notifier_size - 1;
+	n->ranges = RB_ROOT_CACHED;
+
+	err = mmu_interval_notifier_insert(&n->notifier, svm->mm, n->start,
+					   svm->notifier_size, &notifier_ops);
+	if (err) {
+		kfree(n);
+		return ERR_PTR(err);
+	}
+	notifier_it_insert(n, &svm->notifiers);
+	return n;
+}
+
+/* Narrow [*lo, *hi) around @addr to the gap between existing ranges. */
+static void range_gap(struct simgpu_gpusvm_notifier *n, u64 addr,
+		      u64 *lo, u64 *hi)
+{
+	struct simgpu_gpusvm_range *r;
+
+	for (r = range_it_iter_first(&n->ranges, *lo, *hi - 1); r;
+	     r = range_it_iter_next(r, *lo, *hi - 1)) {
+		if (r->last < addr)
+			*lo = max(*lo, r->last + 1);
+		else
+			*hi = min(*hi, r->start);
+	}
+}
+
+/**
+ * simgpu_gpusvm_range_find_or_insert() - the range serving a GPU fault
+ * @svm: the mirror
+ * @addr: the faulting address
+ * @gpuva_start: first address of the GPU VA the fault lies in that the
+ *	driver mirrors (no buffer object bound there)
+ * @gpuva_end: end of that GPU VA
+ *
+ * Finds the range holding @addr, or creates one (see DOC: Overview). A
+ * range the CPU unmapped that the garbage collector has not removed yet is
+ * removed first.
+ *
+ * Return: the range, or ERR_PTR(-EFAULT) when @addr is outside the mirror,
+ * has no VMA, or a VMA the device cannot mirror (PROT_NONE, I/O or PFN
+ * mappings), or -ENOMEM.
+ */
+struct simgpu_gpusvm_range *
+simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
+				   u64 gpuva_start, u64 gpuva_end)
+{
+	struct simgpu_gpusvm_notifier *n;
+	struct simgpu_gpusvm_range *r;
+	struct vm_area_struct *vma;
+	u64 lo, hi, start, size;
+	unsigned int chunk;
+	bool read_only;
+	int err = 0;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	if (addr < svm->mm_start || addr >= svm->mm_end ||
+	    addr < gpuva_start || addr >= gpuva_end)
+		return ERR_PTR(-EFAULT);
+
+	n = notifier_get(svm, addr);
+	if (IS_ERR(n))
+		return ERR_CAST(n);
+
+	r = range_it_iter_first(&n->ranges, addr, addr);
+	if (r && !r->unmapped)
+		return r;
+	if (r) {
+		range_remove(svm, r);
+		n = notifier_get(svm, addr);
+		if (IS_ERR(n))
+			return ERR_CAST(n);
+	}
+
+	if (!mmget_not_zero(svm->mm))
+		return ERR_PTR(-EFAULT);
+	mmap_read_lock(svm->mm);
+	vma = vma_lookup(svm->mm, addr);
+	if (!vma || !(vma->vm_flags & VM_READ) ||
+	    vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		err = -EFAULT;
+	} else {
+		lo = max3((u64)vma->vm_start, n->start, gpuva_start);
+		lo = max(lo, svm->mm_start);
+		hi = min3((u64)vma->vm_end, n->last + 1, gpuva_end);
+		hi = min(hi, svm->mm_end);
+		read_only = !(vma->vm_flags & VM_WRITE);
+	}
+	mmap_read_unlock(svm->mm);
+	mmput(svm->mm);
+	if (err)
+		goto err_notifier;
+
+	range_gap(n, addr, &lo, &hi);
+	start = simgpu_gpusvm_chunk_start(svm->chunk_sizes, svm->num_chunks,
+					  addr, lo, hi, &chunk);
+	if (start == U64_MAX) {
+		err = -EFAULT;
+		goto err_notifier;
+	}
+	size = svm->chunk_sizes[chunk];
+
+	r = kvzalloc(struct_size(r, pfns, size >> PAGE_SHIFT), GFP_KERNEL);
+	if (!r) {
+		err = -ENOMEM;
+		goto err_notifier;
+	}
+	r->notifier = n;
+	r->start = start;
+	r->last = start + size - 1;
+	r->chunk = chunk;
+	r->read_only = read_only;
+	INIT_LIST_HEAD(&r->gc_link);
+
+	down_write(&svm->notifier_lock);
+	range_it_insert(r, &n->ranges);
+	up_write(&svm->notifier_lock);
+
+	atomic64_inc(&svm->stats->ranges_created);
+	atomic64_inc(&svm->stats->ranges_by_chunk[chunk]);
+	return r;
+
+err_notifier:
+	if (RB_EMPTY_ROOT(&n->ranges.rb_root)) {
+		notifier_it_remove(n, &svm->notifiers);
+		mmu_interval_notifier_remove(&n->notifier);
+		kfree(n);
+	}
+	return ERR_PTR(err);
+}
+
+/**
+ * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
+ * @svm: the mirror
+ * @range: the range
+ *
+ * Faults the pages in (for writing unless the range is read-only) and
+ * records them with the notifier sequence they are valid for.
+ *
+ * Return: 0, -EFAULT when the CPU mapping cannot be faulted in (gone,
+ * PROT_NONE), -EPERM for a write fault the mapping refuses, -ETIME when
+ * the range kept being invalidated for HMM_RANGE_DEFAULT_TIMEOUT, -ENOMEM.
+ */
+int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
+				  struct simgpu_gpusvm_range *range)
+{
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct hmm_range hmm_range = {
+		.notifier = &range->notifier->notifier,
+		.start = range->start,
+		.end = range->last + 1,
+		.hmm_pfns = range->pfns,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (range->read_only ? 0 : HMM_PFN_REQ_WRITE),
+	};
+	int err;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	if (!mmget_not_zero(svm->mm))
+		return -EFAULT;
+	for (;;) {
+		/* A fresh sequence on every try, or -EBUSY repeats forever. */
+		hmm_range.notifier_seq =
+			mmu_interval_read_begin(hmm_range.notifier);
+		mmap_read_lock(svm->mm);
+		err = hmm_range_fault(&hmm_range);
+		mmap_read_unlock(svm->mm);
+		if (err != -EBUSY)
+			break;
+		if (time_after(jiffies, timeout)) {
+			err = -ETIME;
+			break;
+		}
+		cond_resched();
+	}
+	mmput(svm->mm);
+	if (err)
+		return err;
+
+	range->notifier_seq = hmm_range.notifier_seq;
+	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
+		     &svm->stats->pages_faulted);
+	return 0;
+}
+
+/**
+ * simgpu_gpusvm_range_retry_locked() - did the pages go stale?
+ * @svm: the mirror
+ * @range: the range, pages collected
+ *
+ * Call with the notifier lock held, before committing a mapping.
+ *
+ * Return: true when an invalidation ran since the pages were collected:
+ * collect them again.
+ */
+bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
+				      struct simgpu_gpusvm_range *range)
+{
+	lockdep_assert_held(&svm->notifier_lock);
+	return mmu_interval_read_retry(&range->notifier->notifier,
+				       range->notifier_seq);
+}
+
+/**
+ * simgpu_gpusvm_remove_ranges() - remove every range overlapping a span
+ * @svm: the mirror
+ * @start: first address
+ * @end: end address
+ *
+ * The device mappings of the ranges are removed through the driver's
+ * invalidate callback; windows left empty lose their notifier.
+ */
+void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
+				 u64 end)
+{
+	struct simgpu_gpusvm_notifier *n, *next;
+	struct simgpu_gpusvm_range *r;
+
+	for (n = notifier_it_iter_first(&svm->notifiers, start, end - 1); n;
+	     n = next) {
+		next = notifier_it_iter_next(n, start, end - 1);
+		while ((r = range_it_iter_first(&n->ranges, start, end - 1)))
+			if (range_remove(svm, r))
+				break;
+	}
+}
+
+/**
+ * simgpu_gpusvm_garbage_collect() - remove the ranges the CPU unmapped
+ * @svm: the mirror
+ *
+ * Called by the driver from a worker, holding the driver lock.
+ */
+void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm)
+{
+	struct simgpu_gpusvm_range *r;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	for (;;) {
+		spin_lock(&svm->gc_lock);
+		r = list_first_entry_or_null(&svm->gc_list,
+					     struct simgpu_gpusvm_range,
+					     gc_link);
+		spin_unlock(&svm->gc_lock);
+		if (!r)
+			return;
+		range_remove(svm, r);
+	}
+}

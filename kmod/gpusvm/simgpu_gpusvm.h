@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SIMGPU_GPUSVM_H_
+#define _SIMGPU_GPUSVM_H_
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct simgpu_gpusvm;
+struct simgpu_gpusvm_range;
+
+#define SIMGPU_GPUSVM_MAX_CHUNKS	4
+
+/**
+ * struct simgpu_gpusvm_ops - what the driver supplies
+ * @invalidate: remove the device's mappings of [@start, @end) of @range
+ *	and flush its TLBs before returning. Called with the notifier lock
+ *	held for write, possibly from reclaim: must not allocate with
+ *	reclaim, sleep on memory or take the driver lock.
+ * @schedule_gc: ranges were unmapped by the CPU; arrange for
+ *	simgpu_gpusvm_garbage_collect() to run soon, from a worker holding
+ *	the driver lock. Called from the notifier.
+ */
+struct simgpu_gpusvm_ops {
+	void (*invalidate)(struct simgpu_gpusvm *svm,
+			   struct simgpu_gpusvm_range *range,
+			   u64 start, u64 end);
+	void (*schedule_gc)(struct simgpu_gpusvm *svm);
+};
+
+/**
+ * struct simgpu_gpusvm_stats - counters of one mirror
+ * @ranges_created: ranges created, all sizes
+ * @ranges_removed: ranges removed
+ * @ranges_by_chunk: ranges created per chunk size, index as chunk_sizes
+ * @pages_faulted: pages hmm_range_fault() returned for ranges
+ * @invalidations: notifier invalidations that hit at least one range
+ */
+struct simgpu_gpusvm_stats {
+	atomic64_t ranges_created;
+	atomic64_t ranges_removed;
+	atomic64_t ranges_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
+	atomic64_t pages_faulted;
+	atomic64_t invalidations;
+};
+
+/**
+ * struct simgpu_gpusvm - the mirror of one process address space
+ * @mm: the address space, one mmgrab() reference
+ * @mm_start: first mirrored address
+ * @mm_end: end of the mirrored addresses
+ * @notifier_size: size and alignment of the notifier windows
+ * @chunk_sizes: range sizes to try, largest first
+ * @num_chunks: entries in @chunk_sizes
+ * @ops: the driver callbacks
+ * @driver_lock: the driver lock that serialises range creation, page
+ *	collection and removal (for lockdep assertions)
+ * @notifier_lock: protects the validity of every range's pages: held for
+ *	write by invalidations, for read by a driver committing a mapping
+ * @notifiers: interval tree of &struct simgpu_gpusvm_notifier
+ * @gc_lock: protects @gc_list
+ * @gc_list: ranges the CPU unmapped, to be removed
+ * @stats: counters, possibly shared with other mirrors
+ */
+struct simgpu_gpusvm {
+	struct mm_struct *mm;
+	u64 mm_start;
+	u64 mm_end;
+	u64 notifier_size;
+	const u64 *chunk_sizes;
+	unsigned int num_chunks;
+	const struct simgpu_gpusvm_ops *ops;
+	struct mutex *driver_lock;
+	struct rw_semaphore notifier_lock;
+	struct rb_root_cached notifiers;
+	spinlock_t gc_lock;
+	struct list_head gc_list;
+	struct simgpu_gpusvm_stats *stats;
+};
+
+/**
+ * struct simgpu_gpusvm_notifier - one notifier window
+ * @svm: the mirror
+ * @notifier: the MMU interval notifier over the window
+ * @rb: node in &simgpu_gpusvm.notifiers
+ * @start: first address of the window
+ * @last: last address of the window
+ * @__subtree_last: interval tree bookkeeping
+ * @ranges: interval tree of the window's ranges
+ */
+struct simgpu_gpusvm_notifier {
+	struct simgpu_gpusvm *svm;
+	struct mmu_interval_notifier notifier;
+	struct rb_node rb;
+	u64 start;
+	u64 last;
+	u64 __subtree_last;
+	struct rb_root_cached ranges;
+};
+
+/**
+ * struct simgpu_gpusvm_range - a chunk of the mirror the device maps
+ * @notifier: the window holding the range
+ * @rb: node in the window's range tree
+ * @start: first address
+ * @last: last address
+ * @__subtree_last: interval tree bookkeeping
+ * @chunk: index of the range's size in the chunk list
+ * @read_only: the CPU mapping does not allow writes: map read-only
+ * @pages_valid: @pfns hold pages of the current CPU mapping (notifier
+ *	lock); cleared by invalidation
+ * @unmapped: the CPU unmapped part of the range (notifier lock)
+ * @gc_link: on &simgpu_gpusvm.gc_list
+ * @notifier_seq: the notifier sequence @pfns were collected under
+ * @pfns: one hmm pfn per 4 KiB page
+ */
+struct simgpu_gpusvm_range {
+	struct simgpu_gpusvm_notifier *notifier;
+	struct rb_node rb;
+	u64 start;
+	u64 last;
+	u64 __subtree_last;
+	unsigned int chunk;
+	bool read_only;
+	bool pages_valid;
+	bool unmapped;
+	struct list_head gc_link;
+	unsigned long notifier_seq;
+	unsigned long pfns[];
+};
+
+static inline u64 simgpu_gpusvm_range_size(const struct simgpu_gpusvm_range *r)
+{
+	return r->last + 1 - r->start;
+}
+
+int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
+		       u64 mm_start, u64 mm_end, u64 notifier_size,
+		       const u64 *chunk_sizes, unsigned int num_chunks,
+		       const struct simgpu_gpusvm_ops *ops,
+		       struct mutex *driver_lock,
+		       struct simgpu_gpusvm_stats *stats);
+void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm);
+
+u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,
+			      u64 addr, u64 lo, u64 hi, unsigned int *chunk);
+
+struct simgpu_gpusvm_range *
+simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
+				   u64 gpuva_start, u64 gpuva_end);
+int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
+				  struct simgpu_gpusvm_range *range);
+bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
+				      struct simgpu_gpusvm_range *range);
+void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
+				 u64 end);
+void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm);
+
+#endif /* _SIMGPU_GPUSVM_H_ */
