@@ -18,7 +18,8 @@
  *
  * Under /sys/kernel/debug/dri/<minor>/ of each device's primary node:
  *
- * - simgpu_stats: fault, TLB and job counters (&struct simgpu_stats)
+ * - simgpu_stats: fault, TLB and job counters, VMs and exec queues alive
+ *   (&struct simgpu_stats)
  * - simgpu_engines: per engine its queues, commands, preemptions and TLB
  *   hit/miss counts
  * - simgpu_vram: VRAM size and use
@@ -57,6 +58,8 @@ static int stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "jobs_completed %lld\n",
 		   atomic64_read(&s->jobs_completed));
 	seq_printf(m, "jobs_failed %lld\n", atomic64_read(&s->jobs_failed));
+	seq_printf(m, "vms %lld\n", atomic64_read(&s->vms));
+	seq_printf(m, "exec_queues %lld\n", atomic64_read(&s->exec_queues));
 	return 0;
 }
 

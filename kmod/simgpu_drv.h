@@ -63,6 +63,8 @@ struct simgpu_params {
  * @tlb_invalidations: range invalidations sent to the engines
  * @jobs_completed: jobs that ended successfully
  * @jobs_failed: jobs that ended with an error
+ * @vms: VMs alive
+ * @exec_queues: exec queues alive
  */
 struct simgpu_stats {
 	atomic64_t faults;
@@ -72,6 +74,8 @@ struct simgpu_stats {
 	atomic64_t tlb_invalidations;
 	atomic64_t jobs_completed;
 	atomic64_t jobs_failed;
+	atomic64_t vms;
+	atomic64_t exec_queues;
 };
 
 /**

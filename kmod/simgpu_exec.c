@@ -99,6 +99,7 @@ static void queue_release(struct kref *ref)
 {
 	struct simgpu_exec_queue *q = container_of(ref, typeof(*q), ref);
 
+	atomic64_dec(&q->vm->sdev->stats.exec_queues);
 	simgpu_vm_put(q->vm);
 	mutex_destroy(&q->submit_lock);
 	kfree(q);
@@ -397,6 +398,7 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	list_add_tail(&q->link, &e->queues);
 	spin_unlock(&e->lock);
 
+	atomic64_inc(&sdev->stats.exec_queues);
 	xa_store(&sfile->queues, id, q, GFP_KERNEL);
 	args->exec_queue_id = id;
 	return 0;

@@ -84,6 +84,7 @@ static void vm_release(struct kref *ref)
 	}
 	simgpu_pt_fini(&vm->pt);
 	mutex_destroy(&vm->lock);
+	atomic64_dec(&vm->sdev->stats.vms);
 	kfree(vm);
 }
 
@@ -252,14 +253,15 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	if (err)
 		goto err_free;
 
+	atomic64_inc(&vm->sdev->stats.vms);
 	err = xa_alloc(&sfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
-	if (err)
-		goto err_pt;
+	if (err) {
+		simgpu_vm_put(vm);
+		return err;
+	}
 	args->vm_id = id;
 	return 0;
 
-err_pt:
-	simgpu_pt_fini(&vm->pt);
 err_free:
 	mutex_destroy(&vm->lock);
 	kfree(vm);

@@ -160,6 +160,51 @@ static void pt_clear_whole_subtree(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va, NULL), 0ULL);
 }
 
+static void pt_prepare_then_set(struct kunit *test)
+{
+	struct simgpu_pt *pt = test->priv;
+	u64 va = 5ULL * SZ_1G + 3 * SZ_2M;
+
+	/* Nothing prepared: the no-allocation variant refuses. */
+	KUNIT_EXPECT_EQ(test, simgpu_pt_set_prepared(pt, va, 0x3000ULL | RW),
+			-EAGAIN);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_prepare(pt, va, va + SZ_64K, false), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_set_prepared(pt, va + SZ_4K,
+			0x3000ULL | RW), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va + SZ_4K, NULL),
+			0x3000ULL | RW);
+	/* A 2 MiB leaf over a table of small ones is not a prepared set. */
+	KUNIT_EXPECT_EQ(test, simgpu_pt_set_prepared(pt, va, 0x200000ULL | RW |
+			SIMGPU_PTE_HUGE), -EAGAIN);
+
+	KUNIT_ASSERT_EQ(test, simgpu_pt_prepare(pt, va + SZ_2M, va + 2 * SZ_2M,
+			true), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_set_prepared(pt, va + SZ_2M,
+			0x400000ULL | RW | SIMGPU_PTE_HUGE), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va + SZ_2M + SZ_8K, NULL),
+			0x402000ULL | RW);
+}
+
+static void pt_zap(struct kunit *test)
+{
+	struct simgpu_pt *pt = test->priv;
+	u64 va = 9ULL * SZ_1G;
+
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va, 0x600000ULL | RW |
+			SIMGPU_PTE_HUGE), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M, 0x7000ULL | RW), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M + SZ_4K,
+			0x8000ULL | RW), 0);
+
+	/* Zap never splits: a partly covered 2 MiB leaf goes whole. */
+	simgpu_pt_zap(pt, va + SZ_4K, va + SZ_2M + SZ_4K);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va, NULL), 0ULL);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va + SZ_2M, NULL), 0ULL);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va + SZ_2M + SZ_4K, NULL),
+			0x8000ULL | RW);
+	KUNIT_EXPECT_TRUE(test, list_empty(&pt->stale));
+}
+
 static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_empty),
 	KUNIT_CASE(pt_small_entries),
@@ -169,6 +214,8 @@ static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_huge_split_by_set),
 	KUNIT_CASE(pt_huge_replaces_table),
 	KUNIT_CASE(pt_clear_whole_subtree),
+	KUNIT_CASE(pt_prepare_then_set),
+	KUNIT_CASE(pt_zap),
 	{}
 };
 
