@@ -128,12 +128,18 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
  */
 void simgpu_svm_fini(struct simgpu_vm *vm)
 {
-	if (!vm->svm_active)
-		return;
-	/* After this no notifier can schedule the collector again. */
-	simgpu_gpusvm_fini(&vm->svm);
+	/*
+	 * Under the VM lock, so a running collector cannot remove the same
+	 * ranges; once the notifiers are gone nothing schedules it again,
+	 * and a collector still queued finds the mirror inactive.
+	 */
+	mutex_lock(&vm->lock);
+	if (vm->svm_active) {
+		simgpu_gpusvm_fini(&vm->svm);
+		vm->svm_active = false;
+	}
+	mutex_unlock(&vm->lock);
 	cancel_work_sync(&vm->svm_gc_work);
-	vm->svm_active = false;
 }
 
 static u64 svm_pte(const struct simgpu_gpusvm_range *r, unsigned long pfn)
@@ -221,12 +227,16 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 			err = PTR_ERR(r);
 			break;
 		}
-		if (access != SIMGPU_ACCESS_READ && r->read_only) {
-			err = -EFAULT;
-			break;
-		}
 		err = simgpu_gpusvm_range_get_pages(&vm->svm, r);
+		if (err == -ERANGE) {
+			/* The VMA changed under the range: make a new one. */
+			simgpu_gpusvm_range_remove(&vm->svm, r);
+			err = -EAGAIN;
+			continue;
+		}
 		if (err == -EPERM)
+			err = -EFAULT;
+		if (!err && access != SIMGPU_ACCESS_READ && r->read_only)
 			err = -EFAULT;
 		if (!err)
 			err = svm_commit_locked(vm, r);

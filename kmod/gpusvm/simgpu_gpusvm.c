@@ -297,8 +297,8 @@ static void range_gap(struct simgpu_gpusvm_notifier *n, u64 addr,
  * removed first.
  *
  * Return: the range, or ERR_PTR(-EFAULT) when @addr is outside the mirror,
- * has no VMA, or a VMA the device cannot mirror (PROT_NONE, I/O or PFN
- * mappings), or -ENOMEM.
+ * the process is gone, or @addr has no VMA or one the device cannot mirror
+ * (PROT_NONE, I/O or PFN mappings); -ENOMEM.
  */
 struct simgpu_gpusvm_range *
 simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
@@ -307,9 +307,8 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	struct simgpu_gpusvm_notifier *n;
 	struct simgpu_gpusvm_range *r;
 	struct vm_area_struct *vma;
-	u64 lo, hi, start, size;
+	u64 lo = 0, hi = 0, start, size;
 	unsigned int chunk;
-	bool read_only;
 	int err = 0;
 
 	lockdep_assert_held(svm->driver_lock);
@@ -317,23 +316,28 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	if (addr < svm->mm_start || addr >= svm->mm_end ||
 	    addr < gpuva_start || addr >= gpuva_end)
 		return ERR_PTR(-EFAULT);
+	/* Notifiers may only be added to a live address space. */
+	if (!mmget_not_zero(svm->mm))
+		return ERR_PTR(-EFAULT);
 
 	n = notifier_get(svm, addr);
-	if (IS_ERR(n))
-		return ERR_CAST(n);
+	if (IS_ERR(n)) {
+		r = ERR_CAST(n);
+		goto out;
+	}
 
 	r = range_it_iter_first(&n->ranges, addr, addr);
 	if (r && !r->unmapped)
-		return r;
+		goto out;
 	if (r) {
 		range_remove(svm, r);
 		n = notifier_get(svm, addr);
-		if (IS_ERR(n))
-			return ERR_CAST(n);
+		if (IS_ERR(n)) {
+			r = ERR_CAST(n);
+			goto out;
+		}
 	}
 
-	if (!mmget_not_zero(svm->mm))
-		return ERR_PTR(-EFAULT);
 	mmap_read_lock(svm->mm);
 	vma = vma_lookup(svm->mm, addr);
 	if (!vma || !(vma->vm_flags & VM_READ) ||
@@ -344,10 +348,8 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 		lo = max(lo, svm->mm_start);
 		hi = min3((u64)vma->vm_end, n->last + 1, gpuva_end);
 		hi = min(hi, svm->mm_end);
-		read_only = !(vma->vm_flags & VM_WRITE);
 	}
 	mmap_read_unlock(svm->mm);
-	mmput(svm->mm);
 	if (err)
 		goto err_notifier;
 
@@ -369,7 +371,6 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	r->start = start;
 	r->last = start + size - 1;
 	r->chunk = chunk;
-	r->read_only = read_only;
 	INIT_LIST_HEAD(&r->gc_link);
 
 	down_write(&svm->notifier_lock);
@@ -378,7 +379,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 
 	atomic64_inc(&svm->stats->ranges_created);
 	atomic64_inc(&svm->stats->ranges_by_chunk[chunk]);
-	return r;
+	goto out;
 
 err_notifier:
 	if (RB_EMPTY_ROOT(&n->ranges.rb_root)) {
@@ -386,7 +387,25 @@ err_notifier:
 		mmu_interval_notifier_remove(&n->notifier);
 		kfree(n);
 	}
-	return ERR_PTR(err);
+	r = ERR_PTR(err);
+out:
+	mmput(svm->mm);
+	return r;
+}
+
+/**
+ * simgpu_gpusvm_range_remove() - remove one range
+ * @svm: the mirror
+ * @range: the range; freed
+ *
+ * For a range that no longer fits the CPU mapping (see
+ * simgpu_gpusvm_range_get_pages()); a fault then creates a new one.
+ */
+void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
+				struct simgpu_gpusvm_range *range)
+{
+	lockdep_assert_held(svm->driver_lock);
+	range_remove(svm, range);
 }
 
 /**
@@ -394,12 +413,15 @@ err_notifier:
  * @svm: the mirror
  * @range: the range
  *
- * Faults the pages in (for writing unless the range is read-only) and
- * records them with the notifier sequence they are valid for.
+ * Takes the range's permission from the CPU mapping as it is now (so a
+ * later mprotect() is followed), then faults the pages in, for writing
+ * when the mapping allows it, and records them with the notifier sequence
+ * they are valid for.
  *
- * Return: 0, -EFAULT when the CPU mapping cannot be faulted in (gone,
- * PROT_NONE), -EPERM for a write fault the mapping refuses, -ETIME when
- * the range kept being invalidated for HMM_RANGE_DEFAULT_TIMEOUT, -ENOMEM.
+ * Return: 0; -ERANGE when the range no longer lies in one VMA (remove it
+ * and fault again); -EFAULT when the CPU mapping is gone, PROT_NONE or
+ * cannot be faulted in; -ETIME when the range kept being invalidated for
+ * HMM_RANGE_DEFAULT_TIMEOUT; -ENOMEM.
  */
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 				  struct simgpu_gpusvm_range *range)
@@ -411,9 +433,8 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		.start = range->start,
 		.end = range->last + 1,
 		.hmm_pfns = range->pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (range->read_only ? 0 : HMM_PFN_REQ_WRITE),
 	};
+	struct vm_area_struct *vma;
 	int err;
 
 	lockdep_assert_held(svm->driver_lock);
@@ -425,7 +446,17 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		hmm_range.notifier_seq =
 			mmu_interval_read_begin(hmm_range.notifier);
 		mmap_read_lock(svm->mm);
-		err = hmm_range_fault(&hmm_range);
+		vma = vma_lookup(svm->mm, range->start);
+		if (!vma || !(vma->vm_flags & VM_READ)) {
+			err = -EFAULT;
+		} else if (vma->vm_end <= range->last) {
+			err = -ERANGE;
+		} else {
+			range->read_only = !(vma->vm_flags & VM_WRITE);
+			hmm_range.default_flags = HMM_PFN_REQ_FAULT |
+				(range->read_only ? 0 : HMM_PFN_REQ_WRITE);
+			err = hmm_range_fault(&hmm_range);
+		}
 		mmap_read_unlock(svm->mm);
 		if (err != -EBUSY)
 			break;

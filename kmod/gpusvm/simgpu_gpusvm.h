@@ -111,7 +111,8 @@ struct simgpu_gpusvm_notifier {
  * @last: last address
  * @__subtree_last: interval tree bookkeeping
  * @chunk: index of the range's size in the chunk list
- * @read_only: the CPU mapping does not allow writes: map read-only
+ * @read_only: the CPU mapping did not allow writes when the pages were
+ *	last collected: map read-only
  * @pages_valid: @pfns hold pages of the current CPU mapping (notifier
  *	lock); cleared by invalidation
  * @unmapped: the CPU unmapped part of the range (notifier lock)
@@ -153,6 +154,8 @@ u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,
 struct simgpu_gpusvm_range *
 simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 				   u64 gpuva_start, u64 gpuva_end);
+void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
+				struct simgpu_gpusvm_range *range);
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 				  struct simgpu_gpusvm_range *range);
 bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
