@@ -1,0 +1,1838 @@
+// SPDX-License-Identifier: MIT
+//
+// simgpu_exec_system_allocator: shared virtual memory on system memory. A
+// fault-mode VM mirrors the process (DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR)
+// and jobs use plain CPU pointers: malloc'd, mmap'd (private, shared, file,
+// THP, hugetlbfs), stack, globals. Batches and user fences live in malloc'd
+// memory too. Checks data through CPU changes of the address space (free,
+// munmap, mprotect, madvise, mremap, fork), concurrency (threads,
+// processes), BOs inside the mirror, faults, teardown with jobs in flight,
+// the argument checking of the mirror and of VM_QUERY_RANGE, and the SVM
+// counters in debugfs.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <drm/simgpu_drm.h>
+
+#include "igt.hpp"
+#include "simgpu_test.hpp"
+
+namespace {
+
+using namespace simgpu_test;
+using simgpu::Result;
+
+constexpr uint64_t huge_size = 2 * MiB;
+constexpr uint32_t page_ok = DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC;
+
+uint64_t va(const void* p)
+{
+    return reinterpret_cast<uintptr_t>(p);
+}
+
+template <typename T = std::byte>
+T* align_ptr(void* p, uint64_t align)
+{
+    return reinterpret_cast<T*>(round_up(va(p), align));
+}
+
+void sleep_ms(int ms)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+// ---------------------------------------------------------------------------
+// Data patterns.
+
+uint32_t pattern(uint32_t seed, uint64_t i)
+{
+    uint32_t x = seed * 0x9e3779b9u ^ static_cast<uint32_t>(i) * 0x85ebca6bu ^
+                 static_cast<uint32_t>(i >> 32);
+    x ^= x >> 15;
+    x *= 0x2c1b3c6du;
+    x ^= x >> 12;
+    x *= 0x297a2d39u;
+    x ^= x >> 15;
+    return x | 1; // never 0, so zeros never pass for data
+}
+
+// Words [first, first + bytes / 4) of the pattern of @seed at @p.
+void fill_words(void* p, uint64_t bytes, uint32_t seed, uint64_t first = 0)
+{
+    auto* w = static_cast<uint32_t*>(p);
+    for (uint64_t i = 0; i < bytes / 4; ++i)
+        w[i] = pattern(seed, first + i);
+}
+
+void check_words(const void* p, uint64_t bytes, uint32_t seed, const char* what, uint64_t first = 0)
+{
+    const auto* w = static_cast<const volatile uint32_t*>(p);
+    for (uint64_t i = 0; i < bytes / 4; ++i)
+        if (w[i] != pattern(seed, first + i))
+            igt_fail("%s: word %llu (at %p) is 0x%08x, expected 0x%08x", what,
+                     static_cast<unsigned long long>(i), const_cast<const uint32_t*>(w + i), w[i],
+                     pattern(seed, first + i));
+}
+
+void fill_bytes(void* p, uint64_t n, uint32_t seed)
+{
+    auto* b = static_cast<uint8_t*>(p);
+    for (uint64_t i = 0; i < n; ++i)
+        b[i] = static_cast<uint8_t>(pattern(seed, i) >> 8);
+}
+
+void check_bytes(const void* p, uint64_t n, uint32_t seed, const char* what)
+{
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (uint64_t i = 0; i < n; ++i)
+        if (b[i] != static_cast<uint8_t>(pattern(seed, i) >> 8))
+            igt_fail("%s: byte %llu is 0x%02x, expected 0x%02x", what,
+                     static_cast<unsigned long long>(i), b[i],
+                     static_cast<uint8_t>(pattern(seed, i) >> 8));
+}
+
+void check_value(const void* p, uint64_t bytes, uint32_t value, const char* what)
+{
+    const auto* w = static_cast<const volatile uint32_t*>(p);
+    for (uint64_t i = 0; i < bytes / 4; ++i)
+        if (w[i] != value)
+            igt_fail("%s: word %llu is 0x%08x, expected 0x%08x", what,
+                     static_cast<unsigned long long>(i), w[i], value);
+}
+
+void check_same(const void* got, const void* expected, uint64_t bytes, const char* what)
+{
+    if (std::memcmp(got, expected, bytes) == 0)
+        return;
+    const auto* a = static_cast<const uint8_t*>(got);
+    const auto* b = static_cast<const uint8_t*>(expected);
+    for (uint64_t i = 0; i < bytes; ++i)
+        if (a[i] != b[i])
+            igt_fail("%s: byte %llu is 0x%02x, expected 0x%02x", what,
+                     static_cast<unsigned long long>(i), a[i], b[i]);
+}
+
+// ---------------------------------------------------------------------------
+// Memory.
+
+// An mmap(2)ed area, unmapped on destruction (munmap of holes is harmless).
+class Map {
+public:
+    explicit Map(uint64_t size, int prot = PROT_READ | PROT_WRITE,
+                 int flags = MAP_PRIVATE | MAP_ANONYMOUS, int fd = -1, void* hint = nullptr)
+        : size_(size)
+    {
+        void* p = ::mmap(hint, size, prot, flags, fd, 0);
+        igt_assert_f(p != MAP_FAILED, "mmap of %llu bytes failed: %s",
+                     static_cast<unsigned long long>(size), std::strerror(errno));
+        addr_ = static_cast<std::byte*>(p);
+    }
+    // Adopts a mapping.
+    Map(void* addr, uint64_t size) : addr_(static_cast<std::byte*>(addr)), size_(size) {}
+    ~Map()
+    {
+        if (addr_)
+            ::munmap(addr_, size_);
+    }
+    Map(const Map&) = delete;
+    Map& operator=(const Map&) = delete;
+
+    std::byte* data() const { return addr_; }
+    uint64_t size() const { return size_; }
+    template <typename T>
+    T* as() const
+    {
+        return reinterpret_cast<T*>(addr_);
+    }
+    // Gives up the mapping without unmapping it.
+    std::byte* release() { return std::exchange(addr_, nullptr); }
+
+private:
+    std::byte* addr_ = nullptr;
+    uint64_t size_ = 0;
+};
+
+// malloc'd memory, freed on destruction.
+struct Malloc {
+    void* p;
+    explicit Malloc(uint64_t size, bool zero = false)
+        : p(zero ? std::calloc(1, size) : std::malloc(size))
+    {
+        igt_assert_f(p, "malloc of %llu bytes failed", static_cast<unsigned long long>(size));
+    }
+    ~Malloc() { std::free(p); }
+    Malloc(const Malloc&) = delete;
+    Malloc& operator=(const Malloc&) = delete;
+    std::byte* data() const { return static_cast<std::byte*>(p); }
+    template <typename T>
+    T* as() const
+    {
+        return static_cast<T*>(p);
+    }
+};
+
+// An address no VMA covers: reserved, then unmapped.
+uintptr_t unmapped_address(uint64_t size = page_size)
+{
+    void* p = ::mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    igt_assert(p != MAP_FAILED);
+    igt_assert_eq(::munmap(p, size), 0);
+    return va(p);
+}
+
+// ---------------------------------------------------------------------------
+// Jobs whose batch and user fence live in malloc'd memory, reached by the
+// GPU through the mirror. The non-asserting core is also used by forked
+// children.
+
+std::atomic<uint64_t> next_fence_value{0x5e3f000000000001ULL};
+
+struct Outcome {
+    int error = 0;      // 0, or the job's -errno
+    bool fence = false; // the user fence was written
+    drm_simgpu_exec_queue_state state{};
+};
+
+struct Submission {
+    std::byte* mem = nullptr; // fence at 0, batch at 64
+    uint64_t value = 0;
+    uint64_t index = 0;
+    uint64_t failed_before = 0;
+    bool ended = false;
+
+    const uint64_t* fence() const { return reinterpret_cast<const uint64_t*>(mem); }
+    uint64_t batch_va() const { return va(mem + 64); }
+};
+
+// 0, or the errno that failed.
+int svm_submit(const ExecQueue& q, const BatchBuilder& b, Submission& s)
+{
+    const uint64_t size = round_up(64 + b.size_bytes(), page_size);
+    s.mem = static_cast<std::byte*>(std::aligned_alloc(page_size, size));
+    if (!s.mem)
+        return ENOMEM;
+    std::memset(s.mem, 0, 64);
+    std::memcpy(s.mem + 64, b.dwords().data(), b.size_bytes());
+    s.value = next_fence_value.fetch_add(1);
+    auto st = q.state();
+    if (!st.ok())
+        return st.error().err;
+    s.failed_before = st.value().jobs_failed;
+    const auto sync = simgpu::user_fence_out(s.fence(), s.value);
+    if (auto r = q.exec(s.batch_va(), {&sync, 1}); !r.ok())
+        return r.error().err;
+    st = q.state();
+    if (!st.ok())
+        return st.error().err;
+    s.index = st.value().jobs_submitted;
+    return 0;
+}
+
+// 0 when the job ended (its outcome in @out), ETIME, or an ioctl's errno.
+int svm_wait(const ExecQueue& q, Submission& s, int64_t timeout_ns, Outcome& out)
+{
+    const int64_t deadline = now_ns() + timeout_ns;
+    const volatile uint64_t* fence = s.fence();
+    for (;;) {
+        if (*fence == s.value)
+            break;
+        auto st = q.state();
+        if (!st.ok())
+            return st.error().err;
+        if (st.value().jobs_completed >= s.index)
+            break;
+        const int64_t left = deadline - now_ns();
+        if (left <= 0)
+            return ETIME;
+        // With the queue id the wait ends with EIO as soon as a job fails.
+        auto r = simgpu::wait_user_fence(q.device(), s.fence(), s.value, DRM_SIMGPU_CMP_EQ,
+                                         std::min<int64_t>(left, 50 * ms_ns), q.id());
+        if (r.ok())
+            break;
+        if (r.error().err != ETIME && r.error().err != EIO)
+            return r.error().err;
+    }
+    s.ended = true;
+    // The counters may trail the fence a little.
+    const int64_t settle = now_ns() + 2 * sec_ns;
+    for (;;) {
+        auto st = q.state();
+        if (!st.ok())
+            return st.error().err;
+        out.state = st.value();
+        if (out.state.jobs_completed >= s.index || now_ns() > settle)
+            break;
+        sleep_ms(1);
+    }
+    out.fence = *fence == s.value;
+    out.error = out.state.jobs_failed > s.failed_before ? out.state.error : 0;
+    if (out.error == 0 && !out.fence)
+        out.error = out.state.error ? out.state.error : -EPROTO;
+    return 0;
+}
+
+// Submits and waits: 0 when the job succeeded, else its -errno (or an
+// ioctl's -errno).
+int svm_run(const ExecQueue& q, const BatchBuilder& b, int64_t timeout_ns = job_timeout_ns,
+            Outcome* outcome = nullptr)
+{
+    Submission s;
+    int err = svm_submit(q, b, s);
+    if (err) {
+        std::free(s.mem);
+        return -err;
+    }
+    Outcome o;
+    err = svm_wait(q, s, timeout_ns, o);
+    if (!s.ended)
+        return -err; // still running: its memory stays allocated
+    std::free(s.mem);
+    if (outcome)
+        *outcome = o;
+    return err ? -err : o.error;
+}
+
+// The asserting job.
+class SvmJob {
+public:
+    SvmJob(const ExecQueue& q, const BatchBuilder& b) : q_(&q)
+    {
+        const int err = svm_submit(q, b, s_);
+        igt_assert_f(err == 0, "EXEC on queue %u: %s", q.id(), std::strerror(err));
+    }
+    ~SvmJob()
+    {
+        // A job still running may read its batch: leak it then.
+        if (s_.ended)
+            std::free(s_.mem);
+    }
+    SvmJob(SvmJob&& o) noexcept : q_(o.q_), s_(std::exchange(o.s_, Submission{})) {}
+    SvmJob& operator=(SvmJob&&) = delete;
+    SvmJob(const SvmJob&) = delete;
+
+    Outcome result(int64_t timeout_ns = job_timeout_ns)
+    {
+        Outcome o;
+        const int err = svm_wait(*q_, s_, timeout_ns, o);
+        igt_assert_f(err == 0, "job %llu on queue %u: %s",
+                     static_cast<unsigned long long>(s_.index), q_->id(),
+                     err == ETIME ? "did not end in time" : std::strerror(err));
+        return o;
+    }
+
+private:
+    const ExecQueue* q_;
+    Submission s_;
+};
+
+void assert_ok(const Outcome& o)
+{
+    igt_assert_f(o.error == 0 && o.fence,
+                 "job failed: error %d (%s), fence %s, queue error %d, fault_addr 0x%llx", o.error,
+                 o.error ? std::strerror(-o.error) : "none", o.fence ? "written" : "not written",
+                 o.state.error, static_cast<unsigned long long>(o.state.fault_addr));
+}
+
+void run_ok(const ExecQueue& q, const BatchBuilder& b, int64_t timeout_ns = job_timeout_ns)
+{
+    SvmJob job(q, b);
+    assert_ok(job.result(timeout_ns));
+}
+
+// The job fails with -EFAULT on exactly @fault_addr.
+void run_fault(const ExecQueue& q, const BatchBuilder& b, uint64_t fault_addr)
+{
+    SvmJob job(q, b);
+    const Outcome o = job.result();
+    igt_assert_f(o.error == -EFAULT, "job error %d (%s), expected -EFAULT", o.error,
+                 o.error ? std::strerror(-o.error) : "none");
+    igt_assert(!o.fence);
+    igt_assert_eq(o.state.error, -EFAULT);
+    igt_assert_f(o.state.fault_addr == fault_addr, "fault_addr 0x%llx, expected 0x%llx",
+                 static_cast<unsigned long long>(o.state.fault_addr),
+                 static_cast<unsigned long long>(fault_addr));
+}
+
+// A fault-mode VM mirroring this process, and a compute queue on it.
+struct Svm {
+    Vm vm;
+    ExecQueue q;
+
+    explicit Svm(const Env& env, uint16_t engine_class = DRM_SIMGPU_ENGINE_CLASS_COMPUTE,
+                 uint16_t instance = 0)
+        : vm(make_mirror_vm(env)), q(make_queue(env, vm, engine_class, instance))
+    {
+    }
+};
+
+// The queue still works: a store to malloc'd memory lands.
+void assert_works(const ExecQueue& q)
+{
+    Malloc m(64, true);
+    BatchBuilder b;
+    b.store_qw(va(m.data() + 8), 0x600d5157600d5157ULL).batch_end();
+    run_ok(q, b);
+    igt_assert_eq(m.as<uint64_t>()[1], 0x600d5157600d5157ULL);
+    igt_assert_eq(m.as<uint64_t>()[0], 0u);
+}
+
+std::vector<uint32_t> query(const Vm& vm, const void* start, uint64_t bytes)
+{
+    const uint64_t first = va(start) & ~(page_size - 1);
+    const uint64_t n = (round_up(va(start) + bytes, page_size) - first) / page_size;
+    auto pages = vm.query_range(first, n);
+    igt_assert_ok(pages);
+    return std::move(pages).value();
+}
+
+// Every page of [@start, +@bytes) has (flags & @mask) == @want.
+void assert_pages(const Vm& vm, const void* start, uint64_t bytes, uint32_t mask, uint32_t want,
+                  const char* what)
+{
+    const auto pages = query(vm, start, bytes);
+    for (size_t i = 0; i < pages.size(); ++i)
+        igt_assert_f((pages[i] & mask) == want,
+                     "%s: page %zu (0x%llx) has flags 0x%x, expected 0x%x under mask 0x%x", what,
+                     i, static_cast<unsigned long long>((va(start) & ~(page_size - 1)) + i * page_size),
+                     pages[i], want, mask);
+}
+
+// Checks a piece of memory of any kind: the CPU writes a pattern in the
+// first half, the GPU copies it to the second half, stores a qword and
+// adds atomically; all of it visible to the CPU, every page mapped
+// writable.
+void exercise(const Svm& s, std::byte* p, uint64_t size, uint32_t seed)
+{
+    igt_assert(size % 16 == 0 && size >= 64);
+    const uint64_t half = size / 2;
+    fill_words(p, half, seed);
+    const uint64_t orig1 = reinterpret_cast<uint64_t*>(p)[1];
+    const uint64_t magic = 0x5157ab1e00000000ULL | seed;
+    BatchBuilder b;
+    b.copy(va(p + half), va(p), half)
+        .store_qw(va(p), magic)
+        .atomic(DRM_SIMGPU_ATOMIC_ADD, va(p + 8), 5)
+        .batch_end();
+    run_ok(s.q, b);
+    check_words(p + half, half, seed, "GPU copy");
+    igt_assert_eq(reinterpret_cast<volatile uint64_t*>(p)[0], magic);
+    igt_assert_eq(reinterpret_cast<volatile uint64_t*>(p)[1], orig1 + 5);
+    check_words(p + 16, half - 16, seed, "source", 4);
+    assert_pages(s.vm, p, size, page_ok | DRM_SIMGPU_PAGE_VRAM, page_ok, "after the job");
+}
+
+// ---------------------------------------------------------------------------
+// Sizes.
+
+// Copies a malloc'd buffer of @size to another one @jobs times, changing
+// the source between jobs.
+void copy_jobs(const Svm& s, uint64_t size, int jobs, uint32_t seed)
+{
+    Malloc src(size), dst(size);
+    for (int j = 0; j < jobs; ++j) {
+        fill_words(src.p, size, seed + j);
+        BatchBuilder b;
+        b.copy(va(dst.p), va(src.p), size).store_dw(va(src.p), 0xa11c0000u + j).batch_end();
+        run_ok(s.q, b);
+        check_words(dst.p, size, seed + j, "destination");
+        igt_assert_eq(src.as<volatile uint32_t>()[0], 0xa11c0000u + j);
+        check_words(src.data() + 4, size - 4, seed + j, "source", 1);
+    }
+}
+
+void fill_big(const Svm& s, uint64_t size)
+{
+    Malloc m(size);
+    const uint32_t value = 0xf111f111u;
+    BatchBuilder b;
+    b.fill(va(m.p), size, value);
+    for (uint64_t off = 0; off < size; off += size / 16)
+        b.store_dw(va(m.data() + off + 12), static_cast<uint32_t>(off >> 12));
+    b.batch_end();
+    run_ok(s.q, b, 4 * job_timeout_ns);
+    const auto* w = m.as<const uint64_t>();
+    const uint64_t pair = uint64_t{value} << 32 | value;
+    for (uint64_t i = 0; i < size / 8; ++i) {
+        const uint64_t off = i * 8;
+        if (off % (size / 16) == 8) {
+            const uint64_t want = uint64_t{static_cast<uint32_t>((off - 8) >> 12)} << 32 | value;
+            igt_assert_eq(w[i], want);
+        } else if (w[i] != pair) {
+            igt_fail("qword %llu is 0x%llx", static_cast<unsigned long long>(i),
+                     static_cast<unsigned long long>(w[i]));
+        }
+    }
+}
+
+// Many independent malloc'd buffers, all jobs queued before any is waited for.
+void many_jobs(const Svm& s, int jobs, uint64_t min_size, uint64_t max_size)
+{
+    std::mt19937 rng(jobs);
+    std::vector<std::unique_ptr<Malloc>> src, dst;
+    std::vector<uint64_t> sizes;
+    std::vector<SvmJob> running;
+    for (int j = 0; j < jobs; ++j) {
+        const uint64_t size = round_up(std::uniform_int_distribution<uint64_t>(min_size, max_size)(rng), 4);
+        sizes.push_back(size);
+        src.push_back(std::make_unique<Malloc>(size));
+        dst.push_back(std::make_unique<Malloc>(size));
+        fill_words(src.back()->p, size, 100 + j);
+        BatchBuilder b;
+        b.copy(va(dst.back()->p), va(src.back()->p), size).batch_end();
+        running.emplace_back(s.q, b);
+    }
+    for (int j = 0; j < jobs; ++j) {
+        assert_ok(running[j].result());
+        check_words(dst[j]->p, sizes[j], 100 + j, "destination");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Environment probes.
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
+uint64_t anon_huge_kb(const void* p)
+{
+    std::ifstream in("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream ls(line);
+        if (line.find('-') != std::string::npos && line.find(':') > line.find(' ') &&
+            (ls >> std::hex >> lo >> dash >> hi) && dash == '-') {
+            inside = va(p) >= lo && va(p) < hi;
+            continue;
+        }
+        if (inside && line.rfind("AnonHugePages:", 0) == 0)
+            return std::strtoull(line.c_str() + 14, nullptr, 10);
+    }
+    return 0;
+}
+
+bool is_root()
+{
+    return ::geteuid() == 0;
+}
+
+// Waits up to @timeout_ms for @pid; returns its wait status or -1 (after
+// killing it) on timeout.
+int wait_child(pid_t pid, int timeout_ms)
+{
+    const int64_t deadline = now_ns() + int64_t{timeout_ms} * ms_ns;
+    int status = 0;
+    for (;;) {
+        const pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            return -1;
+        if (now_ns() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(5);
+    }
+}
+
+void assert_child_ok(pid_t pid, int timeout_ms, const char* what)
+{
+    const int status = wait_child(pid, timeout_ms);
+    igt_assert_f(status != -1, "%s: child %d did not exit within %d ms", what, pid, timeout_ms);
+    igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                 "%s: child %d %s %d", what, pid,
+                 WIFEXITED(status) ? "exited with" : "was killed by signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+// Pipe helpers for forked children; false on error or a 30 s timeout.
+bool pipe_send(int fd, char c)
+{
+    return ::write(fd, &c, 1) == 1;
+}
+
+bool pipe_recv(int fd, char* c, int timeout_ms = 30000)
+{
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, timeout_ms) != 1)
+        return false;
+    return ::read(fd, c, 1) == 1;
+}
+
+// ---------------------------------------------------------------------------
+// Work of a forked child with its own fd, VM and mirror: no igt asserts
+// (they throw), an exit code instead.
+
+#define CHILD_CHECK(cond, code)                                                                   \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            std::fprintf(stderr, "child %d: %s failed (line %d)\n", ::getpid(), #cond,          \
+                         __LINE__);                                                               \
+            return code;                                                                          \
+        }                                                                                         \
+    } while (0)
+
+int child_svm_work(uint32_t seed, int iterations, uint64_t size)
+{
+    auto found = simgpu::Device::enumerate();
+    CHILD_CHECK(found.ok() && !found.value().empty(), 10);
+    const simgpu::Device& dev = found.value().front();
+    auto vm = Vm::create(dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    CHILD_CHECK(vm.ok(), 11);
+    CHILD_CHECK(vm.value().mirror().ok(), 12);
+    auto q = ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+    CHILD_CHECK(q.ok(), 13);
+    for (int it = 0; it < iterations; ++it) {
+        auto* src = static_cast<uint32_t*>(std::malloc(size));
+        auto* dst = static_cast<uint32_t*>(std::malloc(size));
+        CHILD_CHECK(src && dst, 14);
+        for (uint64_t i = 0; i < size / 4; ++i)
+            src[i] = pattern(seed + it, i);
+        BatchBuilder b;
+        b.copy(va(dst), va(src), size).atomic(DRM_SIMGPU_ATOMIC_INC, va(src), 0).batch_end();
+        const int err = svm_run(q.value(), b);
+        CHILD_CHECK(err == 0, 15);
+        for (uint64_t i = 0; i < size / 4; ++i)
+            CHILD_CHECK(dst[i] == pattern(seed + it, i), 16);
+        CHILD_CHECK(*reinterpret_cast<uint64_t*>(src) ==
+                        (uint64_t{pattern(seed + it, 1)} << 32 | pattern(seed + it, 0)) + 1,
+                    17);
+        std::free(src);
+        std::free(dst);
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Partial munmap of a GPU-mapped 2 MiB range.
+
+enum class Where { start, middle, end };
+
+void partial_munmap(const Env& env, Where where, bool cpu_touch)
+{
+    const Svm s(env);
+    Map area(2 * huge_size);
+    std::byte* r = align_ptr(area.data(), huge_size);
+    const uint64_t npages = huge_size / page_size;
+    const uint64_t hole_size = 64 * KiB;
+    const uint64_t hole_off = where == Where::start    ? 0
+                              : where == Where::middle ? huge_size / 2
+                                                       : huge_size - hole_size;
+    std::byte* hole = r + hole_off;
+
+    if (cpu_touch)
+        fill_words(r, huge_size, 7);
+    // The GPU writes a dword in every page: every page is mapped.
+    BatchBuilder b;
+    for (uint64_t i = 0; i < npages; ++i)
+        b.store_dw(va(r + i * page_size + 64), 0xa0000000u | static_cast<uint32_t>(i));
+    b.batch_end();
+    run_ok(s.q, b);
+    for (uint64_t i = 0; i < npages; ++i) {
+        const auto* page = reinterpret_cast<const uint32_t*>(r + i * page_size);
+        igt_assert_eq(page[16], 0xa0000000u | static_cast<uint32_t>(i));
+        if (cpu_touch)
+            igt_assert_eq(page[0], pattern(7, i * page_size / 4));
+        else
+            igt_assert_eq(page[0], 0u);
+    }
+    assert_pages(s.vm, r, huge_size, page_ok, page_ok, "mapped range");
+    std::vector<std::byte> snapshot(r, r + huge_size);
+
+    igt_assert_eq(::munmap(hole, hole_size), 0);
+    // The notifier zapped the unmapped part at once.
+    assert_pages(s.vm, hole, hole_size, DRM_SIMGPU_PAGE_MAPPED, 0, "unmapped hole");
+
+    // The rest of the range still reads right.
+    Malloc out(huge_size, true);
+    BatchBuilder c;
+    if (hole_off)
+        c.copy(va(out.p), va(r), hole_off);
+    if (hole_off + hole_size < huge_size)
+        c.copy(va(out.data() + hole_off + hole_size), va(hole + hole_size),
+               huge_size - hole_off - hole_size);
+    c.batch_end();
+    run_ok(s.q, c);
+    check_same(out.data(), snapshot.data(), hole_off, "before the hole");
+    check_same(out.data() + hole_off + hole_size, snapshot.data() + hole_off + hole_size,
+               huge_size - hole_off - hole_size, "after the hole");
+    check_value(out.data() + hole_off, hole_size, 0, "hole not copied");
+
+    // The hole faults, on the exact byte, for writes and for reads.
+    BatchBuilder w;
+    w.store_dw(va(hole + hole_size / 2 + 0x44), 1).batch_end();
+    run_fault(s.q, w, va(hole + hole_size / 2 + 0x44));
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(hole + 0x123), 16).batch_end();
+    run_fault(s.q, rd, va(hole + 0x123));
+
+    // And the rest keeps working for writes too, the CPU seeing them.
+    std::byte* other = where == Where::start ? r + hole_size : r;
+    BatchBuilder w2;
+    w2.store_dw(va(other + 0x80), 0x600d0001u).batch_end();
+    run_ok(s.q, w2);
+    igt_assert_eq(reinterpret_cast<volatile uint32_t*>(other)[0x20], 0x600d0001u);
+    assert_works(s.q);
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+struct TmpFile {
+    int fd = -1;
+    explicit TmpFile(const std::string& dir, uint64_t size)
+    {
+        std::string path = dir + "/simgpu-svm-XXXXXX";
+        fd = ::mkstemp(path.data());
+        igt_require_f(fd >= 0, "cannot create a file in %s: %s", dir.c_str(), std::strerror(errno));
+        ::unlink(path.c_str());
+        igt_assert_eq(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    }
+    ~TmpFile() { ::close(fd); }
+    TmpFile(const TmpFile&) = delete;
+    TmpFile& operator=(const TmpFile&) = delete;
+};
+
+void file_shared_test(const Env& env, const std::string& dir)
+{
+    const Svm s(env);
+    const uint64_t size = 256 * KiB;
+    TmpFile f(dir, size);
+    Map m(size, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd);
+    exercise(s, m.data(), size, 31);
+    // The GPU's writes are in the file.
+    std::vector<std::byte> back(size);
+    igt_assert_eq(::pread(f.fd, back.data(), size, 0), static_cast<ssize_t>(size));
+    check_same(back.data(), m.data(), size, "file contents");
+    check_words(back.data() + size / 2, size / 2, 31, "file copy");
+}
+
+// ---------------------------------------------------------------------------
+
+struct HugePagesRestorer {
+    std::optional<std::string> old;
+    ~HugePagesRestorer()
+    {
+        if (old) {
+            std::ofstream out("/proc/sys/vm/nr_hugepages");
+            out << *old;
+        }
+    }
+};
+
+alignas(4096) std::byte global_bss[64 * KiB];
+uint32_t global_data[2048] = {0x11111111, 0x22222222, 0x33333333, 0x44444444};
+
+[[gnu::noinline]] void stack_test(const Svm& s)
+{
+    alignas(4096) std::array<std::byte, 32 * KiB> buf{};
+    exercise(s, buf.data(), buf.size(), 41);
+    // A small unaligned stack variable as a plain source and destination.
+    alignas(8) volatile uint64_t local = 0x1234567890abcdefULL;
+    alignas(8) volatile uint64_t copy = 0;
+    BatchBuilder b;
+    b.copy(va(const_cast<uint64_t*>(&copy)), va(const_cast<uint64_t*>(&local)), 8)
+        .store_dw(va(const_cast<uint64_t*>(&local)), 0x5151u)
+        .batch_end();
+    run_ok(s.q, b);
+    igt_assert_eq(copy, 0x1234567890abcdefULL);
+    igt_assert_eq(local, 0x1234567800005151ULL);
+}
+
+// Counters of simgpu_svm; skips when debugfs cannot be read.
+std::map<std::string, uint64_t> svm_counters()
+{
+    auto c = read_debugfs_counters("simgpu_svm");
+    igt_require_f(c.has_value(), "no simgpu_svm in /sys/kernel/debug/dri (not root or no debugfs)");
+    for (const char* key : {"ranges_created", "ranges_removed", "ranges_2M", "ranges_64K",
+                            "ranges_4K", "pages_faulted", "invalidations"})
+        igt_assert_f(c->count(key), "simgpu_svm has no %s line", key);
+    return *c;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    igt::Test t(argc, argv);
+    t.set_timeout(std::chrono::seconds(300));
+    std::optional<Env> env;
+
+    t.fixture([&] {
+        env.emplace(open_env());
+        igt_require_f(env->has_cap(DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR),
+                      "device 0 cannot mirror the CPU address space (caps 0x%llx)",
+                      static_cast<unsigned long long>(env->info.caps));
+    });
+
+    // --- once / twice / many --------------------------------------------
+    for (const auto& [name, size] : std::initializer_list<std::pair<const char*, uint64_t>>{
+             {"once-4k", 4 * KiB},
+             {"once-64k", 64 * KiB},
+             {"once-2m", 2 * MiB},
+             {"once-16m", 16 * MiB}}) {
+        const uint64_t sz = size;
+        t.subtest(name, [&, sz] {
+            const Svm s(*env);
+            copy_jobs(s, sz, 1, 1);
+        });
+    }
+
+    t.subtest("once-64m", [&] {
+        const Svm s(*env);
+        fill_big(s, 64 * MiB);
+    });
+
+    t.subtest("twice-64k", [&] {
+        const Svm s(*env);
+        copy_jobs(s, 64 * KiB, 2, 11);
+    });
+
+    t.subtest("twice-2m", [&] {
+        const Svm s(*env);
+        copy_jobs(s, 2 * MiB, 2, 21);
+    });
+
+    t.subtest("many-4k", [&] {
+        const Svm s(*env);
+        many_jobs(s, 64, 16, 4 * KiB);
+    });
+
+    t.subtest("many-256k", [&] {
+        const Svm s(*env);
+        many_jobs(s, 16, 4 * KiB, 256 * KiB);
+    });
+
+    t.subtest("unaligned", [&] {
+        const Svm s(*env);
+        for (const auto& [src_off, dst_off, size] :
+             std::initializer_list<std::array<uint64_t, 3>>{{3, 5, 1},
+                                                            {1, 7, 4095},
+                                                            {4093, 11, 4099},
+                                                            {13, 4090, 3 * 4096 + 17},
+                                                            {4095, 1, 70001}}) {
+            Malloc src(size + 8192), dst(size + 8192);
+            std::memset(dst.p, 0xee, size + 8192);
+            std::byte* sp = src.data() + src_off;
+            std::byte* dp = dst.data() + dst_off;
+            fill_bytes(sp, size, static_cast<uint32_t>(size));
+            BatchBuilder b;
+            b.copy(va(dp), va(sp), size).batch_end();
+            run_ok(s.q, b);
+            check_bytes(dp, size, static_cast<uint32_t>(size), "unaligned copy");
+            // Nothing around the destination was written.
+            for (uint64_t i = 0; i < dst_off; ++i)
+                igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
+            for (uint64_t i = dst_off + size; i < size + 8192; ++i)
+                igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
+        }
+    });
+
+    t.subtest("strided", [&] {
+        const Svm s(*env);
+        const uint64_t size = 8 * MiB;
+        const uint64_t stride = 3 * page_size + 28;
+        Malloc m(size, true);
+        BatchBuilder b;
+        uint32_t n = 0;
+        for (uint64_t off = 4; off + 4 <= size; off += stride, ++n)
+            b.store_dw(va(m.data() + off), 0x5700000u + n);
+        b.batch_end();
+        run_ok(s.q, b);
+        const auto* w = m.as<const uint32_t>();
+        uint64_t next = 4;
+        n = 0;
+        for (uint64_t i = 0; i < size / 4; ++i) {
+            if (i * 4 == next) {
+                igt_assert_eq(w[i], 0x5700000u + n);
+                next += stride;
+                ++n;
+            } else if (w[i] != 0) {
+                igt_fail("word %llu is 0x%x, expected 0", static_cast<unsigned long long>(i), w[i]);
+            }
+        }
+        // Pages the GPU touched are mapped, and at least one range was
+        // created per touched 2 MiB block at most: some untouched pages of
+        // a touched range may be mapped too, but all touched ones are.
+        const auto pages = query(s.vm, m.p, size);
+        for (uint64_t off = 4; off + 4 <= size; off += stride) {
+            const uint64_t page = (va(m.data() + off) - (va(m.p) & ~(page_size - 1))) / page_size;
+            igt_assert_eq(pages[page] & page_ok, page_ok);
+        }
+    });
+
+    t.subtest("many-queues", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        const uint64_t size = 256 * KiB;
+        constexpr int num_queues = 8;
+        constexpr int jobs_per_queue = 3;
+        std::vector<ExecQueue> queues;
+        for (int i = 0; i < num_queues; ++i) {
+            const auto& e = env->engines[i % env->engines.size()];
+            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
+        }
+        std::vector<std::unique_ptr<Malloc>> src, dst;
+        std::vector<SvmJob> jobs;
+        for (int j = 0; j < jobs_per_queue; ++j)
+            for (int i = 0; i < num_queues; ++i) {
+                const uint32_t seed = 1000 + j * num_queues + i;
+                src.push_back(std::make_unique<Malloc>(size));
+                dst.push_back(std::make_unique<Malloc>(size));
+                fill_words(src.back()->p, size, seed);
+                BatchBuilder b;
+                b.copy(va(dst.back()->p), va(src.back()->p), size).batch_end();
+                jobs.emplace_back(queues[i], b);
+            }
+        for (size_t k = 0; k < jobs.size(); ++k) {
+            assert_ok(jobs[k].result());
+            const uint32_t seed = 1000 + static_cast<uint32_t>(k);
+            check_words(dst[k]->p, size, seed, "destination");
+        }
+    });
+
+    // --- memory kinds -----------------------------------------------------
+    t.subtest("mem-malloc", [&] {
+        const Svm s(*env);
+        for (const uint64_t size : {uint64_t{64}, 4 * KiB, 100 * KiB, 1 * MiB}) {
+            Malloc m(size);
+            exercise(s, m.data(), size, static_cast<uint32_t>(size));
+        }
+    });
+
+    t.subtest("mem-mmap-private", [&] {
+        const Svm s(*env);
+        Map m(512 * KiB);
+        exercise(s, m.data(), m.size(), 51);
+    });
+
+    t.subtest("mem-mmap-shared", [&] {
+        const Svm s(*env);
+        Map m(512 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+        exercise(s, m.data(), m.size(), 52);
+    });
+
+    t.subtest("mem-file-tmp", [&] { file_shared_test(*env, "/tmp"); });
+
+    t.subtest("mem-file-shm", [&] {
+        igt_require_f(::access("/dev/shm", W_OK) == 0, "no writable /dev/shm");
+        file_shared_test(*env, "/dev/shm");
+    });
+
+    t.subtest("mem-file-private", [&] {
+        // A private mapping of a file: the GPU's writes are CoW, the file
+        // keeps its contents.
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        TmpFile f("/tmp", size);
+        std::vector<uint32_t> data(size / 4);
+        fill_words(data.data(), size, 61);
+        igt_assert_eq(::pwrite(f.fd, data.data(), size, 0), static_cast<ssize_t>(size));
+        Map m(size, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd);
+        Malloc out(size);
+        BatchBuilder b;
+        b.copy(va(out.p), va(m.data()), size).fill(va(m.data()), size, 0xdeadbeef).batch_end();
+        run_ok(s.q, b);
+        check_words(out.p, size, 61, "file read by the GPU");
+        check_value(m.data(), size, 0xdeadbeef, "private copy");
+        std::vector<uint32_t> back(size / 4);
+        igt_assert_eq(::pread(f.fd, back.data(), size, 0), static_cast<ssize_t>(size));
+        check_words(back.data(), size, 61, "file after GPU writes to a private mapping");
+    });
+
+    t.subtest("mem-thp", [&] {
+        const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+        igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
+                      "transparent hugepages are off (enabled: %s)",
+                      enabled.empty() ? "missing" : enabled.c_str());
+        const Svm s(*env);
+        Map area(2 * huge_size);
+        std::byte* p = align_ptr(area.data(), huge_size);
+        igt_assert_eq(::madvise(p, huge_size, MADV_HUGEPAGE), 0);
+        std::memset(p, 0x5a, huge_size); // the CPU faults it in first
+        const uint64_t kb = anon_huge_kb(p);
+        igt_require_f(kb >= huge_size / KiB,
+                      "the kernel did not back the 2 MiB area with a THP (AnonHugePages %llu kB)",
+                      static_cast<unsigned long long>(kb));
+        exercise(s, p, huge_size, 71);
+        assert_pages(s.vm, p, huge_size, page_ok | DRM_SIMGPU_PAGE_HUGE,
+                     page_ok | DRM_SIMGPU_PAGE_HUGE, "THP mapped by a 2 MiB entry");
+        igt_info("THP: AnonHugePages %llu kB, all 512 pages HUGE\n",
+                 static_cast<unsigned long long>(kb));
+    });
+
+    t.subtest("mem-hugetlb", [&] {
+        HugePagesRestorer restore;
+        void* p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        if (p == MAP_FAILED && is_root()) {
+            const std::string old = read_file("/proc/sys/vm/nr_hugepages");
+            std::ofstream out("/proc/sys/vm/nr_hugepages");
+            if (out && (out << "8").flush()) {
+                restore.old = old.empty() ? "0" : old;
+                out.close();
+                p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+            }
+        }
+        igt_require_f(p != MAP_FAILED, "no hugetlbfs pages: mmap(MAP_HUGETLB) failed: %s",
+                      std::strerror(errno));
+        const Map m(p, huge_size);
+        const Svm s(*env);
+        exercise(s, m.data(), huge_size, 81);
+        const auto pages = query(s.vm, m.data(), huge_size);
+        igt_info("hugetlb page 0 flags 0x%x\n", pages[0]);
+    });
+
+    t.subtest("mem-stack", [&] {
+        const Svm s(*env);
+        stack_test(s);
+    });
+
+    t.subtest("mem-global", [&] {
+        const Svm s(*env);
+        exercise(s, global_bss, sizeof(global_bss), 91);
+        // Initialised data (a private file mapping of the binary).
+        Malloc out(sizeof(global_data), true);
+        BatchBuilder b;
+        b.copy(va(out.p), va(global_data), sizeof(global_data))
+            .store_dw(va(&global_data[2047]), 0x99999999u)
+            .batch_end();
+        run_ok(s.q, b);
+        igt_assert_eq(out.as<uint32_t>()[0], 0x11111111u);
+        igt_assert_eq(out.as<uint32_t>()[3], 0x44444444u);
+        igt_assert_eq(out.as<uint32_t>()[4], 0u);
+        igt_assert_eq(reinterpret_cast<volatile uint32_t*>(global_data)[2047], 0x99999999u);
+    });
+
+    t.subtest("mem-mlock", [&] {
+        const Svm s(*env);
+        Map m(256 * KiB);
+        igt_require_f(::mlock(m.data(), m.size()) == 0, "mlock failed: %s", std::strerror(errno));
+        exercise(s, m.data(), m.size(), 101);
+        igt_assert_eq(::munlock(m.data(), m.size()), 0);
+    });
+
+    // --- address reuse ----------------------------------------------------
+    for (const auto& [name, size] : std::initializer_list<std::pair<const char*, uint64_t>>{
+             {"free-malloc-small", 8 * KiB}, {"free-malloc-large", 4 * MiB}}) {
+        const uint64_t sz = size;
+        t.subtest(name, [&, sz] {
+            const Svm s(*env);
+            Malloc out(sz);
+            int same = 0;
+            void* previous = nullptr;
+            for (uint32_t round = 0; round < 4; ++round) {
+                void* p = std::malloc(sz);
+                igt_assert(p);
+                same += p == previous;
+                previous = p;
+                fill_words(p, sz, 200 + round);
+                BatchBuilder b;
+                b.copy(va(out.p), va(p), sz).batch_end();
+                run_ok(s.q, b);
+                check_words(out.p, sz, 200 + round, "GPU read of the new allocation");
+                std::free(p);
+            }
+            igt_info("%d of 3 allocations reused the previous address\n", same);
+        });
+    }
+
+    t.subtest("munmap-mmap-fixed", [&] {
+        const Svm s(*env);
+        const uint64_t size = 256 * KiB;
+        Malloc out(size);
+        Map m(size);
+        fill_words(m.data(), size, 301);
+        BatchBuilder b;
+        b.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, b);
+        check_words(out.p, size, 301, "first mapping");
+        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
+                     "first mapping");
+
+        // New memory at the same address: zeros, then new CPU data.
+        igt_assert_eq(::munmap(m.data(), size), 0);
+        void* again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        igt_assert(again == m.data());
+        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after munmap");
+        run_ok(s.q, b);
+        check_value(out.p, size, 0, "fresh mapping");
+        fill_words(m.data(), size, 302);
+        run_ok(s.q, b);
+        check_words(out.p, size, 302, "fresh mapping with new data");
+
+        // MAP_FIXED over the live mapping replaces it too.
+        again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        igt_assert(again == m.data());
+        fill_words(m.data(), size, 303);
+        run_ok(s.q, b);
+        check_words(out.p, size, 303, "replaced mapping");
+    });
+
+    // --- partial munmap ---------------------------------------------------
+    for (const auto& [name, where] : std::initializer_list<std::pair<const char*, Where>>{
+             {"start", Where::start}, {"middle", Where::middle}, {"end", Where::end}}) {
+        const Where w = where;
+        t.subtest(std::string("partial-munmap-") + name,
+                  [&, w] { partial_munmap(*env, w, false); });
+        t.subtest(std::string("partial-munmap-") + name + "-cpu-touched",
+                  [&, w] { partial_munmap(*env, w, true); });
+    }
+
+    // --- protection changes -----------------------------------------------
+    t.subtest("mprotect-readonly", [&] {
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        Map m(size);
+        Malloc out(size);
+        fill_words(m.data(), size, 401);
+        BatchBuilder b;
+        b.copy(va(out.p), va(m.data()), size).store_dw(va(m.data()), 0x77777777u).batch_end();
+        run_ok(s.q, b);
+        check_words(out.p, size, 401, "first read");
+        assert_pages(s.vm, m.data(), size, page_ok, page_ok, "writable mapping");
+
+        igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
+        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC, 0,
+                     "after mprotect(PROT_READ)");
+        // Reads work.
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, rd);
+        igt_assert_eq(out.as<uint32_t>()[0], 0x77777777u);
+        check_words(out.data() + 4, size - 4, 401, "read-only read", 1);
+        assert_pages(s.vm, m.data(), size, page_ok, DRM_SIMGPU_PAGE_MAPPED, "read-only mapping");
+        // Writes and atomics fault on the exact byte; nothing changes.
+        BatchBuilder w;
+        w.store_dw(va(m.data() + 0x1004), 1).batch_end();
+        run_fault(s.q, w, va(m.data() + 0x1004));
+        BatchBuilder a;
+        a.atomic(DRM_SIMGPU_ATOMIC_INC, va(m.data() + 0x2008), 0).batch_end();
+        run_fault(s.q, a, va(m.data() + 0x2008));
+        igt_assert_eq(m.as<uint32_t>()[0], 0x77777777u);
+        check_words(m.data() + 4, size - 4, 401, "read-only memory", 1);
+        // Reads still work after the faults.
+        run_ok(s.q, rd);
+        check_words(out.data() + 4, size - 4, 401, "read-only read again", 1);
+    });
+
+    t.subtest("mprotect-restore-write", [&] {
+        // Write permission comes back with the CPU's.
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        Map m(size);
+        fill_words(m.data(), size, 411);
+        Malloc out(size);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
+        run_ok(s.q, rd); // the range is created read-only
+        check_words(out.p, size, 411, "read-only read");
+        BatchBuilder w;
+        w.store_dw(va(m.data() + 0x3000), 0x12121212u).batch_end();
+        run_fault(s.q, w, va(m.data() + 0x3000));
+        igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
+        run_ok(s.q, w);
+        igt_assert_eq(m.as<uint32_t>()[0x3000 / 4], 0x12121212u);
+        assert_pages(s.vm, m.data() + 0x3000, page_size, page_ok, page_ok, "writable again");
+    });
+
+    t.subtest("mprotect-none", [&] {
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        Map m(size);
+        Malloc out(size);
+        fill_words(m.data(), size, 421);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, rd);
+        check_words(out.p, size, 421, "first read");
+
+        igt_assert_eq(::mprotect(m.data(), size, PROT_NONE), 0);
+        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "PROT_NONE");
+        BatchBuilder rd2;
+        rd2.copy(va(out.p), va(m.data() + 0x2345), 64).batch_end();
+        run_fault(s.q, rd2, va(m.data() + 0x2345));
+        BatchBuilder w;
+        w.store_dw(va(m.data() + 0x100), 1).batch_end();
+        run_fault(s.q, w, va(m.data() + 0x100));
+
+        igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
+        std::memset(out.p, 0, size);
+        run_ok(s.q, rd);
+        check_words(out.p, size, 421, "read after PROT_READ|PROT_WRITE again");
+    });
+
+    t.subtest("madvise-dontneed", [&] {
+        const Svm s(*env);
+        const uint64_t size = 256 * KiB;
+        Map m(size);
+        Malloc out(size);
+        fill_words(m.data(), size, 431);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, rd);
+        check_words(out.p, size, 431, "before MADV_DONTNEED");
+        igt_assert_eq(::madvise(m.data(), size, MADV_DONTNEED), 0);
+        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after MADV_DONTNEED");
+        run_ok(s.q, rd);
+        check_value(out.p, size, 0, "after MADV_DONTNEED");
+        // Half of it only: the other half keeps its data.
+        fill_words(m.data(), size, 432);
+        run_ok(s.q, rd);
+        igt_assert_eq(::madvise(m.data() + size / 2, size / 2, MADV_DONTNEED), 0);
+        run_ok(s.q, rd);
+        check_words(out.p, size / 2, 432, "kept half");
+        check_value(out.data() + size / 2, size / 2, 0, "dropped half");
+    });
+
+    t.subtest("mremap", [&] {
+        const Svm s(*env);
+        const uint64_t size = 128 * KiB;
+        Malloc out(size);
+        void* old = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+        igt_assert(old != MAP_FAILED);
+        Map reservation(size, PROT_NONE);
+        void* target = reservation.release(); // the mremap below takes it over
+        fill_words(old, size, 441);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(old), size).batch_end();
+        run_ok(s.q, rd);
+        check_words(out.p, size, 441, "before mremap");
+
+        void* moved = ::mremap(old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+        igt_assert_f(moved == target, "mremap failed: %s", std::strerror(errno));
+        assert_pages(s.vm, old, size, DRM_SIMGPU_PAGE_MAPPED, 0, "old address after mremap");
+        BatchBuilder rd_old;
+        rd_old.copy(va(out.p), va(static_cast<std::byte*>(old) + 0x1010), 32).batch_end();
+        run_fault(s.q, rd_old, va(static_cast<std::byte*>(old) + 0x1010));
+        std::memset(out.p, 0, size);
+        BatchBuilder rd_new;
+        rd_new.copy(va(out.p), va(moved), size).store_dw(va(moved), 0x4e4e4e4eu).batch_end();
+        run_ok(s.q, rd_new);
+        check_words(out.p, size, 441, "new address");
+        igt_assert_eq(static_cast<volatile uint32_t*>(moved)[0], 0x4e4e4e4eu);
+
+        // Growing in place or moving: the new part is readable too.
+        void* grown = ::mremap(moved, size, 2 * size, MREMAP_MAYMOVE);
+        igt_assert(grown != MAP_FAILED);
+        const Map keep(grown, 2 * size);
+        Malloc out2(2 * size);
+        BatchBuilder rd_grown;
+        rd_grown.copy(va(out2.p), va(grown), 2 * size).batch_end();
+        run_ok(s.q, rd_grown);
+        igt_assert_eq(out2.as<uint32_t>()[0], 0x4e4e4e4eu);
+        check_words(out2.data() + 4, size - 4, 441, "grown mapping", 1);
+        check_value(out2.data() + size, size, 0, "grown part");
+    });
+
+    // --- fork -------------------------------------------------------------
+    t.subtest("fork-cow", [&] {
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB, half = size / 2;
+        Map buf(size);
+        Malloc out(size);
+        fill_words(buf.data(), size, 501);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(buf.data()), size).batch_end();
+        run_ok(s.q, rd);
+        check_words(out.p, size, 501, "before fork");
+        assert_pages(s.vm, buf.data(), size, page_ok, page_ok, "before fork");
+
+        int to_child[2], to_parent[2];
+        igt_assert_eq(::pipe(to_child), 0);
+        igt_assert_eq(::pipe(to_parent), 0);
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0) {
+            // The child writes its copy of the first half, then checks that
+            // the parent's GPU writes did not reach its copy.
+            fill_words(buf.data(), half, 502);
+            char c;
+            if (!pipe_send(to_parent[1], 'w') || !pipe_recv(to_child[0], &c))
+                ::_exit(3);
+            for (uint64_t i = 0; i < half / 4; ++i)
+                if (buf.as<uint32_t>()[i] != pattern(502, i))
+                    ::_exit(4);
+            for (uint64_t i = half / 4; i < size / 4; ++i)
+                if (buf.as<uint32_t>()[i] != pattern(501, i)) {
+                    std::fprintf(stderr, "child: word %llu is 0x%x\n",
+                                 static_cast<unsigned long long>(i), buf.as<uint32_t>()[i]);
+                    ::_exit(5);
+                }
+            ::_exit(0);
+        }
+        ::close(to_child[0]);
+        ::close(to_parent[1]);
+        char c;
+        igt_assert(pipe_recv(to_parent[0], &c));
+        // The parent's GPU still sees the parent's data, and its writes go
+        // to the parent's pages.
+        std::memset(out.p, 0, size);
+        BatchBuilder b;
+        b.copy(va(out.p), va(buf.data()), half)
+            .fill(va(buf.data() + half), half, 0xc0ffee00u)
+            .batch_end();
+        run_ok(s.q, b);
+        check_words(out.p, half, 501, "parent's first half after the child wrote its copy");
+        check_value(buf.data() + half, half, 0xc0ffee00u, "parent's second half");
+        check_words(buf.data(), half, 501, "parent's first half (CPU)");
+        igt_assert(pipe_send(to_child[1], 'c'));
+        assert_child_ok(pid, 30000, "fork-cow child");
+        ::close(to_child[1]);
+        ::close(to_parent[0]);
+        // And the GPU keeps using the parent's pages.
+        run_ok(s.q, rd);
+        check_words(out.p, half, 501, "after the child exited");
+        check_value(out.data() + half, half, 0xc0ffee00u, "after the child exited");
+    });
+
+    t.subtest("fork-child-vm", [&] {
+        const Svm s(*env);
+        Malloc m(64 * KiB);
+        fill_words(m.p, 64 * KiB, 511);
+        exercise(s, m.data(), 64 * KiB, 512);
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0)
+            ::_exit(child_svm_work(513, 2, 256 * KiB));
+        assert_child_ok(pid, 120000, "child with its own VM");
+        exercise(s, m.data(), 64 * KiB, 514);
+    });
+
+    t.subtest("mirror-bad-other-process", [&] {
+        // The parent's VM mirrors the parent: the child cannot mirror it.
+        const Svm s(*env);
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0) {
+            const auto r = s.vm.mirror();
+            if (r.ok())
+                ::_exit(2);
+            ::_exit(r.error().err == EINVAL ? 0 : 3);
+        }
+        assert_child_ok(pid, 30000, "mirror from another process");
+        // The parent still may, and the VM still works.
+        igt_assert_ok(s.vm.mirror());
+        assert_works(s.q);
+        // A VM not yet mirroring is bound by the first process to mirror.
+        const Vm fresh = make_vm(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        const pid_t pid2 = ::fork();
+        igt_assert(pid2 >= 0);
+        if (pid2 == 0)
+            ::_exit(fresh.mirror().ok() ? 0 : 4);
+        assert_child_ok(pid2, 30000, "first mirror from a child");
+        igt_assert_errno(fresh.mirror(), EINVAL);
+    });
+
+    // --- concurrency ------------------------------------------------------
+    t.subtest("threads-disjoint", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        constexpr int num_threads = 4, iterations = 6;
+        const uint64_t half = 64 * KiB;
+        std::vector<ExecQueue> queues;
+        for (int i = 0; i < num_threads; ++i) {
+            const auto& e = env->engines[i % env->engines.size()];
+            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
+        }
+        std::vector<std::future<void>> futures;
+        for (int i = 0; i < num_threads; ++i)
+            futures.push_back(std::async(std::launch::async, [&, i] {
+                Malloc buf(2 * half), out(half);
+                for (int it = 0; it < iterations; ++it) {
+                    const uint32_t seed = 600 + i * 100 + it;
+                    std::byte* read_half = buf.data() + (it & 1) * half;
+                    std::byte* cpu_half = buf.data() + ((it + 1) & 1) * half;
+                    fill_words(read_half, half, seed);
+                    BatchBuilder b;
+                    b.copy(va(out.p), va(read_half), half).batch_end();
+                    SvmJob job(queues[i], b);
+                    // The CPU writes the other half while the GPU reads.
+                    for (uint32_t k = 0; k < 8; ++k)
+                        fill_words(cpu_half, half, 0xbad0000 + k);
+                    assert_ok(job.result());
+                    check_words(out.p, half, seed, "thread copy");
+                }
+            }));
+        for (auto& f : futures)
+            f.wait();
+        for (auto& f : futures)
+            f.get();
+    });
+
+    t.subtest("threads-shared", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        constexpr int num_threads = 4, iterations = 5;
+        const uint64_t size = 128 * KiB;
+        Malloc shared(size);
+        fill_words(shared.p, size, 701);
+        Malloc counter(64, true);
+        std::vector<ExecQueue> queues;
+        for (int i = 0; i < num_threads; ++i) {
+            const auto& e = env->engines[i % env->engines.size()];
+            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
+        }
+        std::vector<std::future<void>> futures;
+        for (int i = 0; i < num_threads; ++i)
+            futures.push_back(std::async(std::launch::async, [&, i] {
+                Malloc out(size);
+                for (int it = 0; it < iterations; ++it) {
+                    std::memset(out.p, 0, size);
+                    BatchBuilder b;
+                    b.copy(va(out.p), va(shared.p), size)
+                        .atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter.p), 1 + i)
+                        .batch_end();
+                    run_ok(queues[i], b);
+                    check_words(out.p, size, 701, "shared source");
+                }
+            }));
+        for (auto& f : futures)
+            f.wait();
+        for (auto& f : futures)
+            f.get();
+        uint64_t want = 0;
+        for (int i = 0; i < num_threads; ++i)
+            want += uint64_t(1 + i) * iterations;
+        igt_assert_eq(counter.as<uint64_t>()[0], want);
+    });
+
+    t.subtest("processes", [&] {
+        constexpr int num_procs = 4;
+        std::vector<pid_t> pids;
+        for (int i = 0; i < num_procs; ++i) {
+            const pid_t pid = ::fork();
+            igt_assert(pid >= 0);
+            if (pid == 0)
+                ::_exit(child_svm_work(800 + 10 * i, 3, 512 * KiB));
+            pids.push_back(pid);
+        }
+        for (const pid_t pid : pids)
+            assert_child_ok(pid, 180000, "process");
+    });
+
+    // --- BOs inside the mirror ---------------------------------------------
+    t.subtest("mix-bo", [&] {
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB, bo_off = 16 * KiB, bo_size = 16 * KiB;
+        Map m(size);
+        fill_words(m.data(), size, 901);
+        GpuBuffer bo = make_unbound(env->dev, bo_size);
+        std::memset(bo.bytes(), 0x11, bo_size);
+        igt_assert_ok(s.vm.map(bo.bo, va(m.data() + bo_off), bo_size));
+
+        BatchBuilder f1;
+        f1.fill(va(m.data()), size, 0xb0b0b0b0u).batch_end();
+        run_ok(s.q, f1);
+        check_value(m.data(), bo_off, 0xb0b0b0b0u, "CPU memory before the BO");
+        check_words(m.data() + bo_off, bo_size, 901, "CPU memory under the BO", bo_off / 4);
+        check_value(m.data() + bo_off + bo_size, size - bo_off - bo_size, 0xb0b0b0b0u,
+                    "CPU memory after the BO");
+        check_value(bo.bytes(), bo_size, 0xb0b0b0b0u, "BO");
+        // Reads there come from the BO too.
+        std::memset(bo.bytes(), 0x22, bo_size);
+        Malloc out(bo_size);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data() + bo_off), bo_size).batch_end();
+        run_ok(s.q, rd);
+        check_value(out.p, bo_size, 0x22222222u, "read through the BO");
+
+        // Unbound: a hole that faults.
+        igt_assert_ok(s.vm.unmap(va(m.data() + bo_off), bo_size));
+        BatchBuilder w;
+        w.store_dw(va(m.data() + bo_off + 0x40), 1).batch_end();
+        run_fault(s.q, w, va(m.data() + bo_off + 0x40));
+
+        // Mirrored again: SVM is back there.
+        igt_assert_ok(s.vm.mirror(va(m.data() + bo_off), bo_size));
+        BatchBuilder f2;
+        f2.fill(va(m.data()), size, 0xc3c3c3c3u).batch_end();
+        run_ok(s.q, f2);
+        check_value(m.data(), size, 0xc3c3c3c3u, "CPU memory after mirroring again");
+        check_value(bo.bytes(), bo_size, 0x22222222u, "BO after unbinding");
+    });
+
+    // --- list-sum -----------------------------------------------------------
+    t.subtest("list-sum", [&] {
+        const Svm s(*env);
+        constexpr int num_nodes = 1000;
+        std::mt19937 rng(4242);
+        const uint64_t sizes[] = {16, 24, 40, 100, 600, 3000, 5000, 20000, 70000, 300000};
+        std::vector<void*> allocations;
+        drm_simgpu_list_node* head = nullptr;
+        uint64_t sum = 0;
+        for (int i = 0; i < num_nodes; ++i) {
+            const uint64_t size = sizes[std::uniform_int_distribution<int>(0, 9)(rng) %
+                                        (i % 25 == 0 ? 10 : 9)];
+            void* p = std::malloc(size);
+            igt_assert(p);
+            allocations.push_back(p);
+            const uint64_t slots = size / sizeof(drm_simgpu_list_node);
+            const uint64_t slot = std::uniform_int_distribution<uint64_t>(0, slots - 1)(rng);
+            auto* node = reinterpret_cast<drm_simgpu_list_node*>(static_cast<std::byte*>(p) +
+                                                                 slot * sizeof(drm_simgpu_list_node));
+            node->value = rng() | uint64_t{rng()} << 20;
+            node->next = va(head);
+            sum += node->value;
+            head = node;
+        }
+        struct SumOut {
+            uint64_t sum, count;
+        };
+        Malloc res(sizeof(SumOut), true);
+        Malloc args_mem(sizeof(drm_simgpu_kargs_list_sum), true);
+        auto* args = args_mem.as<drm_simgpu_kargs_list_sum>();
+        args->head = va(head);
+        args->dst = va(&res.as<SumOut>()->sum);
+        args->count_out = va(&res.as<SumOut>()->count);
+        args->max_nodes = num_nodes + 1;
+        BatchBuilder b;
+        b.launch(DRM_SIMGPU_KERNEL_LIST_SUM, va(args)).batch_end();
+        run_ok(s.q, b, 4 * job_timeout_ns);
+        igt_assert_eq(res.as<SumOut>()->count, uint64_t{num_nodes});
+        igt_assert_eq(res.as<SumOut>()->sum, sum);
+        for (void* p : allocations)
+            std::free(p);
+    });
+
+    // --- faults -------------------------------------------------------------
+    t.subtest("invalid-fault", [&] {
+        const Svm s(*env);
+        Malloc out(64, true);
+        const uintptr_t bad = unmapped_address() + 0x84;
+        BatchBuilder b;
+        b.store_dw(va(out.p), 1).store_dw(bad, 0xdead).store_dw(va(out.data() + 4), 2).batch_end();
+        run_fault(s.q, b, bad);
+        igt_assert_eq(out.as<uint32_t>()[0], 1u);
+        igt_assert_eq(out.as<uint32_t>()[1], 0u);
+        assert_works(s.q);
+        assert_works(s.q);
+    });
+
+    t.subtest("invalid-fault-read", [&] {
+        const Svm s(*env);
+        Malloc out(64, true);
+        const uintptr_t bad = unmapped_address(4 * page_size) + 2 * page_size + 0x101;
+        BatchBuilder b;
+        b.copy(va(out.p), bad, 16).batch_end();
+        run_fault(s.q, b, bad);
+        // An address outside the mirror (above the user VA) too.
+        const uint64_t outside = (uint64_t{1} << 47) + 0x2340;
+        BatchBuilder c;
+        c.store_qw(outside, 1).batch_end();
+        run_fault(s.q, c, outside);
+        assert_works(s.q);
+    });
+
+    // --- mirror argument checking ---------------------------------------------
+    t.subtest("mirror-bad-non-fault-vm", [&] {
+        const Vm vm = make_vm(*env);
+        igt_assert_errno(vm.mirror(), EINVAL);
+        igt_assert_errno(vm.mirror(0x100000, 0x100000), EINVAL);
+    });
+
+    t.subtest("mirror-bad-readonly", [&] {
+        const Vm vm = make_fault_vm(*env);
+        const auto op = simgpu::map_op(0, simgpu::mirror_all_start,
+                                       simgpu::mirror_all_end - simgpu::mirror_all_start, 0,
+                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR |
+                                           DRM_SIMGPU_VM_BIND_FLAG_READONLY);
+        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+        igt_assert_ok(vm.mirror()); // the VM is still usable
+    });
+
+    t.subtest("mirror-bad-handle", [&] {
+        const Vm vm = make_fault_vm(*env);
+        GpuBuffer bo = make_unbound(env->dev, page_size);
+        const auto op = simgpu::map_op(bo.bo.handle(), 0x100000, page_size, 0,
+                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
+        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+        igt_assert_ok(vm.mirror());
+    });
+
+    t.subtest("mirror-bad-obj-offset", [&] {
+        const Vm vm = make_fault_vm(*env);
+        const auto op = simgpu::map_op(0, 0x100000, page_size, page_size,
+                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
+        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+        igt_assert_ok(vm.mirror());
+    });
+
+    // --- VM_QUERY_RANGE ---------------------------------------------------------
+    const auto query_bad = [&](auto mutate, int err) {
+        const Vm vm = make_mirror_vm(*env);
+        std::vector<uint32_t> pages(8, 0xffffffffu);
+        auto args = simgpu::pack_vm_query_range(vm.id(), 0x100000, 4, pages.data());
+        mutate(args);
+        igt_assert_errno(env->dev.ioctl(DRM_IOCTL_SIMGPU_VM_QUERY_RANGE, &args), err);
+    };
+    t.subtest("query-range-bad-extensions",
+              [&] { query_bad([](auto& a) { a.extensions = 1; }, EINVAL); });
+    t.subtest("query-range-bad-flags", [&] {
+        query_bad([](auto& a) { a.flags = 1; }, EINVAL);
+        query_bad([](auto& a) { a.flags = 0x80000000u; }, EINVAL);
+    });
+    t.subtest("query-range-bad-reserved", [&] {
+        query_bad([](auto& a) { a.reserved[0] = 1; }, EINVAL);
+        query_bad([](auto& a) { a.reserved[1] = 1; }, EINVAL);
+    });
+    t.subtest("query-range-bad-unaligned", [&] {
+        query_bad([](auto& a) { a.start += 1; }, EINVAL);
+        query_bad([](auto& a) { a.start += 2048; }, EINVAL);
+    });
+    t.subtest("query-range-bad-num-pages", [&] {
+        query_bad([](auto& a) { a.num_pages = 0; }, EINVAL);
+        query_bad([](auto& a) { a.num_pages = (uint64_t{1} << 20) + 1; }, EINVAL);
+        query_bad([](auto& a) { a.num_pages = ~uint64_t{0}; }, EINVAL);
+        // The largest count is fine.
+        const Vm vm = make_mirror_vm(*env);
+        auto pages = vm.query_range(0x100000, uint64_t{1} << 20);
+        igt_assert_ok(pages);
+    });
+    t.subtest("query-range-bad-range", [&] {
+        const uint64_t top = uint64_t{1} << 48;
+        query_bad([&](auto& a) { a.start = top; }, EINVAL);
+        query_bad([&](auto& a) { a.start = top - page_size; a.num_pages = 2; }, EINVAL);
+        query_bad([&](auto& a) { a.start = top - 4 * page_size; a.num_pages = 5; }, EINVAL);
+        query_bad([&](auto& a) { a.start = ~uint64_t{0} & ~(page_size - 1); a.num_pages = 1; },
+                  EINVAL);
+        // The last page itself is fine, and reports nothing mapped.
+        const Vm vm = make_mirror_vm(*env);
+        auto pages = vm.query_range(top - page_size, 1);
+        igt_assert_ok(pages);
+        igt_assert_eq(pages.value()[0], 0u);
+    });
+    t.subtest("query-range-bad-vm", [&] {
+        query_bad([](auto& a) { a.vm_id += 1000; }, ENOENT);
+        query_bad([](auto& a) { a.vm_id = 0; }, ENOENT);
+    });
+    t.subtest("query-range-bad-pages-pointer", [&] {
+        query_bad([](auto& a) { a.pages = 0; }, EFAULT);
+        query_bad([](auto& a) { a.pages = 0x10; }, EFAULT);
+        Map none(page_size, PROT_NONE);
+        query_bad([&](auto& a) { a.pages = va(none.data()); }, EFAULT);
+        Map ro(page_size, PROT_READ);
+        query_bad([&](auto& a) { a.pages = va(ro.data()); }, EFAULT);
+    });
+
+    t.subtest("query-range", [&] {
+        const Svm s(*env);
+        // Separate VMAs between PROT_NONE guards, so that no range of one
+        // spills into another.
+        Map reservation(8 * MiB, PROT_NONE);
+        std::byte* rw = reservation.data() + 1 * MiB;
+        std::byte* far = reservation.data() + 5 * MiB;
+        std::byte* ro = reservation.data() + 3 * MiB;
+        igt_assert_eq(::mprotect(rw, 64 * KiB, PROT_READ | PROT_WRITE), 0);
+        igt_assert_eq(::mprotect(far, 64 * KiB, PROT_READ | PROT_WRITE), 0);
+        igt_assert_eq(::mprotect(ro, 16 * KiB, PROT_READ), 0);
+        Malloc out(16 * KiB);
+        auto before = query(s.vm, rw, 64 * KiB);
+        for (const uint32_t f : before)
+            igt_assert_eq(f, 0u);
+
+        BatchBuilder b;
+        b.store_dw(va(rw + 5 * page_size + 0x10), 1)
+            .copy(va(out.p), va(ro), 16 * KiB)
+            .batch_end();
+        run_ok(s.q, b);
+        // The touched page is mapped for everything, in system memory.
+        const auto touched = query(s.vm, rw + 5 * page_size, page_size);
+        igt_assert_eq(touched[0] & ~uint32_t{DRM_SIMGPU_PAGE_HUGE}, page_ok);
+        // Far-away pages that nothing touched: nothing.
+        for (const uint32_t f : query(s.vm, far, 64 * KiB))
+            igt_assert_eq(f, 0u);
+        for (const uint32_t f : query(s.vm, reinterpret_cast<const void*>(0x1000), 16 * page_size))
+            igt_assert_eq(f, 0u);
+        // Read-only VMA: mapped, not writable, no atomics.
+        check_value(out.p, 16 * KiB, 0, "read-only memory");
+        assert_pages(s.vm, ro, 16 * KiB,
+                     DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC |
+                         DRM_SIMGPU_PAGE_VRAM,
+                     DRM_SIMGPU_PAGE_MAPPED, "read-only VMA");
+        // After munmap nothing is mapped there any more.
+        igt_assert_eq(::munmap(rw, 64 * KiB), 0);
+        for (const uint32_t f : query(s.vm, rw, 64 * KiB))
+            igt_assert_eq(f & DRM_SIMGPU_PAGE_MAPPED, 0u);
+    });
+
+    // --- counters -----------------------------------------------------------
+    t.subtest("svm-counters", [&] {
+        const auto c0 = svm_counters();
+        const Svm s(*env);
+        // 2 MiB: a 2 MiB-aligned block inside a larger VMA, touched by the CPU.
+        Map area(3 * huge_size);
+        std::byte* big = align_ptr(area.data() + page_size, huge_size);
+        std::memset(big, 1, huge_size);
+        BatchBuilder b2;
+        b2.store_dw(va(big + 0x1234 * 4), 2).batch_end();
+        run_ok(s.q, b2);
+        const auto c1 = svm_counters();
+        igt_assert_lte(c0.at("ranges_created") + 1, c1.at("ranges_created"));
+        igt_assert_lte(c0.at("ranges_2M") + 1, c1.at("ranges_2M"));
+        igt_assert_lte(c0.at("pages_faulted") + huge_size / page_size, c1.at("pages_faulted"));
+        assert_pages(s.vm, big, huge_size, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
+                     "2 MiB range");
+
+        // 64 KiB: a VMA too small for 2 MiB, between PROT_NONE guards.
+        Map mid(256 * KiB + 2 * page_size, PROT_NONE);
+        igt_assert_eq(::mprotect(mid.data() + page_size, 256 * KiB, PROT_READ | PROT_WRITE), 0);
+        std::byte* m64 = align_ptr(mid.data() + page_size, 64 * KiB);
+        BatchBuilder b64;
+        b64.store_dw(va(m64 + 0x100), 3).batch_end();
+        run_ok(s.q, b64);
+        const auto c2 = svm_counters();
+        igt_assert_lte(c1.at("ranges_64K") + 1, c2.at("ranges_64K"));
+        assert_pages(s.vm, m64, 64 * KiB, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
+                     "64 KiB range");
+
+        // 4 KiB: a one-page VMA between PROT_NONE guards.
+        Map guarded(3 * page_size, PROT_NONE);
+        std::byte* one = guarded.data() + page_size;
+        igt_assert_eq(::mprotect(one, page_size, PROT_READ | PROT_WRITE), 0);
+        BatchBuilder b4;
+        b4.store_dw(va(one + 0x10), 4).batch_end();
+        run_ok(s.q, b4);
+        const auto c3 = svm_counters();
+        igt_assert_lte(c2.at("ranges_4K") + 1, c3.at("ranges_4K"));
+        igt_assert_eq(reinterpret_cast<uint32_t*>(one)[4], 4u);
+
+        // munmap: invalidations now, removal soon after (the collector).
+        igt_assert_eq(::munmap(area.data(), area.size()), 0);
+        (void)area.release();
+        const auto c4 = svm_counters();
+        igt_assert_lte(c3.at("invalidations") + 1, c4.at("invalidations"));
+        auto c5 = c4;
+        for (int i = 0; i < 500 && c5.at("ranges_removed") < c3.at("ranges_removed") + 1; ++i) {
+            sleep_ms(10);
+            c5 = svm_counters();
+        }
+        igt_assert_lte(c3.at("ranges_removed") + 1, c5.at("ranges_removed"));
+        igt_info("ranges created %llu, removed %llu, 2M/64K/4K %llu/%llu/%llu, pages %llu, "
+                 "invalidations %llu (deltas)\n",
+                 static_cast<unsigned long long>(c5.at("ranges_created") - c0.at("ranges_created")),
+                 static_cast<unsigned long long>(c5.at("ranges_removed") - c0.at("ranges_removed")),
+                 static_cast<unsigned long long>(c5.at("ranges_2M") - c0.at("ranges_2M")),
+                 static_cast<unsigned long long>(c5.at("ranges_64K") - c0.at("ranges_64K")),
+                 static_cast<unsigned long long>(c5.at("ranges_4K") - c0.at("ranges_4K")),
+                 static_cast<unsigned long long>(c5.at("pages_faulted") - c0.at("pages_faulted")),
+                 static_cast<unsigned long long>(c5.at("invalidations") - c0.at("invalidations")));
+    });
+
+    // --- teardown (last: a kernel that breaks here breaks later subtests) -----------------------------------------------------------
+    t.subtest("exit-mid-fault", [&] {
+        const Svm s(*env);
+        for (const int delay_ms : {0, 5, 50}) {
+            const pid_t pid = ::fork();
+            igt_assert(pid >= 0);
+            if (pid == 0) {
+                auto found = simgpu::Device::enumerate();
+                if (!found.ok() || found.value().empty())
+                    ::_exit(10);
+                const simgpu::Device& dev = found.value().front();
+                auto vm = Vm::create(dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+                if (!vm.ok() || !vm.value().mirror().ok())
+                    ::_exit(11);
+                auto q = ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+                if (!q.ok())
+                    ::_exit(12);
+                const uint64_t size = 32 * MiB;
+                void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED)
+                    ::_exit(13);
+                BatchBuilder b;
+                b.fill(va(p), size, 0x5a5a5a5au).batch_end();
+                Submission sub;
+                if (svm_submit(q.value(), b, sub))
+                    ::_exit(14);
+                if (delay_ms)
+                    sleep_ms(delay_ms);
+                ::_exit(0);
+            }
+            assert_child_ok(pid, 60000, "child exiting mid-fault");
+        }
+        assert_works(s.q);
+        Malloc m(256 * KiB);
+        exercise(s, m.data(), 256 * KiB, 1001);
+    });
+
+    t.subtest("fd-close-inflight", [&] {
+        const Svm s(*env);
+        auto opened = simgpu::Device::open(env->dev.path());
+        igt_assert_ok(opened);
+        auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
+        // Leaked on purpose: nothing may touch them once the fd is closed,
+        // but keep them valid in case something does.
+        auto* flag = static_cast<uint64_t*>(std::calloc(1, 64));
+        auto* out = static_cast<uint32_t*>(std::calloc(1, 64));
+        constexpr int num_jobs = 3;
+        {
+            Vm vm2 = make_mirror_vm(*dev2, env->info);
+            auto q2 = ExecQueue::create(*dev2, vm2, DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+            igt_assert_ok(q2);
+            for (int i = 0; i < num_jobs; ++i) {
+                BatchBuilder b;
+                b.wait(DRM_SIMGPU_CMP_EQ, va(flag), 1).store_dw(va(out + i), 1).batch_end();
+                Submission sub;
+                igt_assert_eq(svm_submit(q2.value(), b, sub), 0);
+            }
+            sleep_ms(50);
+            const auto st = q2.value().state();
+            igt_assert_ok(st);
+            igt_assert_eq(st.value().jobs_submitted, uint64_t{num_jobs});
+            igt_assert_eq(st.value().jobs_completed, 0u);
+            (void)q2.value().release();
+            (void)vm2.release();
+        }
+        const int64_t start = now_ns();
+        dev2.reset(); // closes the fd with the jobs waiting
+        const double ms = elapsed_ms(start);
+        igt_info("close with %d jobs in flight took %.1f ms\n", num_jobs, ms);
+        const auto timeout = read_param("job_timeout_ms");
+        const double limit = timeout ? std::stod(*timeout) : 5000.0;
+        igt_assert_f(ms < limit, "close took %.1f ms, the job timeout is %.0f ms", ms, limit);
+        // The jobs were cancelled: releasing the flag runs nothing.
+        *reinterpret_cast<volatile uint64_t*>(flag) = 1;
+        sleep_ms(100);
+        for (int i = 0; i < num_jobs; ++i)
+            igt_assert_eq(reinterpret_cast<volatile uint32_t*>(out)[i], 0u);
+        assert_works(s.q);
+    });
+
+    return t.exit_code();
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+#include "context.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <drm/simgpu_drm.h>
+
+#include "simgpu/bo.hpp"
+#include "simgpu/exec_queue.hpp"
+#include "simgpu/sync.hpp"
+#include "simgpu/vm.hpp"
+
+namespace simgpu_run {
+namespace {
+
+using simgpu::Error;
+using simgpu::Result;
+
+constexpr uint64_t page_size = DRM_SIMGPU_PAGE_SIZE;
+// Generous: the engine itself ends a job after job_timeout_ms (5 s).
+constexpr int64_t wait_timeout_ns = 60'000'000'000;
+
+constexpr uint64_t page_align(uint64_t bytes)
+{
+    return (bytes + page_size - 1) & ~(page_size - 1);
+}
+
+constexpr size_t align8(size_t bytes)
+{
+    return (bytes + 7) & ~size_t{7};
+}
+
+class Stopwatch {
+public:
+    double ms() const
+    {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+            .count();
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// What the queue state's error of a failed job means (the uAPI's list).
+std::string job_error_meaning(int error, uint64_t fault_addr)
+{
+    char text[64];
+    switch (error) {
+    case -EFAULT:
+        std::snprintf(text, sizeof(text), "GPU page fault at 0x%llx",
+                      static_cast<unsigned long long>(fault_addr));
+        return text;
+    case -EILSEQ:
+        return "invalid command (EILSEQ)";
+    case -ETIMEDOUT:
+        return "ran longer than the job timeout (ETIMEDOUT)";
+    case -ECANCELED:
+        return "cancelled (ECANCELED)";
+    default:
+        return "error " + std::to_string(error);
+    }
+}
+
+// The error of a job that ended badly, from its queue's state.
+Error job_error(const simgpu::ExecQueue& queue, const Error& fallback)
+{
+    auto state = queue.state();
+    if (!state.ok())
+        return state.error();
+    const drm_simgpu_exec_queue_state& s = state.value();
+    if (s.error == 0)
+        return fallback;
+    return Error{-s.error, "job failed on exec queue " + std::to_string(queue.id()) + ", " +
+                               job_error_meaning(s.error, s.fault_addr)};
+}
+
+// Every allocation is its own buffer object, mapped at the next free GPU
+// VA (with an unmapped page in between) and through mmap for the CPU.
+class BoContext final : public Context {
+public:
+    BoContext(const simgpu::Device& dev, uint32_t placement, simgpu::Vm vm,
+              simgpu::ExecQueue queue)
+        : dev_(dev), placement_(placement), vm_(std::move(vm)), queue_(std::move(queue))
+    {
+    }
+
+    Result<Region> alloc(size_t bytes) override
+    {
+        const uint64_t size = page_align(bytes);
+        auto bo = simgpu::Bo::create(dev_, size, placement_);
+        if (!bo.ok())
+            return bo.error();
+        auto mapping = bo.value().map();
+        if (!mapping.ok())
+            return mapping.error();
+        if (auto r = vm_.map(bo.value(), next_va_, size); !r.ok())
+            return r.error();
+
+        const Region region{mapping.value().bytes(), next_va_};
+        next_va_ += size + page_size;
+        bos_.push_back(std::move(bo).value());
+        mappings_.push_back(std::move(mapping).value());
+        return region;
+    }
+
+    Result<std::vector<Region>> alloc_nodes(std::span<const size_t> sizes) override
+    {
+        size_t total = 0;
+        for (const size_t size : sizes)
+            total += align8(size);
+        auto block = alloc(total);
+        if (!block.ok())
+            return block.error();
+
+        std::vector<Region> nodes;
+        nodes.reserve(sizes.size());
+        size_t offset = 0;
+        for (const size_t size : sizes) {
+            nodes.push_back({block.value().cpu + offset, block.value().gpu + offset});
+            offset += align8(size);
+        }
+        return nodes;
+    }
+
+    Result<double> run(const simgpu::BatchBuilder& batch) override
+    {
+        auto memory = alloc(batch.size_bytes());
+        if (!memory.ok())
+            return memory.error();
+        std::memcpy(memory.value().cpu, batch.dwords().data(), batch.size_bytes());
+        auto done = simgpu::Syncobj::create(dev_);
+        if (!done.ok())
+            return done.error();
+        const drm_simgpu_sync out = simgpu::syncobj_out(done.value().handle());
+
+        const Stopwatch clock;
+        if (auto r = queue_.exec(memory.value().gpu, {&out, 1}); !r.ok())
+            return r.error();
+        if (auto r = done.value().wait(wait_timeout_ns); !r.ok())
+            return r.error();
+        const double ms = clock.ms();
+
+        auto status = done.value().fence_status();
+        if (!status.ok())
+            return status.error();
+        if (status.value() < 0)
+            return job_error(queue_,
+                             Error{-status.value(), "the job's out-fence signalled an error"});
+        return ms;
+    }
+
+private:
+    const simgpu::Device& dev_;
+    uint32_t placement_;
+    uint64_t next_va_ = uint64_t{1} << 32;
+    // Declared before the VM and the queue: destroyed after them.
+    std::vector<simgpu::Bo> bos_;
+    std::vector<simgpu::Mapping> mappings_;
+    simgpu::Vm vm_;
+    simgpu::ExecQueue queue_;
+};
+
+struct FreeDeleter {
+    void operator()(void* p) const noexcept { std::free(p); }
+};
+
+// The GPU uses this process's pointers: allocations are plain malloc()
+// memory, the batch an aligned_alloc() block, completion a user fence in a
+// heap qword.
+class SvmContext final : public Context {
+public:
+    SvmContext(const simgpu::Device& dev, simgpu::Vm vm, simgpu::ExecQueue queue)
+        : dev_(dev), vm_(std::move(vm)), queue_(std::move(queue))
+    {
+    }
+
+    Result<Region> alloc(size_t bytes) override
+    {
+        return keep(std::malloc(bytes), "malloc");
+    }
+
+    Result<std::vector<Region>> alloc_nodes(std::span<const size_t> sizes) override
+    {
+        std::vector<Region> nodes;
+        nodes.reserve(sizes.size());
+        for (const size_t size : sizes) {
+            auto node = alloc(size);
+            if (!node.ok())
+                return node.error();
+            nodes.push_back(node.value());
+        }
+        return nodes;
+    }
+
+    Result<double> run(const simgpu::BatchBuilder& batch) override
+    {
+        auto memory = keep(std::aligned_alloc(page_size, page_align(batch.size_bytes())),
+                           "aligned_alloc of the batch");
+        if (!memory.ok())
+            return memory.error();
+        std::memcpy(memory.value().cpu, batch.dwords().data(), batch.size_bytes());
+        const uint64_t value = ++fence_value_;
+        const drm_simgpu_sync out = simgpu::user_fence_out(fence_.get(), value);
+
+        const Stopwatch clock;
+        if (auto r = queue_.exec(memory.value().gpu, {&out, 1}); !r.ok())
+            return r.error();
+        auto r = simgpu::wait_user_fence(dev_, fence_.get(), value, DRM_SIMGPU_CMP_EQ,
+                                         wait_timeout_ns, queue_.id());
+        const double ms = clock.ms();
+        if (!r.ok())
+            return r.error().err == EIO ? job_error(queue_, r.error()) : r.error();
+        return ms;
+    }
+
+private:
+    Result<Region> keep(void* p, const char* what)
+    {
+        if (!p)
+            return Error{ENOMEM, what};
+        blocks_.emplace_back(p);
+        auto* bytes = static_cast<std::byte*>(p);
+        return Region{bytes, reinterpret_cast<uintptr_t>(bytes)};
+    }
+
+    const simgpu::Device& dev_;
+    // Declared before the VM and the queue: freed after them.
+    std::vector<std::unique_ptr<void, FreeDeleter>> blocks_;
+    std::unique_ptr<uint64_t> fence_ = std::make_unique<uint64_t>(0);
+    uint64_t fence_value_ = 0;
+    simgpu::Vm vm_;
+    simgpu::ExecQueue queue_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Context>> make_bo_context(const simgpu::Device& dev, uint32_t placement)
+{
+    auto vm = simgpu::Vm::create(dev);
+    if (!vm.ok())
+        return vm.error();
+    auto queue = simgpu::ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+    if (!queue.ok())
+        return queue.error();
+    return std::unique_ptr<Context>(std::make_unique<BoContext>(
+        dev, placement, std::move(vm).value(), std::move(queue).value()));
+}
+
+Result<std::unique_ptr<Context>> make_svm_context(const simgpu::Device& dev)
+{
+    auto vm = simgpu::Vm::create(dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    if (!vm.ok())
+        return vm.error();
+    // [4 KiB, 128 TiB - 4 KiB): the whole user address space.
+    if (auto r = vm.value().mirror(simgpu::mirror_all_start,
+                                   simgpu::mirror_all_end - simgpu::mirror_all_start);
+        !r.ok())
+        return r.error();
+    auto queue = simgpu::ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+    if (!queue.ok())
+        return queue.error();
+    return std::unique_ptr<Context>(
+        std::make_unique<SvmContext>(dev, std::move(vm).value(), std::move(queue).value()));
+}
+
+} // namespace simgpu_run

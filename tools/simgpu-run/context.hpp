@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "simgpu/batch.hpp"
+#include "simgpu/device.hpp"
+#include "simgpu/result.hpp"
+
+namespace simgpu_run {
+
+// Memory both sides reach: the CPU through @cpu, the GPU at @gpu.
+struct Region {
+    std::byte* cpu = nullptr;
+    uint64_t gpu = 0;
+
+    template <typename T>
+    T* as() const noexcept
+    {
+        return reinterpret_cast<T*>(cpu);
+    }
+};
+
+// What one run needs on one device: a VM, a compute queue on it and the
+// memory the run allocates. Everything is released together, the queue
+// first, so no job outlives the memory it uses.
+class Context {
+public:
+    virtual ~Context() = default;
+
+    // @bytes of uninitialised memory, 8-byte aligned.
+    virtual simgpu::Result<Region> alloc(size_t bytes) = 0;
+
+    // One region per entry of @sizes, each 8-byte aligned: separate heap
+    // blocks in svm mode, consecutive slices of one object in bo mode.
+    virtual simgpu::Result<std::vector<Region>> alloc_nodes(std::span<const size_t> sizes) = 0;
+
+    // Copies @batch to GPU memory, executes it and waits for the job; the
+    // wall time of exec + wait in milliseconds. A failed job is an Error
+    // with the queue's error (and the fault address of a page fault).
+    virtual simgpu::Result<double> run(const simgpu::BatchBuilder& batch) = 0;
+};
+
+// Buffer objects of @placement (DRM_SIMGPU_MEM_*) in a dma-fence VM.
+simgpu::Result<std::unique_ptr<Context>> make_bo_context(const simgpu::Device& dev,
+                                                         uint32_t placement);
+
+// Heap memory of this process, mirrored by a fault-mode VM.
+simgpu::Result<std::unique_ptr<Context>> make_svm_context(const simgpu::Device& dev);
+
+} // namespace simgpu_run

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <drm/simgpu_drm.h>
+
+#include "context.hpp"
+
+namespace simgpu_run {
+
+struct KernelInfo {
+    std::string_view name;
+    uint32_t id; // DRM_SIMGPU_KERNEL_*
+    std::string_view unit; // what the element count counts
+};
+
+inline constexpr std::array<KernelInfo, 8> kernels{{
+    {"memset", DRM_SIMGPU_KERNEL_MEMSET, "elements"},
+    {"copy", DRM_SIMGPU_KERNEL_COPY, "elements"},
+    {"add", DRM_SIMGPU_KERNEL_ADD, "elements"},
+    {"saxpy", DRM_SIMGPU_KERNEL_SAXPY, "elements"},
+    {"reduce-sum", DRM_SIMGPU_KERNEL_REDUCE_SUM, "elements"},
+    {"gather", DRM_SIMGPU_KERNEL_GATHER, "elements"},
+    {"histogram", DRM_SIMGPU_KERNEL_HISTOGRAM, "elements"},
+    {"list-sum", DRM_SIMGPU_KERNEL_LIST_SUM, "nodes"},
+}};
+
+// What a run found.
+struct Outcome {
+    bool match = false;
+    std::string check;  // "65536/65536 elements match", "sum 12 == cpu 12"
+    std::string detail; // the first difference; empty on a match
+    double ms = 0;      // exec + wait
+};
+
+// Prepares the inputs of @kernel over @count elements (list nodes for
+// list-sum) in @ctx, runs it with one LAUNCH and compares the result with
+// the CPU's. Throws simgpu::Exception when an allocation, the exec or the
+// job fails.
+Outcome run_kernel(Context& ctx, const KernelInfo& kernel, uint64_t count);
+
+} // namespace simgpu_run
