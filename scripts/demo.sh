@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The main job: boot a kernel in QEMU, load simgpu and show what the guest
-# sees with simgpu-info.
+# The main job: boot a kernel in QEMU, load simgpu, show the devices, run
+# every built-in GPU kernel directly on malloc'd memory and a malloc'd
+# linked list (shared virtual memory) and on buffer objects in VRAM, check
+# each result against the CPU, and print the device counters.
 #
 #   scripts/demo.sh [-k stock|svm-dev]      (default stock)
 set -euo pipefail
@@ -16,5 +18,12 @@ case "${1:-}" in
 *) die "usage: scripts/demo.sh [-k stock|svm-dev]" ;;
 esac
 
-exec "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" \
-	-o "$SIMGPU_BUILD/$kernel/demo" -- simgpu-info
+cmds=$(mktemp)
+trap 'rm -f "$cmds"' EXIT
+cat >"$cmds" <<'CMDS'
+simgpu-info
+simgpu-run --mode svm --device 0 --counters
+simgpu-run --mode bo --placement vram --device 1
+CMDS
+"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -c "$cmds" \
+	-o "$SIMGPU_BUILD/$kernel/demo"
