@@ -1171,6 +1171,32 @@ int main(int argc, char** argv)
         assert_pages(s.vm, m.data() + 0x3000, page_size, page_ok, page_ok, "writable again");
     });
 
+    t.subtest("read-then-write", [&] {
+        // A GPU read of untouched memory maps the shared zero page
+        // read-only (no copy-on-write break); a GPU write then faults
+        // again and upgrades the mapping in place.
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        Map m(size);
+        Malloc out(size);
+        std::memset(out.p, 0xa5, size);
+        BatchBuilder rd;
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, rd);
+        check_value(out.p, size, 0, "read of untouched memory");
+        assert_pages(s.vm, m.data(), size, page_ok, DRM_SIMGPU_PAGE_MAPPED,
+                     "after the GPU read");
+
+        BatchBuilder w;
+        for (uint64_t off = 0; off < size; off += page_size)
+            w.store_dw(va(m.data() + off), 0x600d0000u + static_cast<uint32_t>(off / page_size));
+        w.batch_end();
+        run_ok(s.q, w);
+        for (uint64_t off = 0; off < size; off += page_size)
+            igt_assert_eq(m.as<uint32_t>()[off / 4], 0x600d0000u + static_cast<uint32_t>(off / page_size));
+        assert_pages(s.vm, m.data(), size, page_ok, page_ok, "after the GPU write");
+    });
+
     t.subtest("mprotect-none", [&] {
         const Svm s(*env);
         const uint64_t size = 64 * KiB;

@@ -36,6 +36,11 @@
  * and fails with -EFAULT; the job then stalls on a page fault (fault-mode
  * VMs, see simgpu_exec.c) or ends with -EFAULT.
  *
+ * A translation that does not permit an access is dropped from the TLB
+ * when the access faults, since resolving the fault may upgrade the PTE in
+ * place (for example a page first mapped read-only for a GPU read, then
+ * made writable for a GPU write) without an invalidation.
+ *
  * TLB invalidation: the engine holds its TLB lock from the translation of
  * an access until the access is done. simgpu_engine_tlb_invalidate() takes
  * the same lock to drop the entries of the range. So once it returns, any
@@ -150,6 +155,13 @@ static void *access_begin(struct simgpu_ctx *ctx, u64 va,
 	spin_lock(&e->tlb_lock);
 	pte = tlb_translate_locked(e, ctx->vm, va);
 	if (!simgpu_pte_allows(pte, access)) {
+		/*
+		 * Keep no translation that failed an access: resolving the
+		 * fault may upgrade the PTE (a read-only page made writable)
+		 * without an invalidation, and the retry must walk again.
+		 */
+		if (pte)
+			e->tlb[(va >> PAGE_SHIFT) % SIMGPU_TLB_ENTRIES].vm = NULL;
 		ctx->fault_addr = va;
 		ctx->fault_access = access;
 		return NULL;

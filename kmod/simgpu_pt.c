@@ -240,6 +240,16 @@ int simgpu_pt_set_prepared(struct simgpu_pt *pt, u64 va, u64 pte)
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_set_prepared);
 
+static bool pt_table_empty(const u64 *table)
+{
+	unsigned int i;
+
+	for (i = 0; i < SIMGPU_PT_ENTRIES; i++)
+		if (READ_ONCE(table[i]) & SIMGPU_PTE_VALID)
+			return false;
+	return true;
+}
+
 /**
  * simgpu_pt_prepare() - create the tables that leaves of a range need
  * @pt: the page table
@@ -247,15 +257,18 @@ SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_set_prepared);
  * @end: end address, 4 KiB aligned
  * @huge: the range will be mapped by one 2 MiB leaf
  *
- * A 2 MiB leaf found where small ones will go is split.
+ * A 2 MiB leaf found where small ones will go is split. Where a 2 MiB leaf
+ * will go, an empty table of small leaves left by earlier mappings is
+ * retired to the stale list (free it after a TLB invalidation).
  *
- * Return: 0, -EINVAL or -ENOMEM.
+ * Return: 0, -EINVAL, -ENOMEM, or -EBUSY when a 2 MiB leaf is asked for
+ * where small leaves are still valid.
  */
 int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge)
 {
 	u64 step = huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE << 9;
-	u64 va;
-	u64 *table;
+	u64 va, entry;
+	u64 *table, *slot;
 
 	if (start >= end || end > (1ULL << SIMGPU_VA_BITS))
 		return -EINVAL;
@@ -263,6 +276,16 @@ int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge)
 		table = pt_walk_alloc(pt, va, huge ? 1 : 0, true);
 		if (IS_ERR(table))
 			return PTR_ERR(table);
+		if (!huge)
+			continue;
+		slot = &table[pt_index(va, 1)];
+		entry = READ_ONCE(*slot);
+		if (!pt_is_table(entry, 1))
+			continue;
+		if (!pt_table_empty(pt_table(entry)))
+			return -EBUSY;
+		WRITE_ONCE(*slot, 0);
+		pt_retire(pt, pt_table(entry), 0);
 	}
 	return 0;
 }

@@ -27,8 +27,11 @@
  * tables, and then, under the core's notifier lock and only if no
  * invalidation ran since the pages were collected, writes the PTEs: one
  * 2 MiB entry where the CPU maps the 2 MiB range with a PMD (THP), 4 KiB
- * entries otherwise, writable and atomic-capable when the CPU mapping is
- * writable. The job then retries the access.
+ * entries otherwise, writable and atomic-capable when the CPU pages are.
+ * Pages are faulted in for writing only for a write or atomic access, so a
+ * GPU read does not break copy-on-write sharing (zero page, fork, private
+ * file mappings); a later write faults again and upgrades the mapping.
+ * The job then retries the access.
  *
  * The core calls back to zap a range's PTEs and flush the TLBs when the
  * CPU mapping changes, and to schedule the removal of ranges the CPU
@@ -168,11 +171,19 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 	       IS_ALIGNED(page_to_phys(hmm_pfn_to_page(r->pfns[0])),
 			  SIMGPU_HUGE_SIZE);
 	err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, huge);
+	if (err == -EBUSY) {
+		huge = false;
+		err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, false);
+	}
 	if (err)
 		return err;
+	/* A table of small leaves made way for a 2 MiB one: flush, free. */
+	if (!list_empty(&vm->pt.stale))
+		simgpu_vm_invalidate_locked(vm, r->start, r->last + 1);
 
 	down_read(&svm->notifier_lock);
-	if (simgpu_gpusvm_range_retry_locked(svm, r)) {
+	if (READ_ONCE(r->unmapped) ||
+	    simgpu_gpusvm_range_retry_locked(svm, r)) {
 		up_read(&svm->notifier_lock);
 		return -EAGAIN;
 	}
@@ -186,10 +197,12 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 						     r->start + (i << PAGE_SHIFT),
 						     svm_pte(r, r->pfns[i]));
 	}
-	if (err)
+	if (err) {
 		simgpu_pt_zap(&vm->pt, r->start, r->last + 1);
-	else
-		r->pages_valid = true;
+		simgpu_vm_tlb_invalidate(vm, r->start, r->last + 1);
+	} else {
+		WRITE_ONCE(r->pages_valid, true);
+	}
 	up_read(&svm->notifier_lock);
 	return err;
 }
@@ -227,7 +240,8 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 			err = PTR_ERR(r);
 			break;
 		}
-		err = simgpu_gpusvm_range_get_pages(&vm->svm, r);
+		err = simgpu_gpusvm_range_get_pages(&vm->svm, r,
+						    access != SIMGPU_ACCESS_READ);
 		if (err == -ERANGE) {
 			/* The VMA changed under the range: make a new one. */
 			simgpu_gpusvm_range_remove(&vm->svm, r);
@@ -236,6 +250,9 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 		}
 		if (err == -EPERM)
 			err = -EFAULT;
+		/* Kept being invalidated: not the job's fault, try again. */
+		if (err == -ETIME)
+			err = -EAGAIN;
 		if (!err && access != SIMGPU_ACCESS_READ && r->read_only)
 			err = -EFAULT;
 		if (!err)

@@ -101,10 +101,10 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 		/* The device maps whole ranges: the whole range goes. */
 		if (r->pages_valid) {
 			svm->ops->invalidate(svm, r, r->start, r->last + 1);
-			r->pages_valid = false;
+			WRITE_ONCE(r->pages_valid, false);
 		}
 		if (mmu_range->event == MMU_NOTIFY_UNMAP && !r->unmapped) {
-			r->unmapped = true;
+			WRITE_ONCE(r->unmapped, true);
 			spin_lock(&svm->gc_lock);
 			list_add_tail(&r->gc_link, &svm->gc_list);
 			spin_unlock(&svm->gc_lock);
@@ -327,7 +327,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	}
 
 	r = range_it_iter_first(&n->ranges, addr, addr);
-	if (r && !r->unmapped)
+	if (r && !READ_ONCE(r->unmapped))
 		goto out;
 	if (r) {
 		range_remove(svm, r);
@@ -389,7 +389,8 @@ err_notifier:
 	}
 	r = ERR_PTR(err);
 out:
-	mmput(svm->mm);
+	/* Under the driver lock: never run exit_mmap() here. */
+	mmput_async(svm->mm);
 	return r;
 }
 
@@ -412,11 +413,11 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
  * @range: the range
+ * @write: fault the pages in for writing (when the mapping allows it)
  *
  * Takes the range's permission from the CPU mapping as it is now (so a
- * later mprotect() is followed), then faults the pages in, for writing
- * when the mapping allows it, and records them with the notifier sequence
- * they are valid for.
+ * later mprotect() is followed), then faults the pages in and records
+ * them with the notifier sequence they are valid for.
  *
  * Return: 0; -ERANGE when the range no longer lies in one VMA (remove it
  * and fault again); -EFAULT when the CPU mapping is gone, PROT_NONE or
@@ -424,7 +425,7 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
  * HMM_RANGE_DEFAULT_TIMEOUT; -ENOMEM.
  */
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
-				  struct simgpu_gpusvm_range *range)
+				  struct simgpu_gpusvm_range *range, bool write)
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
@@ -454,7 +455,8 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		} else {
 			range->read_only = !(vma->vm_flags & VM_WRITE);
 			hmm_range.default_flags = HMM_PFN_REQ_FAULT |
-				(range->read_only ? 0 : HMM_PFN_REQ_WRITE);
+				(write && !range->read_only ?
+				 HMM_PFN_REQ_WRITE : 0);
 			err = hmm_range_fault(&hmm_range);
 		}
 		mmap_read_unlock(svm->mm);
@@ -466,7 +468,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		}
 		cond_resched();
 	}
-	mmput(svm->mm);
+	mmput_async(svm->mm);
 	if (err)
 		return err;
 

@@ -157,7 +157,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range);
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
-				  struct simgpu_gpusvm_range *range);
+				  struct simgpu_gpusvm_range *range, bool write);
 bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
 				      struct simgpu_gpusvm_range *range);
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,

@@ -185,6 +185,25 @@ static void pt_prepare_then_set(struct kunit *test)
 			0x402000ULL | RW);
 }
 
+static void pt_prepare_huge_over_table(struct kunit *test)
+{
+	struct simgpu_pt *pt = test->priv;
+	u64 va = 11ULL * SZ_1G;
+
+	/* Small leaves once mapped here, since zapped: the table remains. */
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_4K, 0x9000ULL | RW), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_prepare(pt, va, va + SZ_2M, true),
+			-EBUSY);
+	simgpu_pt_zap(pt, va, va + SZ_2M);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_prepare(pt, va, va + SZ_2M, true), 0);
+	KUNIT_EXPECT_FALSE(test, list_empty(&pt->stale));
+	KUNIT_EXPECT_EQ(test, simgpu_pt_set_prepared(pt, va, 0x800000ULL | RW |
+			SIMGPU_PTE_HUGE), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, va + SZ_4K, NULL),
+			0x801000ULL | RW);
+	simgpu_pt_free_stale(pt);
+}
+
 static void pt_zap(struct kunit *test)
 {
 	struct simgpu_pt *pt = test->priv;
@@ -215,6 +234,7 @@ static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_huge_replaces_table),
 	KUNIT_CASE(pt_clear_whole_subtree),
 	KUNIT_CASE(pt_prepare_then_set),
+	KUNIT_CASE(pt_prepare_huge_over_table),
 	KUNIT_CASE(pt_zap),
 	{}
 };
