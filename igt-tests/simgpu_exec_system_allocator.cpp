@@ -408,6 +408,52 @@ std::vector<uint32_t> query(const Vm& vm, const void* start, uint64_t bytes)
 }
 
 // Every page of [@start, +@bytes) has (flags & @mask) == @want.
+// ftrace through tracefs; the events of the simgpu trace system.
+constexpr const char* tracefs = "/sys/kernel/tracing";
+
+void trace_write(const std::string& file, const std::string& value)
+{
+    std::ofstream out(std::string(tracefs) + "/" + file);
+    out << value << std::flush;
+    igt_assert_f(static_cast<bool>(out), "cannot write '%s' to %s/%s", value.c_str(), tracefs,
+                 file.c_str());
+}
+
+std::string trace_read()
+{
+    std::ifstream in(std::string(tracefs) + "/trace");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Whether an event of the simgpu_span class covers @addr.
+bool trace_span_covers(const std::string& trace, const std::string& event, uint64_t addr)
+{
+    std::istringstream lines(trace);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const auto at = line.find(event + ": start=");
+        unsigned long long start = 0, end = 0;
+        if (at != std::string::npos &&
+            std::sscanf(line.c_str() + at + event.size(), ": start=0x%llx end=0x%llx", &start,
+                        &end) == 2 &&
+            start <= addr && addr < end)
+            return true;
+    }
+    return false;
+}
+
+bool trace_has(const std::string& trace, const std::string& event, const std::string& detail)
+{
+    std::istringstream lines(trace);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.find(event + ":") != std::string::npos && line.find(detail) != std::string::npos)
+            return true;
+    return false;
+}
+
 void assert_pages(const Vm& vm, const void* start, uint64_t bytes, uint32_t mask, uint32_t want,
                   const char* what)
 {
@@ -1195,6 +1241,40 @@ int main(int argc, char** argv)
         for (uint64_t off = 0; off < size; off += page_size)
             igt_assert_eq(m.as<uint32_t>()[off / 4], 0x600d0000u + static_cast<uint32_t>(off / page_size));
         assert_pages(s.vm, m.data(), size, page_ok, page_ok, "after the GPU write");
+    });
+
+    t.subtest("tracepoints", [&] {
+        igt_require_f(::access((std::string(tracefs) + "/events/simgpu/enable").c_str(), W_OK) == 0,
+                      "no writable %s/events/simgpu (tracefs or root missing)", tracefs);
+        const Svm s(*env);
+        const uint64_t size = 64 * KiB;
+        auto m = std::make_optional<Map>(size);
+        const uint64_t addr = va(m->data());
+        char hex[32];
+        std::snprintf(hex, sizeof(hex), "addr=0x%llx", static_cast<unsigned long long>(addr));
+
+        trace_write("trace", "");
+        trace_write("events/simgpu/enable", "1");
+        trace_write("tracing_on", "1");
+        BatchBuilder w;
+        w.store_dw(addr, 0x7ace).batch_end();
+        run_ok(s.q, w);
+        m.reset();  // munmap: invalidation, then the range goes
+        sleep_ms(100);
+        trace_write("events/simgpu/enable", "0");
+        const std::string trace = trace_read();
+
+        igt_assert_f(trace_has(trace, "simgpu_fault", std::string(hex) + " access=write"),
+                     "no simgpu_fault for the write at %s in:\n%s", hex, trace.c_str());
+        igt_assert_f(trace_has(trace, "simgpu_fault_done", std::string(hex) + " reply=retry"),
+                     "no retry reply for %s", hex);
+        igt_assert_f(trace_span_covers(trace, "simgpu_range_create", addr),
+                     "no range created around %s in:\n%s", hex, trace.c_str());
+        igt_assert_f(trace_span_covers(trace, "simgpu_invalidate", addr),
+                     "no invalidation of the range at munmap");
+        igt_assert_f(trace_span_covers(trace, "simgpu_range_remove", addr),
+                     "the unmapped range was not removed");
+        igt_assert_f(trace_has(trace, "simgpu_job_end", "error=0"), "no job end");
     });
 
     t.subtest("mprotect-none", [&] {

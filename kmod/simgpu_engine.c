@@ -16,6 +16,7 @@
 #include "simgpu_engine.h"
 #include "simgpu_exec.h"
 #include "simgpu_pt.h"
+#include "simgpu_trace.h"
 #include "simgpu_vm.h"
 
 /**
@@ -370,6 +371,7 @@ static void engine_end_job(struct simgpu_engine *e,
 	spin_unlock(&e->lock);
 
 	job->error = err;
+	trace_simgpu_job_end(e->sdev->id, q->id, err);
 	simgpu_exec_queue_account_end(q, err);
 	simgpu_job_end(job);
 }
@@ -414,6 +416,8 @@ static void engine_raise_fault(struct simgpu_engine *e,
 
 	q->fault_addr_pending = ctx->fault_addr;
 	q->fault_access = ctx->fault_access;
+	q->fault_time = ktime_get();
+	trace_simgpu_fault(sdev->id, q->id, ctx->fault_addr, ctx->fault_access);
 	kref_get(&q->ref);	/* the fault handler's */
 	spin_lock(&sdev->fault_lock);
 	list_add_tail(&q->fault_link, &sdev->faults);

@@ -15,6 +15,7 @@
 #include "simgpu_engine.h"
 #include "simgpu_exec.h"
 #include "simgpu_isa.h"
+#include "simgpu_trace.h"
 #include "simgpu_vm.h"
 
 /**
@@ -734,6 +735,9 @@ void simgpu_fault_work(struct work_struct *work)
 
 		atomic64_inc(retry ? &sdev->stats.faults_retried :
 				     &sdev->stats.faults_cancelled);
+		trace_simgpu_fault_done(sdev->id, q->id, q->fault_addr_pending,
+					retry, ktime_us_delta(ktime_get(),
+							      q->fault_time));
 		simgpu_engine_kick(q->e);
 		simgpu_exec_queue_put(q);
 	}

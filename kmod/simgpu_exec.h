@@ -78,6 +78,7 @@ struct simgpu_job {
  * @fault_link: on the device fault list (device fault lock)
  * @fault_addr_pending: the address of the outstanding fault
  * @fault_access: its kind
+ * @fault_time: when it was raised
  * @stalled: the head job waits for a fault reply (engine lock)
  * @fault_cancel: the reply was cancel: end the head job (engine lock)
  * @poll_at: with a WAIT pending, when to look again (engine lock)
@@ -108,6 +109,7 @@ struct simgpu_exec_queue {
 	struct list_head fault_link;
 	u64 fault_addr_pending;
 	enum simgpu_access fault_access;
+	ktime_t fault_time;
 	bool stalled;
 	bool fault_cancel;
 	ktime_t poll_at;

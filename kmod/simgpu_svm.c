@@ -10,6 +10,7 @@
 #include <linux/sizes.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_trace.h"
 #include "simgpu_vm.h"
 
 /**
@@ -68,6 +69,7 @@ static void svm_invalidate(struct simgpu_gpusvm *svm,
 {
 	struct simgpu_vm *vm = svm_to_vm(svm);
 
+	trace_simgpu_invalidate(start, end);
 	simgpu_pt_zap(&vm->pt, start, end);
 	simgpu_vm_tlb_invalidate(vm, start, end);
 }

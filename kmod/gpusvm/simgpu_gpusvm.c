@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 
 #include "simgpu_gpusvm.h"
+#include "simgpu_trace.h"
 
 /**
  * DOC: Overview
@@ -179,6 +180,7 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 			 struct simgpu_gpusvm_range *r)
 {
 	struct simgpu_gpusvm_notifier *n = r->notifier;
+	u64 start = r->start, end = r->last + 1;
 
 	down_write(&svm->notifier_lock);
 	if (r->pages_valid)
@@ -191,6 +193,7 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	spin_unlock(&svm->gc_lock);
 	kvfree(r);
 	atomic64_inc(&svm->stats->ranges_removed);
+	trace_simgpu_range_remove(start, end);
 
 	if (!RB_EMPTY_ROOT(&n->ranges.rb_root))
 		return false;
@@ -378,6 +381,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	up_write(&svm->notifier_lock);
 
 	atomic64_inc(&svm->stats->ranges_created);
+	trace_simgpu_range_create(r->start, r->last + 1);
 	atomic64_inc(&svm->stats->ranges_by_chunk[chunk]);
 	goto out;
 
