@@ -5,8 +5,9 @@
 # "N passed, N failed, N skipped":
 #   - host: userspace unit tests (GoogleTest through CTest)
 #   - per kernel (stock and svm-dev): module build with W=1 and sparse,
-#     then in QEMU: simgpu-info, the IGT binaries, and on svm-dev the KUnit
-#     suites; a kernel splat or leak in the guest is a failure
+#     then in QEMU: simgpu-info, simgpu-stat, the IGT binaries, and on
+#     svm-dev the KUnit suites; a kernel splat or leak in the guest is a
+#     failure
 #   - checkpatch on the kernel sources and the uAPI header
 #
 #   scripts/test.sh [-k stock|svm-dev|both]
@@ -69,6 +70,7 @@ for k in $kernels; do
 	cmds=$SIMGPU_BUILD/$k/test-cmds
 	{
 		echo "simgpu-info"
+		echo "simgpu-stat --once"
 		for t in "$USERSPACE"/bin/simgpu_*; do
 			basename "$t"
 		done

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+#include "simgpu/counters.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+namespace simgpu {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Number of a minor's directory name, or -1.
+int minor_number(const std::string& name)
+{
+    int minor = -1;
+    const char* last = name.data() + name.size();
+    const auto [end, ec] = std::from_chars(name.data(), last, minor);
+    return ec == std::errc() && end == last && !name.empty() ? minor : -1;
+}
+
+std::optional<uint64_t> parse_value(std::string_view s)
+{
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+        return std::nullopt;
+    return v;
+}
+
+std::vector<std::string_view> split_words(std::string_view line)
+{
+    std::vector<std::string_view> words;
+    size_t pos = 0;
+    while (pos < line.size()) {
+        const size_t start = line.find_first_not_of(" \t\r", pos);
+        if (start == std::string_view::npos)
+            break;
+        size_t end = line.find_first_of(" \t\r", start);
+        if (end == std::string_view::npos)
+            end = line.size();
+        words.push_back(line.substr(start, end - start));
+        pos = end;
+    }
+    return words;
+}
+
+// The whole of file @path; ENOENT as an error with err == ENOENT.
+Result<std::string> read_file(const fs::path& path)
+{
+    errno = 0;
+    std::ifstream in(path);
+    if (!in)
+        return Error{errno ? errno : EIO, "opening " + path.string()};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        return Error{EIO, "reading " + path.string()};
+    return text.str();
+}
+
+} // namespace
+
+std::optional<uint64_t> find_counter(const Counters& counters, std::string_view name)
+{
+    for (const Counter& c : counters)
+        if (c.name == name)
+            return c.value;
+    return std::nullopt;
+}
+
+Result<Counters> parse_counters(std::string_view text, std::string_view prefix)
+{
+    Counters counters;
+    unsigned line_no = 0;
+    while (!text.empty()) {
+        const size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        ++line_no;
+
+        const auto words = split_words(line);
+        if (words.empty())
+            continue;
+        const auto bad = [&](const char* why) {
+            return Error{EINVAL, "line " + std::to_string(line_no) + " '" + std::string(line) +
+                                     "': " + why};
+        };
+        // "name value", or "object key value ...": an odd count of words.
+        const bool pair = words.size() == 2;
+        if (!pair && (words.size() < 3 || words.size() % 2 == 0))
+            return bad("expected 'name value' or 'object key value ...'");
+        for (size_t i = pair ? 0 : 1; i < words.size(); i += 2) {
+            const auto value = parse_value(words[i + 1]);
+            if (!value)
+                return bad("value is not an unsigned number");
+            std::string name(prefix);
+            if (!pair) {
+                name += words[0];
+                name += '.';
+            }
+            name += words[i];
+            counters.push_back({std::move(name), *value});
+        }
+    }
+    return counters;
+}
+
+Result<std::vector<fs::path>> counter_dirs(const fs::path& dri)
+{
+    std::vector<std::pair<int, fs::path>> found;
+    std::error_code ec;
+    for (fs::directory_iterator it(dri, ec), end; !ec && it != end; it.increment(ec)) {
+        const int minor = minor_number(it->path().filename().string());
+        std::error_code exists_ec;
+        if (minor < 0 || !fs::exists(it->path() / "simgpu_stats", exists_ec))
+            continue;
+        std::ifstream name(it->path() / "name");
+        std::string driver;
+        if (name >> driver && driver == "simgpu")
+            found.emplace_back(minor, it->path());
+    }
+    if (ec)
+        return Error{ec.value(), "reading " + dri.string()};
+
+    std::sort(found.begin(), found.end());
+    std::vector<fs::path> dirs;
+    for (auto& entry : found)
+        dirs.push_back(std::move(entry.second));
+    return dirs;
+}
+
+Result<Counters> read_counter_file(const fs::path& dir, std::string_view file)
+{
+    const fs::path path = dir / file;
+    auto text = read_file(path);
+    if (!text.ok())
+        return text.error();
+    auto counters = parse_counters(text.value(), file == "simgpu_vram" ? "vram_" : "");
+    if (!counters.ok())
+        return Error{counters.error().err, path.string() + ": " + counters.error().what};
+    return counters;
+}
+
+Result<Counters> read_device_counters(const fs::path& dir)
+{
+    Counters all;
+    for (const std::string_view file : counter_files) {
+        auto counters = read_counter_file(dir, file);
+        if (!counters.ok()) {
+            if (counters.error().err == ENOENT && file != counter_files[0])
+                continue;
+            return counters.error();
+        }
+        for (Counter& c : counters.value())
+            all.push_back(std::move(c));
+    }
+    return all;
+}
+
+} // namespace simgpu
