@@ -5,7 +5,8 @@
 # "N passed, N failed, N skipped":
 #   - host: userspace unit tests (GoogleTest through CTest)
 #   - per kernel (stock and svm-dev): module build with W=1 and sparse,
-#     then in QEMU: simgpu-info, simgpu-stat, the IGT binaries, and on
+#     then in QEMU: simgpu-info, simgpu-stat, a quick simgpu-bench run,
+#     the IGT binaries, and on
 #     svm-dev the KUnit suites; a kernel splat or leak in the guest is a
 #     failure
 #   - checkpatch on the kernel sources and the uAPI header
@@ -71,6 +72,7 @@ for k in $kernels; do
 	{
 		echo "simgpu-info"
 		echo "simgpu-stat --once"
+		echo "simgpu-bench --quick --no-progress --repeat 2"
 		for t in "$USERSPACE"/bin/simgpu_*; do
 			basename "$t"
 		done

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "simgpu/batch.hpp"
+#include "simgpu/counters.hpp"
+#include "simgpu/device.hpp"
+#include "simgpu/exec_queue.hpp"
+#include "simgpu/vm.hpp"
+
+namespace simgpu_bench {
+
+// A GPU job that failed (queue error, fault address), a wrong result or a
+// failed ioctl: ends the run with a non-zero exit.
+class BenchError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+inline double now_s()
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Fresh anonymous memory of @size bytes (page-rounded), 2 MiB aligned, in a
+// VMA of its own: it sits between PROT_NONE guards, so it never merges with
+// a neighbour and SVM ranges (2 MiB / 64 KiB / 4 KiB, bounded by the VMA)
+// cover this buffer only. Never touched until the caller does. Unmapped on
+// destruction. Move-only.
+class Buffer {
+public:
+    explicit Buffer(uint64_t size);
+    ~Buffer();
+    Buffer(Buffer&& other) noexcept;
+    Buffer& operator=(Buffer&&) = delete;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+
+    std::byte* data() const noexcept { return data_; }
+    uint64_t gpu() const noexcept { return reinterpret_cast<uintptr_t>(data_); }
+    uint64_t size() const noexcept { return size_; }
+
+    // munmap()s the buffer itself (not the guards) now; the time it took in
+    // seconds.
+    double unmap_data();
+
+private:
+    std::byte* reserve_ = nullptr;
+    uint64_t reserve_size_ = 0;
+    std::byte* data_ = nullptr;
+    uint64_t size_ = 0;
+    bool data_mapped_ = false;
+};
+
+// A fault-mode VM on one device mirroring this whole process.
+struct Gpu {
+    Gpu(const simgpu::Device& dev, uint32_t index);
+    const simgpu::Device& dev;
+    uint32_t index;
+    simgpu::Vm vm;
+    uint32_t compute_engines = 1;
+};
+
+// An exec queue on a compute engine of @gpu with its own control memory
+// (batch and user fence), GPU-mapped before the first measured job so that
+// timings see only the faults of the data.
+class Queue {
+public:
+    Queue(Gpu& gpu, uint16_t instance);
+
+    // Executes @batch (BATCH_END appended by the caller) and waits for it;
+    // the wall time of exec + wait in seconds. Throws BenchError with the
+    // queue's error and fault address when the job fails.
+    double run(const simgpu::BatchBuilder& batch);
+
+    Gpu& gpu() { return gpu_; }
+
+private:
+    Gpu& gpu_;
+    // Declared before the queue: unmapped after it is destroyed.
+    Buffer control_;
+    simgpu::ExecQueue queue_;
+    uint64_t seq_ = 0;
+};
+
+// Deltas of some device counters; absent when debugfs cannot be read.
+struct CounterDelta {
+    uint64_t faults = 0;
+    uint64_t pages_faulted = 0;
+    uint64_t ranges_created = 0;
+    uint64_t invalidations = 0;
+
+    CounterDelta& operator+=(const CounterDelta& o);
+};
+
+// Reads the counters of one device, if debugfs lets us.
+class CounterReader {
+public:
+    explicit CounterReader(uint32_t device_index);
+    bool available() const { return dir_.has_value(); }
+    const std::string& why_not() const { return why_not_; }
+
+    // A snapshot; nullopt when unavailable.
+    std::optional<simgpu::Counters> snapshot() const;
+    static std::optional<CounterDelta> delta(const std::optional<simgpu::Counters>& before,
+                                             const std::optional<simgpu::Counters>& after);
+
+private:
+    std::optional<std::filesystem::path> dir_;
+    std::string why_not_;
+};
+
+// Sums counter deltas over the samples of one measurement.
+struct CounterSum {
+    std::optional<CounterDelta> total = CounterDelta{};
+    void add(const std::optional<CounterDelta>& d)
+    {
+        if (!d)
+            total.reset();
+        else if (total)
+            *total += *d;
+    }
+};
+
+// Fills @size bytes at @p with a pattern derived from @seed (CPU writes).
+void cpu_fill(std::byte* p, uint64_t size, uint32_t seed);
+
+} // namespace simgpu_bench

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+//
+// simgpu-bench: shared-virtual-memory costs of simgpu (GPU first touch,
+// sparse faults, munmap invalidation, several threads, two devices), each
+// next to a CPU memcpy of the same size measured in the same process.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <vector>
+
+#include "simgpu/format.hpp"
+#include "util.hpp"
+#include "workloads.hpp"
+
+using namespace simgpu_bench;
+
+namespace {
+
+void usage(FILE* out)
+{
+    std::fprintf(out,
+                 "usage: simgpu-bench [options]\n"
+                 "  --workload NAME[,NAME]  default: all of\n"
+                 "                          first-touch-populated, first-touch-untouched,\n"
+                 "                          sparse-faults, munmap-invalidate,\n"
+                 "                          multi-thread-faults, two-devices\n"
+                 "  --sizes LIST            default 4K,64K,2M,16M (K/M/G binary, up to 1G)\n"
+                 "  --repeat N              samples per workload and size (default 5)\n"
+                 "  --quick                 sizes 64K,2M and repeat 3 (unless given)\n"
+                 "  --device I              simgpu device index (default 0)\n"
+                 "  --threads T             threads of multi-thread-faults (default 2)\n"
+                 "  --json FILE             results as JSON\n"
+                 "  --no-progress           no progress line on stderr\n"
+                 "Exit status: 0 ok, 1 a GPU job failed or a result was wrong, 2 usage,\n"
+                 "77 no simgpu device.\n");
+}
+
+[[noreturn]] void usage_error(const std::string& msg)
+{
+    std::fprintf(stderr, "simgpu-bench: %s\n", msg.c_str());
+    usage(stderr);
+    std::exit(2);
+}
+
+unsigned parse_uint(const std::string& opt, const char* text, unsigned lo, unsigned hi)
+{
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(text, &end, 10);
+    if (errno || !*text || *end || v < lo || v > hi)
+        usage_error(opt + " wants a number from " + std::to_string(lo) + " to " +
+                    std::to_string(hi) + ", not '" + text + "'");
+    return static_cast<unsigned>(v);
+}
+
+Options parse_args(int argc, char** argv)
+{
+    Options opt;
+    bool quick = false, sizes_given = false, repeat_given = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc)
+                usage_error(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            usage(stdout);
+            std::exit(0);
+        } else if (a == "--workload" || a == "--workloads") {
+            opt.workloads = split_list(value());
+            for (const auto& w : opt.workloads) {
+                if (std::find(all_workloads.begin(), all_workloads.end(), w) ==
+                    all_workloads.end())
+                    usage_error("unknown workload '" + w + "'");
+            }
+            if (opt.workloads.empty())
+                usage_error("--workload wants at least one name");
+        } else if (a == "--sizes") {
+            auto s = parse_sizes(value());
+            if (!s.ok())
+                usage_error(s.error().what);
+            opt.sizes = s.value();
+            sizes_given = true;
+        } else if (a == "--repeat") {
+            opt.repeat = parse_uint(a, value(), 1, 1000);
+            repeat_given = true;
+        } else if (a == "--quick") {
+            quick = true;
+        } else if (a == "--device") {
+            opt.device = parse_uint(a, value(), 0, 63);
+        } else if (a == "--threads") {
+            opt.threads = parse_uint(a, value(), 1, 64);
+        } else if (a == "--json") {
+            opt.json_path = value();
+        } else if (a == "--no-progress") {
+            opt.progress = false;
+        } else {
+            usage_error("unknown option '" + a + "'");
+        }
+    }
+    if (quick) {
+        if (!sizes_given)
+            opt.sizes = {64 * KiB, 2 * MiB};
+        if (!repeat_given)
+            opt.repeat = 3;
+    }
+    return opt;
+}
+
+std::string read_line(const char* path)
+{
+    std::ifstream f(path);
+    std::string line;
+    if (!f || !std::getline(f, line))
+        return "unknown";
+    return line;
+}
+
+// Progress on stderr once a run has lasted 5 s: one "\r"-updated line
+// on a terminal, else (a log file) a plain line every 30 s.
+class Progress {
+public:
+    Progress(bool enabled, size_t total)
+        : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1), total_(total), start_(now_s())
+    {
+    }
+
+    void step(const std::string& label)
+    {
+        ++done_;
+        const double now = now_s();
+        const double every = tty_ ? 1.0 : 30.0;
+        if (!enabled_ || now - start_ < 5.0 || now - last_ < every)
+            return;
+        last_ = now;
+        char buf[160];
+        const int n = std::snprintf(buf, sizeof(buf), "[%zu/%zu samples, %.0f s] %s", done_,
+                                    total_, now - start_, label.c_str());
+        if (!tty_) {
+            std::fprintf(stderr, "simgpu-bench: %s\n", buf);
+            return;
+        }
+        width_ = std::max(width_, n);
+        std::fprintf(stderr, "\r%-*s", width_, buf);
+        std::fflush(stderr);
+        dirty_ = true;
+    }
+
+    // Before a table line: the progress line goes away.
+    void clear()
+    {
+        if (!dirty_)
+            return;
+        std::fprintf(stderr, "\r%*s\r", width_, "");
+        std::fflush(stderr);
+        dirty_ = false;
+    }
+
+private:
+    bool enabled_;
+    bool tty_;
+    size_t total_;
+    size_t done_ = 0;
+    double start_;
+    double last_ = 0;
+    int width_ = 0;
+    bool dirty_ = false;
+};
+
+std::string row_json(const Row& r, unsigned repeat)
+{
+    JsonObject o;
+    o.string("workload", r.workload)
+        .integer("size", r.size)
+        .string("size_text", simgpu::format_bytes(r.size))
+        .string("unit", r.unit)
+        .boolean("higher_is_better", r.higher_is_better)
+        .number("min", r.stats.min)
+        .number("median", r.stats.median)
+        .number("max", r.stats.max)
+        .integer("repeat", repeat);
+    JsonObject anchor;
+    anchor.string("kind", r.anchor_kind)
+        .number("value", r.anchor)
+        .string("unit", r.unit)
+        .stats("cold_mib_s", r.memcpy_cold)
+        .stats("warm_mib_s", r.memcpy_warm);
+    o.field("memcpy", anchor.str()).number("ratio", r.ratio);
+    if (r.counters) {
+        JsonObject c;
+        c.integer("faults", r.counters->faults)
+            .integer("pages_faulted", r.counters->pages_faulted)
+            .integer("ranges_created", r.counters->ranges_created)
+            .integer("invalidations", r.counters->invalidations);
+        o.field("counters", c.str());
+    } else {
+        o.null("counters");
+    }
+    for (const auto& [k, v] : r.extra)
+        o.field(k, v);
+    return o.str();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const Options opt = parse_args(argc, argv);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+    auto enumerated = simgpu::Device::enumerate();
+    if (!enumerated.ok()) {
+        std::fprintf(stderr, "simgpu-bench: %s\n", enumerated.error().message().c_str());
+        return 77;
+    }
+    std::vector<simgpu::Device> devices = std::move(enumerated).value();
+    if (devices.empty()) {
+        std::fprintf(stderr, "simgpu-bench: no simgpu device\n");
+        return 77;
+    }
+    if (opt.device >= devices.size()) {
+        std::fprintf(stderr, "simgpu-bench: no device %u (%zu simgpu devices)\n", opt.device,
+                     devices.size());
+        return 2;
+    }
+
+    utsname uts{};
+    uname(&uts);
+    const std::string thp = read_line("/sys/kernel/mm/transparent_hugepage/enabled");
+
+    std::vector<std::string> json_rows;
+    std::vector<std::string> json_skipped;
+    Stats empty{};
+    bool counters_ok = false;
+    int status = 0;
+    try {
+        Bench bench(opt, devices);
+        counters_ok = bench.counters().available();
+        empty = bench.empty_job_us();
+
+        std::printf("simgpu-bench v1  kernel %s  device %u (%s)  repeat %u\n", uts.release,
+                    opt.device, devices[opt.device].path().c_str(), opt.repeat);
+        std::printf("THP %s; empty job exec+wait median %s us (min %s, max %s); counters %s\n",
+                    thp.c_str(), format_number(empty.median).c_str(),
+                    format_number(empty.min).c_str(), format_number(empty.max).c_str(),
+                    counters_ok ? "from debugfs"
+                                : ("unavailable: " + bench.counters().why_not()).c_str());
+        std::printf("%s\n", table_header().c_str());
+
+        Progress progress(opt.progress,
+                          opt.workloads.size() * opt.sizes.size() * opt.repeat);
+        bench.on_sample = [&](const std::string& label) { progress.step(label); };
+
+        for (const std::string& w : opt.workloads) {
+            for (const uint64_t size : opt.sizes) {
+                std::string skip;
+                const std::vector<Row> rows = bench.run(w, size, skip);
+                progress.clear();
+                if (!skip.empty()) {
+                    std::printf("%-24s skipped: %s\n", w.c_str(), skip.c_str());
+                    json_skipped.push_back(
+                        JsonObject().string("workload", w).string("reason", skip).str());
+                    break;
+                }
+                for (const Row& r : rows) {
+                    std::printf("%s\n", table_row(r.workload, r.size, r.stats, r.unit, r.anchor,
+                                                  r.ratio, r.anchor_kind)
+                                            .c_str());
+                    json_rows.push_back(row_json(r, opt.repeat));
+                }
+            }
+        }
+        progress.clear();
+        std::printf("× memcpy: speed relative to the memcpy anchor (> 1: faster than memcpy); "
+                    "cold: memcpy into never-touched memory (CPU page faults), warm: between "
+                    "touched buffers. us rows: lower is better.\n");
+    } catch (const BenchError& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());
+        status = 1;
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());
+        status = 1;
+    }
+
+    if (!opt.json_path.empty()) {
+        JsonObject doc;
+        doc.string("tool", "simgpu-bench")
+            .integer("version", 1)
+            .string("kernel", uts.release)
+            .integer("device", opt.device)
+            .string("device_path", devices[opt.device].path())
+            .integer("devices", devices.size())
+            .integer("repeat", opt.repeat)
+            .integer("threads", opt.threads)
+            .string("thp", thp)
+            .stats("empty_job_us", empty)
+            .boolean("counters_available", counters_ok)
+            .boolean("ok", status == 0)
+            .field("results", json_array(json_rows))
+            .field("skipped", json_array(json_skipped));
+        std::string text = doc.str();
+        // One result per line, for people reading the file.
+        text.insert(1, "\n  ");
+        text.insert(text.size() - 1, "\n");
+        std::ofstream f(opt.json_path);
+        f << text << "\n";
+        if (!f) {
+            std::fprintf(stderr, "simgpu-bench: cannot write %s\n", opt.json_path.c_str());
+            return status ? status : 1;
+        }
+    }
+    return status;
+}

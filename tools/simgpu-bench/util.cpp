@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+#include "util.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "simgpu/format.hpp"
+
+namespace simgpu_bench {
+
+using simgpu::Error;
+using simgpu::Result;
+
+Result<uint64_t> parse_size(std::string_view text)
+{
+    const std::string quoted = "size '" + std::string(text) + "'";
+    uint64_t number = 0;
+    const char* const begin = text.data();
+    const char* const end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(begin, end, number);
+    if (ec == std::errc::result_out_of_range)
+        return Error{ERANGE, quoted + " is too large (at most 1G)"};
+    if (ec != std::errc() || ptr == begin)
+        return Error{EINVAL, quoted + ": expected a number with an optional K, M or G suffix"};
+
+    std::string suffix(ptr, end);
+    std::transform(suffix.begin(), suffix.end(), suffix.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    uint64_t scale = 0;
+    if (suffix.empty() || suffix == "b")
+        scale = 1;
+    else if (suffix == "k" || suffix == "kib" || suffix == "kb")
+        scale = KiB;
+    else if (suffix == "m" || suffix == "mib" || suffix == "mb")
+        scale = MiB;
+    else if (suffix == "g" || suffix == "gib" || suffix == "gb")
+        scale = GiB;
+    else
+        return Error{EINVAL, quoted + ": unknown suffix '" + std::string(ptr, end) +
+                                 "' (K, M or G: binary units)"};
+
+    if (number > max_size / scale)
+        return Error{ERANGE, quoted + " is too large (at most 1G)"};
+    const uint64_t bytes = number * scale;
+    if (bytes == 0)
+        return Error{EINVAL, quoted + " is zero"};
+    if (bytes % (4 * KiB) != 0)
+        return Error{EINVAL, quoted + " is not a multiple of 4K (the page size)"};
+    return bytes;
+}
+
+std::vector<std::string> split_list(std::string_view text)
+{
+    std::vector<std::string> items;
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        if (!item.empty())
+            items.emplace_back(item);
+        if (comma == std::string_view::npos)
+            break;
+        text.remove_prefix(comma + 1);
+    }
+    return items;
+}
+
+Result<std::vector<uint64_t>> parse_sizes(std::string_view text)
+{
+    std::vector<uint64_t> sizes;
+    for (const std::string& item : split_list(text)) {
+        auto size = parse_size(item);
+        if (!size.ok())
+            return size.error();
+        if (std::find(sizes.begin(), sizes.end(), size.value()) == sizes.end())
+            sizes.push_back(size.value());
+    }
+    if (sizes.empty())
+        return Error{EINVAL, "no sizes in '" + std::string(text) + "'"};
+    return sizes;
+}
+
+Stats summarize(std::vector<double> samples)
+{
+    Stats s;
+    s.count = samples.size();
+    if (samples.empty())
+        return s;
+    std::sort(samples.begin(), samples.end());
+    s.min = samples.front();
+    s.max = samples.back();
+    const size_t mid = samples.size() / 2;
+    s.median = samples.size() % 2 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2;
+    return s;
+}
+
+std::string format_number(double value)
+{
+    if (!std::isfinite(value))
+        return "-";
+    char buf[64];
+    const double magnitude = std::fabs(value);
+    if (magnitude >= 1000)
+        std::snprintf(buf, sizeof(buf), "%.0f", value);
+    else if (magnitude >= 100)
+        std::snprintf(buf, sizeof(buf), "%.1f", value);
+    else if (magnitude >= 10)
+        std::snprintf(buf, sizeof(buf), "%.2f", value);
+    else if (magnitude >= 1 || magnitude == 0)
+        std::snprintf(buf, sizeof(buf), "%.3f", value);
+    else
+        std::snprintf(buf, sizeof(buf), "%.4g", value);
+    return buf;
+}
+
+namespace {
+constexpr const char* row_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %9s  %s";
+// The heading's "× memcpy": "×" is two bytes in UTF-8 and one column.
+constexpr const char* head_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %10s  %s";
+}
+
+std::string table_header()
+{
+    char buf[200];
+    std::snprintf(buf, sizeof(buf), head_format, "workload", "size", "median", "min", "max",
+                  "unit", "memcpy", "× memcpy", "anchor");
+    return buf;
+}
+
+std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
+                      std::string_view unit, double anchor, double ratio,
+                      std::string_view anchor_kind)
+{
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), row_format, std::string(workload).c_str(),
+                  simgpu::format_bytes(size).c_str(), format_number(s.median).c_str(),
+                  format_number(s.min).c_str(), format_number(s.max).c_str(),
+                  std::string(unit).c_str(), format_number(anchor).c_str(),
+                  format_number(ratio).c_str(), std::string(anchor_kind).c_str());
+    return buf;
+}
+
+std::string json_string(std::string_view text)
+{
+    std::string out = "\"";
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+                out += buf;
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string json_number(double value)
+{
+    if (!std::isfinite(value))
+        return "null";
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.9g", value);
+    return buf;
+}
+
+JsonObject& JsonObject::field(std::string_view key, std::string_view raw_json)
+{
+    if (!body_.empty())
+        body_ += ", ";
+    body_ += json_string(key);
+    body_ += ": ";
+    body_ += raw_json;
+    return *this;
+}
+
+JsonObject& JsonObject::string(std::string_view key, std::string_view value)
+{
+    return field(key, json_string(value));
+}
+
+JsonObject& JsonObject::number(std::string_view key, double value)
+{
+    return field(key, json_number(value));
+}
+
+JsonObject& JsonObject::integer(std::string_view key, uint64_t value)
+{
+    return field(key, std::to_string(value));
+}
+
+JsonObject& JsonObject::boolean(std::string_view key, bool value)
+{
+    return field(key, value ? "true" : "false");
+}
+
+JsonObject& JsonObject::null(std::string_view key)
+{
+    return field(key, "null");
+}
+
+std::string json_stats(const Stats& s)
+{
+    JsonObject o;
+    o.number("min", s.min).number("median", s.median).number("max", s.max);
+    return o.str();
+}
+
+JsonObject& JsonObject::stats(std::string_view key, const Stats& s)
+{
+    return field(key, json_stats(s));
+}
+
+std::string JsonObject::str() const
+{
+    return "{" + body_ + "}";
+}
+
+std::string json_array(const std::vector<std::string>& values)
+{
+    if (values.empty())
+        return "[]";
+    std::string out = "[\n";
+    for (size_t i = 0; i < values.size(); ++i) {
+        out += "    ";
+        out += values[i];
+        out += i + 1 < values.size() ? ",\n" : "\n";
+    }
+    out += "  ]";
+    return out;
+}
+
+} // namespace simgpu_bench

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "util.hpp"
+
+namespace {
+
+using namespace simgpu_bench;
+
+TEST(BenchSize, Suffixes)
+{
+    EXPECT_EQ(parse_size("4096").value(), 4096u);
+    EXPECT_EQ(parse_size("4K").value(), 4 * KiB);
+    EXPECT_EQ(parse_size("64k").value(), 64 * KiB);
+    EXPECT_EQ(parse_size("2M").value(), 2 * MiB);
+    EXPECT_EQ(parse_size("2MiB").value(), 2 * MiB);
+    EXPECT_EQ(parse_size("16m").value(), 16 * MiB);
+    EXPECT_EQ(parse_size("1G").value(), GiB);
+    EXPECT_EQ(parse_size("1024M").value(), GiB);
+}
+
+TEST(BenchSize, Rejects)
+{
+    for (const char* bad : {"", "K", "0", "0K", "2G", "1025M", "3000", "1.5M", "4X", "-4K",
+                            "99999999999999999999999", "4K4"}) {
+        auto r = parse_size(bad);
+        EXPECT_FALSE(r.ok()) << bad;
+    }
+    EXPECT_NE(parse_size("2G").error().what.find("at most 1G"), std::string::npos);
+}
+
+TEST(BenchSize, List)
+{
+    auto r = parse_sizes("64K,2M,,64K,16M");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value(), (std::vector<uint64_t>{64 * KiB, 2 * MiB, 16 * MiB}));
+    EXPECT_FALSE(parse_sizes("").ok());
+    EXPECT_FALSE(parse_sizes("4K,nope").ok());
+}
+
+TEST(BenchStats, MinMedianMax)
+{
+    Stats s = summarize({5, 1, 3});
+    EXPECT_EQ(s.min, 1);
+    EXPECT_EQ(s.median, 3);
+    EXPECT_EQ(s.max, 5);
+    EXPECT_EQ(s.count, 3u);
+
+    s = summarize({4, 1, 3, 2});
+    EXPECT_EQ(s.median, 2.5);
+    s = summarize({7});
+    EXPECT_EQ(s.min, 7);
+    EXPECT_EQ(s.median, 7);
+    EXPECT_EQ(s.max, 7);
+    s = summarize({});
+    EXPECT_EQ(s.count, 0u);
+    EXPECT_EQ(s.median, 0);
+}
+
+TEST(BenchFormat, Numbers)
+{
+    EXPECT_EQ(format_number(12345.6), "12346");
+    EXPECT_EQ(format_number(310.44), "310.4");
+    EXPECT_EQ(format_number(61.234), "61.23");
+    EXPECT_EQ(format_number(1.5), "1.500");
+    EXPECT_EQ(format_number(0.20491), "0.2049");
+    EXPECT_EQ(format_number(0), "0.000");
+    EXPECT_EQ(format_number(std::numeric_limits<double>::infinity()), "-");
+    EXPECT_EQ(format_number(std::nan("")), "-");
+}
+
+TEST(BenchJson, Strings)
+{
+    EXPECT_EQ(json_string("plain"), "\"plain\"");
+    EXPECT_EQ(json_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    EXPECT_EQ(json_string("l1\nl2\t"), "\"l1\\nl2\\t\"");
+    EXPECT_EQ(json_string(std::string_view("\x01", 1)), "\"\\u0001\"");
+    EXPECT_EQ(json_string("\xc3\xa9"), "\"\xc3\xa9\""); // UTF-8 passes through
+}
+
+TEST(BenchJson, Numbers)
+{
+    EXPECT_EQ(json_number(1.5), "1.5");
+    EXPECT_EQ(json_number(4096), "4096");
+    EXPECT_EQ(json_number(0.1), "0.1");
+    EXPECT_EQ(json_number(std::numeric_limits<double>::infinity()), "null");
+    EXPECT_EQ(json_number(std::nan("")), "null");
+}
+
+TEST(BenchJson, Object)
+{
+    JsonObject o;
+    o.string("workload", "sparse-faults")
+        .integer("size", 2097152)
+        .number("ratio", 0.25)
+        .boolean("ok", true)
+        .null("counters")
+        .stats("s", Stats{1, 2, 3, 3});
+    EXPECT_EQ(o.str(), "{\"workload\": \"sparse-faults\", \"size\": 2097152, \"ratio\": 0.25, "
+                       "\"ok\": true, \"counters\": null, "
+                       "\"s\": {\"min\": 1, \"median\": 2, \"max\": 3}}");
+    EXPECT_EQ(JsonObject().str(), "{}");
+    EXPECT_EQ(json_array({}), "[]");
+    EXPECT_EQ(json_array({"1", "{}"}), "[\n    1,\n    {}\n  ]");
+}
+
+TEST(BenchTable, Row)
+{
+    const std::string row =
+        table_row("first-touch-populated", 2 * MiB, Stats{58.0, 61.2, 64.9, 5}, "MiB/s", 310.4,
+                  61.2 / 310.4, "cold");
+    EXPECT_NE(row.find("first-touch-populated"), std::string::npos);
+    EXPECT_NE(row.find("2 MiB"), std::string::npos);
+    EXPECT_NE(row.find("61.20"), std::string::npos);
+    EXPECT_NE(row.find("0.1972"), std::string::npos);
+    EXPECT_NE(row.find("cold"), std::string::npos);
+    // Columns line up with the heading.
+    const std::string head = table_header();
+    EXPECT_EQ(head.find("median") + 6, row.find("61.20") + 5);
+}
+
+} // namespace
