@@ -7,6 +7,9 @@
 SIMGPU_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SIMGPU_BUILD=${SIMGPU_BUILD:-$SIMGPU_TOP/build}
 SIMGPU_JOBS=${SIMGPU_JOBS:-$(nproc)}
+# Where the svm-dev kernel is cached (read by kernel/build-kernel.sh);
+# set here so that a CI environment without HOME still finds it.
+export SIMGPU_CACHE=${SIMGPU_CACHE:-${HOME:-/root}/.cache/simgpu}
 
 log() { echo "[simgpu] $*" >&2; }
 die() { echo "[simgpu] error: $*" >&2; exit 1; }
