@@ -73,6 +73,7 @@ kernel_resolve "$kernel"
 log "kernel $kernel: $KVER"
 module_build "$kernel"
 userspace_build
+[ "$kernel" = svm-dev ] && hmm_tests_build
 
 cat >"$out/env" <<ENV
 SIMGPU_LOAD=$load

@@ -77,9 +77,25 @@ userspace_build() {
 	USERSPACE=$dir
 }
 
+# hmm_tests_build: the kernel's own HMM selftest (hmm-tests), built from
+# the svm-dev tree, for the guest's guest-extra/ directory. It proves the
+# kernel's device-private memory under the project against test_hmm.ko.
+hmm_tests_build() {
+	local src=$KDIR/tools/testing/selftests/vm/hmm-tests.c
+	local dir=$SIMGPU_BUILD/svm-dev/guest-extra
+
+	[ -f "$src" ] || die "no $src in the svm-dev tree"
+	mkdir -p "$dir"
+	if [ ! -x "$dir/hmm-tests" ] || [ "$src" -nt "$dir/hmm-tests" ]; then
+		gcc -O2 -static -I"$KDIR" -I"$KDIR/tools/testing/selftests" \
+			"$src" -o "$dir/hmm-tests" -lpthread
+	fi
+}
+
 # initramfs_build FLAVOR OUT CMDS ENV: pack busybox, the guest init, the
 # kernel's modules simgpu needs, simgpu.ko (and simgpu_kunit.ko, test_hmm.ko
-# where built), the userspace binaries with their shared libraries, the
+# where built), the userspace binaries (and build/<kernel>/guest-extra/)
+# with their shared libraries, the
 # command list CMDS and the environment file ENV into the cpio archive OUT.
 initramfs_build() {
 	local flavor=$1 out=$2 cmds=$3 envf=$4
@@ -130,7 +146,8 @@ initramfs_build() {
 	depmod -b "$root" "$KVER"
 
 	# Userspace binaries and their libraries, at the paths ldd gives.
-	for bin in "$USERSPACE"/bin/*; do
+	for bin in "$USERSPACE"/bin/* "$SIMGPU_BUILD/$flavor"/guest-extra/*; do
+		[ -f "$bin" ] || continue
 		cp "$bin" "$root/usr/bin/"
 		for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
 			mkdir -p "$root$(dirname "$lib")"

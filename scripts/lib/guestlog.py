@@ -13,7 +13,8 @@ printed while it ran. This tool:
                   DIR/summary.json; exit 0 only when the guest finished,
                   every command exited 0 or 77, and no splat was seen
   count DIR NAME  print one "STATUS<TAB>NAME/TEST" line per IGT subtest,
-                  KUnit case, failed command and splat found in DIR
+                  KUnit case, kselftest case, failed command and splat
+                  found in DIR
 """
 
 import json
@@ -152,11 +153,22 @@ def check(d):
     return 0 if ok else 1
 
 
+def program(cmd):
+    """The program a command runs: the first word of its first part that
+    is not a module load or unload ("modprobe x && prog" gives prog), else
+    the first module loaded ("modprobe m && rmmod m" gives m)."""
+    parts = [part.split() for part in cmd.split("&&") if part.split()]
+    for words in parts:
+        if words[0] not in ("modprobe", "rmmod"):
+            return os.path.basename(words[0])
+    return parts[0][-1] if parts else "?"
+
+
 def count(d, name):
     boot, cmds, leak, done = parse(os.path.join(d, "results.log"))
     rows = []
     for c in cmds:
-        prog = os.path.basename(c["cmd"].split()[0]) if c["cmd"] else "?"
+        prog = program(c["cmd"])
         seen = False
         for line in c["out"]:
             m = SUBTEST.match(line)
@@ -183,6 +195,15 @@ def count(d, name):
             status = ("skip" if m.group(4) else
                       "pass" if m.group(2) == "ok" else "fail")
             rows.append((status, f"{name}/kunit/{case}"))
+        # kselftest TAP on stdout (hmm-tests): "ok N name" at column 0.
+        for line in c["out"]:
+            m = KTAP_CASE.match(line)
+            if not m or m.group(1):
+                continue
+            seen = True
+            status = ("skip" if m.group(4) else
+                      "pass" if m.group(2) == "ok" else "fail")
+            rows.append((status, f"{name}/{prog}/{m.group(3).strip()}"))
         if c["rc"] not in (0, 77) and not any(
                 s == "fail" and r.startswith(f"{name}/{prog}/")
                 for s, r in rows):
