@@ -100,6 +100,8 @@ struct CounterDelta {
     CounterDelta& operator+=(const CounterDelta& o);
 };
 
+struct CounterSum;
+
 // Reads the counters of one device, if debugfs lets us.
 class CounterReader {
 public:
@@ -111,6 +113,11 @@ public:
     std::optional<simgpu::Counters> snapshot() const;
     static std::optional<CounterDelta> delta(const std::optional<simgpu::Counters>& before,
                                              const std::optional<simgpu::Counters>& after);
+
+    // Runs @measure (which returns its own timing) between two snapshots
+    // and adds the counter delta to @sum.
+    template <typename F>
+    double measured(CounterSum& sum, F&& measure) const;
 
 private:
     std::optional<std::filesystem::path> dir_;
@@ -128,6 +135,15 @@ struct CounterSum {
             *total += *d;
     }
 };
+
+template <typename F>
+double CounterReader::measured(CounterSum& sum, F&& measure) const
+{
+    const auto before = snapshot();
+    const double t = measure();
+    sum.add(delta(before, snapshot()));
+    return t;
+}
 
 // Fills @size bytes at @p with a pattern derived from @seed (CPU writes).
 void cpu_fill(std::byte* p, uint64_t size, uint32_t seed);

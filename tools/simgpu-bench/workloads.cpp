@@ -168,9 +168,7 @@ std::vector<Row> Bench::first_touch_populated(uint64_t size)
 
         simgpu::BatchBuilder b;
         b.copy(dst.gpu(), src.gpu(), size).batch_end();
-        const auto before = cr.snapshot();
-        const double t = queue_->run(b);
-        sum.add(CounterReader::delta(before, cr.snapshot()));
+        const double t = cr.measured(sum, [&] { return queue_->run(b); });
         check_copy(what, dst.data(), src.data(), size);
         samples.push_back(mibps(size, t));
         sample_done(what);
@@ -191,9 +189,7 @@ std::vector<Row> Bench::first_touch_untouched(uint64_t size)
         Buffer buf(size);
         simgpu::BatchBuilder b;
         b.fill(buf.gpu(), size, fill_pattern + r).batch_end();
-        const auto before = cr.snapshot();
-        const double t = queue_->run(b);
-        sum.add(CounterReader::delta(before, cr.snapshot()));
+        const double t = cr.measured(sum, [&] { return queue_->run(b); });
         check_fill(what, buf.data(), size, fill_pattern + r);
         samples.push_back(mibps(size, t));
         sample_done(what);
@@ -218,9 +214,7 @@ std::vector<Row> Bench::sparse_faults(uint64_t size)
         for (uint64_t i = 0; i < n; ++i)
             b.store_dw(buf.gpu() + i * huge, static_cast<uint32_t>(i + 1));
         b.batch_end();
-        const auto before = cr.snapshot();
-        const double t = queue_->run(b);
-        sum.add(CounterReader::delta(before, cr.snapshot()));
+        const double t = cr.measured(sum, [&] { return queue_->run(b); });
         for (uint64_t i = 0; i < n; ++i) {
             if (*reinterpret_cast<const uint32_t*>(buf.data() + i * huge) != i + 1)
                 throw BenchError(what + ": wrong result, STORE_DW " + std::to_string(i) +
@@ -265,9 +259,7 @@ std::vector<Row> Bench::munmap_invalidate(uint64_t size)
             b.fill(buf.gpu(), size, fill_pattern).batch_end();
             queue_->run(b);
             check_fill(what, buf.data(), size, fill_pattern);
-            const auto before = cr.snapshot();
-            const double t = buf.unmap_data();
-            sum.add(CounterReader::delta(before, cr.snapshot()));
+            const double t = cr.measured(sum, [&] { return buf.unmap_data(); });
             us.push_back(t * 1e6);
             rate.push_back(mibps(size, t));
         }
@@ -411,9 +403,7 @@ std::vector<Row> Bench::two_devices(uint64_t size, std::string& skip_reason)
             simgpu::BatchBuilder b;
             b.copy(dsts[d]->gpu(), src_gpu, size).batch_end();
             const CounterReader& cr = *counters_[ids[d]];
-            const auto before = cr.snapshot();
-            const double t = queues[d]->run(b);
-            sums[d].add(CounterReader::delta(before, cr.snapshot()));
+            const double t = cr.measured(sums[d], [&] { return queues[d]->run(b); });
             check_copy(what + " device " + std::to_string(ids[d]), dsts[d]->data(), src.get(),
                        size);
             samples[d].push_back(mibps(size, t));
