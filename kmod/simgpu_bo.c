@@ -5,6 +5,7 @@
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include <drm/drm_file.h>
@@ -132,8 +133,9 @@ static int simgpu_bo_alloc_vram(struct simgpu_device *sdev,
 	if (!bo->vram_offsets)
 		return -ENOMEM;
 
-	err = simgpu_vram_alloc(&sdev->vram, (u64)n << PAGE_SHIFT,
-				&bo->blocks);
+	/* SVM pages in VRAM make way for buffer objects. */
+	err = simgpu_dmem_vram_alloc(sdev, (u64)n << PAGE_SHIFT, SZ_4K,
+				     &bo->blocks);
 	if (err)
 		return err;
 

@@ -77,6 +77,28 @@ static int svm_show(struct seq_file *m, void *data)
 	seq_printf(m, "ranges_4K %lld\n", atomic64_read(&s->ranges_by_chunk[2]));
 	seq_printf(m, "pages_faulted %lld\n", atomic64_read(&s->pages_faulted));
 	seq_printf(m, "invalidations %lld\n", atomic64_read(&s->invalidations));
+	seq_printf(m, "migrate_to_vram_pages %lld\n",
+		   atomic64_read(&s->to_devmem_pages));
+	seq_printf(m, "migrate_to_vram_bytes %lld\n",
+		   atomic64_read(&s->to_devmem_pages) << PAGE_SHIFT);
+	seq_printf(m, "migrate_to_vram_2M %lld\n",
+		   atomic64_read(&s->to_devmem_by_chunk[0]));
+	seq_printf(m, "migrate_to_vram_64K %lld\n",
+		   atomic64_read(&s->to_devmem_by_chunk[1]));
+	seq_printf(m, "migrate_to_vram_4K %lld\n",
+		   atomic64_read(&s->to_devmem_by_chunk[2]));
+	seq_printf(m, "migrate_to_ram_pages %lld\n",
+		   atomic64_read(&s->to_ram_pages));
+	seq_printf(m, "migrate_to_ram_bytes %lld\n",
+		   atomic64_read(&s->to_ram_pages) << PAGE_SHIFT);
+	seq_printf(m, "migrate_to_ram_chunks %lld\n",
+		   atomic64_read(&s->to_ram_chunks));
+	seq_printf(m, "evictions %lld\n", atomic64_read(&s->evictions));
+	seq_printf(m, "evicted_pages %lld\n", atomic64_read(&s->evicted_pages));
+	seq_printf(m, "migrate_fallbacks %lld\n",
+		   atomic64_read(&s->migrate_fallbacks));
+	seq_printf(m, "exclusive_pages %lld\n",
+		   atomic64_read(&s->exclusive_pages));
 	return 0;
 }
 
@@ -100,11 +122,12 @@ static int engines_show(struct seq_file *m, void *data)
 		misses = e->tlb_misses;
 		spin_unlock(&e->tlb_lock);
 
-		seq_printf(m, "%s%u queues %u cmds %lld preemptions %lld tlb_hits %llu tlb_misses %llu\n",
+		seq_printf(m, "%s%u queues %u cmds %lld preemptions %lld tlb_hits %llu tlb_misses %llu copied_pages %lld\n",
 			   e->engine_class == DRM_SIMGPU_ENGINE_CLASS_COPY ?
 			   "copy" : "compute", e->instance, nq,
 			   atomic64_read(&e->cmds),
-			   atomic64_read(&e->preemptions), hits, misses);
+			   atomic64_read(&e->preemptions), hits, misses,
+			   atomic64_read(&e->copied_pages));
 	}
 	return 0;
 }
@@ -112,9 +135,13 @@ static int engines_show(struct seq_file *m, void *data)
 static int vram_show(struct seq_file *m, void *data)
 {
 	struct simgpu_device *sdev = node_sdev(m);
+	s64 used = atomic64_read(&sdev->vram.used);
+	s64 svm = atomic64_read(&sdev->dmem.used_svm);
 
 	seq_printf(m, "size %llu\n", sdev->vram.size);
-	seq_printf(m, "used %lld\n", atomic64_read(&sdev->vram.used));
+	seq_printf(m, "used %lld\n", used);
+	seq_printf(m, "used_bo %lld\n", used - svm);
+	seq_printf(m, "used_svm %lld\n", svm);
 	return 0;
 }
 

@@ -89,6 +89,10 @@ static int simgpu_probe(struct platform_device *pdev)
 	err = simgpu_engines_init(sdev);
 	if (err)
 		return err;
+	/* After the engines: its teardown copies through them. */
+	err = simgpu_dmem_init(sdev);
+	if (err)
+		return err;
 
 	platform_set_drvdata(pdev, sdev);
 	err = drm_dev_register(&sdev->drm, 0);

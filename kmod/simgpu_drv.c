@@ -170,6 +170,10 @@ static const struct drm_ioctl_desc simgpu_ioctls[] = {
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SIMGPU_VM_QUERY_RANGE, simgpu_vm_query_range_ioctl,
 			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_MADVISE, simgpu_vm_madvise_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_QUERY_ATTRS, simgpu_vm_query_attrs_ioctl,
+			  DRM_RENDER_ALLOW),
 };
 
 DEFINE_DRM_GEM_FOPS(simgpu_fops);

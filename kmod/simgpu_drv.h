@@ -17,6 +17,7 @@
 #include <drm/simgpu_drm.h>
 
 #include "gpusvm/simgpu_gpusvm.h"
+#include "simgpu_dmem.h"
 #include "simgpu_vram.h"
 
 struct simgpu_engine;
@@ -84,6 +85,7 @@ struct simgpu_stats {
  * @id: index of the device, 0 .. num_devices - 1
  * @params: the module-wide device shape
  * @vram: the device memory
+ * @dmem: the device memory as device-private pages, for SVM
  * @engines: compute engines first, then copy engines
  * @num_engines: entries in @engines
  * @fault_lock: protects @faults
@@ -100,6 +102,7 @@ struct simgpu_device {
 	u32 id;
 	const struct simgpu_params *params;
 	struct simgpu_vram vram;
+	struct simgpu_dmem dmem;
 	struct simgpu_engine *engines;
 	unsigned int num_engines;
 	spinlock_t fault_lock;

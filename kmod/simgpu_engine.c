@@ -309,6 +309,77 @@ void simgpu_engine_kick(struct simgpu_engine *e)
 }
 
 /**
+ * struct simgpu_copy_req - a page copy the kernel asks a copy engine for
+ * @link: on &simgpu_engine.copies
+ * @dst: destination pages
+ * @src: source pages; a NULL entry zero-fills its destination
+ * @npages: entries in @dst and @src
+ * @done: completed by the engine
+ */
+struct simgpu_copy_req {
+	struct list_head link;
+	struct page **dst;
+	struct page **src;
+	unsigned long npages;
+	struct completion done;
+};
+
+static void engine_run_copy(struct simgpu_copy_req *req)
+{
+	unsigned long i;
+
+	for (i = 0; i < req->npages; i++) {
+		if (req->src[i])
+			copy_highpage(req->dst[i], req->src[i]);
+		else
+			clear_highpage(req->dst[i]);
+		if (!(i % 64))
+			cond_resched();
+	}
+}
+
+/**
+ * simgpu_engine_copy_pages() - copy pages through a copy engine
+ * @sdev: the device
+ * @dst: destination pages (system pages, or the VRAM storage pages)
+ * @src: source pages; NULL entries zero-fill their destination
+ * @npages: entries in @dst and @src
+ *
+ * The migration path of the device: the request goes ahead of every job
+ * on the engine (at most one time slice of a running job delays it), so a
+ * migration never waits behind a job that waits for that migration. Takes
+ * only the engine's spinlock and sleeps until the copy is done; usable
+ * from CPU page faults.
+ *
+ * Return: 0, or -ENODEV when the device has no copy engine.
+ */
+int simgpu_engine_copy_pages(struct simgpu_device *sdev, struct page **dst,
+			     struct page **src, unsigned long npages)
+{
+	const struct simgpu_params *p = sdev->params;
+	struct simgpu_copy_req req = {
+		.dst = dst,
+		.src = src,
+		.npages = npages,
+	};
+	struct simgpu_engine *e;
+
+	if (!p->num_copy_engines)
+		return -ENODEV;
+	e = &sdev->engines[p->num_compute_engines +
+			   raw_smp_processor_id() % p->num_copy_engines];
+	init_completion(&req.done);
+	spin_lock(&e->lock);
+	list_add_tail(&req.link, &e->copies);
+	e->kicked = true;
+	spin_unlock(&e->lock);
+	wake_up(&e->wq);
+	wait_for_completion(&req.done);
+	atomic64_add(npages, &e->copied_pages);
+	return 0;
+}
+
+/**
  * simgpu_engine_find() - look an engine up by class and instance
  * @sdev: the device
  * @engine_class: DRM_SIMGPU_ENGINE_CLASS_*
@@ -505,13 +576,25 @@ static int engine_thread(void *arg)
 
 	while (!kthread_should_stop()) {
 		ktime_t now = ktime_get(), next = KTIME_MAX;
-		struct simgpu_exec_queue *q;
+		struct simgpu_exec_queue *q = NULL;
+		struct simgpu_copy_req *req;
 		long timeout;
 
 		spin_lock(&e->lock);
 		e->kicked = false;
-		q = engine_pick_locked(e, now, &next);
+		req = list_first_entry_or_null(&e->copies,
+					       struct simgpu_copy_req, link);
+		if (req)
+			list_del(&req->link);
+		else
+			q = engine_pick_locked(e, now, &next);
 		spin_unlock(&e->lock);
+
+		if (req) {
+			engine_run_copy(req);
+			complete(&req->done);
+			continue;
+		}
 
 		if (q) {
 			bool dropped = engine_run_queue(e, q);
@@ -584,6 +667,7 @@ int simgpu_engines_init(struct simgpu_device *sdev)
 		spin_lock_init(&e->lock);
 		spin_lock_init(&e->tlb_lock);
 		INIT_LIST_HEAD(&e->queues);
+		INIT_LIST_HEAD(&e->copies);
 		init_waitqueue_head(&e->wq);
 		e->thread = kthread_run(engine_thread, e, "simgpu%u-%s%u",
 					sdev->id,

@@ -11,6 +11,7 @@
 struct simgpu_device;
 struct simgpu_exec_queue;
 struct simgpu_job;
+struct page;
 struct simgpu_vm;
 struct task_struct;
 
@@ -34,8 +35,11 @@ struct simgpu_tlb_entry {
  * @engine_class: DRM_SIMGPU_ENGINE_CLASS_*
  * @instance: index within the class
  * @thread: executes the jobs of @queues
- * @lock: protects @queues, the queues' job lists and their run state
+ * @lock: protects @queues, the queues' job lists and their run state,
+ *	and @copies
  * @queues: exec queues on this engine, in round-robin order
+ * @copies: kernel copy requests (&struct simgpu_copy_req), served before
+ *	any queue
  * @wq: the engine thread sleeps here for work
  * @kicked: work may have arrived since the thread last looked (@lock)
  * @tlb_lock: held across every translation and the access it serves;
@@ -45,6 +49,7 @@ struct simgpu_tlb_entry {
  * @tlb_misses: lookups that walked the page table
  * @cmds: commands executed
  * @preemptions: times a job was switched out with work left
+ * @copied_pages: pages copied for the kernel (migration)
  */
 struct simgpu_engine {
 	struct simgpu_device *sdev;
@@ -53,6 +58,7 @@ struct simgpu_engine {
 	struct task_struct *thread;
 	spinlock_t lock;
 	struct list_head queues;
+	struct list_head copies;
 	wait_queue_head_t wq;
 	bool kicked;
 	spinlock_t tlb_lock;
@@ -61,6 +67,7 @@ struct simgpu_engine {
 	u64 tlb_misses;
 	atomic64_t cmds;
 	atomic64_t preemptions;
+	atomic64_t copied_pages;
 };
 
 /* Kinds of access, as a fault record reports them. */
@@ -85,6 +92,8 @@ struct simgpu_ctx {
 };
 
 int simgpu_engines_init(struct simgpu_device *sdev);
+int simgpu_engine_copy_pages(struct simgpu_device *sdev, struct page **dst,
+			     struct page **src, unsigned long npages);
 bool simgpu_pte_allows(u64 pte, enum simgpu_access access);
 struct simgpu_engine *simgpu_engine_find(struct simgpu_device *sdev,
 					 u16 engine_class, u16 instance);

@@ -634,6 +634,7 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct simgpu_exec_queue *q = NULL;
 	u64 failed = 0, val;
+	ktime_t deadline = 0;
 	long timeout;
 	int err;
 
@@ -649,11 +650,8 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 			return -ENOENT;
 		failed = atomic64_read(&q->failed);
 	}
-	if (args->timeout_ns < 0)
-		timeout = MAX_SCHEDULE_TIMEOUT;
-	else	/* round up: a short timeout still sleeps */
-		timeout = nsecs_to_jiffies(args->timeout_ns) +
-			  (args->timeout_ns ? 1 : 0);
+	if (args->timeout_ns >= 0)
+		deadline = ktime_add_ns(ktime_get(), args->timeout_ns);
 
 	add_wait_queue(&sdev->ufence_wq, &wait);
 	for (;;) {
@@ -674,11 +672,22 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 			err = -ERESTARTSYS;
 			break;
 		}
-		if (!timeout) {
-			err = -ETIME;
-			break;
+		/*
+		 * Against the clock, not in jiffies: a sleep of n jiffies can
+		 * end up to one jiffy early.
+		 */
+		if (args->timeout_ns < 0) {
+			timeout = MAX_SCHEDULE_TIMEOUT;
+		} else {
+			s64 left = ktime_to_ns(ktime_sub(deadline, ktime_get()));
+
+			if (left <= 0) {
+				err = -ETIME;
+				break;
+			}
+			timeout = nsecs_to_jiffies(left) + 1;
 		}
-		timeout = wait_woken(&wait, TASK_INTERRUPTIBLE, timeout);
+		wait_woken(&wait, TASK_INTERRUPTIBLE, timeout);
 	}
 	remove_wait_queue(&sdev->ufence_wq, &wait);
 

@@ -16,6 +16,8 @@
 #define SIMGPU_PTE_WRITE	BIT_ULL(1)
 #define SIMGPU_PTE_ATOMIC	BIT_ULL(2)
 #define SIMGPU_PTE_VRAM		BIT_ULL(3)
+/* Software bit: a system page the CPU handed over for device atomics */
+#define SIMGPU_PTE_EXCLUSIVE	BIT_ULL(4)
 #define SIMGPU_PTE_HUGE		BIT_ULL(7)
 #define SIMGPU_PTE_ADDR		GENMASK_ULL(51, 12)
 

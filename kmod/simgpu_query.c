@@ -52,6 +52,8 @@ static int query_device(struct simgpu_device *sdev,
 		.va_bits = SIMGPU_VA_BITS,
 	};
 
+	if (sdev->dmem.enabled)
+		ans.caps |= DRM_SIMGPU_CAP_VRAM_MIGRATION;
 	return query_copy_out(q, &ans, sizeof(ans));
 }
 

@@ -53,6 +53,11 @@
 
 static const u64 svm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
 
+static bool svm_migrate = true;
+module_param(svm_migrate, bool, 0644);
+MODULE_PARM_DESC(svm_migrate,
+		 "Migrate anonymous memory to VRAM on GPU faults (default true; needs CONFIG_DEVICE_PRIVATE)");
+
 static unsigned int notifier_size = 512;
 module_param(notifier_size, uint, 0444);
 MODULE_PARM_DESC(notifier_size,
@@ -79,9 +84,29 @@ static void svm_schedule_gc(struct simgpu_gpusvm *svm)
 	queue_work(system_unbound_wq, &svm_to_vm(svm)->svm_gc_work);
 }
 
+static unsigned int svm_evict_age_ms = 100;
+module_param(svm_evict_age_ms, uint, 0644);
+MODULE_PARM_DESC(svm_evict_age_ms,
+		 "GPU faults evict only SVM chunks in VRAM for at least this long; younger ones make the fault map system memory instead (default 100)");
+
+static struct simgpu_gpusvm_devmem *
+svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
+		 u64 size, bool force)
+{
+	/*
+	 * A fault that would evict what the GPU just brought in is
+	 * thrashing: the working set exceeds VRAM, and mapping the range in
+	 * system memory serves the GPU sooner than another migration.
+	 */
+	return simgpu_dmem_svm_alloc(svm_to_vm(svm)->sdev, size,
+				     force ? 0 :
+				     msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
+}
+
 static const struct simgpu_gpusvm_ops svm_ops = {
 	.invalidate = svm_invalidate,
 	.schedule_gc = svm_schedule_gc,
+	.devmem_alloc = svm_devmem_alloc,
 };
 
 /**
@@ -94,8 +119,10 @@ void simgpu_svm_gc_work(struct work_struct *work)
 					    svm_gc_work);
 
 	mutex_lock(&vm->lock);
-	if (vm->svm_active)
+	if (vm->svm_active) {
+		simgpu_madv_gc_locked(vm);
 		simgpu_gpusvm_garbage_collect(&vm->svm);
+	}
 	mutex_unlock(&vm->lock);
 }
 
@@ -117,9 +144,11 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	if (!current->mm)
 		return -EINVAL;
 
+	/* The device's own VRAM pages are mapped in place. */
 	err = simgpu_gpusvm_init(&vm->svm, current->mm, 0, TASK_SIZE,
 				 (u64)notifier_size * SZ_1M, svm_chunk_sizes,
 				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
+				 vm->sdev->dmem.enabled ? vm->sdev : NULL,
 				 &vm->lock, &vm->sdev->svm_stats);
 	if (err)
 		return err;
@@ -140,6 +169,7 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 	 */
 	mutex_lock(&vm->lock);
 	if (vm->svm_active) {
+		simgpu_madv_fini_locked(vm);
 		simgpu_gpusvm_fini(&vm->svm);
 		vm->svm_active = false;
 	}
@@ -147,18 +177,77 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 	cancel_work_sync(&vm->svm_gc_work);
 }
 
-static u64 svm_pte(const struct simgpu_gpusvm_range *r, unsigned long pfn)
-{
-	u64 pte = page_to_phys(hmm_pfn_to_page(pfn)) | SIMGPU_PTE_VALID;
+/*
+ * How a fault or prefetch treats a range.
+ * @place: where its pages go first
+ * @thrash_limit: leave ranges that bounced too often in system memory
+ * @force: evict whatever VRAM allocation takes
+ * @exclusive: take system pages exclusive for the device (GPU atomics)
+ * @sys_atomic: system pages take GPU atomics in place
+ * @vram_atomic: VRAM pages take GPU atomics
+ */
+struct svm_policy {
+	enum svm_place {
+		SVM_PLACE_STAY,		/* map the pages where they are */
+		SVM_PLACE_SYSTEM,	/* bring pages in VRAM back */
+		SVM_PLACE_VRAM,		/* migrate anonymous memory to VRAM */
+	} place;
+	bool thrash_limit;
+	bool force;
+	bool exclusive;
+	bool sys_atomic;
+	bool vram_atomic;
+};
 
-	if (pfn & HMM_PFN_WRITE && !r->read_only)
-		pte |= SIMGPU_PTE_WRITE | SIMGPU_PTE_ATOMIC;
+static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
+		   unsigned long pfn, const struct svm_policy *pol)
+{
+	struct page *page = hmm_pfn_to_page(pfn);
+	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
+	u64 pte;
+
+	if (vram)
+		pte = simgpu_dmem_page_offset(vm->sdev, page) | SIMGPU_PTE_VRAM;
+	else
+		pte = page_to_phys(page);
+	pte |= SIMGPU_PTE_VALID;
+	if (!(pfn & HMM_PFN_WRITE) || r->read_only)
+		return pte;
+	pte |= SIMGPU_PTE_WRITE;
+	if (vram ? pol->vram_atomic : pol->sys_atomic || pol->exclusive)
+		pte |= SIMGPU_PTE_ATOMIC;
+	if (!vram && pol->exclusive)
+		pte |= SIMGPU_PTE_EXCLUSIVE;
 	return pte;
+}
+
+/*
+ * Whether a 2 MiB range can take one 2 MiB entry: a THP mapped by a PMD,
+ * or 512 pages of one contiguous, aligned VRAM chunk with one permission.
+ */
+static bool svm_range_huge(struct simgpu_vm *vm,
+			   const struct simgpu_gpusvm_range *r,
+			   const struct svm_policy *pol)
+{
+	u64 first = svm_pte(vm, r, r->pfns[0], pol);
+	unsigned long i;
+
+	if (simgpu_gpusvm_range_size(r) != SIMGPU_HUGE_SIZE ||
+	    !IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
+		return false;
+	if (!(first & SIMGPU_PTE_VRAM))
+		return hmm_pfn_to_map_order(r->pfns[0]) >= 9;
+	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
+		if (svm_pte(vm, r, r->pfns[i], pol) !=
+		    first + (i << PAGE_SHIFT))
+			return false;
+	return true;
 }
 
 /* Map a range whose pages were collected; -EAGAIN if they went stale. */
 static int svm_commit_locked(struct simgpu_vm *vm,
-			     struct simgpu_gpusvm_range *r)
+			     struct simgpu_gpusvm_range *r,
+			     const struct svm_policy *pol)
 {
 	struct simgpu_gpusvm *svm = &vm->svm;
 	u64 size = simgpu_gpusvm_range_size(r);
@@ -168,10 +257,7 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 
 	lockdep_assert_held(&vm->lock);
 
-	huge = size == SIMGPU_HUGE_SIZE &&
-	       hmm_pfn_to_map_order(r->pfns[0]) >= 9 &&
-	       IS_ALIGNED(page_to_phys(hmm_pfn_to_page(r->pfns[0])),
-			  SIMGPU_HUGE_SIZE);
+	huge = svm_range_huge(vm, r, pol);
 	err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, huge);
 	if (err == -EBUSY) {
 		huge = false;
@@ -191,13 +277,14 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 	}
 	if (huge) {
 		err = simgpu_pt_set_prepared(&vm->pt, r->start,
-					     svm_pte(r, r->pfns[0]) |
+					     svm_pte(vm, r, r->pfns[0], pol) |
 					     SIMGPU_PTE_HUGE);
 	} else {
 		for (i = 0; i < n && !err; i++)
 			err = simgpu_pt_set_prepared(&vm->pt,
 						     r->start + (i << PAGE_SHIFT),
-						     svm_pte(r, r->pfns[i]));
+						     svm_pte(vm, r, r->pfns[i],
+							     pol));
 	}
 	if (err) {
 		simgpu_pt_zap(&vm->pt, r->start, r->last + 1);
@@ -211,42 +298,83 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 
 #define SVM_FAULT_TRIES	8
 
-/**
- * simgpu_svm_fault_locked() - resolve a GPU fault in a CPU address mirror
- * @vm: the VM, its lock held
- * @addr: the faulting address
- * @access: the kind of access
- *
- * Return: 0 when the address is now mapped for @access; -EAGAIN when the
- * range kept being invalidated (let the job fault again); -EFAULT when the
- * address is not mirrored, not mapped by the process, or the access is not
- * allowed by the CPU mapping; -ENOMEM.
+/*
+ * A range that went to VRAM this many times was taken back by the CPU in
+ * between each time: the CPU and the GPU share it closely (a flag, a
+ * queue, a fence), and moving it costs more than accessing it remotely.
+ * Default-policy GPU faults map it in system memory from then on.
  */
-int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access)
+#define SVM_THRASH_MIGRATIONS	3
+
+static bool range_has_system_pages(struct simgpu_vm *vm,
+				   const struct simgpu_gpusvm_range *r)
 {
+	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++)
+		if (!simgpu_dmem_page_is_local(vm->sdev,
+					       hmm_pfn_to_page(r->pfns[i])))
+			return true;
+	return false;
+}
+
+/*
+ * Make the range around @addr, inside [@lo, @hi), valid on the GPU the way
+ * @pol says. @write: fault the pages in writable; @strict: and fail with
+ * -EFAULT when the CPU mapping does not allow writes. *@next receives the
+ * end of the range.
+ */
+static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
+				u64 hi, bool write, bool strict,
+				const struct svm_policy *policy, u64 *next)
+{
+	struct simgpu_gpusvm *svm = &vm->svm;
 	struct simgpu_gpusvm_range *r;
+	struct svm_policy pol;
 	unsigned int tries;
-	u64 lo, hi;
+	long moved;
 	int err = -EAGAIN;
 
 	lockdep_assert_held(&vm->lock);
 
-	if (!vm->svm_active ||
-	    !simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
-		return -EFAULT;
-
 	for (tries = 0; tries < SVM_FAULT_TRIES && err == -EAGAIN; tries++) {
-		r = simgpu_gpusvm_range_find_or_insert(&vm->svm, addr, lo, hi);
-		if (IS_ERR(r)) {
-			err = PTR_ERR(r);
-			break;
+		pol = *policy;
+		r = simgpu_gpusvm_range_find_or_insert(svm, addr, lo, hi);
+		if (IS_ERR(r))
+			return PTR_ERR(r);
+		*next = r->last + 1;
+
+		moved = 0;
+		if (pol.place == SVM_PLACE_VRAM && vm->sdev->dmem.enabled &&
+		    (!pol.thrash_limit ||
+		     r->migrations < SVM_THRASH_MIGRATIONS))
+			moved = simgpu_gpusvm_migrate_to_devmem(svm, r,
+								pol.force);
+		else if (pol.place == SVM_PLACE_SYSTEM)
+			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
+		/*
+		 * Memory that cannot move, or no VRAM: map it where it is.
+		 * A range no longer in one VMA is made anew.
+		 */
+		err = moved == -ERANGE ? -ERANGE :
+		      simgpu_gpusvm_range_get_pages(svm, r, write);
+		if (!err && pol.exclusive && range_has_system_pages(vm, r)) {
+			err = simgpu_gpusvm_range_make_exclusive(svm, r);
+			/* File-backed or shared memory cannot be held. */
+			if (err == -EOPNOTSUPP && pol.sys_atomic) {
+				pol.exclusive = false;
+				err = simgpu_gpusvm_range_get_pages(svm, r,
+								    write);
+			} else if (err == -EOPNOTSUPP) {
+				err = -EFAULT;
+			} else if (err == -EBUSY) {
+				err = -EAGAIN;
+			}
+		} else {
+			pol.exclusive = false;
 		}
-		err = simgpu_gpusvm_range_get_pages(&vm->svm, r,
-						    access != SIMGPU_ACCESS_READ);
 		if (err == -ERANGE) {
-			/* The VMA changed under the range: make a new one. */
-			simgpu_gpusvm_range_remove(&vm->svm, r);
+			simgpu_gpusvm_range_remove(svm, r);
 			err = -EAGAIN;
 			continue;
 		}
@@ -255,10 +383,143 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 		/* Kept being invalidated: not the job's fault, try again. */
 		if (err == -ETIME)
 			err = -EAGAIN;
-		if (!err && access != SIMGPU_ACCESS_READ && r->read_only)
+		if (!err && strict && write && r->read_only)
 			err = -EFAULT;
 		if (!err)
-			err = svm_commit_locked(vm, r);
+			err = svm_commit_locked(vm, r, &pol);
 	}
 	return err;
+}
+
+/* The policy of a GPU fault of @access on memory with attributes @a. */
+static int svm_fault_policy(const struct simgpu_madv_attrs *a,
+			    enum simgpu_access access, struct svm_policy *pol)
+{
+	memset(pol, 0, sizeof(*pol));
+	pol->sys_atomic = a->atomic == DRM_SIMGPU_MADV_ATOMIC_DEFAULT;
+	pol->vram_atomic = a->atomic != DRM_SIMGPU_MADV_ATOMIC_CPU;
+
+	switch (a->loc) {
+	case DRM_SIMGPU_MADV_LOC_SYSTEM:
+		pol->place = SVM_PLACE_SYSTEM;
+		break;
+	case DRM_SIMGPU_MADV_LOC_DEVICE:
+		pol->place = SVM_PLACE_VRAM;
+		break;
+	default:
+		pol->place = READ_ONCE(svm_migrate) ? SVM_PLACE_VRAM :
+						      SVM_PLACE_STAY;
+		pol->thrash_limit = true;
+		break;
+	}
+	if (a->read_mostly && access == SIMGPU_ACCESS_READ)
+		pol->place = SVM_PLACE_STAY;
+	if (access != SIMGPU_ACCESS_ATOMIC)
+		return 0;
+
+	switch (a->atomic) {
+	case DRM_SIMGPU_MADV_ATOMIC_CPU:
+		return -EFAULT;
+	case DRM_SIMGPU_MADV_ATOMIC_DEVICE:
+		/* In VRAM if it can go there, else held exclusive. */
+		pol->place = SVM_PLACE_VRAM;
+		pol->thrash_limit = false;
+		pol->exclusive = true;
+		break;
+	case DRM_SIMGPU_MADV_ATOMIC_GLOBAL:
+		/* Held exclusive in system memory; file memory in place. */
+		pol->place = SVM_PLACE_STAY;
+		pol->exclusive = true;
+		pol->sys_atomic = true;
+		break;
+	}
+	return 0;
+}
+
+/**
+ * simgpu_svm_fault_locked() - resolve a GPU fault in a CPU address mirror
+ * @vm: the VM, its lock held
+ * @addr: the faulting address
+ * @access: the kind of access
+ *
+ * Applies the memory attributes at @addr (MADVISE) and the placement
+ * policy: by default anonymous private memory migrates to VRAM first when
+ * the device can (see the svm_migrate parameter); other memory is mapped
+ * where it is.
+ *
+ * Return: 0 when the address is now mapped for @access; -EAGAIN when the
+ * range kept being invalidated (let the job fault again); -EFAULT when the
+ * address is not mirrored, not mapped by the process, the access is not
+ * allowed by the CPU mapping or by the atomic attribute; -ENOMEM.
+ */
+int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
+			    enum simgpu_access access)
+{
+	struct simgpu_madv_attrs attrs;
+	struct svm_policy pol;
+	u64 lo, hi, next;
+	int err;
+
+	lockdep_assert_held(&vm->lock);
+
+	if (!vm->svm_active ||
+	    !simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
+		return -EFAULT;
+	simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
+	err = svm_fault_policy(&attrs, access, &pol);
+	if (err)
+		return err;
+	return svm_map_range_locked(vm, addr, lo, hi,
+				    access != SIMGPU_ACCESS_READ, true, &pol,
+				    &next);
+}
+
+/**
+ * simgpu_svm_prefetch_locked() - move a mirrored span and map it
+ * @vm: the VM, its lock held
+ * @start: first address
+ * @end: end of the span
+ * @region: DRM_SIMGPU_MEM_SYSTEM or DRM_SIMGPU_MEM_VRAM
+ *
+ * Migrates each range of the span to @region (VRAM only for anonymous
+ * private memory; pages that cannot move stay) and maps it, writable
+ * where the CPU mapping is, so that GPU accesses take no fault.
+ *
+ * Return: 0; -EINVAL when the span is not all mirrored or the caller is
+ * not the mirrored process; -EOPNOTSUPP for VRAM without device-private
+ * memory; -EFAULT when the process has not mapped a page of the span;
+ * -EAGAIN when a range kept being invalidated; -ENOMEM.
+ */
+int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
+			       u32 region)
+{
+	struct simgpu_madv_attrs attrs;
+	struct svm_policy pol;
+	u64 addr, lo, hi, next;
+	int err;
+
+	lockdep_assert_held(&vm->lock);
+
+	if (!vm->svm_active || vm->svm.mm != current->mm)
+		return -EINVAL;
+	for (addr = start; addr < end; addr = hi)
+		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
+			return -EINVAL;
+	if (region == DRM_SIMGPU_MEM_VRAM && !vm->sdev->dmem.enabled)
+		return -EOPNOTSUPP;
+
+	for (addr = start; addr < end; addr = next) {
+		simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi);
+		simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
+		svm_fault_policy(&attrs, SIMGPU_ACCESS_WRITE, &pol);
+		pol.place = region == DRM_SIMGPU_MEM_VRAM ? SVM_PLACE_VRAM :
+							    SVM_PLACE_SYSTEM;
+		pol.thrash_limit = false;
+		pol.force = true;
+		err = svm_map_range_locked(vm, addr, lo, hi, true, false,
+					   &pol, &next);
+		if (err)
+			return err;
+	}
+	return 0;
 }

@@ -84,6 +84,43 @@ DEFINE_EVENT(simgpu_span, simgpu_invalidate,
 	TP_ARGS(start, end)
 );
 
+TRACE_EVENT(simgpu_migrate,
+	TP_PROTO(u64 start, unsigned long npages, bool to_vram, u64 usecs),
+	TP_ARGS(start, npages, to_vram, usecs),
+	TP_STRUCT__entry(
+		__field(u64, start)
+		__field(unsigned long, npages)
+		__field(bool, to_vram)
+		__field(u64, usecs)
+	),
+	TP_fast_assign(
+		__entry->start = start;
+		__entry->npages = npages;
+		__entry->to_vram = to_vram;
+		__entry->usecs = usecs;
+	),
+	TP_printk("start=0x%llx pages=%lu to=%s us=%llu", __entry->start,
+		  __entry->npages, __entry->to_vram ? "vram" : "system",
+		  __entry->usecs)
+);
+
+TRACE_EVENT(simgpu_evict,
+	TP_PROTO(unsigned long pfn, unsigned long npages, u64 usecs),
+	TP_ARGS(pfn, npages, usecs),
+	TP_STRUCT__entry(
+		__field(unsigned long, pfn)
+		__field(unsigned long, npages)
+		__field(u64, usecs)
+	),
+	TP_fast_assign(
+		__entry->pfn = pfn;
+		__entry->npages = npages;
+		__entry->usecs = usecs;
+	),
+	TP_printk("pfn=0x%lx pages=%lu us=%llu", __entry->pfn,
+		  __entry->npages, __entry->usecs)
+);
+
 TRACE_EVENT(simgpu_job_end,
 	TP_PROTO(u32 dev, u32 queue, int error),
 	TP_ARGS(dev, queue, error),

@@ -248,6 +248,9 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	mutex_init(&vm->lock);
 	vm->mappings = RB_ROOT_CACHED;
 	INIT_WORK(&vm->svm_gc_work, simgpu_svm_gc_work);
+	vm->madv = RB_ROOT_CACHED;
+	spin_lock_init(&vm->madv_lock);
+	INIT_LIST_HEAD(&vm->madv_gc);
 
 	err = simgpu_pt_init(&vm->pt);
 	if (err)
@@ -299,6 +302,7 @@ int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 struct bind_op {
 	u32 op;
 	u32 flags;
+	u32 region;
 	struct simgpu_bo *bo;
 	u64 offset;
 	u64 start;
@@ -311,8 +315,8 @@ static int bind_op_check(struct drm_file *file,
 {
 	struct drm_gem_object *obj;
 
-	if (uop->extensions || uop->pad || uop->reserved[0] ||
-	    uop->reserved[1])
+	if (uop->extensions || uop->reserved[0] || uop->reserved[1] ||
+	    (uop->region && uop->op != DRM_SIMGPU_VM_BIND_OP_PREFETCH))
 		return -EINVAL;
 	if (!uop->range || !IS_ALIGNED(uop->addr | uop->range, PAGE_SIZE) ||
 	    uop->addr >> SIMGPU_VA_BITS ||
@@ -324,6 +328,7 @@ static int bind_op_check(struct drm_file *file,
 	op->start = uop->addr;
 	op->end = uop->addr + uop->range;
 	op->offset = uop->obj_offset;
+	op->region = uop->region;
 
 	switch (uop->op) {
 	case DRM_SIMGPU_VM_BIND_OP_MAP:
@@ -344,6 +349,12 @@ static int bind_op_check(struct drm_file *file,
 		return 0;
 	case DRM_SIMGPU_VM_BIND_OP_UNMAP:
 		if (uop->flags || uop->handle || uop->obj_offset)
+			return -EINVAL;
+		return 0;
+	case DRM_SIMGPU_VM_BIND_OP_PREFETCH:
+		if (uop->flags || uop->handle || uop->obj_offset ||
+		    (uop->region != DRM_SIMGPU_MEM_SYSTEM &&
+		     uop->region != DRM_SIMGPU_MEM_VRAM))
 			return -EINVAL;
 		return 0;
 	default:
@@ -503,6 +514,13 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < n && !err; i++) {
+		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_PREFETCH) {
+			/* Maps pages itself, under the SVM notifier lock. */
+			err = simgpu_svm_prefetch_locked(vm, ops[i].start,
+							 ops[i].end,
+							 ops[i].region);
+			continue;
+		}
 		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_MAP && !ops[i].bo) {
 			err = simgpu_svm_activate_locked(vm);
 			if (err)
@@ -512,7 +530,8 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 		start = min(start, ops[i].start);
 		end = max(end, ops[i].end);
 	}
-	simgpu_vm_invalidate_locked(vm, start, end);
+	if (start < end)
+		simgpu_vm_invalidate_locked(vm, start, end);
 	mutex_unlock(&vm->lock);
 
 	list_for_each_entry_safe(m, tmp, &dead, link) {
@@ -638,6 +657,8 @@ static u32 query_page(struct simgpu_vm *vm, u64 va)
 		       vm->sdev->id << DRM_SIMGPU_PAGE_DEVICE_SHIFT;
 	if (size == SIMGPU_HUGE_SIZE)
 		out |= DRM_SIMGPU_PAGE_HUGE;
+	if (pte & SIMGPU_PTE_EXCLUSIVE)
+		out |= DRM_SIMGPU_PAGE_EXCLUSIVE;
 	return out;
 }
 

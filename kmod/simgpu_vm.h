@@ -16,6 +16,42 @@ struct drm_file;
 struct simgpu_device;
 
 /**
+ * struct simgpu_madv_attrs - the MADVISE attributes of an address
+ * @loc: DRM_SIMGPU_MADV_LOC_*
+ * @loc_device: LOC_DEVICE: index of the preferred device
+ * @migration: DRM_SIMGPU_MADV_MIGRATE_*
+ * @atomic: DRM_SIMGPU_MADV_ATOMIC_*
+ * @read_mostly: the read-mostly hint
+ */
+struct simgpu_madv_attrs {
+	u32 loc;
+	u32 loc_device;
+	u32 migration;
+	u32 atomic;
+	u32 read_mostly;
+};
+
+/**
+ * struct simgpu_madv_piece - a span of equal attributes
+ * @start: first address
+ * @end: end of the span
+ * @attrs: the attributes
+ */
+struct simgpu_madv_piece {
+	u64 start;
+	u64 end;
+	struct simgpu_madv_attrs attrs;
+};
+
+extern const struct simgpu_madv_attrs simgpu_madv_defaults;
+unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
+				unsigned int n_old, u64 start, u64 end,
+				void (*apply)(struct simgpu_madv_attrs *a,
+					      const void *arg),
+				const void *arg,
+				struct simgpu_madv_piece *out);
+
+/**
  * struct simgpu_vm - a GPU virtual address space
  * @ref: references: the file's id, and every exec queue on the VM
  * @sdev: the device
@@ -26,7 +62,11 @@ struct simgpu_device;
  *	CPU address mirrors
  * @svm_active: @svm mirrors a process (after the first mirror MAP)
  * @svm: the SVM core's mirror of that process
- * @svm_gc_work: removes the ranges the CPU unmapped
+ * @svm_gc_work: removes the ranges the CPU unmapped and resets the
+ *	attributes of unmapped memory
+ * @madv: interval tree of &struct simgpu_madv_span (lock)
+ * @madv_lock: protects @madv_gc and the unmaps recorded in the spans
+ * @madv_gc: spans with unmapped memory to reset
  */
 struct simgpu_vm {
 	struct kref ref;
@@ -38,6 +78,9 @@ struct simgpu_vm {
 	bool svm_active;
 	struct simgpu_gpusvm svm;
 	struct work_struct svm_gc_work;
+	struct rb_root_cached madv;
+	spinlock_t madv_lock;
+	struct list_head madv_gc;
 };
 
 static inline bool simgpu_vm_fault_mode(const struct simgpu_vm *vm)
@@ -57,6 +100,8 @@ void simgpu_svm_fini(struct simgpu_vm *vm);
 void simgpu_svm_gc_work(struct work_struct *work);
 int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access);
+int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
+			       u32 region);
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access);
 void simgpu_file_vms_fini(struct drm_file *file);
@@ -68,6 +113,16 @@ int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 			 struct drm_file *file);
 int simgpu_vm_query_range_ioctl(struct drm_device *drm, void *data,
+				struct drm_file *file);
+
+void simgpu_madv_gc_locked(struct simgpu_vm *vm);
+void simgpu_madv_fini_locked(struct simgpu_vm *vm);
+void simgpu_madv_lookup_locked(struct simgpu_vm *vm, u64 addr,
+			       struct simgpu_madv_attrs *attrs, u64 *lo,
+			       u64 *hi);
+int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file);
+int simgpu_vm_query_attrs_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file);
 
 #endif /* _SIMGPU_VM_H_ */

@@ -109,18 +109,20 @@ void simgpu_vram_fini(struct simgpu_vram *vram)
  * simgpu_vram_alloc() - allocate VRAM
  * @vram: the VRAM
  * @size: bytes, a multiple of 4 KiB
+ * @min_block: smallest block, a power of two from 4 KiB; @size for one
+ *	contiguous, naturally aligned block
  * @blocks: list receiving the &struct drm_buddy_block pieces
  *
  * Return: 0, -ENOSPC when VRAM cannot satisfy the request, or -ENOMEM.
  */
-int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size,
+int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size, u64 min_block,
 		      struct list_head *blocks)
 {
 	int err;
 
 	mutex_lock(&vram->lock);
-	err = drm_buddy_alloc_blocks(&vram->mm, 0, vram->size, size, SZ_4K,
-				     blocks, 0);
+	err = drm_buddy_alloc_blocks(&vram->mm, 0, vram->size, size,
+				     min_block, blocks, 0);
 	mutex_unlock(&vram->lock);
 	if (err)
 		return err;

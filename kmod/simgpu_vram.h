@@ -29,7 +29,7 @@ struct simgpu_vram {
 
 int simgpu_vram_init(struct simgpu_vram *vram, u64 size);
 void simgpu_vram_fini(struct simgpu_vram *vram);
-int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size,
+int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size, u64 min_block,
 		      struct list_head *blocks);
 void simgpu_vram_free(struct simgpu_vram *vram, struct list_head *blocks);
 struct page *simgpu_vram_page(struct simgpu_vram *vram, u64 offset);

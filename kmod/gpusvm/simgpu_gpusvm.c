@@ -90,6 +90,17 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	struct simgpu_gpusvm_range *r;
 	bool hit = false, gc = false;
 
+	/*
+	 * Our own make_device_exclusive_range() replaces the CPU mapping of
+	 * pages by exclusive entries for the same pages: the device's view
+	 * does not change, and the caller commits under the sequence it took
+	 * before, which this must not bump.
+	 */
+	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE &&
+	    svm->device_private_owner &&
+	    mmu_range->owner == svm->device_private_owner)
+		return true;
+
 	if (mmu_notifier_range_blockable(mmu_range))
 		down_write(&svm->notifier_lock);
 	else if (!down_write_trylock(&svm->notifier_lock))
@@ -135,6 +146,9 @@ static const struct mmu_interval_notifier_ops notifier_ops = {
  * @chunk_sizes: range sizes, descending powers of two, the last 4 KiB
  * @num_chunks: entries in @chunk_sizes, at most 4
  * @ops: driver callbacks
+ * @device_private_owner: pgmap owner of the device-private pages that
+ *	hmm_range_fault() may return in place (the driver maps them); NULL
+ *	when the driver has no device memory
  * @driver_lock: the driver lock
  * @stats: counters to update, may be shared by several mirrors
  *
@@ -144,7 +158,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       struct mutex *driver_lock,
+		       void *device_private_owner, struct mutex *driver_lock,
 		       struct simgpu_gpusvm_stats *stats)
 {
 	if (!num_chunks || num_chunks > SIMGPU_GPUSVM_MAX_CHUNKS ||
@@ -161,6 +175,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 	svm->chunk_sizes = chunk_sizes;
 	svm->num_chunks = num_chunks;
 	svm->ops = ops;
+	svm->device_private_owner = device_private_owner;
 	svm->driver_lock = driver_lock;
 	svm->stats = stats;
 	init_rwsem(&svm->notifier_lock);
@@ -413,6 +428,37 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 	range_remove(svm, range);
 }
 
+/*
+ * hmm_range_fault() reports device-private pages of our owner as they
+ * are, without faulting them for the permission asked: a page that was
+ * made read-only (mprotect(), fork()) stays read-only in device memory.
+ */
+static bool range_has_ro_devmem(struct simgpu_gpusvm_range *range)
+{
+	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++)
+		if (!(range->pfns[i] & HMM_PFN_WRITE) &&
+		    is_device_private_page(hmm_pfn_to_page(range->pfns[i])))
+			return true;
+	return false;
+}
+
+/*
+ * Bring such pages to system memory, where the next hmm_range_fault()
+ * faults them writable (breaking copy-on-write as needed).
+ */
+static int range_ro_devmem_to_ram(struct simgpu_gpusvm *svm,
+				  struct vm_area_struct *vma,
+				  struct simgpu_gpusvm_range *range)
+{
+	long ret = simgpu_gpusvm_vma_migrate_to_ram(vma, range->start,
+						    range->last + 1,
+						    svm->device_private_owner);
+
+	return ret < 0 ? ret : -EBUSY;
+}
+
 /**
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
@@ -421,7 +467,9 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
  *
  * Takes the range's permission from the CPU mapping as it is now (so a
  * later mprotect() is followed), then faults the pages in and records
- * them with the notifier sequence they are valid for.
+ * them with the notifier sequence they are valid for. Device-private
+ * pages of the mirror's owner are returned as they are; those of another
+ * owner are migrated to system memory by the fault.
  *
  * Return: 0; -ERANGE when the range no longer lies in one VMA (remove it
  * and fault again); -EFAULT when the CPU mapping is gone, PROT_NONE or
@@ -438,6 +486,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		.start = range->start,
 		.end = range->last + 1,
 		.hmm_pfns = range->pfns,
+		.dev_private_owner = svm->device_private_owner,
 	};
 	struct vm_area_struct *vma;
 	int err;
@@ -462,6 +511,9 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 				(write && !range->read_only ?
 				 HMM_PFN_REQ_WRITE : 0);
 			err = hmm_range_fault(&hmm_range);
+			if (!err && hmm_range.default_flags & HMM_PFN_REQ_WRITE &&
+			    range_has_ro_devmem(range))
+				err = range_ro_devmem_to_ram(svm, vma, range);
 		}
 		mmap_read_unlock(svm->mm);
 		if (err != -EBUSY)

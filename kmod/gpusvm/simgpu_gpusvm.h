@@ -11,8 +11,13 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+struct dev_pagemap_ops;
+struct page;
 struct simgpu_gpusvm;
+struct simgpu_gpusvm_devmem;
 struct simgpu_gpusvm_range;
+struct vm_area_struct;
+struct workqueue_struct;
 
 #define SIMGPU_GPUSVM_MAX_CHUNKS	4
 
@@ -25,12 +30,65 @@ struct simgpu_gpusvm_range;
  * @schedule_gc: ranges were unmapped by the CPU; arrange for
  *	simgpu_gpusvm_garbage_collect() to run soon, from a worker holding
  *	the driver lock. Called from the notifier.
+ * @devmem_alloc: optional; device memory of @size bytes (the size of
+ *	@range) to migrate @range into, its pages initialised with
+ *	simgpu_gpusvm_devmem_init(). Called with the driver lock and the
+ *	mmap_lock (read) held, while the range's pages are isolated for
+ *	migration; may evict other device memory, any of it when @force
+ *	(an explicit request rather than a fault). Return ERR_PTR(-ENOSPC)
+ *	when none can be had.
  */
 struct simgpu_gpusvm_ops {
 	void (*invalidate)(struct simgpu_gpusvm *svm,
 			   struct simgpu_gpusvm_range *range,
 			   u64 start, u64 end);
 	void (*schedule_gc)(struct simgpu_gpusvm *svm);
+	struct simgpu_gpusvm_devmem *
+		(*devmem_alloc)(struct simgpu_gpusvm *svm,
+				struct simgpu_gpusvm_range *range, u64 size,
+				bool force);
+};
+
+/**
+ * struct simgpu_gpusvm_devmem_ops - how the driver moves device memory
+ * @copy_to_devmem: copy @npages pages from @sys (NULL entries: zero-fill)
+ *	to the device pages @dev. Sleeps; takes no lock the driver holds
+ *	while migrating.
+ * @copy_to_ram: copy @npages device pages @dev to the system pages @sys.
+ *	Called from CPU page faults and eviction: must take no driver lock
+ *	that is held while waiting for memory or for a migration.
+ * @release: every device page of @devmem was freed: give its memory back
+ *	and drop the allocation. Called from the devmem's workqueue.
+ */
+struct simgpu_gpusvm_devmem_ops {
+	int (*copy_to_devmem)(struct page **dev, struct page **sys,
+			      unsigned long npages);
+	int (*copy_to_ram)(struct page **dev, struct page **sys,
+			   unsigned long npages);
+	void (*release)(struct simgpu_gpusvm_devmem *devmem);
+};
+
+/**
+ * struct simgpu_gpusvm_devmem - device memory backing one chunk
+ * @ops: the driver callbacks
+ * @owner: the pgmap owner of the pages
+ * @first_pfn: pfn of the first device page; the pages are contiguous
+ * @npages: pages of the allocation
+ * @pages_alive: device pages in use plus one while a migration into the
+ *	allocation runs; @ops->release runs when it drops to zero
+ * @wq: where @release_work runs
+ * @release_work: calls @ops->release
+ * @stats: counters to update
+ */
+struct simgpu_gpusvm_devmem {
+	const struct simgpu_gpusvm_devmem_ops *ops;
+	void *owner;
+	unsigned long first_pfn;
+	unsigned long npages;
+	atomic_t pages_alive;
+	struct workqueue_struct *wq;
+	struct work_struct release_work;
+	struct simgpu_gpusvm_stats *stats;
 };
 
 /**
@@ -40,6 +98,14 @@ struct simgpu_gpusvm_ops {
  * @ranges_by_chunk: ranges created per chunk size, index as chunk_sizes
  * @pages_faulted: pages hmm_range_fault() returned for ranges
  * @invalidations: notifier invalidations that hit at least one range
+ * @to_devmem_pages: pages migrated to device memory
+ * @to_devmem_by_chunk: chunks migrated to device memory, per chunk size
+ * @to_ram_pages: pages migrated back to system memory
+ * @to_ram_chunks: migrations back (CPU faults, prefetches) that moved pages
+ * @evictions: device allocations evicted
+ * @evicted_pages: pages those evictions moved to system memory
+ * @migrate_fallbacks: migrations to device memory that found no memory
+ * @exclusive_pages: pages taken exclusive for device atomics
  */
 struct simgpu_gpusvm_stats {
 	atomic64_t ranges_created;
@@ -47,6 +113,14 @@ struct simgpu_gpusvm_stats {
 	atomic64_t ranges_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
 	atomic64_t pages_faulted;
 	atomic64_t invalidations;
+	atomic64_t to_devmem_pages;
+	atomic64_t to_devmem_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
+	atomic64_t to_ram_pages;
+	atomic64_t to_ram_chunks;
+	atomic64_t evictions;
+	atomic64_t evicted_pages;
+	atomic64_t migrate_fallbacks;
+	atomic64_t exclusive_pages;
 };
 
 /**
@@ -58,6 +132,8 @@ struct simgpu_gpusvm_stats {
  * @chunk_sizes: range sizes to try, largest first
  * @num_chunks: entries in @chunk_sizes
  * @ops: the driver callbacks
+ * @device_private_owner: pgmap owner of the device pages the driver maps
+ *	in place (NULL: none)
  * @driver_lock: the driver lock that serialises range creation, page
  *	collection and removal (for lockdep assertions)
  * @notifier_lock: protects the validity of every range's pages: held for
@@ -75,6 +151,7 @@ struct simgpu_gpusvm {
 	const u64 *chunk_sizes;
 	unsigned int num_chunks;
 	const struct simgpu_gpusvm_ops *ops;
+	void *device_private_owner;
 	struct mutex *driver_lock;
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached notifiers;
@@ -116,6 +193,8 @@ struct simgpu_gpusvm_notifier {
  * @pages_valid: @pfns hold pages of the current CPU mapping (notifier
  *	lock); cleared by invalidation
  * @unmapped: the CPU unmapped part of the range (notifier lock)
+ * @migrations: times pages of the range moved to device memory (driver
+ *	lock)
  * @gc_link: on &simgpu_gpusvm.gc_list
  * @notifier_seq: the notifier sequence @pfns were collected under
  * @pfns: one hmm pfn per 4 KiB page
@@ -130,6 +209,7 @@ struct simgpu_gpusvm_range {
 	bool read_only;
 	bool pages_valid;
 	bool unmapped;
+	unsigned int migrations;
 	struct list_head gc_link;
 	unsigned long notifier_seq;
 	unsigned long pfns[];
@@ -144,7 +224,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       struct mutex *driver_lock,
+		       void *device_private_owner, struct mutex *driver_lock,
 		       struct simgpu_gpusvm_stats *stats);
 void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm);
 
@@ -163,5 +243,53 @@ bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
 				 u64 end);
 void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm);
+
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
+			       const struct simgpu_gpusvm_devmem_ops *ops,
+			       void *owner, unsigned long first_pfn,
+			       unsigned long npages,
+			       struct workqueue_struct *wq,
+			       struct simgpu_gpusvm_stats *stats);
+const struct dev_pagemap_ops *simgpu_gpusvm_pagemap_ops(void);
+long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
+				     struct simgpu_gpusvm_range *range,
+				     bool force);
+long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
+				  struct simgpu_gpusvm_range *range);
+int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem);
+long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
+				      u64 end, void *owner);
+int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
+				       struct simgpu_gpusvm_range *range);
+#else
+static inline long
+simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
+				struct simgpu_gpusvm_range *range, bool force)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline long
+simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
+			     struct simgpu_gpusvm_range *range)
+{
+	return 0;
+}
+
+static inline long
+simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
+				 u64 end, void *owner)
+{
+	return 0;
+}
+
+static inline int
+simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
+				   struct simgpu_gpusvm_range *range)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 #endif /* _SIMGPU_GPUSVM_H_ */

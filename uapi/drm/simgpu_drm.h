@@ -35,6 +35,8 @@ extern "C" {
 #define DRM_SIMGPU_EXEC			0x09
 #define DRM_SIMGPU_WAIT_USER_FENCE	0x0a
 #define DRM_SIMGPU_VM_QUERY_RANGE	0x0b
+#define DRM_SIMGPU_VM_MADVISE		0x0c
+#define DRM_SIMGPU_VM_QUERY_ATTRS	0x0d
 
 #define DRM_IOCTL_SIMGPU_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_QUERY, struct drm_simgpu_query)
@@ -69,6 +71,12 @@ extern "C" {
 #define DRM_IOCTL_SIMGPU_VM_QUERY_RANGE \
 	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_VM_QUERY_RANGE, \
 		struct drm_simgpu_vm_query_range)
+#define DRM_IOCTL_SIMGPU_VM_MADVISE \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SIMGPU_VM_MADVISE, \
+		struct drm_simgpu_vm_madvise)
+#define DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SIMGPU_VM_QUERY_ATTRS, \
+		 struct drm_simgpu_vm_query_attrs)
 
 /**
  * enum drm_simgpu_engine_class - kinds of engine a device has
@@ -89,8 +97,10 @@ enum drm_simgpu_engine_class {
  *	page fault is serviced instead of ending the job.
  * DRM_SIMGPU_CAP_CPU_ADDR_MIRROR: a fault-mode VM can mirror the CPU
  *	address space of the process (shared virtual memory).
- * DRM_SIMGPU_CAP_VRAM_MIGRATION: mirrored memory can migrate to VRAM; needs
- *	a kernel with CONFIG_DEVICE_PRIVATE.
+ * DRM_SIMGPU_CAP_VRAM_MIGRATION: mirrored memory can migrate to VRAM (GPU
+ *	faults, DRM_SIMGPU_VM_BIND_OP_PREFETCH to VRAM); needs a kernel with
+ *	CONFIG_DEVICE_PRIVATE. Without it, mirrored memory always stays in
+ *	system memory and a PREFETCH to VRAM fails with -EOPNOTSUPP.
  */
 #define DRM_SIMGPU_CAP_FAULT_MODE		(1ULL << 0)
 #define DRM_SIMGPU_CAP_CPU_ADDR_MIRROR		(1ULL << 1)
@@ -186,7 +196,10 @@ struct drm_simgpu_query {
  */
 #define DRM_SIMGPU_PAGE_SIZE		4096
 
-/* Memory placements of &drm_simgpu_gem_create.placement */
+/*
+ * Memory placements of &drm_simgpu_gem_create.placement and regions of
+ * &drm_simgpu_vm_bind_op.region
+ */
 #define DRM_SIMGPU_MEM_SYSTEM		0
 #define DRM_SIMGPU_MEM_VRAM		1
 
@@ -288,6 +301,7 @@ struct drm_simgpu_vm_destroy {
 
 #define DRM_SIMGPU_VM_BIND_OP_MAP	0
 #define DRM_SIMGPU_VM_BIND_OP_UNMAP	1
+#define DRM_SIMGPU_VM_BIND_OP_PREFETCH	2
 
 /* The GPU may read but not write or atomically update the mapping. */
 #define DRM_SIMGPU_VM_BIND_FLAG_READONLY	(1 << 0)
@@ -302,6 +316,24 @@ struct drm_simgpu_vm_destroy {
  * precedence there; mapping the mirror again restores it. One VM mirrors
  * one process: the first mirror MAP binds the VM to the caller's address
  * space.
+ *
+ * Placement: on a device with DRM_SIMGPU_CAP_VRAM_MIGRATION, a GPU fault on
+ * anonymous private memory (malloc, stack, MAP_PRIVATE|MAP_ANONYMOUS)
+ * migrates the chunk around the address (2 MiB, 64 KiB or 4 KiB, as the
+ * CPU mapping allows) to the device's VRAM, zero-filling pages the process
+ * never touched; pages that cannot move (pinned, or locked by a concurrent
+ * migration) stay in system memory and are mapped there. File-backed and shared mappings always stay in
+ * system memory. A CPU access to a page in VRAM migrates its whole chunk
+ * back to system memory; the GPU faults it in again on its next access.
+ * A chunk that went to VRAM three times (the CPU took it back in between
+ * each time) is shared too closely to be worth moving: GPU faults map it
+ * in system memory from then on, until the CPU unmaps it.
+ * When VRAM is full, the least recently migrated chunks of any process are
+ * evicted to system memory, but a fault does not evict chunks that came in
+ * within the last svm_evict_age_ms (module parameter): it maps the pages in
+ * system memory instead, as it does when eviction frees nothing. None of
+ * this is visible to the process except in timing and in
+ * DRM_IOCTL_SIMGPU_VM_QUERY_RANGE.
  */
 #define DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR	(1 << 1)
 
@@ -310,9 +342,10 @@ struct drm_simgpu_vm_destroy {
  * @extensions: 0
  * @op: DRM_SIMGPU_VM_BIND_OP_*
  * @flags: DRM_SIMGPU_VM_BIND_FLAG_*; MAP only
- * @handle: MAP: the buffer object; UNMAP: 0
- * @pad: 0
- * @obj_offset: MAP: offset into the object; UNMAP: 0
+ * @handle: MAP: the buffer object; UNMAP, PREFETCH: 0
+ * @region: PREFETCH: DRM_SIMGPU_MEM_SYSTEM or DRM_SIMGPU_MEM_VRAM (the
+ *	device of the VM); MAP, UNMAP: 0
+ * @obj_offset: MAP: offset into the object; UNMAP, PREFETCH: 0
  * @addr: GPU virtual address
  * @range: bytes, non-zero; MAP: @obj_offset + @range within the object
  * @reserved: 0
@@ -325,13 +358,27 @@ struct drm_simgpu_vm_destroy {
  * A CPU_ADDR_MIRROR MAP is rejected with -EINVAL on a VM without fault
  * mode, with READONLY, with a handle or offset, or from a process other
  * than the one the VM already mirrors.
+ *
+ * PREFETCH applies to a span that lies entirely in CPU_ADDR_MIRROR
+ * mappings of the VM and must come from the process the VM mirrors: it
+ * moves the pages of the span to @region ahead of GPU access, as a GPU
+ * fault would (see DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR; to VRAM only
+ * for anonymous private memory), faulting in pages the process has not
+ * touched yet, and maps them on the GPU, so that GPU accesses to the span
+ * take no page fault. A prefetch to system memory brings pages in VRAM
+ * back. Pages that cannot be moved stay where they are and are mapped
+ * there: the placement is a best effort, the mapping is not. It fails with
+ * -EINVAL when the span is not all mirrored or the VM mirrors another
+ * process, -EOPNOTSUPP for VRAM on a device without
+ * DRM_SIMGPU_CAP_VRAM_MIGRATION, -EFAULT when a page of the span is not
+ * mapped by the process, is PROT_NONE or cannot be faulted in.
  */
 struct drm_simgpu_vm_bind_op {
 	__u64 extensions;
 	__u32 op;
 	__u32 flags;
 	__u32 handle;
-	__u32 pad;
+	__u32 region;
 	__u64 obj_offset;
 	__u64 addr;
 	__u64 range;
@@ -393,6 +440,8 @@ struct drm_simgpu_sync {
  * -EINVAL: a field of the bind, of an operation or of a sync is invalid.
  * -ENOENT: no such VM, buffer object or syncobj.
  * -ENOMEM: out of memory; operations before the failing one are applied.
+ * -EOPNOTSUPP, -EFAULT: a PREFETCH failed (see &drm_simgpu_vm_bind_op);
+ *	operations before it are applied.
  * -EINTR, -ERESTARTSYS: a signal arrived while waiting for an in-fence;
  *	nothing was applied.
  */
@@ -719,6 +768,7 @@ struct drm_simgpu_list_node {
 #define DRM_SIMGPU_PAGE_ATOMIC		(1 << 2)	/* atomics allowed */
 #define DRM_SIMGPU_PAGE_VRAM		(1 << 3)	/* in VRAM, else system memory */
 #define DRM_SIMGPU_PAGE_HUGE		(1 << 4)	/* mapped by a 2 MiB entry */
+#define DRM_SIMGPU_PAGE_EXCLUSIVE	(1 << 5)	/* system page held exclusive for GPU atomics */
 #define DRM_SIMGPU_PAGE_DEVICE_SHIFT	8		/* bits 15..8: device of the VRAM */
 
 /**
@@ -745,6 +795,152 @@ struct drm_simgpu_vm_query_range {
 	__u64 start;
 	__u64 num_pages;
 	__u64 pages;
+	__u64 reserved[2];
+};
+
+/* Attributes of DRM_IOCTL_SIMGPU_VM_MADVISE */
+#define DRM_SIMGPU_MADV_PREFERRED_LOC	0
+#define DRM_SIMGPU_MADV_MIGRATION	1
+#define DRM_SIMGPU_MADV_ATOMIC		2
+#define DRM_SIMGPU_MADV_READ_MOSTLY	3
+
+/* Values of DRM_SIMGPU_MADV_PREFERRED_LOC */
+#define DRM_SIMGPU_MADV_LOC_DEFAULT	0	/* the placement policy of the mirror */
+#define DRM_SIMGPU_MADV_LOC_SYSTEM	1	/* system memory */
+#define DRM_SIMGPU_MADV_LOC_DEVICE	2	/* VRAM of the device of @fd */
+
+/* Values of DRM_SIMGPU_MADV_MIGRATION */
+#define DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES	0	/* default */
+#define DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES	1
+
+/* Values of DRM_SIMGPU_MADV_ATOMIC */
+#define DRM_SIMGPU_MADV_ATOMIC_DEFAULT	0
+#define DRM_SIMGPU_MADV_ATOMIC_DEVICE	1
+#define DRM_SIMGPU_MADV_ATOMIC_GLOBAL	2
+#define DRM_SIMGPU_MADV_ATOMIC_CPU	3
+
+/**
+ * struct drm_simgpu_vm_madvise - argument of %DRM_IOCTL_SIMGPU_VM_MADVISE
+ * @extensions: 0
+ * @vm_id: the VM
+ * @attr: DRM_SIMGPU_MADV_*
+ * @start: first GPU virtual address, page aligned
+ * @range: bytes, page aligned, non-zero
+ * @value: the attribute's new value (see below)
+ * @fd: PREFERRED_LOC with LOC_DEVICE: an open simgpu file of the device
+ *	whose VRAM is preferred, or -1 for the VM's own device; otherwise 0
+ * @reserved: 0
+ *
+ * Sets one attribute of the SVM memory in [@start, @start + @range), a span
+ * that must lie in CPU_ADDR_MIRROR mappings of a VM that mirrors the
+ * caller. Attributes guide what GPU faults do; they move nothing by
+ * themselves (a PREFETCH does), and a fault applies them to the pages it
+ * finds, wherever they are. Attributes split and merge with the spans
+ * they are set on, and are reset to their defaults where the process
+ * unmaps the memory (munmap, mremap away), so a new mapping at the same
+ * address starts with the defaults.
+ *
+ * PREFERRED_LOC: LOC_DEFAULT: the mirror's placement policy (see
+ * DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR). LOC_SYSTEM: GPU faults map
+ * the pages in system memory, bringing back pages that sit in VRAM.
+ * LOC_DEVICE: GPU faults migrate anonymous private memory to that VRAM
+ * every time (no thrashing limit); a device other than the VM's own needs
+ * an interconnect to it, and there is none without a link group:
+ * -ENOLINK.
+ *
+ * MIGRATION: where the preferred location is VRAM, MIGRATE_ALL_PAGES
+ * migrates every page of a faulting range there, including pages in
+ * another device's VRAM (through system memory); MIGRATE_SYSTEM_PAGES
+ * migrates only the pages that are in system memory when the fault comes,
+ * and maps the others in system memory. With a single device the two are
+ * the same.
+ *
+ * ATOMIC: how a GPU atomic (DRM_SIMGPU_OP_ATOMIC) is served.
+ * ATOMIC_DEFAULT: in place, wherever the page is (the simulated link to
+ * system memory is coherent). ATOMIC_DEVICE: the page must be in VRAM or
+ * held exclusive by the device: an atomic fault migrates anonymous memory
+ * to VRAM, and takes pages that cannot move exclusive
+ * (make_device_exclusive_range(); a CPU access revokes it); on file-backed
+ * or shared memory it fails the job with -EFAULT. ATOMIC_GLOBAL: GPU and
+ * CPU atomics on the same memory are both correct at any time: a GPU
+ * atomic fault takes the pages exclusive in system memory rather than
+ * migrating them, bringing back pages that sit in VRAM (a CPU access
+ * revokes that and the GPU faults again); file-backed and shared memory
+ * is served in place. ATOMIC_CPU: GPU atomics fail the job with -EFAULT; only the CPU
+ * may operate atomically. DEVICE and GLOBAL split 2 MiB THP mappings as
+ * needed.
+ *
+ * READ_MOSTLY: @value 1 or 0. A GPU read fault maps the pages where they
+ * are, migrating nothing, so CPU reads of the memory stay cheap; writes and
+ * atomics follow the other attributes.
+ *
+ * -EINVAL: a field is invalid, the span is not all mirrored, or the VM
+ * mirrors another process. -ENOENT: no such VM. -EBADF: @fd is not an
+ * open file. -ENODEV: @fd is not a simgpu file. -ENOLINK: @fd is another
+ * device without an interconnect to this one. -EOPNOTSUPP: LOC_DEVICE,
+ * ATOMIC_DEVICE or ATOMIC_GLOBAL on a device without
+ * DRM_SIMGPU_CAP_VRAM_MIGRATION. -ENOMEM.
+ */
+struct drm_simgpu_vm_madvise {
+	__u64 extensions;
+	__u32 vm_id;
+	__u32 attr;
+	__u64 start;
+	__u64 range;
+	__u32 value;
+	__s32 fd;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_simgpu_vm_attr - the attributes of one span
+ * @start: first address
+ * @end: end of the span
+ * @preferred_loc: DRM_SIMGPU_MADV_LOC_*
+ * @preferred_device: LOC_DEVICE: index of the device; otherwise 0
+ * @migration: DRM_SIMGPU_MADV_MIGRATE_*
+ * @atomic: DRM_SIMGPU_MADV_ATOMIC_*
+ * @read_mostly: 0 or 1
+ * @pad: 0
+ */
+struct drm_simgpu_vm_attr {
+	__u64 start;
+	__u64 end;
+	__u32 preferred_loc;
+	__u32 preferred_device;
+	__u32 migration;
+	__u32 atomic;
+	__u32 read_mostly;
+	__u32 pad;
+};
+
+/**
+ * struct drm_simgpu_vm_query_attrs - argument of
+ *	%DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS
+ * @extensions: 0
+ * @vm_id: the VM
+ * @num_attrs: in: entries at @attrs (0: just count); out: spans in the
+ *	answer
+ * @start: first GPU virtual address, page aligned
+ * @range: bytes, page aligned, non-zero
+ * @attrs: user pointer to @num_attrs &struct drm_simgpu_vm_attr
+ * @reserved: 0
+ *
+ * Describes [@start, @start + @range) as consecutive spans of equal
+ * attributes, covering it exactly (spans with all defaults included),
+ * adjacent spans always differing.
+ *
+ * -EINVAL: a field is invalid. -ENOENT: no such VM. -ENOSPC: more spans
+ * than @num_attrs (which then holds the number needed). -EFAULT: @attrs
+ * cannot be written.
+ */
+struct drm_simgpu_vm_query_attrs {
+	__u64 extensions;
+	__u32 vm_id;
+	__u32 num_attrs;
+	__u64 start;
+	__u64 range;
+	__u64 attrs;
 	__u64 reserved[2];
 };
 

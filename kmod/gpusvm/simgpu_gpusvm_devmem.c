@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: the SVM core's device memory: migration of ranges to device
+ * memory and back, CPU faults on device pages, eviction.
+ */
+
+#include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/memremap.h>
+#include <linux/migrate.h>
+#include <linux/rmap.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "simgpu_gpusvm.h"
+#include "simgpu_trace.h"
+
+/**
+ * DOC: Overview
+ *
+ * Device memory is exposed to the core mm as MEMORY_DEVICE_PRIVATE pages
+ * of a pagemap the driver creates with simgpu_gpusvm_pagemap_ops(). The
+ * driver allocates device memory per chunk (&struct simgpu_gpusvm_devmem,
+ * contiguous pages); each device page in use points to its allocation
+ * through page->zone_device_data, and the allocation counts its live pages
+ * so that the driver's release callback runs, from a worker, once the last
+ * one is freed (page_free runs in any context, e.g. under a page table
+ * lock, so it must not sleep).
+ *
+ * To device memory (simgpu_gpusvm_migrate_to_devmem()): migrate_vma_setup()
+ * selects the system pages of a range (and the never-populated ones, which
+ * are zero-filled); only then is device memory allocated, so a range that
+ * is already in device memory costs no allocation. Pages are copied by the
+ * driver and the CPU page table then holds device-private entries, which
+ * hmm_range_fault() returns as device pages when the mirror's
+ * device_private_owner matches the pagemap owner. Only anonymous private
+ * memory can move: device-private pages cannot back a file or shared
+ * mapping.
+ *
+ * Back to system memory: a CPU fault on a device page migrates the whole
+ * aligned chunk around it (the size of the page's allocation, clamped to
+ * the VMA), with migrate_vma_setup(SELECT_DEVICE_PRIVATE, fault_page);
+ * simgpu_gpusvm_migrate_to_ram() does the same for a range (prefetch to
+ * system memory), and simgpu_gpusvm_devmem_evict() migrates every page of
+ * an allocation by pfn, wherever it is mapped, with migrate_device_range()
+ * (eviction, device removal).
+ *
+ * The MMU_NOTIFY_MIGRATE invalidations that these migrations cause are not
+ * filtered: a mapping of the old pages is invalid once they move, and a
+ * range being migrated by a fault is not mapped anyway.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * No lock of the core is held while migrating; the caller of
+ * simgpu_gpusvm_migrate_to_devmem() and simgpu_gpusvm_migrate_to_ram()
+ * holds the driver lock, and they take the mmap_lock (read). The CPU fault
+ * path (migrate_to_ram) holds only the mmap_lock that the fault holds and
+ * calls the driver's copy_to_ram, which must take no driver lock: many CPU
+ * threads may fault on the same page, and a thread holding a driver lock
+ * could be waiting on one of them. Concurrent migrations of a page are
+ * resolved by the page lock taken with trylock in migrate_vma_setup(): the
+ * loser leaves the page where it is and the fault is retried.
+ * @pages_alive is atomic; page_free only queues the release work.
+ */
+
+static void devmem_release_work(struct work_struct *work)
+{
+	struct simgpu_gpusvm_devmem *devmem =
+		container_of(work, struct simgpu_gpusvm_devmem, release_work);
+
+	devmem->ops->release(devmem);
+}
+
+static void devmem_put_pages(struct simgpu_gpusvm_devmem *devmem)
+{
+	if (atomic_dec_and_test(&devmem->pages_alive))
+		queue_work(devmem->wq, &devmem->release_work);
+}
+
+/**
+ * simgpu_gpusvm_devmem_init() - set up a device allocation for migration
+ * @devmem: the allocation, embedded in the driver's
+ * @ops: the driver callbacks
+ * @owner: pgmap owner of the pages
+ * @first_pfn: pfn of the first device page
+ * @npages: pages, contiguous from @first_pfn
+ * @wq: workqueue for @ops->release; the driver flushes it before it
+ *	frees what the callback uses
+ * @stats: counters to update
+ *
+ * The allocation starts with a bias of one on its live pages, dropped when
+ * the migration it was allocated for ends: if no page moved into it, it is
+ * released right away.
+ */
+void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
+			       const struct simgpu_gpusvm_devmem_ops *ops,
+			       void *owner, unsigned long first_pfn,
+			       unsigned long npages,
+			       struct workqueue_struct *wq,
+			       struct simgpu_gpusvm_stats *stats)
+{
+	devmem->ops = ops;
+	devmem->owner = owner;
+	devmem->first_pfn = first_pfn;
+	devmem->npages = npages;
+	atomic_set(&devmem->pages_alive, 1);
+	devmem->wq = wq;
+	INIT_WORK(&devmem->release_work, devmem_release_work);
+	devmem->stats = stats;
+}
+
+static void gpusvm_page_free(struct page *page)
+{
+	devmem_put_pages(page->zone_device_data);
+}
+
+/* Arrays for a migration of @npages: src, dst, then two page arrays. */
+static void *migrate_bufs_alloc(unsigned long npages)
+{
+	return kvcalloc(npages, 2 * sizeof(unsigned long) +
+			2 * sizeof(struct page *), GFP_KERNEL);
+}
+
+/*
+ * Allocate system pages for the device pages that migrate, copy into them
+ * and fill @dst. Pages that cannot be had stay in device memory. Returns
+ * the number of pages that will move, or a negative errno from the copy.
+ */
+static long ram_pages_prepare(struct vm_area_struct *vma, u64 start,
+			      unsigned long *src, unsigned long *dst,
+			      struct page **dpages, struct page **spages,
+			      unsigned long npages,
+			      const struct simgpu_gpusvm_devmem_ops *ops)
+{
+	unsigned long i, n = 0;
+	int err;
+
+	for (i = 0; i < npages; i++) {
+		struct page *dpage = migrate_pfn_to_page(src[i]);
+		struct page *spage;
+
+		dst[i] = 0;
+		if (!dpage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (vma)
+			spage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+					       start + (i << PAGE_SHIFT));
+		else
+			spage = alloc_page(GFP_HIGHUSER_MOVABLE);
+		if (!spage)
+			continue;
+		lock_page(spage);
+		dpages[n] = dpage;
+		spages[n] = spage;
+		dst[i] = migrate_pfn(page_to_pfn(spage));
+		n++;
+	}
+	if (!n)
+		return 0;
+
+	err = ops->copy_to_ram(dpages, spages, n);
+	if (err) {
+		for (i = 0; i < npages; i++) {
+			struct page *spage = migrate_pfn_to_page(dst[i]);
+
+			if (!spage)
+				continue;
+			dst[i] = 0;
+			unlock_page(spage);
+			put_page(spage);
+		}
+		return err;
+	}
+	return n;
+}
+
+static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
+			       u64 end, void *owner, struct page *fault_page)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	struct migrate_vma mig = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.pgmap_owner = owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.fault_page = fault_page,
+	};
+	const struct simgpu_gpusvm_devmem_ops *ops = NULL;
+	struct simgpu_gpusvm_stats *stats = NULL;
+	struct page **dpages, **spages;
+	ktime_t t0 = ktime_get();
+	unsigned long i;
+	void *bufs;
+	long moved;
+	int err;
+
+	bufs = migrate_bufs_alloc(npages);
+	if (!bufs)
+		return -ENOMEM;
+	mig.src = bufs;
+	mig.dst = mig.src + npages;
+	dpages = (struct page **)(mig.dst + npages);
+	spages = dpages + npages;
+
+	err = migrate_vma_setup(&mig);
+	if (err)
+		goto out;
+	if (!mig.cpages) {
+		moved = 0;
+		goto out;
+	}
+
+	/* Every device page of @owner is ours: any one has the ops. */
+	for (i = 0; i < npages && !ops; i++) {
+		struct page *page = migrate_pfn_to_page(mig.src[i]);
+		struct simgpu_gpusvm_devmem *devmem;
+
+		if (!page)
+			continue;
+		devmem = page->zone_device_data;
+		ops = devmem->ops;
+		stats = devmem->stats;
+	}
+	moved = ops ? ram_pages_prepare(vma, start, mig.src, mig.dst, dpages,
+					spages, npages, ops) : 0;
+	migrate_vma_pages(&mig);
+	migrate_vma_finalize(&mig);
+	if (moved > 0) {
+		atomic64_add(moved, &stats->to_ram_pages);
+		atomic64_inc(&stats->to_ram_chunks);
+		trace_simgpu_migrate(start, moved, false,
+				     ktime_us_delta(ktime_get(), t0));
+	}
+	kvfree(bufs);
+	return moved;
+out:
+	kvfree(bufs);
+	return err ?: moved;
+}
+
+/**
+ * simgpu_gpusvm_vma_migrate_to_ram() - bring device pages of a span back
+ * @vma: the VMA holding the span
+ * @start: first address
+ * @end: end of the span, inside @vma
+ * @owner: pgmap owner whose device pages move
+ *
+ * Call with the mmap_lock held.
+ *
+ * Return: pages migrated, or a negative errno.
+ */
+long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
+				      u64 end, void *owner)
+{
+	return migrate_vma_to_ram(vma, start, end, owner, NULL);
+}
+
+static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct simgpu_gpusvm_devmem *devmem = vmf->page->zone_device_data;
+	struct vm_area_struct *vma = vmf->vma;
+	u64 size = (u64)devmem->npages << PAGE_SHIFT;
+	u64 start, end;
+	long ret;
+
+	/*
+	 * The whole chunk comes back, not one page: the GPU mapped it as a
+	 * unit and the CPU is likely to touch its neighbours next.
+	 */
+	start = max_t(u64, ALIGN_DOWN(vmf->address, size), vma->vm_start);
+	end = min_t(u64, ALIGN_DOWN(vmf->address, size) + size, vma->vm_end);
+
+	ret = migrate_vma_to_ram(vma, start, end, devmem->owner, vmf->page);
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	/*
+	 * Zero pages moved means another thread is migrating the page: the
+	 * CPU faults again and finds it in system memory.
+	 */
+	return ret < 0 ? VM_FAULT_SIGBUS : 0;
+}
+
+static const struct dev_pagemap_ops gpusvm_pagemap_ops = {
+	.page_free = gpusvm_page_free,
+	.migrate_to_ram = gpusvm_migrate_to_ram,
+};
+
+/**
+ * simgpu_gpusvm_pagemap_ops() - the ops of a device-private pagemap
+ *
+ * Return: pagemap ops for the driver's MEMORY_DEVICE_PRIVATE pagemap, whose
+ * pages must all belong to &struct simgpu_gpusvm_devmem allocations.
+ */
+const struct dev_pagemap_ops *simgpu_gpusvm_pagemap_ops(void)
+{
+	return &gpusvm_pagemap_ops;
+}
+
+/* The range's VMA, if it still covers the whole range and may migrate. */
+static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
+					struct simgpu_gpusvm_range *range,
+					bool anon_only, int *err)
+{
+	struct vm_area_struct *vma = vma_lookup(svm->mm, range->start);
+
+	*err = 0;
+	if (!vma || !(vma->vm_flags & VM_READ))
+		*err = -EFAULT;
+	else if (vma->vm_end <= range->last)
+		*err = -ERANGE;
+	else if (anon_only &&
+		 (!vma_is_anonymous(vma) || vma->vm_flags & VM_SHARED))
+		*err = -EOPNOTSUPP;
+	return *err ? NULL : vma;
+}
+
+/**
+ * simgpu_gpusvm_migrate_to_devmem() - move a range to device memory
+ * @svm: the mirror
+ * @range: the range
+ * @force: passed to the driver's devmem_alloc: the caller insists
+ *
+ * Migrates the pages of @range that sit in system memory, or were never
+ * populated (zero-filled), into device memory from the driver's
+ * devmem_alloc callback. Pages that cannot move (mapped by another
+ * process, pinned, locked by a concurrent migration) stay where they are.
+ * The caller collects the pages afterwards with
+ * simgpu_gpusvm_range_get_pages().
+ *
+ * Return: pages migrated (0 when none needed or could move); -EOPNOTSUPP
+ * for memory that is not anonymous private; -ENOSPC when no device memory
+ * could be had; -EFAULT, -ERANGE as simgpu_gpusvm_range_get_pages();
+ * -ENOMEM; or an error of the copy.
+ */
+long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
+				     struct simgpu_gpusvm_range *range,
+				     bool force)
+{
+	u64 size = simgpu_gpusvm_range_size(range);
+	unsigned long i, n, npages = size >> PAGE_SHIFT;
+	struct migrate_vma mig = {
+		.start = range->start,
+		.end = range->last + 1,
+		.pgmap_owner = svm->device_private_owner,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	struct simgpu_gpusvm_devmem *devmem = NULL;
+	struct page **dpages, **spages;
+	ktime_t t0 = ktime_get();
+	void *bufs;
+	long err;
+	int verr;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	if (!svm->ops->devmem_alloc)
+		return -EOPNOTSUPP;
+	bufs = migrate_bufs_alloc(npages);
+	if (!bufs)
+		return -ENOMEM;
+	mig.src = bufs;
+	mig.dst = mig.src + npages;
+	dpages = (struct page **)(mig.dst + npages);
+	spages = dpages + npages;
+
+	if (!mmget_not_zero(svm->mm)) {
+		err = -EFAULT;
+		goto err_bufs;
+	}
+	mmap_read_lock(svm->mm);
+	mig.vma = range_vma(svm, range, true, &verr);
+	if (!mig.vma) {
+		err = verr;
+		goto err_unlock;
+	}
+	err = migrate_vma_setup(&mig);
+	if (err)
+		goto err_unlock;
+	if (!mig.cpages)
+		goto err_unlock;
+
+	devmem = svm->ops->devmem_alloc(svm, range, size, force);
+	if (IS_ERR(devmem)) {
+		err = PTR_ERR(devmem);
+		devmem = NULL;
+		atomic64_inc(&svm->stats->migrate_fallbacks);
+		goto err_finalize;
+	}
+
+	for (i = 0, n = 0; i < npages; i++) {
+		struct page *dpage;
+
+		if (!(mig.src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		dpage = pfn_to_page(devmem->first_pfn + i);
+		dpage->zone_device_data = devmem;
+		zone_device_page_init(dpage);
+		atomic_inc(&devmem->pages_alive);
+		mig.dst[i] = migrate_pfn(devmem->first_pfn + i);
+		dpages[n] = dpage;
+		spages[n] = migrate_pfn_to_page(mig.src[i]);
+		n++;
+	}
+	err = devmem->ops->copy_to_devmem(dpages, spages, n);
+	if (err) {
+		/* Nothing moves: the device pages are freed by finalize. */
+		for (i = 0; i < npages; i++)
+			if (mig.dst[i]) {
+				mig.dst[i] = 0;
+				dpages[0] = pfn_to_page(devmem->first_pfn + i);
+				unlock_page(dpages[0]);
+				put_page(dpages[0]);
+			}
+		goto err_finalize;
+	}
+	migrate_vma_pages(&mig);
+	for (i = 0, n = 0; i < npages; i++)
+		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
+			n++;
+	migrate_vma_finalize(&mig);
+	mmap_read_unlock(svm->mm);
+	mmput_async(svm->mm);
+	devmem_put_pages(devmem);
+	kvfree(bufs);
+
+	if (n)
+		range->migrations++;
+	atomic64_add(n, &svm->stats->to_devmem_pages);
+	atomic64_inc(&svm->stats->to_devmem_by_chunk[range->chunk]);
+	trace_simgpu_migrate(range->start, n, true,
+			     ktime_us_delta(ktime_get(), t0));
+	return n;
+
+err_finalize:
+	migrate_vma_pages(&mig);
+	migrate_vma_finalize(&mig);
+err_unlock:
+	mmap_read_unlock(svm->mm);
+	mmput_async(svm->mm);
+	if (devmem)
+		devmem_put_pages(devmem);
+err_bufs:
+	kvfree(bufs);
+	return err;
+}
+
+/**
+ * simgpu_gpusvm_migrate_to_ram() - bring a range back to system memory
+ * @svm: the mirror
+ * @range: the range
+ *
+ * Migrates the pages of @range that sit in device memory of the mirror's
+ * owner to system memory.
+ *
+ * Return: pages migrated; -EFAULT, -ERANGE as
+ * simgpu_gpusvm_range_get_pages(); -ENOMEM; or an error of the copy.
+ */
+long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
+				  struct simgpu_gpusvm_range *range)
+{
+	struct vm_area_struct *vma;
+	long ret;
+	int err;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	if (!svm->device_private_owner)
+		return 0;
+	if (!mmget_not_zero(svm->mm))
+		return -EFAULT;
+	mmap_read_lock(svm->mm);
+	vma = range_vma(svm, range, false, &err);
+	ret = vma ? migrate_vma_to_ram(vma, range->start, range->last + 1,
+				       svm->device_private_owner, NULL) : err;
+	mmap_read_unlock(svm->mm);
+	mmput_async(svm->mm);
+	return ret;
+}
+
+/*
+ * Split the transparent huge pages mapped by PMDs in [start, end): the
+ * collection step of a migration splits them, and the migration is then
+ * abandoned (no destination pages), leaving small pages in place.
+ */
+static int split_thp(struct vm_area_struct *vma, u64 start, u64 end)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	struct migrate_vma mig = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	void *bufs;
+	int err;
+
+	bufs = migrate_bufs_alloc(npages);
+	if (!bufs)
+		return -ENOMEM;
+	mig.src = bufs;
+	mig.dst = mig.src + npages;
+	err = migrate_vma_setup(&mig);
+	if (!err) {
+		migrate_vma_pages(&mig);
+		migrate_vma_finalize(&mig);
+	}
+	kvfree(bufs);
+	return err;
+}
+
+/**
+ * simgpu_gpusvm_range_make_exclusive() - hold a range's pages for the device
+ * @svm: the mirror
+ * @range: the range, writable, its pages collected
+ *
+ * Replaces the CPU mappings of the range's pages by device-exclusive
+ * entries (make_device_exclusive_range()), bringing back pages that sit in
+ * device memory and breaking copy-on-write, and records the pages in the
+ * range with a fresh notifier sequence: commit them like collected pages.
+ * A CPU access to a page revokes its exclusive entry through an
+ * invalidation. PMD-mapped THPs are split first: 6.1 cannot make a page of
+ * a huge page exclusive.
+ *
+ * Return: 0; -EOPNOTSUPP for memory that is not anonymous private; -EBUSY
+ * when a page could not be made exclusive (try again); -EFAULT, -ERANGE as
+ * simgpu_gpusvm_range_get_pages(); -ENOMEM.
+ */
+int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
+				       struct simgpu_gpusvm_range *range)
+{
+	unsigned long i, npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+	struct vm_area_struct *vma;
+	struct page **pages;
+	unsigned long seq;
+	int err, n;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	if (!mmget_not_zero(svm->mm)) {
+		kvfree(pages);
+		return -EFAULT;
+	}
+
+	seq = mmu_interval_read_begin(&range->notifier->notifier);
+	mmap_read_lock(svm->mm);
+	vma = range_vma(svm, range, true, &err);
+	if (vma && !(vma->vm_flags & VM_WRITE))
+		err = -EFAULT;
+	if (!err && hmm_pfn_to_map_order(range->pfns[0]) >= 9)
+		err = split_thp(vma, range->start, range->last + 1);
+	n = err ? 0 : make_device_exclusive_range(svm->mm, range->start,
+						   range->last + 1, pages,
+						   svm->device_private_owner);
+	mmap_read_unlock(svm->mm);
+	mmput_async(svm->mm);
+	if (n < 0)
+		err = n;
+	else if (!err && n < npages)
+		err = -EBUSY;
+
+	for (i = 0; i < n; i++) {
+		if (!pages[i]) {
+			err = err ?: -EBUSY;
+			continue;
+		}
+		range->pfns[i] = page_to_pfn(pages[i]) | HMM_PFN_VALID |
+				 HMM_PFN_WRITE;
+		unlock_page(pages[i]);
+		put_page(pages[i]);
+	}
+	kvfree(pages);
+	if (err)
+		return err;
+	range->notifier_seq = seq;
+	atomic64_add(npages, &svm->stats->exclusive_pages);
+	return 0;
+}
+
+#define EVICT_TRIES	16
+
+/**
+ * simgpu_gpusvm_devmem_evict() - move an allocation's pages to system memory
+ * @devmem: the allocation
+ *
+ * Migrates every live page of @devmem to system memory wherever it is
+ * mapped. A page locked by a concurrent migration is retried a few times.
+ * The allocation is released (from its workqueue) once its last page is
+ * freed; the caller holds what keeps @devmem alive meanwhile.
+ *
+ * Return: 0 when no page of @devmem is left in use by the mm; -EBUSY when
+ * some could not be moved; -ENOMEM.
+ */
+int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
+{
+	unsigned long i, npages = devmem->npages;
+	unsigned long *src, *dst;
+	struct page **dpages, **spages;
+	unsigned int tries;
+	ktime_t t0 = ktime_get();
+	long moved, total = 0;
+	void *bufs;
+	int err = 0;
+
+	bufs = migrate_bufs_alloc(npages);
+	if (!bufs)
+		return -ENOMEM;
+	src = bufs;
+	dst = src + npages;
+	dpages = (struct page **)(dst + npages);
+	spages = dpages + npages;
+
+	for (tries = 0; tries < EVICT_TRIES; tries++) {
+		bool busy = false;
+
+		migrate_device_range(src, devmem->first_pfn, npages);
+		moved = ram_pages_prepare(NULL, 0, src, dst, dpages, spages,
+					  npages, devmem->ops);
+		migrate_device_pages(src, dst, npages);
+		for (i = 0; i < npages; i++)
+			if (src[i] & MIGRATE_PFN_MIGRATE && !dst[i])
+				busy = true;
+		migrate_device_finalize(src, dst, npages);
+		if (moved < 0) {
+			err = moved;
+			break;
+		}
+		total += moved;
+		/* Pages left in use were locked by someone: look again. */
+		busy = busy || atomic_read(&devmem->pages_alive);
+		err = busy ? -EBUSY : 0;
+		if (!busy)
+			break;
+		cond_resched();
+	}
+	kvfree(bufs);
+
+	atomic64_inc(&devmem->stats->evictions);
+	atomic64_add(total, &devmem->stats->evicted_pages);
+	trace_simgpu_evict(devmem->first_pfn, total,
+			   ktime_us_delta(ktime_get(), t0));
+	return err;
+}

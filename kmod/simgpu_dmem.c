@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * simgpu: VRAM as device-private memory: the pagemap, SVM chunks, their
+ * copies through the copy engine, and eviction.
+ */
+
+#include <linux/ioport.h>
+#include <linux/kref.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "simgpu_dmem.h"
+#include "simgpu_drv.h"
+#include "simgpu_engine.h"
+
+/**
+ * DOC: Overview
+ *
+ * On a kernel with CONFIG_DEVICE_PRIVATE each device registers its whole
+ * VRAM as a MEMORY_DEVICE_PRIVATE pagemap whose owner is the device:
+ * device page i stands for VRAM offset i * 4 KiB, so the engines reach a
+ * device page through the VRAM storage like any VRAM, and a GPU PTE of an
+ * SVM page in VRAM is a plain VRAM PTE.
+ *
+ * VRAM is one pool (drm_buddy) for buffer objects and SVM. An SVM chunk
+ * (&struct simgpu_dmem_chunk) is one contiguous, naturally aligned buddy
+ * block of the range's size (2 MiB, 64 KiB or 4 KiB), so a 2 MiB chunk
+ * that migrated whole can be mapped with a 2 MiB GPU entry. Chunks sit on
+ * an LRU in migration order. When an allocation, for SVM or a buffer
+ * object, finds VRAM full, the least recently migrated chunks are evicted
+ * to system memory (simgpu_gpusvm_devmem_evict(), wherever their pages
+ * are mapped) until it fits or nothing evictable is left; buffer objects
+ * are never evicted. The GPU faults evicted pages in again later.
+ *
+ * A chunk's VRAM is freed when its last device page is freed: by a CPU
+ * fault that migrated it back, eviction, munmap or process exit. The
+ * device evicts every chunk when it is released, before the pagemap goes.
+ *
+ * Copies go through the device's copy engines (simgpu_engine_copy_pages()),
+ * which serve kernel copies before any job.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * &simgpu_dmem.lru_lock (spinlock) protects the LRU; nothing is taken
+ * under it. A chunk on the LRU holds no reference; the release of a chunk
+ * takes it off the LRU before it drops the chunk's base reference, so an
+ * evictor that finds a chunk on the LRU can take a reference under the
+ * lock. Eviction runs with no simgpu lock of its own held, from the fault
+ * path (under a VM lock and the mmap_lock, which it does not need) or an
+ * ioctl. The copy callbacks take only the copy engine's spinlock and
+ * sleep on a completion, so they are safe in migrate_to_ram.
+ */
+
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+
+/**
+ * struct simgpu_dmem_chunk - VRAM holding the pages of one SVM chunk
+ * @devmem: the SVM core's view
+ * @sdev: the device
+ * @ref: the base reference (dropped on release) and evictors' references
+ * @blocks: the buddy block
+ * @lru_link: on &simgpu_dmem.lru
+ * @size: bytes
+ * @migrated_at: jiffies when the chunk was filled
+ */
+struct simgpu_dmem_chunk {
+	struct simgpu_gpusvm_devmem devmem;
+	struct simgpu_device *sdev;
+	struct kref ref;
+	struct list_head blocks;
+	struct list_head lru_link;
+	u64 size;
+	unsigned long migrated_at;
+};
+
+static struct simgpu_device *page_to_sdev(struct page *page)
+{
+	return container_of(page->pgmap, struct simgpu_device, dmem.pagemap);
+}
+
+/**
+ * simgpu_dmem_page_offset() - the VRAM offset of a device page
+ * @sdev: the device owning @page
+ * @page: a device-private page of @sdev
+ *
+ * Return: the byte offset in @sdev's VRAM.
+ */
+u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page)
+{
+	return (u64)(page_to_pfn(page) - sdev->dmem.first_pfn) << PAGE_SHIFT;
+}
+
+/**
+ * simgpu_dmem_page_is_local() - whether a page is VRAM of a device
+ * @sdev: the device
+ * @page: any page
+ *
+ * Return: true when @page is one of @sdev's device-private pages.
+ */
+bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page)
+{
+	return sdev->dmem.enabled && is_device_private_page(page) &&
+	       page->pgmap == &sdev->dmem.pagemap;
+}
+
+static struct page *dev_storage(struct page *page)
+{
+	struct simgpu_device *sdev = page_to_sdev(page);
+
+	return simgpu_vram_page(&sdev->vram,
+				simgpu_dmem_page_offset(sdev, page));
+}
+
+static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
+			       unsigned long npages)
+{
+	struct simgpu_device *sdev;
+	unsigned long i;
+
+	if (!npages)
+		return 0;
+	sdev = page_to_sdev(dev[0]);
+	/* The copy engine writes the VRAM storage behind each page. */
+	for (i = 0; i < npages; i++)
+		dev[i] = dev_storage(dev[i]);
+	return simgpu_engine_copy_pages(sdev, dev, sys, npages);
+}
+
+static int dmem_copy_to_ram(struct page **dev, struct page **sys,
+			    unsigned long npages)
+{
+	struct simgpu_device *sdev;
+	unsigned long i;
+
+	if (!npages)
+		return 0;
+	sdev = page_to_sdev(dev[0]);
+	for (i = 0; i < npages; i++)
+		dev[i] = dev_storage(dev[i]);
+	return simgpu_engine_copy_pages(sdev, sys, dev, npages);
+}
+
+static void chunk_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct simgpu_dmem_chunk, ref));
+}
+
+static void dmem_chunk_release(struct simgpu_gpusvm_devmem *devmem)
+{
+	struct simgpu_dmem_chunk *c =
+		container_of(devmem, struct simgpu_dmem_chunk, devmem);
+	struct simgpu_dmem *dmem = &c->sdev->dmem;
+
+	spin_lock(&dmem->lru_lock);
+	list_del(&c->lru_link);
+	dmem->lru_len--;
+	spin_unlock(&dmem->lru_lock);
+
+	simgpu_vram_free(&c->sdev->vram, &c->blocks);
+	atomic64_sub(c->size, &dmem->used_svm);
+	kref_put(&c->ref, chunk_free);
+}
+
+static const struct simgpu_gpusvm_devmem_ops dmem_devmem_ops = {
+	.copy_to_devmem = dmem_copy_to_devmem,
+	.copy_to_ram = dmem_copy_to_ram,
+	.release = dmem_chunk_release,
+};
+
+/*
+ * Evict the least recently migrated chunk if it was migrated at least
+ * @min_age jiffies ago. Returns false when there is none. The chunk's VRAM
+ * is free on return unless some of its pages could not be moved.
+ */
+static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	struct simgpu_dmem_chunk *c;
+
+	spin_lock(&dmem->lru_lock);
+	c = list_first_entry_or_null(&dmem->lru, struct simgpu_dmem_chunk,
+				     lru_link);
+	if (c && min_age && time_before(jiffies, c->migrated_at + min_age))
+		c = NULL;
+	if (c) {
+		/* Others go for the next one meanwhile. */
+		list_move_tail(&c->lru_link, &dmem->lru);
+		kref_get(&c->ref);
+	}
+	spin_unlock(&dmem->lru_lock);
+	if (!c)
+		return false;
+
+	simgpu_gpusvm_devmem_evict(&c->devmem);
+	kref_put(&c->ref, chunk_free);
+	/* The freed pages released the chunk from the workqueue. */
+	flush_workqueue(dmem->wq);
+	return true;
+}
+
+static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
+			   u64 min_block, struct list_head *blocks,
+			   unsigned long min_age)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	unsigned int budget;
+	int err;
+
+	err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+	if (err != -ENOSPC || !dmem->enabled)
+		return err;
+
+	/* Each chunk at most once: chunks still busy are left alone. */
+	spin_lock(&dmem->lru_lock);
+	budget = dmem->lru_len;
+	spin_unlock(&dmem->lru_lock);
+	while (err == -ENOSPC && budget-- && dmem_evict_one(sdev, min_age))
+		err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+	return err;
+}
+
+/**
+ * simgpu_dmem_vram_alloc() - allocate VRAM, evicting SVM chunks for it
+ * @sdev: the device
+ * @size: bytes, a multiple of 4 KiB
+ * @min_block: smallest block size, a power of two (@size for one block)
+ * @blocks: list receiving the buddy blocks
+ *
+ * Return: 0, -ENOSPC when VRAM cannot be had even after evicting every SVM
+ * chunk, or -ENOMEM.
+ */
+int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
+			   u64 min_block, struct list_head *blocks)
+{
+	return dmem_vram_alloc(sdev, size, min_block, blocks, 0);
+}
+
+/**
+ * simgpu_dmem_svm_alloc() - VRAM for one SVM chunk
+ * @sdev: the device
+ * @size: the chunk size: 4 KiB, 64 KiB or 2 MiB
+ * @min_age: evict only chunks migrated at least this many jiffies ago
+ *
+ * Return: the chunk's device memory, its pages ready for migration, or
+ * ERR_PTR(-ENOSPC), ERR_PTR(-ENOMEM).
+ */
+struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
+						   u64 size,
+						   unsigned long min_age)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	struct drm_buddy_block *block;
+	struct simgpu_dmem_chunk *c;
+	int err;
+
+	if (!dmem->enabled)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&c->blocks);
+	kref_init(&c->ref);
+	c->sdev = sdev;
+	c->size = size;
+
+	err = dmem_vram_alloc(sdev, size, size, &c->blocks, min_age);
+	if (err) {
+		kfree(c);
+		return ERR_PTR(err);
+	}
+	block = list_first_entry(&c->blocks, struct drm_buddy_block, link);
+	simgpu_gpusvm_devmem_init(&c->devmem, &dmem_devmem_ops, sdev,
+				  dmem->first_pfn +
+				  (drm_buddy_block_offset(block) >> PAGE_SHIFT),
+				  size >> PAGE_SHIFT, dmem->wq,
+				  &sdev->svm_stats);
+	atomic64_add(size, &dmem->used_svm);
+	c->migrated_at = jiffies;
+
+	spin_lock(&dmem->lru_lock);
+	list_add_tail(&c->lru_link, &dmem->lru);
+	dmem->lru_len++;
+	spin_unlock(&dmem->lru_lock);
+	return &c->devmem;
+}
+
+static void dmem_fini(struct drm_device *drm, void *arg)
+{
+	struct simgpu_device *sdev = arg;
+	struct simgpu_dmem *dmem = &sdev->dmem;
+
+	/* Every page goes back to system memory before the pagemap goes. */
+	while (dmem_evict_one(sdev, 0))
+		;
+	memunmap_pages(&dmem->pagemap);
+	flush_workqueue(dmem->wq);
+	destroy_workqueue(dmem->wq);
+	release_mem_region(dmem->res->start, resource_size(dmem->res));
+	dmem->enabled = false;
+}
+
+/**
+ * simgpu_dmem_init() - expose a device's VRAM as device-private memory
+ * @sdev: the device, its VRAM and engines set up
+ *
+ * Torn down when the DRM device is released.
+ *
+ * Return: 0 or a negative errno.
+ */
+int simgpu_dmem_init(struct simgpu_device *sdev)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	void *addr;
+	int err;
+
+	spin_lock_init(&dmem->lru_lock);
+	INIT_LIST_HEAD(&dmem->lru);
+	dmem->wq = alloc_workqueue("simgpu%u-dmem", WQ_UNBOUND, 0, sdev->id);
+	if (!dmem->wq)
+		return -ENOMEM;
+
+	dmem->res = request_free_mem_region(&iomem_resource, sdev->vram.size,
+					    "simgpu-vram");
+	if (IS_ERR(dmem->res)) {
+		err = PTR_ERR(dmem->res);
+		goto err_wq;
+	}
+
+	dmem->pagemap.type = MEMORY_DEVICE_PRIVATE;
+	dmem->pagemap.range.start = dmem->res->start;
+	dmem->pagemap.range.end = dmem->res->end;
+	dmem->pagemap.nr_range = 1;
+	dmem->pagemap.ops = simgpu_gpusvm_pagemap_ops();
+	dmem->pagemap.owner = sdev;
+	addr = memremap_pages(&dmem->pagemap, NUMA_NO_NODE);
+	if (IS_ERR(addr)) {
+		err = PTR_ERR(addr);
+		goto err_region;
+	}
+	dmem->first_pfn = dmem->res->start >> PAGE_SHIFT;
+	dmem->enabled = true;
+
+	err = drmm_add_action_or_reset(&sdev->drm, dmem_fini, sdev);
+	if (err)
+		return err;
+	return 0;
+
+err_region:
+	release_mem_region(dmem->res->start, resource_size(dmem->res));
+err_wq:
+	destroy_workqueue(dmem->wq);
+	return err;
+}
+
+#else /* !CONFIG_DEVICE_PRIVATE */
+
+/**
+ * simgpu_dmem_init() - nothing to do without device-private memory
+ * @sdev: the device
+ *
+ * SVM stays in system memory on a kernel without CONFIG_DEVICE_PRIVATE.
+ *
+ * Return: 0.
+ */
+int simgpu_dmem_init(struct simgpu_device *sdev)
+{
+	return 0;
+}
+
+/**
+ * simgpu_dmem_vram_alloc() - allocate VRAM; there is no SVM to evict
+ * @sdev: the device
+ * @size: bytes, a multiple of 4 KiB
+ * @min_block: smallest block size, a power of two
+ * @blocks: list receiving the buddy blocks
+ *
+ * Return: as simgpu_vram_alloc().
+ */
+int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
+			   u64 min_block, struct list_head *blocks)
+{
+	return simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+}
+
+#endif
