@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 //
-// simgpu_exec_system_allocator: shared virtual memory on system memory. A
-// fault-mode VM mirrors the process (DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR)
-// and jobs use plain CPU pointers: malloc'd, mmap'd (private, shared, file,
-// THP, hugetlbfs), stack, globals. Batches and user fences live in malloc'd
-// memory too. Checks data through CPU changes of the address space (free,
-// munmap, mprotect, madvise, mremap, fork), concurrency (threads,
-// processes), BOs inside the mirror, faults, teardown with jobs in flight,
-// the argument checking of the mirror and of VM_QUERY_RANGE, and the SVM
-// counters in debugfs.
+// simgpu_exec_system_allocator: shared virtual memory on the system
+// allocator's memory. A fault-mode VM mirrors the process
+// (DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR) and jobs use plain CPU pointers:
+// malloc'd, mmap'd (private, shared, file, THP, hugetlbfs), stack, globals.
+// Batches and user fences live in malloc'd memory too. Checks data through
+// CPU changes of the address space (free, munmap, mprotect, madvise,
+// mremap, fork), concurrency (threads, processes), BOs inside the mirror,
+// faults, teardown with jobs in flight, where the GPU maps each kind of
+// memory (system memory, or VRAM on a device with
+// DRM_SIMGPU_CAP_VRAM_MIGRATION), the argument checking of the mirror and
+// of VM_QUERY_RANGE, and the SVM counters in debugfs.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -29,7 +31,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,12 +153,27 @@ public:
                      static_cast<unsigned long long>(size), std::strerror(errno));
         addr_ = static_cast<std::byte*>(p);
     }
+    // Private anonymous memory in a VMA of its own: PROT_NONE guard pages
+    // on both sides keep the kernel from merging it with a neighbour, so
+    // that no SVM chunk around it holds memory the CPU uses meanwhile (say,
+    // the TLS block ld.so mmaps): a chunk in VRAM comes back whole as soon
+    // as the CPU touches any page of it.
+    struct Own {};
+    static constexpr Own own{};
+    Map(Own, uint64_t size, int prot = PROT_READ | PROT_WRITE)
+        : Map(size + 2 * page_size, PROT_NONE)
+    {
+        addr_ += page_size;
+        size_ -= 2 * page_size;
+        guard_ = page_size;
+        igt_assert_eq(::mprotect(addr_, size_, prot), 0);
+    }
     // Adopts a mapping.
     Map(void* addr, uint64_t size) : addr_(static_cast<std::byte*>(addr)), size_(size) {}
     ~Map()
     {
         if (addr_)
-            ::munmap(addr_, size_);
+            ::munmap(addr_ - guard_, size_ + 2 * guard_);
     }
     Map(const Map&) = delete;
     Map& operator=(const Map&) = delete;
@@ -172,6 +191,7 @@ public:
 private:
     std::byte* addr_ = nullptr;
     uint64_t size_ = 0;
+    uint64_t guard_ = 0;
 };
 
 // malloc'd memory, freed on destruction.
@@ -375,14 +395,33 @@ void run_fault(const ExecQueue& q, const BatchBuilder& b, uint64_t fault_addr)
                  static_cast<unsigned long long>(fault_addr));
 }
 
+// Whether GPU faults of @env's device move anonymous private memory to
+// VRAM: DRM_SIMGPU_CAP_VRAM_MIGRATION (a kernel with device-private
+// memory), unless the svm_migrate module parameter turned it off.
+bool migrates(const Env& env)
+{
+    if (!env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION))
+        return false;
+    const auto param = read_param("svm_migrate");
+    return !param || (*param != "N" && *param != "0");
+}
+
 // A fault-mode VM mirroring this process, and a compute queue on it.
 struct Svm {
+    const Env* env;
     Vm vm;
     ExecQueue q;
+    // The placement bits (DRM_SIMGPU_PAGE_VRAM and the device) that a GPU
+    // fault gives anonymous private memory: this device's VRAM where it
+    // migrates, else 0 (system memory).
+    uint32_t anon_place;
 
-    explicit Svm(const Env& env, uint16_t engine_class = DRM_SIMGPU_ENGINE_CLASS_COMPUTE,
+    explicit Svm(const Env& e, uint16_t engine_class = DRM_SIMGPU_ENGINE_CLASS_COMPUTE,
                  uint16_t instance = 0)
-        : vm(make_mirror_vm(env)), q(make_queue(env, vm, engine_class, instance))
+        : env(&e), vm(make_mirror_vm(e)), q(make_queue(e, vm, engine_class, instance)),
+          anon_place(migrates(e) ? DRM_SIMGPU_PAGE_VRAM |
+                                       e.info.device_id << DRM_SIMGPU_PAGE_DEVICE_SHIFT
+                                 : 0)
     {
     }
 };
@@ -398,16 +437,36 @@ void assert_works(const ExecQueue& q)
     igt_assert_eq(m.as<uint64_t>()[0], 0u);
 }
 
+// ioctl(2) on @dev's fd, retried on EINTR and EAGAIN, touching no
+// malloc'd memory (the library's ioctl backend is an object on the heap):
+// a CPU access to a chunk in VRAM takes it back, and with it the GPU
+// mapping of malloc'd memory that shares the chunk.
+int raw_ioctl(const simgpu::Device& dev, unsigned long request, void* arg)
+{
+    int ret;
+    do {
+        ret = ::ioctl(dev.fd(), request, arg);
+    } while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+    return ret == 0 ? 0 : errno;
+}
+
+// The GPU mapping of the pages of [@start, +@bytes) (DRM_SIMGPU_PAGE_*),
+// as it is before the CPU touches any malloc'd memory: the kernel writes
+// the answer into a shared mapping, not the heap (see raw_ioctl()).
 std::vector<uint32_t> query(const Vm& vm, const void* start, uint64_t bytes)
 {
     const uint64_t first = va(start) & ~(page_size - 1);
     const uint64_t n = (round_up(va(start) + bytes, page_size) - first) / page_size;
-    auto pages = vm.query_range(first, n);
-    igt_assert_ok(pages);
-    return std::move(pages).value();
+    const Map answer(round_up(n * sizeof(uint32_t), page_size), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS);
+    auto args = simgpu::pack_vm_query_range(vm.id(), first, n, answer.as<uint32_t>());
+    const int err = raw_ioctl(vm.device(), DRM_IOCTL_SIMGPU_VM_QUERY_RANGE, &args);
+    igt_assert_f(err == 0, "VM_QUERY_RANGE of %llu pages at 0x%llx: %s",
+                 static_cast<unsigned long long>(n), static_cast<unsigned long long>(first),
+                 std::strerror(err));
+    return {answer.as<uint32_t>(), answer.as<uint32_t>() + n};
 }
 
-// Every page of [@start, +@bytes) has (flags & @mask) == @want.
 // ftrace through tracefs; the events of the simgpu trace system.
 constexpr const char* tracefs = "/sys/kernel/tracing";
 
@@ -454,6 +513,7 @@ bool trace_has(const std::string& trace, const std::string& event, const std::st
     return false;
 }
 
+// Every page of [@start, +@bytes) has (flags & @mask) == @want.
 void assert_pages(const Vm& vm, const void* start, uint64_t bytes, uint32_t mask, uint32_t want,
                   const char* what)
 {
@@ -465,11 +525,188 @@ void assert_pages(const Vm& vm, const void* start, uint64_t bytes, uint32_t mask
                      pages[i], want, mask);
 }
 
+// ---------------------------------------------------------------------------
+// Placement: where a GPU fault puts memory (see "Placement" under
+// DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR in the uAPI header). On a device
+// that migrates, a GPU fault moves the chunk (2 MiB, 64 KiB or 4 KiB)
+// around the address to VRAM when it is anonymous private memory, mapped
+// writable where the VMA is; a CPU access to it takes the whole chunk back
+// to system memory and removes its GPU mapping; a chunk that went to VRAM
+// three times stays in system memory. Elsewhere everything stays in
+// system memory. So query before the CPU touches the memory.
+
+// DRM_SIMGPU_PAGE_VRAM and the device bits.
+constexpr uint32_t place_mask = DRM_SIMGPU_PAGE_VRAM | 0xffu << DRM_SIMGPU_PAGE_DEVICE_SHIFT;
+
+enum class Mem {
+    // Anonymous private memory in chunks of its own, which the CPU leaves
+    // alone while the GPU maps it and which have not been to VRAM three
+    // times in the VM: in this device's VRAM where it migrates.
+    anon,
+    // malloc'd memory: anonymous private too, but a chunk of it may also
+    // hold what the CPU uses while the GPU works (the batches and user
+    // fences of these jobs, malloc's own data), so that the CPU took it
+    // back (not mapped) or, after three times, the GPU maps it in system
+    // memory. Mapped memory is still never in another device's VRAM.
+    heap,
+    // File-backed and shared memory (MAP_SHARED, a private file mapping,
+    // hugetlbfs, whose pages are files too): system memory on any device.
+    system,
+    // Anonymous private memory that may move or not: pages the kernel finds
+    // busy stay in system memory (mlock()ed pages still held by a per-CPU
+    // mlock batch), and a GPU write to pages that sit read-only in VRAM
+    // takes their chunk back to system memory, where the fault makes them
+    // writable. Mapped in this device's VRAM or in system memory.
+    anon_or_system,
+};
+
+const char* mem_name(Mem kind)
+{
+    switch (kind) {
+    case Mem::anon:
+        return "anonymous";
+    case Mem::heap:
+        return "malloc'd";
+    case Mem::system:
+        return "file-backed or shared";
+    case Mem::anon_or_system:
+        return "anonymous";
+    }
+    return "?";
+}
+
+// Whether page flags @f are what @kind gives after a GPU fault: (f &
+// @perm_mask) == @perm, in the place the policy says.
+bool placed(const Svm& s, uint32_t f, Mem kind, uint32_t perm, uint32_t perm_mask)
+{
+    const uint32_t where = kind == Mem::system ? 0 : s.anon_place;
+    const uint32_t mask = perm_mask | place_mask;
+    if ((f & mask) == (perm | where))
+        return true;
+    if (kind == Mem::anon_or_system)
+        return (f & mask) == perm;
+    // malloc'd memory on a device that migrates: not mapped (the CPU took
+    // the chunk back), or mapped in system memory (three trips).
+    return kind == Mem::heap && s.anon_place &&
+           (!(f & DRM_SIMGPU_PAGE_MAPPED) || (f & mask) == perm);
+}
+
+// The line of /proc/self/maps that holds @addr, for messages.
+std::string vma_of(uint64_t addr)
+{
+    std::ifstream in("/proc/self/maps");
+    std::string line;
+    while (std::getline(in, line)) {
+        unsigned long long lo = 0, hi = 0;
+        if (std::sscanf(line.c_str(), "%llx-%llx", &lo, &hi) == 2 && lo <= addr && addr < hi)
+            return line;
+    }
+    return "none";
+}
+
+// Every page of [@start, +@bytes) is mapped with (flags & @perm_mask) ==
+// @perm, where a GPU fault puts memory of @kind (see Mem).
+void assert_placed(const Svm& s, const void* start, uint64_t bytes, Mem kind, const char* what,
+                   uint32_t perm = page_ok, uint32_t perm_mask = page_ok)
+{
+    const auto pages = query(s.vm, start, bytes);
+    for (size_t i = 0; i < pages.size(); ++i) {
+        const uint64_t addr = (va(start) & ~(page_size - 1)) + i * page_size;
+        igt_assert_f(placed(s, pages[i], kind, perm, perm_mask),
+                     "%s: page %zu (0x%llx, VMA %s) of %s memory has flags 0x%x, expected 0x%x "
+                     "under mask 0x%x%s",
+                     what, i, static_cast<unsigned long long>(addr), vma_of(addr).c_str(),
+                     mem_name(kind), pages[i], perm | (kind == Mem::system ? 0 : s.anon_place),
+                     perm_mask | place_mask,
+                     !s.anon_place                 ? ""
+                     : kind == Mem::heap           ? " (or not mapped, or in system memory)"
+                     : kind == Mem::anon_or_system ? " (or in system memory)"
+                                                   : "");
+    }
+}
+
+// Where a first GPU fault puts malloc'd memory, without the noise of
+// Mem::heap: a fresh VM (no chunk has been to VRAM for it yet) reads a
+// dword of every page of [@p, +@bytes) into a buffer object, from a batch
+// and user fence in a buffer object too; the wait and the query go
+// straight to ioctl(2) and allocate nothing, so the CPU touches no
+// malloc'd memory until the query has answered. Every page is then mapped
+// where anonymous memory goes. A read, not a write: after a fork() the
+// pages of the heap the process has not written since are write-protected,
+// and a GPU write to such pages in VRAM brings their chunk back to system
+// memory.
+void assert_placed_fresh(const Svm& s, std::byte* p, uint64_t bytes, const char* what)
+{
+    igt_assert(va(p) % 4 == 0 && bytes % 4 == 0 && bytes > 0);
+    const Svm fresh(*s.env);
+    std::vector<std::byte*> reads;
+    for (std::byte* at = p; at < p + bytes;
+         at = reinterpret_cast<std::byte*>((va(at) & ~(page_size - 1)) + page_size))
+        reads.push_back(at);
+    GpuBuffer sink = make_buffer(fresh.vm, reads.size() * 4);
+    BatchBuilder b;
+    for (size_t i = 0; i < reads.size(); ++i)
+        b.copy(sink.gpu(i * 4), va(reads[i]), 4);
+    b.batch_end();
+    const uint64_t fence_off = round_up(b.size_bytes(), 8);
+    GpuBuffer batch = make_buffer(fresh.vm, fence_off + 8);
+    std::memcpy(batch.bytes(), b.dwords().data(), b.size_bytes());
+    const auto* fence = reinterpret_cast<const volatile uint64_t*>(batch.bytes() + fence_off);
+    const uint64_t fence_value = next_fence_value.fetch_add(1);
+    const auto sync = simgpu::user_fence_out(batch.gpu(fence_off), fence_value);
+    auto exec = simgpu::pack_exec(fresh.q.id(), batch.gpu(), {&sync, 1});
+    drm_simgpu_exec_queue_state state{};
+    state.exec_queue_id = fresh.q.id();
+    int err = raw_ioctl(fresh.q.device(), DRM_IOCTL_SIMGPU_EXEC, &exec);
+    igt_assert_f(err == 0, "%s: EXEC: %s", what, std::strerror(err));
+    // From here on, only ioctl(2) and the buffer objects until the query.
+    const int64_t deadline = now_ns() + job_timeout_ns;
+    for (;;) {
+        err = raw_ioctl(fresh.q.device(), DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE, &state);
+        igt_assert_f(err == 0, "%s: EXEC_QUEUE_STATE: %s", what, std::strerror(err));
+        if (*fence == fence_value || state.jobs_completed >= 1)
+            break;
+        igt_assert_f(now_ns() < deadline, "%s: the job did not end in time", what);
+        sleep_ms(1);
+    }
+    const auto pages = query(fresh.vm, p, bytes);
+    igt_assert_f(*fence == fence_value && state.jobs_failed == 0,
+                 "%s: the job failed: error %d, fault_addr 0x%llx", what, state.error,
+                 static_cast<unsigned long long>(state.fault_addr));
+    // The CPU keeps touching its TLS block (the stack protector's canary,
+    // errno) meanwhile, and a big allocation is an mmap() that may share a
+    // VMA with it: pages in a 2 MiB block of the TLS block may share a
+    // chunk with it, so they count as Mem::heap there.
+    const uint64_t tp = reinterpret_cast<uintptr_t>(::pthread_self());
+    const auto near_tls = [tp](uint64_t addr) {
+        const uint64_t block = addr & ~(huge_size - 1);
+        return block == ((tp - 64 * KiB) & ~(huge_size - 1)) ||
+               block == ((tp + 64 * KiB) & ~(huge_size - 1));
+    };
+    for (size_t i = 0; i < pages.size(); ++i) {
+        const uint64_t addr = (va(p) & ~(page_size - 1)) + i * page_size;
+        const Mem kind = near_tls(addr) ? Mem::heap : Mem::anon;
+        igt_assert_f(placed(fresh, pages[i], kind, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED),
+                     "%s: page %zu (0x%llx) has flags 0x%x, expected 0x%x under mask 0x%x "
+                     "(thread pointer 0x%llx; VMA %s)",
+                     what, i, static_cast<unsigned long long>(addr), pages[i],
+                     DRM_SIMGPU_PAGE_MAPPED | fresh.anon_place, DRM_SIMGPU_PAGE_MAPPED | place_mask,
+                     static_cast<unsigned long long>(tp), vma_of(addr).c_str());
+    }
+    for (size_t i = 0; i < reads.size(); ++i) {
+        uint32_t want;
+        std::memcpy(&want, reads[i], 4);
+        igt_assert_eq(sink.as<const volatile uint32_t>()[i], want);
+    }
+}
+
 // Checks a piece of memory of any kind: the CPU writes a pattern in the
 // first half, the GPU copies it to the second half, stores a qword and
 // adds atomically; all of it visible to the CPU, every page mapped
-// writable.
-void exercise(const Svm& s, std::byte* p, uint64_t size, uint32_t seed)
+// writable (and by 2 MiB entries with @huge) where a GPU fault puts
+// memory of @kind.
+void exercise(const Svm& s, std::byte* p, uint64_t size, uint32_t seed, Mem kind,
+              uint32_t huge = 0)
 {
     igt_assert(size % 16 == 0 && size >= 64);
     const uint64_t half = size / 2;
@@ -482,11 +719,26 @@ void exercise(const Svm& s, std::byte* p, uint64_t size, uint32_t seed)
         .atomic(DRM_SIMGPU_ATOMIC_ADD, va(p + 8), 5)
         .batch_end();
     run_ok(s.q, b);
+    // Before the CPU reads the results back (which takes VRAM back).
+    if (kind == Mem::heap) {
+        // Pages of the heap that the GPU only read may be mapped read-only:
+        // by a range the VM faulted in while they were write-protected
+        // (copy-on-write after a fork()), which the CPU's writes since made
+        // writable without invalidating anything.
+        const uint32_t mapped = DRM_SIMGPU_PAGE_MAPPED;
+        assert_placed(s, p, size, kind, "after the job", mapped | huge, mapped | huge);
+        assert_placed(s, p, 16, kind, "written by the GPU", page_ok | huge, page_ok | huge);
+        assert_placed(s, p + half, half, kind, "written by the GPU", page_ok | huge,
+                      page_ok | huge);
+    } else {
+        assert_placed(s, p, size, kind, "after the job", page_ok | huge, page_ok | huge);
+    }
     check_words(p + half, half, seed, "GPU copy");
     igt_assert_eq(reinterpret_cast<volatile uint64_t*>(p)[0], magic);
     igt_assert_eq(reinterpret_cast<volatile uint64_t*>(p)[1], orig1 + 5);
     check_words(p + 16, half - 16, seed, "source", 4);
-    assert_pages(s.vm, p, size, page_ok | DRM_SIMGPU_PAGE_VRAM, page_ok, "after the job");
+    if (kind == Mem::heap)
+        assert_placed_fresh(s, p, size, "malloc'd memory, first GPU fault");
 }
 
 // ---------------------------------------------------------------------------
@@ -668,7 +920,11 @@ int child_svm_work(uint32_t seed, int iterations, uint64_t size)
             src[i] = pattern(seed + it, i);
         BatchBuilder b;
         b.copy(va(dst), va(src), size).atomic(DRM_SIMGPU_ATOMIC_INC, va(src), 0).batch_end();
+        const int64_t t0 = now_ns();
         const int err = svm_run(q.value(), b);
+        if (err)
+            std::fprintf(stderr, "child %d: job %d failed after %.0f ms: %d (%s)\n", ::getpid(),
+                         it, elapsed_ms(t0), err, std::strerror(-err));
         CHILD_CHECK(err == 0, 15);
         for (uint64_t i = 0; i < size / 4; ++i)
             CHILD_CHECK(dst[i] == pattern(seed + it, i), 16);
@@ -706,6 +962,11 @@ void partial_munmap(const Env& env, Where where, bool cpu_touch)
         b.store_dw(va(r + i * page_size + 64), 0xa0000000u | static_cast<uint32_t>(i));
     b.batch_end();
     run_ok(s.q, b);
+    // Before the CPU looks: every page is mapped writable; where the
+    // device migrates, the whole 2 MiB range went to VRAM and is mapped by
+    // one 2 MiB entry.
+    const uint32_t huge = s.anon_place ? DRM_SIMGPU_PAGE_HUGE : 0;
+    assert_placed(s, r, huge_size, Mem::anon, "mapped range", page_ok | huge, page_ok | huge);
     for (uint64_t i = 0; i < npages; ++i) {
         const auto* page = reinterpret_cast<const uint32_t*>(r + i * page_size);
         igt_assert_eq(page[16], 0xa0000000u | static_cast<uint32_t>(i));
@@ -714,8 +975,18 @@ void partial_munmap(const Env& env, Where where, bool cpu_touch)
         else
             igt_assert_eq(page[0], 0u);
     }
-    assert_pages(s.vm, r, huge_size, page_ok, page_ok, "mapped range");
     std::vector<std::byte> snapshot(r, r + huge_size);
+
+    // The CPU's reads took the range back from VRAM and its GPU mapping
+    // with it, where the device migrates: one GPU read maps the whole range
+    // again, so that the munmap below cuts into a live GPU mapping on any
+    // device.
+    Malloc sink(64, true);
+    BatchBuilder again;
+    again.copy(va(sink.p), va(r + 0x100), 8).batch_end();
+    run_ok(s.q, again);
+    assert_placed(s, r, huge_size, Mem::anon, "mapped again", page_ok | huge, page_ok | huge);
+    check_same(sink.p, snapshot.data() + 0x100, 8, "read of the range");
 
     igt_assert_eq(::munmap(hole, hole_size), 0);
     // The notifier zapped the unmapped part at once.
@@ -777,7 +1048,7 @@ void file_shared_test(const Env& env, const std::string& dir)
     const uint64_t size = 256 * KiB;
     TmpFile f(dir, size);
     Map m(size, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd);
-    exercise(s, m.data(), size, 31);
+    exercise(s, m.data(), size, 31, Mem::system);
     // The GPU's writes are in the file.
     std::vector<std::byte> back(size);
     igt_assert_eq(::pread(f.fd, back.data(), size, 0), static_cast<ssize_t>(size));
@@ -798,13 +1069,17 @@ struct HugePagesRestorer {
     }
 };
 
-alignas(4096) std::byte global_bss[64 * KiB];
+// Room for a 64 KiB-aligned 64 KiB window with a page on either side.
+alignas(4096) std::byte global_bss[192 * KiB];
 uint32_t global_data[2048] = {0x11111111, 0x22222222, 0x33333333, 0x44444444};
 
 [[gnu::noinline]] void stack_test(const Svm& s)
 {
-    alignas(4096) std::array<std::byte, 32 * KiB> buf{};
-    exercise(s, buf.data(), buf.size(), 41);
+    // 64 KiB of stack in chunks of their own: a 64 KiB-aligned window of a
+    // larger array, so that no live frame shares a chunk with it (the CPU
+    // would take such a chunk back from VRAM as soon as it runs).
+    alignas(4096) std::array<std::byte, 128 * KiB> buf{};
+    exercise(s, align_ptr(buf.data(), 64 * KiB), 64 * KiB, 41, Mem::anon);
     // A small unaligned stack variable as a plain source and destination.
     alignas(8) volatile uint64_t local = 0x1234567890abcdefULL;
     alignas(8) volatile uint64_t copy = 0;
@@ -917,6 +1192,32 @@ int main(int argc, char** argv)
             b.store_dw(va(m.data() + off), 0x5700000u + n);
         b.batch_end();
         run_ok(s.q, b);
+        // Before the CPU reads it back: pages the GPU touched are mapped,
+        // where a GPU fault puts malloc'd memory; some untouched pages of a
+        // touched range may be mapped too, but all touched ones are. The
+        // 2 MiB blocks inside the buffer hold nothing else, so nothing the
+        // CPU uses meanwhile: all of their pages are mapped (each has
+        // touched pages), as anonymous memory of its own.
+        const auto pages = query(s.vm, m.p, size);
+        const uint64_t first = va(m.p) & ~(page_size - 1);
+        for (uint64_t off = 4; off + 4 <= size; off += stride) {
+            const uint64_t page = (va(m.data() + off) - first) / page_size;
+            igt_assert_f(placed(s, pages[page], Mem::heap, page_ok, page_ok),
+                         "touched page %llu (offset 0x%llx) has flags 0x%x",
+                         static_cast<unsigned long long>(page),
+                         static_cast<unsigned long long>(off), pages[page]);
+        }
+        const uint64_t own = round_up(va(m.p), huge_size);
+        const uint64_t own_end = (va(m.p) + size) & ~(huge_size - 1);
+        igt_assert(own < own_end);
+        for (uint64_t a = own; a < own_end; a += page_size) {
+            const uint64_t page = (a - first) / page_size;
+            igt_assert_f(placed(s, pages[page], Mem::anon, page_ok, page_ok),
+                         "page %llu (0x%llx) of a 2 MiB block inside the buffer has flags 0x%x, "
+                         "expected 0x%x",
+                         static_cast<unsigned long long>(page), static_cast<unsigned long long>(a),
+                         pages[page], page_ok | s.anon_place);
+        }
         const auto* w = m.as<const uint32_t>();
         uint64_t next = 4;
         n = 0;
@@ -928,14 +1229,6 @@ int main(int argc, char** argv)
             } else if (w[i] != 0) {
                 igt_fail("word %llu is 0x%x, expected 0", static_cast<unsigned long long>(i), w[i]);
             }
-        }
-        // Pages the GPU touched are mapped, and at least one range was
-        // created per touched 2 MiB block at most: some untouched pages of
-        // a touched range may be mapped too, but all touched ones are.
-        const auto pages = query(s.vm, m.p, size);
-        for (uint64_t off = 4; off + 4 <= size; off += stride) {
-            const uint64_t page = (va(m.data() + off) - (va(m.p) & ~(page_size - 1))) / page_size;
-            igt_assert_eq(pages[page] & page_ok, page_ok);
         }
     });
 
@@ -973,20 +1266,20 @@ int main(int argc, char** argv)
         const Svm s(*env);
         for (const uint64_t size : {uint64_t{64}, 4 * KiB, 100 * KiB, 1 * MiB}) {
             Malloc m(size);
-            exercise(s, m.data(), size, static_cast<uint32_t>(size));
+            exercise(s, m.data(), size, static_cast<uint32_t>(size), Mem::heap);
         }
     });
 
     t.subtest("mem-mmap-private", [&] {
         const Svm s(*env);
-        Map m(512 * KiB);
-        exercise(s, m.data(), m.size(), 51);
+        Map m(Map::own, 512 * KiB);
+        exercise(s, m.data(), m.size(), 51, Mem::anon);
     });
 
     t.subtest("mem-mmap-shared", [&] {
         const Svm s(*env);
         Map m(512 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
-        exercise(s, m.data(), m.size(), 52);
+        exercise(s, m.data(), m.size(), 52, Mem::system);
     });
 
     t.subtest("mem-file-tmp", [&] { file_shared_test(*env, "/tmp"); });
@@ -1010,6 +1303,9 @@ int main(int argc, char** argv)
         BatchBuilder b;
         b.copy(va(out.p), va(m.data()), size).fill(va(m.data()), size, 0xdeadbeef).batch_end();
         run_ok(s.q, b);
+        // Its copied pages are anonymous, but the mapping is a file's: they
+        // stay in system memory.
+        assert_placed(s, m.data(), size, Mem::system, "private file mapping");
         check_words(out.p, size, 61, "file read by the GPU");
         check_value(m.data(), size, 0xdeadbeef, "private copy");
         std::vector<uint32_t> back(size / 4);
@@ -1031,9 +1327,9 @@ int main(int argc, char** argv)
         igt_require_f(kb >= huge_size / KiB,
                       "the kernel did not back the 2 MiB area with a THP (AnonHugePages %llu kB)",
                       static_cast<unsigned long long>(kb));
-        exercise(s, p, huge_size, 71);
-        assert_pages(s.vm, p, huge_size, page_ok | DRM_SIMGPU_PAGE_HUGE,
-                     page_ok | DRM_SIMGPU_PAGE_HUGE, "THP mapped by a 2 MiB entry");
+        // A THP in system memory, or the 2 MiB chunk it became in VRAM: one
+        // 2 MiB entry either way.
+        exercise(s, p, huge_size, 71, Mem::anon, DRM_SIMGPU_PAGE_HUGE);
         igt_info("THP: AnonHugePages %llu kB, all 512 pages HUGE\n",
                  static_cast<unsigned long long>(kb));
     });
@@ -1056,7 +1352,7 @@ int main(int argc, char** argv)
                       std::strerror(errno));
         const Map m(p, huge_size);
         const Svm s(*env);
-        exercise(s, m.data(), huge_size, 81);
+        exercise(s, m.data(), huge_size, 81, Mem::system);
         const auto pages = query(s.vm, m.data(), huge_size);
         igt_info("hugetlb page 0 flags 0x%x\n", pages[0]);
     });
@@ -1068,7 +1364,17 @@ int main(int argc, char** argv)
 
     t.subtest("mem-global", [&] {
         const Svm s(*env);
-        exercise(s, global_bss, sizeof(global_bss), 91);
+        // A 64 KiB window of .bss in chunks of its own: read-only pages of
+        // global_bss on either side split it into a VMA of its own, so that
+        // no chunk around it holds another variable, which the CPU may
+        // touch while the GPU works (or the heap, where brk follows .bss).
+        std::byte* window = align_ptr(global_bss + page_size, 64 * KiB);
+        igt_assert(window + 64 * KiB + page_size <= global_bss + sizeof(global_bss));
+        for (std::byte* guard : {window - page_size, window + 64 * KiB})
+            igt_assert_eq(::mprotect(guard, page_size, PROT_READ), 0);
+        exercise(s, window, 64 * KiB, 91, Mem::anon);
+        for (std::byte* guard : {window - page_size, window + 64 * KiB})
+            igt_assert_eq(::mprotect(guard, page_size, PROT_READ | PROT_WRITE), 0);
         // Initialised data (a private file mapping of the binary).
         Malloc out(sizeof(global_data), true);
         BatchBuilder b;
@@ -1076,6 +1382,10 @@ int main(int argc, char** argv)
             .store_dw(va(&global_data[2047]), 0x99999999u)
             .batch_end();
         run_ok(s.q, b);
+        // A private file mapping stays in system memory, copied on write.
+        assert_placed(s, global_data, sizeof(global_data), Mem::system, "initialised data",
+                      DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED);
+        assert_placed(s, &global_data[2047], 4, Mem::system, "written initialised data");
         igt_assert_eq(out.as<uint32_t>()[0], 0x11111111u);
         igt_assert_eq(out.as<uint32_t>()[3], 0x44444444u);
         igt_assert_eq(out.as<uint32_t>()[4], 0u);
@@ -1084,9 +1394,9 @@ int main(int argc, char** argv)
 
     t.subtest("mem-mlock", [&] {
         const Svm s(*env);
-        Map m(256 * KiB);
+        Map m(Map::own, 256 * KiB);
         igt_require_f(::mlock(m.data(), m.size()) == 0, "mlock failed: %s", std::strerror(errno));
-        exercise(s, m.data(), m.size(), 101);
+        exercise(s, m.data(), m.size(), 101, Mem::anon_or_system);
         igt_assert_eq(::munlock(m.data(), m.size()), 0);
     });
 
@@ -1119,14 +1429,13 @@ int main(int argc, char** argv)
         const Svm s(*env);
         const uint64_t size = 256 * KiB;
         Malloc out(size);
-        Map m(size);
+        Map m(Map::own, size);
         fill_words(m.data(), size, 301);
         BatchBuilder b;
         b.copy(va(out.p), va(m.data()), size).batch_end();
         run_ok(s.q, b);
+        assert_placed(s, m.data(), size, Mem::anon, "first mapping");
         check_words(out.p, size, 301, "first mapping");
-        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
-                     "first mapping");
 
         // New memory at the same address: zeros, then new CPU data.
         igt_assert_eq(::munmap(m.data(), size), 0);
@@ -1163,14 +1472,14 @@ int main(int argc, char** argv)
     t.subtest("mprotect-readonly", [&] {
         const Svm s(*env);
         const uint64_t size = 64 * KiB;
-        Map m(size);
+        Map m(Map::own, size);
         Malloc out(size);
         fill_words(m.data(), size, 401);
         BatchBuilder b;
         b.copy(va(out.p), va(m.data()), size).store_dw(va(m.data()), 0x77777777u).batch_end();
         run_ok(s.q, b);
+        assert_placed(s, m.data(), size, Mem::anon, "writable mapping");
         check_words(out.p, size, 401, "first read");
-        assert_pages(s.vm, m.data(), size, page_ok, page_ok, "writable mapping");
 
         igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
         assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC, 0,
@@ -1179,9 +1488,11 @@ int main(int argc, char** argv)
         BatchBuilder rd;
         rd.copy(va(out.p), va(m.data()), size).batch_end();
         run_ok(s.q, rd);
+        // Where the device migrates, the pages are still in VRAM, now
+        // read-only there.
+        assert_placed(s, m.data(), size, Mem::anon, "read-only mapping", DRM_SIMGPU_PAGE_MAPPED);
         igt_assert_eq(out.as<uint32_t>()[0], 0x77777777u);
         check_words(out.data() + 4, size - 4, 401, "read-only read", 1);
-        assert_pages(s.vm, m.data(), size, page_ok, DRM_SIMGPU_PAGE_MAPPED, "read-only mapping");
         // Writes and atomics fault on the exact byte; nothing changes.
         BatchBuilder w;
         w.store_dw(va(m.data() + 0x1004), 1).batch_end();
@@ -1200,47 +1511,52 @@ int main(int argc, char** argv)
         // Write permission comes back with the CPU's.
         const Svm s(*env);
         const uint64_t size = 64 * KiB;
-        Map m(size);
+        Map m(Map::own, size);
         fill_words(m.data(), size, 411);
         Malloc out(size);
         BatchBuilder rd;
         rd.copy(va(out.p), va(m.data()), size).batch_end();
         igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
         run_ok(s.q, rd); // the range is created read-only
+        assert_placed(s, m.data(), size, Mem::anon, "read-only range", DRM_SIMGPU_PAGE_MAPPED);
         check_words(out.p, size, 411, "read-only read");
         BatchBuilder w;
         w.store_dw(va(m.data() + 0x3000), 0x12121212u).batch_end();
         run_fault(s.q, w, va(m.data() + 0x3000));
         igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
         run_ok(s.q, w);
+        // Where the device migrates, the read moved the pages to VRAM
+        // read-only, and mprotect() leaves them read-only there.
+        assert_placed(s, m.data() + 0x3000, page_size, Mem::anon_or_system, "writable again");
         igt_assert_eq(m.as<uint32_t>()[0x3000 / 4], 0x12121212u);
-        assert_pages(s.vm, m.data() + 0x3000, page_size, page_ok, page_ok, "writable again");
     });
 
     t.subtest("read-then-write", [&] {
         // A GPU read of untouched memory maps the shared zero page
         // read-only (no copy-on-write break); a GPU write then faults
-        // again and upgrades the mapping in place.
+        // again and upgrades the mapping in place. Where the device
+        // migrates, the read moves the memory to VRAM instead, zero-filled
+        // and writable at once, and the write takes no fault.
         const Svm s(*env);
         const uint64_t size = 64 * KiB;
-        Map m(size);
+        Map m(Map::own, size);
         Malloc out(size);
         std::memset(out.p, 0xa5, size);
         BatchBuilder rd;
         rd.copy(va(out.p), va(m.data()), size).batch_end();
         run_ok(s.q, rd);
+        assert_placed(s, m.data(), size, Mem::anon, "after the GPU read",
+                      s.anon_place ? page_ok : DRM_SIMGPU_PAGE_MAPPED);
         check_value(out.p, size, 0, "read of untouched memory");
-        assert_pages(s.vm, m.data(), size, page_ok, DRM_SIMGPU_PAGE_MAPPED,
-                     "after the GPU read");
 
         BatchBuilder w;
         for (uint64_t off = 0; off < size; off += page_size)
             w.store_dw(va(m.data() + off), 0x600d0000u + static_cast<uint32_t>(off / page_size));
         w.batch_end();
         run_ok(s.q, w);
+        assert_placed(s, m.data(), size, Mem::anon, "after the GPU write");
         for (uint64_t off = 0; off < size; off += page_size)
             igt_assert_eq(m.as<uint32_t>()[off / 4], 0x600d0000u + static_cast<uint32_t>(off / page_size));
-        assert_pages(s.vm, m.data(), size, page_ok, page_ok, "after the GPU write");
     });
 
     t.subtest("tracepoints", [&] {
@@ -1280,12 +1596,13 @@ int main(int argc, char** argv)
     t.subtest("mprotect-none", [&] {
         const Svm s(*env);
         const uint64_t size = 64 * KiB;
-        Map m(size);
+        Map m(Map::own, size);
         Malloc out(size);
         fill_words(m.data(), size, 421);
         BatchBuilder rd;
         rd.copy(va(out.p), va(m.data()), size).batch_end();
         run_ok(s.q, rd);
+        assert_placed(s, m.data(), size, Mem::anon, "before mprotect(PROT_NONE)");
         check_words(out.p, size, 421, "first read");
 
         igt_assert_eq(::mprotect(m.data(), size, PROT_NONE), 0);
@@ -1306,12 +1623,13 @@ int main(int argc, char** argv)
     t.subtest("madvise-dontneed", [&] {
         const Svm s(*env);
         const uint64_t size = 256 * KiB;
-        Map m(size);
+        Map m(Map::own, size);
         Malloc out(size);
         fill_words(m.data(), size, 431);
         BatchBuilder rd;
         rd.copy(va(out.p), va(m.data()), size).batch_end();
         run_ok(s.q, rd);
+        assert_placed(s, m.data(), size, Mem::anon, "before MADV_DONTNEED");
         check_words(out.p, size, 431, "before MADV_DONTNEED");
         igt_assert_eq(::madvise(m.data(), size, MADV_DONTNEED), 0);
         assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after MADV_DONTNEED");
@@ -1330,15 +1648,15 @@ int main(int argc, char** argv)
         const Svm s(*env);
         const uint64_t size = 128 * KiB;
         Malloc out(size);
-        void* old = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                           -1, 0);
-        igt_assert(old != MAP_FAILED);
+        const Map own_old(Map::own, size); // the mremap below moves it away
+        void* old = own_old.data();
         Map reservation(size, PROT_NONE);
         void* target = reservation.release(); // the mremap below takes it over
         fill_words(old, size, 441);
         BatchBuilder rd;
         rd.copy(va(out.p), va(old), size).batch_end();
         run_ok(s.q, rd);
+        assert_placed(s, old, size, Mem::anon, "before mremap");
         check_words(out.p, size, 441, "before mremap");
 
         void* moved = ::mremap(old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
@@ -1371,14 +1689,14 @@ int main(int argc, char** argv)
     t.subtest("fork-cow", [&] {
         const Svm s(*env);
         const uint64_t size = 64 * KiB, half = size / 2;
-        Map buf(size);
+        Map buf(Map::own, size);
         Malloc out(size);
         fill_words(buf.data(), size, 501);
         BatchBuilder rd;
         rd.copy(va(out.p), va(buf.data()), size).batch_end();
         run_ok(s.q, rd);
+        assert_placed(s, buf.data(), size, Mem::anon, "before fork");
         check_words(out.p, size, 501, "before fork");
-        assert_pages(s.vm, buf.data(), size, page_ok, page_ok, "before fork");
 
         int to_child[2], to_parent[2];
         igt_assert_eq(::pipe(to_child), 0);
@@ -1432,13 +1750,13 @@ int main(int argc, char** argv)
         const Svm s(*env);
         Malloc m(64 * KiB);
         fill_words(m.p, 64 * KiB, 511);
-        exercise(s, m.data(), 64 * KiB, 512);
+        exercise(s, m.data(), 64 * KiB, 512, Mem::heap);
         const pid_t pid = ::fork();
         igt_assert(pid >= 0);
         if (pid == 0)
             ::_exit(child_svm_work(513, 2, 256 * KiB));
         assert_child_ok(pid, 120000, "child with its own VM");
-        exercise(s, m.data(), 64 * KiB, 514);
+        exercise(s, m.data(), 64 * KiB, 514, Mem::heap);
     });
 
     t.subtest("mirror-bad-other-process", [&] {
@@ -1776,20 +2094,19 @@ int main(int argc, char** argv)
             .copy(va(out.p), va(ro), 16 * KiB)
             .batch_end();
         run_ok(s.q, b);
-        // The touched page is mapped for everything, in system memory.
+        // The touched page is mapped for everything, in this device's VRAM
+        // where it migrates, else in system memory.
         const auto touched = query(s.vm, rw + 5 * page_size, page_size);
-        igt_assert_eq(touched[0] & ~uint32_t{DRM_SIMGPU_PAGE_HUGE}, page_ok);
+        igt_assert_eq(touched[0] & ~uint32_t{DRM_SIMGPU_PAGE_HUGE}, page_ok | s.anon_place);
         // Far-away pages that nothing touched: nothing.
         for (const uint32_t f : query(s.vm, far, 64 * KiB))
             igt_assert_eq(f, 0u);
         for (const uint32_t f : query(s.vm, reinterpret_cast<const void*>(0x1000), 16 * page_size))
             igt_assert_eq(f, 0u);
-        // Read-only VMA: mapped, not writable, no atomics.
+        // Read-only VMA: mapped, not writable, no atomics (anonymous
+        // memory, so zero-filled in VRAM where the device migrates).
+        assert_placed(s, ro, 16 * KiB, Mem::anon, "read-only VMA", DRM_SIMGPU_PAGE_MAPPED);
         check_value(out.p, 16 * KiB, 0, "read-only memory");
-        assert_pages(s.vm, ro, 16 * KiB,
-                     DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC |
-                         DRM_SIMGPU_PAGE_VRAM,
-                     DRM_SIMGPU_PAGE_MAPPED, "read-only VMA");
         // After munmap nothing is mapped there any more.
         igt_assert_eq(::munmap(rw, 64 * KiB), 0);
         for (const uint32_t f : query(s.vm, rw, 64 * KiB))
@@ -1811,8 +2128,10 @@ int main(int argc, char** argv)
         igt_assert_lte(c0.at("ranges_created") + 1, c1.at("ranges_created"));
         igt_assert_lte(c0.at("ranges_2M") + 1, c1.at("ranges_2M"));
         igt_assert_lte(c0.at("pages_faulted") + huge_size / page_size, c1.at("pages_faulted"));
-        assert_pages(s.vm, big, huge_size, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
-                     "2 MiB range");
+        // Where the device migrates, the 2 MiB chunk went to VRAM whole:
+        // one 2 MiB entry.
+        const uint32_t huge = s.anon_place ? DRM_SIMGPU_PAGE_HUGE : 0;
+        assert_placed(s, big, huge_size, Mem::anon, "2 MiB range", page_ok | huge, page_ok | huge);
 
         // 64 KiB: a VMA too small for 2 MiB, between PROT_NONE guards.
         Map mid(256 * KiB + 2 * page_size, PROT_NONE);
@@ -1823,8 +2142,7 @@ int main(int argc, char** argv)
         run_ok(s.q, b64);
         const auto c2 = svm_counters();
         igt_assert_lte(c1.at("ranges_64K") + 1, c2.at("ranges_64K"));
-        assert_pages(s.vm, m64, 64 * KiB, DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED,
-                     "64 KiB range");
+        assert_placed(s, m64, 64 * KiB, Mem::anon, "64 KiB range");
 
         // 4 KiB: a one-page VMA between PROT_NONE guards.
         Map guarded(3 * page_size, PROT_NONE);
@@ -1835,6 +2153,7 @@ int main(int argc, char** argv)
         run_ok(s.q, b4);
         const auto c3 = svm_counters();
         igt_assert_lte(c2.at("ranges_4K") + 1, c3.at("ranges_4K"));
+        assert_placed(s, one, page_size, Mem::anon, "4 KiB range");
         igt_assert_eq(reinterpret_cast<uint32_t*>(one)[4], 4u);
 
         // munmap: invalidations now, removal soon after (the collector).
@@ -1894,7 +2213,7 @@ int main(int argc, char** argv)
         }
         assert_works(s.q);
         Malloc m(256 * KiB);
-        exercise(s, m.data(), 256 * KiB, 1001);
+        exercise(s, m.data(), 256 * KiB, 1001, Mem::heap);
     });
 
     t.subtest("fd-close-inflight", [&] {

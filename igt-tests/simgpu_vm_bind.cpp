@@ -19,6 +19,8 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <drm/simgpu_drm.h>
 #include <xf86drm.h>
@@ -207,6 +209,44 @@ private:
     std::string name_;
     std::string old_;
 };
+
+// Anonymous memory of this process for PREFETCH, unmapped on destruction
+// (munmap of holes punched into it is harmless).
+class CpuMem {
+public:
+    explicit CpuMem(uint64_t size, int prot = PROT_READ | PROT_WRITE) : size_(size)
+    {
+        void* p = ::mmap(nullptr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        igt_assert_f(p != MAP_FAILED, "mmap of %llu bytes: %s",
+                     static_cast<unsigned long long>(size), std::strerror(errno));
+        p_ = static_cast<std::byte*>(p);
+    }
+    ~CpuMem() { ::munmap(p_, size_); }
+    CpuMem(const CpuMem&) = delete;
+    CpuMem& operator=(const CpuMem&) = delete;
+
+    std::byte* data() const { return p_; }
+    uint64_t addr(uint64_t offset = 0) const { return reinterpret_cast<uintptr_t>(p_) + offset; }
+    uint64_t size() const { return size_; }
+
+private:
+    std::byte* p_ = nullptr;
+    uint64_t size_ = 0;
+};
+
+uint32_t prefetch_word(uint64_t i)
+{
+    return static_cast<uint32_t>(i * 2654435761u) ^ 0x5eed5eedu;
+}
+
+// The "faults" counter of simgpu_stats, when debugfs can be read.
+std::optional<uint64_t> gpu_faults()
+{
+    const auto c = read_debugfs_counters("simgpu_stats");
+    if (!c || !c->count("faults"))
+        return std::nullopt;
+    return c->at("faults");
+}
 
 } // namespace
 
@@ -813,9 +853,16 @@ int main(int argc, char** argv)
         auto args = simgpu::pack_vm_bind(s.vm.id(), ops);
         args.pad = 1;
         s.fails(args, EINVAL);
-        auto op = s.good();
-        op.pad = 1;
-        s.op_fails(op, EINVAL);
+        // The op's former pad is the PREFETCH region now: MAP and UNMAP
+        // still take only 0.
+        for (const uint32_t region : {1u, 2u, ~0u}) {
+            auto op = s.good();
+            op.region = region;
+            s.op_fails(op, EINVAL);
+            auto un = unmap_op(s.va, page_size);
+            un.region = region;
+            s.op_fails(un, EINVAL);
+        }
         s.check();
     });
 
@@ -856,7 +903,8 @@ int main(int argc, char** argv)
 
     t.subtest("bind-bad-op", [&] {
         const BindSetup s(*env);
-        for (const uint32_t code : {2u, 0x80000000u, ~0u}) {
+        // 2 is DRM_SIMGPU_VM_BIND_OP_PREFETCH (the prefetch-* subtests).
+        for (const uint32_t code : {3u, 4u, 0x80000000u, ~0u}) {
             auto op = s.good();
             op.op = code;
             s.op_fails(op, EINVAL);
@@ -1055,6 +1103,197 @@ int main(int argc, char** argv)
         // 64 are accepted.
         const auto ok_op = map_op(s.bo.bo, alloc_va(page_size), page_size);
         igt_assert_ok(s.vm.bind({&ok_op, 1}, {many.data(), 64}));
+    });
+
+    // --- PREFETCH argument checking: holds with and without VRAM migration ---
+
+    constexpr uint32_t sys = DRM_SIMGPU_MEM_SYSTEM;
+
+    t.subtest("prefetch-bad-region", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        const CpuMem mem(64 * KiB);
+        std::memset(mem.data(), 0x5a, mem.size());
+        for (const uint32_t region : {2u, 3u, 0x80000000u, ~0u})
+            igt_assert_errno(vm.prefetch(mem.addr(), mem.size(), region), EINVAL);
+        igt_assert_ok(vm.prefetch(mem.addr(), mem.size(), sys));
+    });
+
+    t.subtest("prefetch-bad-fields", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        const CpuMem mem(64 * KiB);
+        std::memset(mem.data(), 0x5a, mem.size());
+        const GpuBuffer bo = make_unbound(env->dev, page_size);
+        const auto good = simgpu::prefetch_op(mem.addr(), mem.size(), sys);
+        const auto fails = [&](auto mutate) {
+            auto op = good;
+            mutate(op);
+            igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+        };
+        for (const uint32_t flags :
+             {uint32_t{DRM_SIMGPU_VM_BIND_FLAG_READONLY},
+              uint32_t{DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR}, 4u, 0x80000000u, ~0u})
+            fails([&](auto& op) { op.flags = flags; });
+        for (const uint32_t handle : {bo.bo.handle(), 0xfffffu})
+            fails([&](auto& op) { op.handle = handle; });
+        for (const uint64_t offset : {uint64_t{1}, page_size, 2 * MiB})
+            fails([&](auto& op) { op.obj_offset = offset; });
+        fails([](auto& op) { op.extensions = 1; });
+        fails([](auto& op) { op.reserved[0] = 1; });
+        fails([](auto& op) { op.reserved[1] = 1; });
+        // Alignment and range, as for every operation.
+        fails([](auto& op) { op.addr += 8; });
+        fails([](auto& op) { op.range -= page_size / 2; });
+        fails([](auto& op) { op.range = 0; });
+        fails([](auto& op) {
+            op.addr = va_bits_limit - page_size;
+            op.range = 2 * page_size;
+        });
+        fails([](auto& op) { op.range = ~uint64_t{0} - page_size + 1; });
+        // With the region of the other kind too.
+        fails([](auto& op) {
+            op.region = DRM_SIMGPU_MEM_VRAM;
+            op.handle = 1;
+        });
+        igt_assert_ok(vm.bind({&good, 1}));
+    });
+
+    t.subtest("prefetch-bad-span", [&] {
+        const CpuMem mem(64 * KiB);
+        std::memset(mem.data(), 0x5a, mem.size());
+        const uint64_t a = mem.addr();
+        {
+            // A VM without fault mode mirrors nothing; a BO mapping is no
+            // mirror either.
+            const Vm vm = make_vm(*env);
+            igt_assert_errno(vm.prefetch(a, 64 * KiB, sys), EINVAL);
+            const GpuBuffer buf = make_buffer(vm, 16 * KiB);
+            igt_assert_errno(vm.prefetch(buf.va, buf.size, sys), EINVAL);
+        }
+        {
+            // A fault-mode VM that mirrors nothing.
+            const Vm vm = make_fault_vm(*env);
+            igt_assert_errno(vm.prefetch(a, 64 * KiB, sys), EINVAL);
+            const GpuBuffer buf = make_buffer(vm, 16 * KiB);
+            igt_assert_errno(vm.prefetch(buf.va, buf.size, sys), EINVAL);
+        }
+        igt_require_f(env->has_cap(DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR),
+                      "the device cannot mirror the CPU address space");
+        {
+            // A mirror of the first half only.
+            const Vm vm = make_fault_vm(*env);
+            igt_assert_ok(vm.mirror(a, 32 * KiB));
+            igt_assert_errno(vm.prefetch(a, 64 * KiB, sys), EINVAL);
+            igt_assert_errno(vm.prefetch(a + 32 * KiB, 32 * KiB, sys), EINVAL);
+            igt_assert_errno(vm.prefetch(a - page_size, 2 * page_size, sys), EINVAL);
+            igt_assert_ok(vm.prefetch(a, 32 * KiB, sys));
+        }
+        {
+            // A BO mapped inside the mirror, over memory the process maps,
+            // and then an UNMAP hole in the mirror.
+            const Vm vm = make_mirror_vm(*env);
+            const GpuBuffer buf = make_buffer(vm, 16 * KiB, DRM_SIMGPU_MEM_SYSTEM, a + 32 * KiB);
+            igt_assert_errno(vm.prefetch(a, 64 * KiB, sys), EINVAL);
+            igt_assert_errno(vm.prefetch(a + 32 * KiB, 16 * KiB, sys), EINVAL);
+            igt_assert_errno(vm.prefetch(a + 44 * KiB, 8 * KiB, sys), EINVAL);
+            igt_assert_ok(vm.prefetch(a, 32 * KiB, sys));
+            igt_assert_ok(vm.prefetch(a + 48 * KiB, 16 * KiB, sys));
+            igt_assert_ok(vm.unmap(a + 8 * KiB, 8 * KiB));
+            igt_assert_errno(vm.prefetch(a, 32 * KiB, sys), EINVAL);
+            igt_assert_ok(vm.prefetch(a, 8 * KiB, sys));
+            igt_assert_ok(vm.prefetch(a + 16 * KiB, 16 * KiB, sys));
+
+            // From another process than the one the VM mirrors (a child
+            // sharing the fd, with the same addresses mapped).
+            const pid_t pid = ::fork();
+            igt_assert(pid >= 0);
+            if (pid == 0) {
+                const auto r = vm.prefetch(a, 8 * KiB, sys);
+                ::_exit(!r.ok() && r.error().err == EINVAL ? 0 : 1);
+            }
+            int status = 0;
+            igt_assert_eq(::waitpid(pid, &status, 0), pid);
+            igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                         "a PREFETCH from a child of the mirrored process was not rejected "
+                         "with EINVAL (status 0x%x)", status);
+        }
+    });
+
+    t.subtest("prefetch-vram-unsupported", [&] {
+        igt_require_f(!env->has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION),
+                      "the device has VRAM migration (covered by simgpu_svm_migrate)");
+        const Vm vm = make_mirror_vm(*env);
+        const CpuMem mem(64 * KiB);
+        std::memset(mem.data(), 0x5a, 32 * KiB); // the second half untouched
+        igt_assert_errno(vm.prefetch(mem.addr(), mem.size(), DRM_SIMGPU_MEM_VRAM), EOPNOTSUPP);
+        igt_assert_errno(vm.prefetch(mem.addr(32 * KiB), 32 * KiB, DRM_SIMGPU_MEM_VRAM),
+                         EOPNOTSUPP);
+        igt_assert_ok(vm.prefetch(mem.addr(), mem.size(), sys));
+        auto pages = vm.query_range(mem.addr(), mem.size() / page_size);
+        igt_assert_ok(pages);
+        for (const uint32_t f : pages.value())
+            igt_assert_eq(f & (DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_VRAM),
+                          uint32_t{DRM_SIMGPU_PAGE_MAPPED});
+    });
+
+    t.subtest("prefetch-system-unmapped", [&] {
+        const Vm vm = make_mirror_vm(*env);
+        // Pages 0-1 mapped and written, 2 unmapped, 3 PROT_NONE.
+        const CpuMem mem(4 * page_size);
+        std::memset(mem.data(), 0x5a, 2 * page_size);
+        igt_assert_eq(::munmap(mem.data() + 2 * page_size, page_size), 0);
+        igt_assert_eq(::mprotect(mem.data() + 3 * page_size, page_size, PROT_NONE), 0);
+        igt_assert_errno(vm.prefetch(mem.addr(2 * page_size), page_size, sys), EFAULT);
+        igt_assert_errno(vm.prefetch(mem.addr(), 3 * page_size, sys), EFAULT);
+        igt_assert_errno(vm.prefetch(mem.addr(3 * page_size), page_size, sys), EFAULT);
+        // Far from anything mapped.
+        void* far = ::mmap(nullptr, 64 * KiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        igt_assert(far != MAP_FAILED);
+        igt_assert_eq(::munmap(far, 64 * KiB), 0);
+        igt_assert_errno(vm.prefetch(reinterpret_cast<uintptr_t>(far), 64 * KiB, sys), EFAULT);
+        // The mapped pages prefetch fine.
+        igt_assert_ok(vm.prefetch(mem.addr(), 2 * page_size, sys));
+    });
+
+    t.subtest("prefetch-system-maps", [&] {
+        // Written and untouched memory, prefetched to system memory: mapped
+        // on the GPU, so that a GPU read takes no page fault.
+        const Vm vm = make_mirror_vm(*env);
+        const ExecQueue queue = make_queue(*env, vm);
+        const uint64_t size = 128 * KiB;
+        const CpuMem mem(size);
+        auto* w = reinterpret_cast<uint32_t*>(mem.data());
+        for (uint64_t i = 0; i < size / 8; ++i)
+            w[i] = prefetch_word(i);
+        const auto fence = std::make_unique<uint64_t>(0);
+        const auto sync = simgpu::user_fence_out(fence.get(), 0x5157f00dULL);
+        igt_assert_ok(vm.prefetch(mem.addr(), size, sys, {&sync, 1}));
+        igt_assert_eq(*fence, 0x5157f00dULL);
+        auto pages = vm.query_range(mem.addr(), size / page_size);
+        igt_assert_ok(pages);
+        for (size_t i = 0; i < pages.value().size(); ++i)
+            igt_assert_f((pages.value()[i] & (DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_VRAM)) ==
+                             DRM_SIMGPU_PAGE_MAPPED,
+                         "page %zu has flags 0x%x after a PREFETCH to system memory", i,
+                         pages.value()[i]);
+
+        GpuBuffer out = make_buffer(vm, size);
+        std::memset(out.bytes(), 0xa5, size);
+        const auto faults_before = gpu_faults();
+        BatchBuilder b;
+        b.copy(out.gpu(), mem.addr(), size).batch_end();
+        assert_job_ok(run_batch(vm, queue, b));
+        const auto faults_after = gpu_faults();
+        if (faults_before && faults_after)
+            igt_assert_eq(*faults_after - *faults_before, 0u);
+        else
+            igt_info("simgpu_stats cannot be read: GPU faults not checked\n");
+        const auto* o = out.as<uint32_t>();
+        for (uint64_t i = 0; i < size / 4; ++i) {
+            const uint32_t want = i < size / 8 ? prefetch_word(i) : 0;
+            if (o[i] != want)
+                igt_fail("word %llu read by the GPU is 0x%x, expected 0x%x",
+                         static_cast<unsigned long long>(i), o[i], want);
+        }
     });
 
     return t.exit_code();

@@ -188,7 +188,7 @@ TEST_F(Objects, VmCreateBindDestroy)
         EXPECT_EQ(map.ops[0].obj_offset, 0x2000u);
         EXPECT_EQ(map.ops[0].addr, 0x100000000ULL);
         EXPECT_EQ(map.ops[0].range, 0x4000u);
-        EXPECT_EQ(map.ops[0].extensions | map.ops[0].pad | map.ops[0].reserved[0] |
+        EXPECT_EQ(map.ops[0].extensions | map.ops[0].region | map.ops[0].reserved[0] |
                       map.ops[0].reserved[1],
                   0u);
 
@@ -201,6 +201,7 @@ TEST_F(Objects, VmCreateBindDestroy)
         EXPECT_EQ(unmap.ops[0].flags, 0u);
         EXPECT_EQ(unmap.ops[0].addr, 0x100001000ULL);
         EXPECT_EQ(unmap.ops[0].range, 0x1000u);
+        EXPECT_EQ(unmap.ops[0].region, 0u);
 
         std::array<drm_simgpu_vm_bind_op, 3> ops{map_op(1, 0x1000, 0x1000),
                                                  map_op(2, 0x2000, 0x1000, 0x1000),
@@ -255,7 +256,7 @@ TEST_F(Objects, VmMirrorPacking)
         EXPECT_EQ(op.obj_offset, 0u);
         EXPECT_EQ(op.addr, addr);
         EXPECT_EQ(op.range, range);
-        EXPECT_EQ(op.extensions | op.pad | op.reserved[0] | op.reserved[1], 0u);
+        EXPECT_EQ(op.extensions | op.region | op.reserved[0] | op.reserved[1], 0u);
     };
     // The default covers the whole user VA but its first and last page.
     check(recorder->calls[0], 0x1000, (uint64_t{1} << 47) - 0x2000);
@@ -266,6 +267,61 @@ TEST_F(Objects, VmMirrorPacking)
     EXPECT_EQ(op.handle, 0u);
     EXPECT_EQ(op.addr, 0x5000u);
     EXPECT_EQ(op.range, 0x3000u);
+    (void)vm.release();
+}
+
+TEST_F(Objects, VmPrefetchPacking)
+{
+    Vm vm(device, 3, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    ASSERT_TRUE(vm.prefetch(0x7f0000200000ULL, 0x200000, DRM_SIMGPU_MEM_VRAM).ok());
+    uint64_t fence = 0;
+    const std::array<drm_simgpu_sync, 1> syncs{user_fence_out(&fence, 7)};
+    ASSERT_TRUE(vm.prefetch(0x5000, 0x3000, DRM_SIMGPU_MEM_SYSTEM, syncs).ok());
+    ASSERT_EQ(recorder->calls.size(), 2u);
+    const auto check = [&](const Call& call, uint64_t addr, uint64_t range, uint32_t region,
+                           uint32_t num_syncs) {
+        EXPECT_EQ(call.request, DRM_IOCTL_SIMGPU_VM_BIND);
+        const auto bind = call.as<drm_simgpu_vm_bind>();
+        EXPECT_EQ(bind.vm_id, 3u);
+        EXPECT_EQ(bind.num_binds, 1u);
+        EXPECT_EQ(bind.num_syncs, num_syncs);
+        EXPECT_EQ(bind.extensions | bind.pad | bind.reserved[0] | bind.reserved[1], 0u);
+        ASSERT_EQ(call.ops.size(), 1u);
+        const auto& op = call.ops[0];
+        EXPECT_EQ(op.op, uint32_t{DRM_SIMGPU_VM_BIND_OP_PREFETCH});
+        EXPECT_EQ(op.region, region);
+        EXPECT_EQ(op.flags, 0u);
+        EXPECT_EQ(op.handle, 0u);
+        EXPECT_EQ(op.obj_offset, 0u);
+        EXPECT_EQ(op.addr, addr);
+        EXPECT_EQ(op.range, range);
+        EXPECT_EQ(op.extensions | op.reserved[0] | op.reserved[1], 0u);
+    };
+    check(recorder->calls[0], 0x7f0000200000ULL, 0x200000, DRM_SIMGPU_MEM_VRAM, 0);
+    check(recorder->calls[1], 0x5000, 0x3000, DRM_SIMGPU_MEM_SYSTEM, 1);
+    ASSERT_EQ(recorder->calls[1].syncs.size(), 1u);
+    EXPECT_EQ(recorder->calls[1].syncs[0].type, uint32_t{DRM_SIMGPU_SYNC_USER_FENCE});
+    EXPECT_EQ(recorder->calls[1].syncs[0].addr, reinterpret_cast<uintptr_t>(&fence));
+    EXPECT_EQ(recorder->calls[1].syncs[0].value, 7u);
+
+    // The builder alone, and next to the other builders.
+    const auto op = prefetch_op(0x10000, 0x1000, DRM_SIMGPU_MEM_VRAM);
+    EXPECT_EQ(op.op, uint32_t{DRM_SIMGPU_VM_BIND_OP_PREFETCH});
+    EXPECT_EQ(op.region, uint32_t{DRM_SIMGPU_MEM_VRAM});
+    EXPECT_EQ(op.flags | op.handle, 0u);
+    EXPECT_EQ(op.obj_offset | op.extensions | op.reserved[0] | op.reserved[1], 0u);
+    EXPECT_EQ(op.addr, 0x10000u);
+    EXPECT_EQ(op.range, 0x1000u);
+    EXPECT_EQ(map_op(1, 0x1000, 0x1000).region, 0u);
+    EXPECT_EQ(mirror_op(0x1000, 0x1000).region, 0u);
+    EXPECT_EQ(unmap_op(0x1000, 0x1000).region, 0u);
+
+    // Errors carry the errno of the ioctl.
+    recorder->answer = [](unsigned long, void*) { return -EOPNOTSUPP; };
+    const auto bad = vm.prefetch(0x1000, 0x1000, DRM_SIMGPU_MEM_VRAM);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().err, EOPNOTSUPP);
+    EXPECT_NE(bad.error().message().find("VM_BIND"), std::string::npos) << bad.error().message();
     (void)vm.release();
 }
 
@@ -306,6 +362,245 @@ TEST_F(Objects, VmQueryRangePacking)
     EXPECT_EQ(bad.error().err, ENOENT);
     EXPECT_NE(bad.error().message().find("VM_QUERY_RANGE"), std::string::npos)
         << bad.error().message();
+    (void)vm.release();
+}
+
+TEST_F(Objects, VmMadvisePacking)
+{
+    Vm vm(device, 6, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    ASSERT_TRUE(vm.madvise(0x7f0000200000ULL, 0x400000, DRM_SIMGPU_MADV_ATOMIC,
+                           DRM_SIMGPU_MADV_ATOMIC_GLOBAL)
+                    .ok());
+    ASSERT_TRUE(vm.madvise(0x5000, 0x3000, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                           DRM_SIMGPU_MADV_LOC_DEVICE, -1)
+                    .ok());
+    ASSERT_TRUE(vm.madvise(0x10000, 0x1000, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                           DRM_SIMGPU_MADV_LOC_DEVICE, 42)
+                    .ok());
+    ASSERT_TRUE(vm.madvise(0x20000, 0x2000, DRM_SIMGPU_MADV_READ_MOSTLY, 1).ok());
+    ASSERT_EQ(recorder->calls.size(), 4u);
+    const auto check = [&](const Call& call, uint64_t start, uint64_t range, uint32_t attr,
+                           uint32_t value, int32_t fd) {
+        EXPECT_EQ(call.request, DRM_IOCTL_SIMGPU_VM_MADVISE);
+        const auto args = call.as<drm_simgpu_vm_madvise>();
+        EXPECT_EQ(args.vm_id, 6u);
+        EXPECT_EQ(args.start, start);
+        EXPECT_EQ(args.range, range);
+        EXPECT_EQ(args.attr, attr);
+        EXPECT_EQ(args.value, value);
+        EXPECT_EQ(args.fd, fd);
+        EXPECT_EQ(args.extensions | args.reserved[0] | args.reserved[1], 0u);
+    };
+    check(recorder->calls[0], 0x7f0000200000ULL, 0x400000, DRM_SIMGPU_MADV_ATOMIC,
+          DRM_SIMGPU_MADV_ATOMIC_GLOBAL, 0);
+    check(recorder->calls[1], 0x5000, 0x3000, DRM_SIMGPU_MADV_PREFERRED_LOC,
+          DRM_SIMGPU_MADV_LOC_DEVICE, -1);
+    check(recorder->calls[2], 0x10000, 0x1000, DRM_SIMGPU_MADV_PREFERRED_LOC,
+          DRM_SIMGPU_MADV_LOC_DEVICE, 42);
+    check(recorder->calls[3], 0x20000, 0x2000, DRM_SIMGPU_MADV_READ_MOSTLY, 1, 0);
+
+    // The builder alone: fd defaults to 0.
+    const auto packed = pack_vm_madvise(9, 0x1000, 0x2000, DRM_SIMGPU_MADV_MIGRATION,
+                                        DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES);
+    EXPECT_EQ(packed.vm_id, 9u);
+    EXPECT_EQ(packed.attr, uint32_t{DRM_SIMGPU_MADV_MIGRATION});
+    EXPECT_EQ(packed.value, uint32_t{DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES});
+    EXPECT_EQ(packed.start, 0x1000u);
+    EXPECT_EQ(packed.range, 0x2000u);
+    EXPECT_EQ(packed.fd, 0);
+    static_assert(sizeof(drm_simgpu_vm_madvise) == 56);
+
+    // Errors carry the errno and name the ioctl.
+    recorder->answer = [](unsigned long, void*) { return -ENOLINK; };
+    const auto bad = vm.madvise(0x1000, 0x1000, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                DRM_SIMGPU_MADV_LOC_DEVICE, 5);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().err, ENOLINK);
+    EXPECT_NE(bad.error().message().find("VM_MADVISE"), std::string::npos) << bad.error().message();
+    (void)vm.release();
+}
+
+// A fake QUERY_ATTRS: reports spans[call] (one list per call, the last one
+// repeated) the way the kernel does: ENOSPC with the count when they do not
+// fit; @count_enospc: counting (num_attrs 0) fails with ENOSPC too.
+std::function<int(unsigned long, void*)>
+fake_query_attrs(std::vector<std::vector<drm_simgpu_vm_attr>> spans, bool count_enospc,
+                 std::shared_ptr<int> calls)
+{
+    return [spans = std::move(spans), count_enospc, calls](unsigned long request, void* arg) {
+        if (request != DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS)
+            return -ENOTTY;
+        const auto& now = spans[std::min<size_t>(static_cast<size_t>((*calls)++), spans.size() - 1)];
+        auto* q = static_cast<drm_simgpu_vm_query_attrs*>(arg);
+        const auto n = static_cast<uint32_t>(now.size());
+        if (q->num_attrs < n) {
+            const bool counting = q->num_attrs == 0;
+            q->num_attrs = n;
+            return counting && !count_enospc ? 0 : -ENOSPC;
+        }
+        std::copy(now.begin(), now.end(), reinterpret_cast<drm_simgpu_vm_attr*>(q->attrs));
+        q->num_attrs = n;
+        return 0;
+    };
+}
+
+drm_simgpu_vm_attr span(uint64_t start, uint64_t end, uint32_t loc = 0, uint32_t atomic = 0)
+{
+    drm_simgpu_vm_attr a{};
+    a.start = start;
+    a.end = end;
+    a.preferred_loc = loc;
+    a.atomic = atomic;
+    return a;
+}
+
+TEST_F(Objects, VmQueryAttrsCountsThenFetches)
+{
+    for (const bool count_enospc : {false, true}) {
+        SCOPED_TRACE(count_enospc ? "counting fails with ENOSPC" : "counting succeeds");
+        recorder->calls.clear();
+        auto calls = std::make_shared<int>(0);
+        const std::vector<drm_simgpu_vm_attr> three{
+            span(0x100000, 0x180000), span(0x180000, 0x200000, DRM_SIMGPU_MADV_LOC_SYSTEM),
+            span(0x200000, 0x300000, 0, DRM_SIMGPU_MADV_ATOMIC_CPU)};
+        recorder->answer = fake_query_attrs({three}, count_enospc, calls);
+        Vm vm(device, 4, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        auto attrs = vm.query_attrs(0x100000, 0x200000);
+        ASSERT_TRUE(attrs.ok()) << attrs.error().message();
+        ASSERT_EQ(attrs.value().size(), 3u);
+        for (size_t i = 0; i < 3; ++i) {
+            EXPECT_EQ(attrs.value()[i].start, three[i].start);
+            EXPECT_EQ(attrs.value()[i].end, three[i].end);
+            EXPECT_EQ(attrs.value()[i].preferred_loc, three[i].preferred_loc);
+            EXPECT_EQ(attrs.value()[i].atomic, three[i].atomic);
+        }
+        ASSERT_EQ(recorder->calls.size(), 2u);
+        const auto count = recorder->calls[0].as<drm_simgpu_vm_query_attrs>();
+        EXPECT_EQ(recorder->calls[0].request, DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS);
+        EXPECT_EQ(count.vm_id, 4u);
+        EXPECT_EQ(count.start, 0x100000u);
+        EXPECT_EQ(count.range, 0x200000u);
+        EXPECT_EQ(count.num_attrs, 0u);
+        EXPECT_EQ(count.attrs, 0u);
+        EXPECT_EQ(count.extensions | count.reserved[0] | count.reserved[1], 0u);
+        const auto fetch = recorder->calls[1].as<drm_simgpu_vm_query_attrs>();
+        EXPECT_EQ(fetch.vm_id, 4u);
+        EXPECT_EQ(fetch.start, 0x100000u);
+        EXPECT_EQ(fetch.range, 0x200000u);
+        EXPECT_EQ(fetch.num_attrs, 3u);
+        EXPECT_NE(fetch.attrs, 0u);
+        EXPECT_EQ(fetch.extensions | fetch.reserved[0] | fetch.reserved[1], 0u);
+        (void)vm.release();
+    }
+}
+
+TEST_F(Objects, VmQueryAttrsRetriesWhenSpansGrow)
+{
+    auto calls = std::make_shared<int>(0);
+    const std::vector<drm_simgpu_vm_attr> one{span(0x1000, 0x9000)};
+    const std::vector<drm_simgpu_vm_attr> two{span(0x1000, 0x5000),
+                                              span(0x5000, 0x9000, DRM_SIMGPU_MADV_LOC_SYSTEM)};
+    const std::vector<drm_simgpu_vm_attr> three{span(0x1000, 0x2000), span(0x2000, 0x5000, 1),
+                                                span(0x5000, 0x9000, 1, 3)};
+    // Count 1, fetch finds 2; count 2, fetch finds 3; count 3, fetch 3.
+    recorder->answer = fake_query_attrs({one, two, two, three, three, three}, false, calls);
+    Vm vm(device, 4, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    auto attrs = vm.query_attrs(0x1000, 0x8000);
+    ASSERT_TRUE(attrs.ok()) << attrs.error().message();
+    ASSERT_EQ(attrs.value().size(), 3u);
+    EXPECT_EQ(attrs.value()[2].atomic, 3u);
+    ASSERT_EQ(recorder->calls.size(), 6u);
+    EXPECT_EQ(recorder->calls[1].as<drm_simgpu_vm_query_attrs>().num_attrs, 1u);
+    EXPECT_EQ(recorder->calls[3].as<drm_simgpu_vm_query_attrs>().num_attrs, 2u);
+    EXPECT_EQ(recorder->calls[5].as<drm_simgpu_vm_query_attrs>().num_attrs, 3u);
+    for (size_t i = 0; i < 6; i += 2)
+        EXPECT_EQ(recorder->calls[i].as<drm_simgpu_vm_query_attrs>().num_attrs, 0u);
+
+    // Spans that shrink between the calls fit: fewer come back.
+    recorder->calls.clear();
+    *calls = 0;
+    recorder->answer = fake_query_attrs({three, one}, false, calls);
+    attrs = vm.query_attrs(0x1000, 0x8000);
+    ASSERT_TRUE(attrs.ok()) << attrs.error().message();
+    ASSERT_EQ(attrs.value().size(), 1u);
+    EXPECT_EQ(attrs.value()[0].end, 0x9000u);
+    EXPECT_EQ(recorder->calls.size(), 2u);
+    (void)vm.release();
+}
+
+TEST_F(Objects, VmQueryAttrsGivesUpAndReportsErrors)
+{
+    Vm vm(device, 4, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    // Always one span more than asked for: bounded attempts, then EAGAIN.
+    recorder->answer = [](unsigned long, void* arg) {
+        auto* q = static_cast<drm_simgpu_vm_query_attrs*>(arg);
+        q->num_attrs += 1;
+        return -ENOSPC;
+    };
+    auto attrs = vm.query_attrs(0x1000, 0x1000);
+    ASSERT_FALSE(attrs.ok());
+    EXPECT_EQ(attrs.error().err, EAGAIN);
+    EXPECT_LE(recorder->calls.size(), 16u);
+    EXPECT_NE(attrs.error().message().find("VM_QUERY_ATTRS"), std::string::npos)
+        << attrs.error().message();
+
+    // An error of the count is returned as is, without a fetch.
+    recorder->calls.clear();
+    recorder->answer = [](unsigned long, void*) { return -ENOENT; };
+    attrs = vm.query_attrs(0x1000, 0x1000);
+    ASSERT_FALSE(attrs.ok());
+    EXPECT_EQ(attrs.error().err, ENOENT);
+    EXPECT_EQ(recorder->calls.size(), 1u);
+    EXPECT_NE(attrs.error().message().find("VM_QUERY_ATTRS"), std::string::npos)
+        << attrs.error().message();
+
+    // An error of the fetch too.
+    recorder->calls.clear();
+    recorder->answer = [](unsigned long, void* arg) {
+        auto* q = static_cast<drm_simgpu_vm_query_attrs*>(arg);
+        if (q->num_attrs == 0) {
+            q->num_attrs = 2;
+            return 0;
+        }
+        return -EFAULT;
+    };
+    attrs = vm.query_attrs(0x1000, 0x2000);
+    ASSERT_FALSE(attrs.ok());
+    EXPECT_EQ(attrs.error().err, EFAULT);
+    EXPECT_EQ(recorder->calls.size(), 2u);
+
+    // A driver that reports more spans than it had room for after
+    // succeeding is broken.
+    recorder->answer = [](unsigned long, void* arg) {
+        auto* q = static_cast<drm_simgpu_vm_query_attrs*>(arg);
+        q->num_attrs = q->num_attrs == 0 ? 1 : 5;
+        return 0;
+    };
+    attrs = vm.query_attrs(0x1000, 0x2000);
+    ASSERT_FALSE(attrs.ok());
+    EXPECT_EQ(attrs.error().err, EPROTO);
+
+    // No span at all (a driver answering 0) is an empty list, one call.
+    recorder->calls.clear();
+    recorder->answer = [](unsigned long, void* arg) {
+        static_cast<drm_simgpu_vm_query_attrs*>(arg)->num_attrs = 0;
+        return 0;
+    };
+    attrs = vm.query_attrs(0x1000, 0x2000);
+    ASSERT_TRUE(attrs.ok());
+    EXPECT_TRUE(attrs.value().empty());
+    EXPECT_EQ(recorder->calls.size(), 1u);
+
+    drm_simgpu_vm_attr buf[2];
+    const auto packed = pack_vm_query_attrs(7, 0x3000, 0x5000, 2, buf);
+    EXPECT_EQ(packed.vm_id, 7u);
+    EXPECT_EQ(packed.start, 0x3000u);
+    EXPECT_EQ(packed.range, 0x5000u);
+    EXPECT_EQ(packed.num_attrs, 2u);
+    EXPECT_EQ(packed.attrs, reinterpret_cast<uintptr_t>(buf));
+    EXPECT_EQ(pack_vm_query_attrs(7, 0x3000, 0x5000, 0, buf).attrs, 0u);
+    static_assert(sizeof(drm_simgpu_vm_attr) == 40);
+    static_assert(sizeof(drm_simgpu_vm_query_attrs) == 56);
     (void)vm.release();
 }
 

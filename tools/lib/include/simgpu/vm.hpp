@@ -38,6 +38,25 @@ drm_simgpu_vm_query_range pack_vm_query_range(uint32_t vm_id, uint64_t start, ui
 // An UNMAP operation of [@addr, @addr + @range).
 drm_simgpu_vm_bind_op unmap_op(uint64_t addr, uint64_t range) noexcept;
 
+// A PREFETCH operation of [@addr, @addr + @range), a span of CPU_ADDR_MIRROR
+// mappings, to @region (DRM_SIMGPU_MEM_SYSTEM or DRM_SIMGPU_MEM_VRAM): no
+// object, no offset, no flags.
+drm_simgpu_vm_bind_op prefetch_op(uint64_t addr, uint64_t range, uint32_t region) noexcept;
+
+// The DRM_IOCTL_SIMGPU_VM_MADVISE argument: attribute @attr
+// (DRM_SIMGPU_MADV_*) of [@start, @start + @range) set to @value; @fd is
+// the device file of PREFERRED_LOC = LOC_DEVICE (-1: the VM's own device)
+// and 0 otherwise.
+drm_simgpu_vm_madvise pack_vm_madvise(uint32_t vm_id, uint64_t start, uint64_t range,
+                                      uint32_t attr, uint32_t value, int32_t fd = 0) noexcept;
+
+// The DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS argument; @attrs receives up to
+// @num_attrs entries (0: count only, @attrs may be null) and must outlive
+// its use.
+drm_simgpu_vm_query_attrs pack_vm_query_attrs(uint32_t vm_id, uint64_t start, uint64_t range,
+                                              uint32_t num_attrs,
+                                              drm_simgpu_vm_attr* attrs) noexcept;
+
 // The DRM_IOCTL_SIMGPU_VM_BIND argument for @ops and @syncs; the spans
 // must outlive its use.
 drm_simgpu_vm_bind pack_vm_bind(uint32_t vm_id, std::span<const drm_simgpu_vm_bind_op> ops,
@@ -81,9 +100,27 @@ public:
     Result<void> mirror(uint64_t addr = mirror_all_start,
                         uint64_t range = mirror_all_end - mirror_all_start) const;
 
+    // PREFETCH of [@addr, @addr + @range) to @region: moves the mirrored
+    // pages there and maps them on the GPU ahead of access.
+    Result<void> prefetch(uint64_t addr, uint64_t range, uint32_t region,
+                          std::span<const drm_simgpu_sync> syncs = {}) const;
+
     // DRM_IOCTL_SIMGPU_VM_QUERY_RANGE: DRM_SIMGPU_PAGE_* of @num_pages
     // pages from @start.
     Result<std::vector<uint32_t>> query_range(uint64_t start, uint64_t num_pages) const;
+
+    // DRM_IOCTL_SIMGPU_VM_MADVISE: sets attribute @attr (DRM_SIMGPU_MADV_*)
+    // of the mirrored span [@start, @start + @range) to @value. @fd: for
+    // PREFERRED_LOC = LOC_DEVICE, an open simgpu file of the preferred
+    // device or -1 for the VM's own; 0 for everything else.
+    Result<void> madvise(uint64_t start, uint64_t range, uint32_t attr, uint32_t value,
+                         int32_t fd = 0) const;
+
+    // DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS: [@start, @start + @range) as
+    // consecutive spans of equal attributes. Counts the spans first, then
+    // fetches them; starts over when the spans changed in between (the
+    // kernel's ENOSPC), a bounded number of times.
+    Result<std::vector<drm_simgpu_vm_attr>> query_attrs(uint64_t start, uint64_t range) const;
 
     // Destroys the VM now; a no-op once destroyed.
     Result<void> destroy();

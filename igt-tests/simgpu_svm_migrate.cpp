@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: MIT
+//
+// simgpu_svm_migrate: mirrored memory in VRAM. On a device with
+// DRM_SIMGPU_CAP_VRAM_MIGRATION a GPU fault on anonymous private memory
+// migrates the chunk around the address to VRAM (zero-filling pages the
+// process never touched), a CPU access brings the whole chunk back, shared
+// and file memory stays in system memory, and PREFETCH moves spans either
+// way ahead of GPU access. Checks the data the GPU and the CPU see through
+// every move, the placement VM_QUERY_RANGE reports and the migration
+// counters in debugfs; and memory in VRAM through munmap, fork, mprotect,
+// process exit, concurrent CPU faults, and on a thread's stack.
+//
+// Jobs keep their batches, argument blocks and user fences in buffer
+// objects (SvmGpu), so the GPU touches no SVM memory but the memory under
+// test and the counters count only it. Every subtest skips without VRAM
+// migration (a kernel without CONFIG_DEVICE_PRIVATE).
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <drm/simgpu_drm.h>
+
+#include "igt.hpp"
+#include "simgpu_svm_test.hpp"
+#include "simgpu_test.hpp"
+
+namespace {
+
+using namespace simgpu_test;
+using namespace simgpu_test::svm;
+
+constexpr uint64_t chunk_pages = chunk_2m / page_size;
+// GPU faults stop migrating a chunk that went to VRAM this many times (the
+// CPU taking it back in between): see the uAPI's placement policy.
+constexpr int thrash_migrations = 3;
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
+uint64_t anon_huge_kb(const void* p)
+{
+    std::ifstream in("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream ls(line);
+        if (line.find('-') != std::string::npos && line.find(':') > line.find(' ') &&
+            (ls >> std::hex >> lo >> dash >> hi) && dash == '-') {
+            inside = va(p) >= lo && va(p) < hi;
+            continue;
+        }
+        if (inside && line.rfind("AnonHugePages:", 0) == 0)
+            return std::strtoull(line.c_str() + 14, nullptr, 10);
+    }
+    return 0;
+}
+
+// A file descriptor, closed on destruction.
+struct FileFd {
+    int fd;
+    explicit FileFd(int f) : fd(f) {}
+    ~FileFd()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+    FileFd(const FileFd&) = delete;
+    FileFd& operator=(const FileFd&) = delete;
+};
+
+// The GPU copies [@src, @src + @bytes) into a system BO: what the GPU reads.
+GpuBuffer gpu_read(SvmGpu& gpu, const void* src, uint64_t bytes)
+{
+    GpuBuffer out = make_buffer(gpu.vm(), bytes);
+    std::memset(out.bytes(), 0xa5, out.size);
+    BatchBuilder b;
+    b.copy(out.gpu(), va(src), bytes).batch_end();
+    run_ok(gpu, b);
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// exit-while-in-vram: a child with its own fd, VM and queue migrates
+// @size bytes and exits without cleaning anything up. Exit codes name the
+// step that failed.
+
+[[noreturn]] void exit_child(const Pipe& up, const Pipe& down, uint64_t size)
+{
+    auto found = simgpu::Device::enumerate();
+    if (!found.ok() || found.value().empty())
+        ::_exit(10);
+    SvmGpu gpu;
+    if (gpu.init(found.value().front()) != 0)
+        ::_exit(11);
+    auto* p = map_aligned(size);
+    if (!p)
+        ::_exit(12);
+    fill_words(p, size, 16);
+    gpu.set_inc(161);
+    for (uint64_t off = 0; off < size; off += 4 * MiB) {
+        BatchBuilder b;
+        if (!gpu.add_inc(b, p + off, std::min(4 * MiB, size - off)))
+            ::_exit(13);
+        b.batch_end();
+        if (const int err = gpu.run(b); err != 0) {
+            std::fprintf(stderr, "child %d: job failed: %s\n", ::getpid(), std::strerror(-err));
+            ::_exit(14);
+        }
+    }
+    auto pages = gpu.vm().query_range(va(p), size / page_size);
+    if (!pages.ok())
+        ::_exit(15);
+    if (count_vram(pages.value()) != size / page_size) {
+        std::fprintf(stderr, "child %d: %llu of %llu pages in VRAM\n", ::getpid(),
+                     static_cast<unsigned long long>(count_vram(pages.value())),
+                     static_cast<unsigned long long>(size / page_size));
+        ::_exit(16);
+    }
+    char c = 0;
+    if (!up.send('m') || !down.recv(&c, 120000))
+        ::_exit(17);
+    ::_exit(0); // the memory, the VM, the queue and the fd are left to exit
+}
+
+// ---------------------------------------------------------------------------
+// stack-migrates: runs on a thread with a big stack.
+
+struct StackWork {
+    SvmGpu* gpu = nullptr;
+    uint32_t device_id = 0;
+    std::exception_ptr error;
+};
+
+[[gnu::noinline]] void stack_body(StackWork& work)
+{
+    // 6 MiB of this thread's stack: the 2 MiB-aligned block inside it holds
+    // nothing else, no live frame in particular.
+    std::array<std::byte, 6 * MiB> buf;
+    std::byte* p = buf.data() + (round_up(va(buf.data()), chunk_2m) - va(buf.data()));
+    fill_words(p, chunk_2m, 18);
+    gpu_add(*work.gpu, p, chunk_2m, 181);
+    assert_in_vram(work.gpu->vm(), work.device_id, p, chunk_2m, "a 2 MiB block of a thread's stack");
+    check_added(p, chunk_2m, 18, {181}, "the stack block after the GPU job");
+    // Also a small piece of the stack right below the live frames' side
+    // of the buffer, whatever chunk it lands in.
+    std::byte* top = buf.data() + buf.size() - 64 * KiB;
+    fill_words(top, 64 * KiB, 19);
+    gpu_add(*work.gpu, top, 64 * KiB, 191);
+    check_added(top, 64 * KiB, 19, {191}, "the top of the stack buffer");
+    // Again: what came back migrates again.
+    gpu_add(*work.gpu, p, chunk_2m, 182);
+    assert_in_vram(work.gpu->vm(), work.device_id, p, chunk_2m, "the stack block, second time");
+    check_added(p, chunk_2m, 18, {181, 182}, "the stack block after the second GPU job");
+    asm volatile("" : : "r"(buf.data()) : "memory");
+}
+
+void* stack_thread(void* arg)
+{
+    auto* work = static_cast<StackWork*>(arg);
+    // Carried to the test's thread, which rethrows it.
+    try {
+        stack_body(*work);
+    } catch (...) {
+        work->error = std::current_exception();
+    }
+    return nullptr;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    igt::Test t(argc, argv);
+    t.set_timeout(std::chrono::seconds(300));
+    std::optional<Env> env;
+    uint32_t dev_id = 0;
+
+    t.fixture([&] {
+        env.emplace(open_env());
+        require_vram_migration(*env);
+        dev_id = env->info.device_id;
+    });
+
+    // --- GPU faults migrate, CPU faults bring back --------------------------
+
+    t.subtest("first-touch-migrates", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 1);
+        const auto c0 = svm_counters();
+        gpu_add(gpu, a.data(), chunk_2m, 11);
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU job");
+        assert_huge(gpu.vm(), a.data(), chunk_2m, "a whole 2 MiB chunk in VRAM");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        igt_assert_lte(chunk_2m, delta(c0, c1, "migrate_to_vram_bytes"));
+        igt_assert_lte(1u, delta(c0, c1, "migrate_to_vram_2M"));
+        igt_assert_lte(chunk_2m, used_svm());
+
+        check_added(a.data(), chunk_2m, 1, {11}, "CPU read after the GPU job");
+        const auto c2 = svm_counters();
+        igt_assert_lte(chunk_pages, delta(c1, c2, "migrate_to_ram_pages"));
+        assert_not_in_vram(gpu.vm(), a.data(), chunk_2m, "after the CPU read");
+        info_deltas("first touch and CPU read", c0, c2);
+    });
+
+    t.subtest("cpu-read-migrates-back", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 2);
+        gpu_add(gpu, a.data(), chunk_2m, 21);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU job");
+
+        // One word of one page in the middle of the chunk.
+        const uint64_t word = 300 * page_size / 4 + 5;
+        const auto c0 = svm_counters();
+        const uint32_t got = reinterpret_cast<volatile uint32_t*>(a.data())[word];
+        const auto c1 = svm_counters();
+        igt_assert_eq(got, expected_word(2, std::array{21u}, word));
+        igt_assert_eq(delta(c0, c1, "migrate_to_ram_pages"), chunk_pages);
+        igt_assert_eq(delta(c0, c1, "migrate_to_ram_bytes"), chunk_2m);
+        igt_assert_eq(delta(c0, c1, "migrate_to_ram_chunks"), 1u);
+        assert_not_in_vram(gpu.vm(), a.data(), chunk_2m, "after a CPU read of one page");
+
+        // Every other word came back with it, identical.
+        check_added(a.data(), chunk_2m, 2, {21}, "the chunk after the CPU read");
+        const auto c2 = svm_counters();
+        igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), 0u);
+    });
+
+    t.subtest("ping-pong", [&] {
+        constexpr int rounds = 50;
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 3);
+        std::vector<uint32_t> shadow(a.words(), a.words() + chunk_2m / 4);
+        const auto c0 = svm_counters();
+        for (int r = 0; r < rounds; ++r) {
+            const uint32_t inc = 300 + r;
+            // GPU faults migrate a chunk three times; after that the
+            // policy keeps a chunk that bounces in system memory, so a
+            // PREFETCH moves it for the rest of the rounds.
+            if (r >= thrash_migrations)
+                igt_assert_ok(gpu.vm().prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+            gpu_add(gpu, a.data(), chunk_2m, inc);
+            assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU's turn");
+            // The CPU checks everything, then changes every eighth word.
+            volatile uint32_t* w = a.words();
+            for (uint64_t i = 0; i < shadow.size(); ++i) {
+                shadow[i] += SvmGpu::inc_value(inc, i);
+                if (w[i] != shadow[i])
+                    igt_fail("round %d: word %llu is 0x%08x, expected 0x%08x", r,
+                             static_cast<unsigned long long>(i), w[i], shadow[i]);
+            }
+            for (uint64_t i = r % 8; i < shadow.size(); i += 8)
+                w[i] = shadow[i] = shadow[i] * 3 + static_cast<uint32_t>(r);
+        }
+        const auto c1 = svm_counters();
+        igt_assert_lte(rounds * chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        igt_assert_lte(rounds * chunk_pages, delta(c0, c1, "migrate_to_ram_pages"));
+        info_deltas("ping-pong", c0, c1);
+    });
+
+    t.subtest("never-touched-zero-fill", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m); // the CPU never touches it before the GPU
+        GpuBuffer out = make_buffer(gpu.vm(), chunk_2m);
+        std::memset(out.bytes(), 0xa5, chunk_2m);
+        const auto c0 = svm_counters();
+        // Stores first (they migrate the chunk), then a read of all of it.
+        BatchBuilder b;
+        for (uint32_t k = 0; k < 8; ++k)
+            b.store_dw(va(a.at(k * 256 * KiB + 4 * k)), 0x7000u + k);
+        b.copy(out.gpu(), va(a.data()), chunk_2m).batch_end();
+        run_ok(gpu, b);
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "untouched memory after the GPU job");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        for (const std::byte* mem : {out.bytes(), a.data()}) {
+            const auto* w = reinterpret_cast<const volatile uint32_t*>(mem);
+            for (uint64_t i = 0; i < chunk_2m / 4; ++i) {
+                const uint64_t k = i / (64 * KiB);
+                const uint32_t want = i == k * (64 * KiB) + k ? 0x7000u + static_cast<uint32_t>(k) : 0u;
+                if (w[i] != want)
+                    igt_fail("%s: word %llu is 0x%08x, expected 0x%08x",
+                             mem == a.data() ? "CPU read" : "GPU read",
+                             static_cast<unsigned long long>(i), w[i], want);
+            }
+        }
+    });
+
+    t.subtest("partially-populated", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        // The CPU writes every other 64 KiB block and two single pages.
+        std::vector<bool> written(chunk_pages, false);
+        const auto write_pages = [&](uint64_t first, uint64_t n) {
+            fill_words(a.at(first * page_size), n * page_size, 5, first * page_size / 4);
+            for (uint64_t pg = first; pg < first + n; ++pg)
+                written[pg] = true;
+        };
+        for (uint64_t blk = 0; blk < 32; blk += 2)
+            write_pages(blk * 16, 16);
+        write_pages(1 * 16 + 3, 1);
+        write_pages(7 * 16 + 15, 1);
+        const auto c0 = svm_counters();
+        gpu_add(gpu, a.data(), chunk_2m, 51);
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "a partly written chunk");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        for (uint64_t pg = 0; pg < chunk_pages; ++pg)
+            check_added(a.at(pg * page_size), page_size,
+                        written[pg] ? std::optional<uint32_t>(5) : std::nullopt, {51},
+                        written[pg] ? "a written page" : "a page never written", pg * page_size / 4);
+    });
+
+    t.subtest("thp-backed", [&] {
+        const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+        igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
+                      "transparent hugepages are off (enabled: %s)",
+                      enabled.empty() ? "missing" : enabled.c_str());
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m, Thp::on);
+        fill_words(a.data(), chunk_2m, 6); // the CPU faults it in first
+        const uint64_t kb = anon_huge_kb(a.data());
+        igt_require_f(kb >= chunk_2m / KiB,
+                      "the kernel did not back the 2 MiB area with a THP (AnonHugePages %llu kB)",
+                      static_cast<unsigned long long>(kb));
+        const auto c0 = svm_counters();
+        gpu_add(gpu, a.data(), chunk_2m, 61);
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "a THP after the GPU job");
+        assert_huge(gpu.vm(), a.data(), chunk_2m, "a THP in VRAM");
+        igt_assert_lte(1u, delta(c0, c1, "migrate_to_vram_2M"));
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        check_added(a.data(), chunk_2m, 6, {61}, "the THP read back by the CPU");
+        const auto c2 = svm_counters();
+        igt_assert_lte(chunk_pages, delta(c1, c2, "migrate_to_ram_pages"));
+        // What came back migrates again.
+        gpu_add(gpu, a.data(), chunk_2m, 62);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "the THP's pages, second time");
+        check_added(a.data(), chunk_2m, 6, {61, 62}, "after the second GPU job");
+        igt_info("THP: AnonHugePages %llu kB before the migration\n",
+                 static_cast<unsigned long long>(kb));
+    });
+
+    t.subtest("straddle-vmas", [&] {
+        // One 2 MiB-aligned block split into three VMAs: read-write,
+        // read-write-exec, read-only. One job adds over the first two and
+        // copies across the last two.
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 7);
+        constexpr uint64_t rwx = 768 * KiB, ro = 1536 * KiB;
+        igt_require_f(::mprotect(a.at(rwx), ro - rwx, PROT_READ | PROT_WRITE | PROT_EXEC) == 0,
+                      "mprotect(PROT_EXEC) of anonymous memory failed: %s", std::strerror(errno));
+        igt_assert_eq(::mprotect(a.at(ro), chunk_2m - ro, PROT_READ), 0);
+        GpuBuffer out = make_buffer(gpu.vm(), 512 * KiB);
+        const auto c0 = svm_counters();
+        gpu.set_inc(71);
+        BatchBuilder b;
+        igt_assert(gpu.add_inc(b, a.data(), ro));
+        b.copy(out.gpu(), va(a.at(ro - 256 * KiB)), 512 * KiB).batch_end();
+        run_ok(gpu, b);
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), ro, "the two writable VMAs");
+        const auto pages = query(gpu.vm(), a.at(ro), 256 * KiB);
+        for (size_t i = 0; i < pages.size(); ++i)
+            igt_assert_f((pages[i] & (DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_WRITE)) ==
+                             DRM_SIMGPU_PAGE_MAPPED,
+                         "read-only VMA: page %zu has flags 0x%x", i, pages[i]);
+        // Neither writable VMA holds an aligned 2 MiB block: 64 KiB chunks.
+        igt_assert_lte((ro / (64 * KiB)), delta(c0, c1, "migrate_to_vram_64K"));
+        check_added(out.bytes(), 256 * KiB, 7, {71}, "GPU copy of the read-write-exec end",
+                    (ro - 256 * KiB) / 4);
+        check_words(out.bytes() + 256 * KiB, 256 * KiB, 7, "GPU copy of the read-only start",
+                    ro / 4);
+        check_added(a.data(), ro, 7, {71}, "the writable VMAs read by the CPU");
+        check_words(a.at(ro), chunk_2m - ro, 7, "the read-only VMA", ro / 4);
+        info_deltas("straddle", c0, c1);
+    });
+
+    t.subtest("shared-and-file-stay-in-system", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        const auto c0 = svm_counters();
+        {
+            Area a(chunk_2m, Thp::any, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+            fill_words(a.data(), chunk_2m, 8);
+            gpu_add(gpu, a.data(), chunk_2m, 81);
+            assert_in_system(gpu.vm(), a.data(), chunk_2m, "MAP_SHARED anonymous memory");
+            check_added(a.data(), chunk_2m, 8, {81}, "MAP_SHARED anonymous memory");
+        }
+        {
+            const FileFd f(::memfd_create("simgpu-svm-migrate", MFD_CLOEXEC));
+            igt_require_f(f.fd >= 0, "memfd_create failed: %s", std::strerror(errno));
+            igt_assert_eq(::ftruncate(f.fd, static_cast<off_t>(chunk_2m)), 0);
+            Area a(chunk_2m, Thp::any, PROT_READ | PROT_WRITE, MAP_SHARED, f.fd);
+            fill_words(a.data(), chunk_2m, 9);
+            gpu_add(gpu, a.data(), chunk_2m, 91);
+            assert_in_system(gpu.vm(), a.data(), chunk_2m, "a memfd (tmpfs) mapping");
+            check_added(a.data(), chunk_2m, 9, {91}, "a memfd (tmpfs) mapping");
+            // The GPU's writes are in the file.
+            std::vector<uint32_t> back(chunk_2m / 4);
+            igt_assert_eq(::pread(f.fd, back.data(), chunk_2m, 0), static_cast<ssize_t>(chunk_2m));
+            check_added(back.data(), chunk_2m, 9, {91}, "the memfd's contents");
+        }
+        const auto c1 = svm_counters();
+        igt_assert_eq(delta(c0, c1, "migrate_to_vram_pages"), 0u);
+    });
+
+    // --- PREFETCH -------------------------------------------------------------
+
+    t.subtest("prefetch-vram-no-fault", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 10);
+        const auto c0 = svm_counters();
+        igt_assert_ok(gpu.vm().prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after PREFETCH to VRAM");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        const auto s0 = stats_counters();
+        gpu_add(gpu, a.data(), chunk_2m, 101);
+        const auto s1 = stats_counters();
+        igt_assert_eq(delta(s0, s1, "faults"), 0u);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the job");
+        check_added(a.data(), chunk_2m, 10, {101}, "prefetched memory after the job");
+    });
+
+    t.subtest("prefetch-system", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 11);
+        gpu_add(gpu, a.data(), chunk_2m, 111);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU job");
+        const auto c0 = svm_counters();
+        igt_assert_ok(gpu.vm().prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_SYSTEM));
+        const auto c1 = svm_counters();
+        assert_in_system(gpu.vm(), a.data(), chunk_2m, "after PREFETCH to system memory");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_ram_pages"));
+        igt_assert_lte(1u, delta(c0, c1, "migrate_to_ram_chunks"));
+
+        // The GPU reads it where it is, without a fault.
+        const auto s0 = stats_counters();
+        GpuBuffer out = gpu_read(gpu, a.data(), chunk_2m);
+        const auto s1 = stats_counters();
+        igt_assert_eq(delta(s0, s1, "faults"), 0u);
+        check_added(out.bytes(), chunk_2m, 11, {111}, "GPU read after PREFETCH to system");
+        assert_in_system(gpu.vm(), a.data(), chunk_2m, "after the GPU read");
+        // The CPU reads it without a migration.
+        const auto c2 = svm_counters();
+        check_added(a.data(), chunk_2m, 11, {111}, "CPU read after PREFETCH to system");
+        const auto c3 = svm_counters();
+        igt_assert_eq(delta(c2, c3, "migrate_to_ram_pages"), 0u);
+        assert_in_system(gpu.vm(), a.data(), chunk_2m, "after the CPU read");
+    });
+
+    t.subtest("prefetch-untouched", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m); // never touched
+        const auto c0 = svm_counters();
+        igt_assert_ok(gpu.vm().prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "untouched memory after PREFETCH");
+        igt_assert_lte(chunk_pages, delta(c0, c1, "migrate_to_vram_pages"));
+        const auto s0 = stats_counters();
+        GpuBuffer out = gpu_read(gpu, a.data(), chunk_2m);
+        const auto s1 = stats_counters();
+        igt_assert_eq(delta(s0, s1, "faults"), 0u);
+        check_value(out.bytes(), chunk_2m, 0, "GPU read of prefetched untouched memory");
+        check_value(a.data(), chunk_2m, 0, "CPU read of prefetched untouched memory");
+        // Memory that came back zero works as any other.
+        gpu_add(gpu, a.data(), chunk_2m, 121);
+        check_added(a.data(), chunk_2m, std::nullopt, {121}, "after a GPU add");
+    });
+
+    // --- the CPU address space changes under memory in VRAM --------------------
+
+    t.subtest("munmap-while-in-vram", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        const uint64_t base = settled_used_svm();
+        constexpr uint64_t size = 8 * MiB;
+        Area a(size);
+        fill_words(a.data(), size, 13);
+        gpu_add(gpu, a.data(), size, 131);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), size, "after the GPU job");
+        const uint64_t during = used_svm();
+        igt_assert_lte(base + size, during);
+
+        std::byte* const p = a.data();
+        a.reset(); // munmap with every page in VRAM
+        assert_unmapped(gpu.vm(), p, size, "after munmap");
+        const uint64_t after = wait_used_svm_at_most(base);
+        igt_assert_f(after <= base,
+                     "used_svm is %llu 10 s after munmap; %llu before the test, %llu in use",
+                     static_cast<unsigned long long>(after), static_cast<unsigned long long>(base),
+                     static_cast<unsigned long long>(during));
+        // The queue still works.
+        Area b(chunk_2m);
+        fill_words(b.data(), chunk_2m, 14);
+        gpu_add(gpu, b.data(), chunk_2m, 141);
+        check_added(b.data(), chunk_2m, 14, {141}, "new memory after the munmap");
+    });
+
+    t.subtest("partial-munmap-while-in-vram", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 15);
+        gpu_add(gpu, a.data(), chunk_2m, 151);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU job");
+
+        constexpr uint64_t hole = 1 * MiB, hole_size = 64 * KiB, rest = hole + hole_size;
+        igt_assert_eq(::munmap(a.at(hole), hole_size), 0);
+        assert_unmapped(gpu.vm(), a.at(hole), hole_size, "the hole");
+
+        // The GPU reads the rest right.
+        GpuBuffer out = make_buffer(gpu.vm(), chunk_2m);
+        std::memset(out.bytes(), 0, chunk_2m);
+        BatchBuilder b;
+        b.copy(out.gpu(), va(a.data()), hole)
+            .copy(out.gpu(rest), va(a.at(rest)), chunk_2m - rest)
+            .batch_end();
+        run_ok(gpu, b);
+        check_added(out.bytes(), hole, 15, {151}, "GPU read before the hole");
+        check_added(out.bytes() + rest, chunk_2m - rest, 15, {151}, "GPU read after the hole",
+                    rest / 4);
+        // The hole faults, on the exact byte.
+        BatchBuilder w;
+        w.store_dw(va(a.at(hole + 0x104)), 1).batch_end();
+        run_fault(gpu, w, va(a.at(hole + 0x104)));
+        // The CPU reads the rest right.
+        check_added(a.data(), hole, 15, {151}, "CPU read before the hole");
+        check_added(a.at(rest), chunk_2m - rest, 15, {151}, "CPU read after the hole", rest / 4);
+        // And the GPU keeps working on it.
+        gpu_add(gpu, a.data(), hole, 152);
+        check_added(a.data(), hole, 15, {151, 152}, "before the hole after another GPU add");
+        check_added(a.at(rest), chunk_2m - rest, 15, {151}, "after the hole, untouched", rest / 4);
+    });
+
+    t.subtest("fork-while-in-vram", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 16);
+        gpu_add(gpu, a.data(), chunk_2m, 161);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "before fork");
+
+        const Pipe up, down;
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0) {
+            // The child reads the parent's data, then writes its own.
+            int code = 0;
+            const std::array<uint32_t, 1> incs{161};
+            if (first_wrong_word(a.data(), chunk_2m, 16, incs) != UINT64_MAX)
+                code = 2;
+            if (!code) {
+                fill_words(a.data(), chunk_2m, 1600);
+                if (first_wrong_word(a.data(), chunk_2m, 1600, {}) != UINT64_MAX)
+                    code = 3;
+            }
+            char c = 0;
+            if (!up.send(code ? 'f' : 'w') || !down.recv(&c, 120000))
+                code = code ? code : 4;
+            ::_exit(code);
+        }
+        char c = 0;
+        const bool got = up.recv(&c, 120000);
+        if (!got || c != 'w') {
+            assert_child_ok(pid, 60000, "child reading and writing after fork");
+            igt_fail("the child did not report");
+        }
+        // The child's writes are its own: the parent's GPU reads the
+        // parent's data while the child is still there.
+        GpuBuffer out = gpu_read(gpu, a.data(), chunk_2m);
+        check_added(out.bytes(), chunk_2m, 16, {161}, "parent's GPU read after the child wrote");
+        igt_assert(down.send('x'));
+        assert_child_ok(pid, 60000, "child reading and writing after fork");
+        check_added(a.data(), chunk_2m, 16, {161}, "parent's CPU read after the child wrote");
+        gpu_add(gpu, a.data(), chunk_2m, 162);
+        check_added(a.data(), chunk_2m, 16, {161, 162}, "parent after another GPU add");
+    });
+
+    t.subtest("mprotect-while-in-vram", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 17);
+        gpu_add(gpu, a.data(), chunk_2m, 171);
+        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "before mprotect");
+
+        igt_assert_eq(::mprotect(a.data(), chunk_2m, PROT_READ), 0);
+        // A GPU write fails on the exact byte and changes nothing.
+        BatchBuilder w;
+        w.store_dw(va(a.at(0x12344)), 0xdeadu).batch_end();
+        run_fault(gpu, w, va(a.at(0x12344)));
+        // A GPU read works.
+        GpuBuffer out = gpu_read(gpu, a.data(), chunk_2m);
+        check_added(out.bytes(), chunk_2m, 17, {171}, "GPU read of read-only memory");
+        // The CPU reads the data.
+        check_added(a.data(), chunk_2m, 17, {171}, "CPU read of read-only memory");
+        // The GPU reads it again where it is now.
+        GpuBuffer again = gpu_read(gpu, a.data(), chunk_2m);
+        check_added(again.bytes(), chunk_2m, 17, {171}, "GPU read after the CPU read");
+        const auto pages = query(gpu.vm(), a.data(), chunk_2m);
+        for (size_t i = 0; i < pages.size(); ++i)
+            igt_assert_f((pages[i] & DRM_SIMGPU_PAGE_WRITE) == 0,
+                         "read-only memory: page %zu is mapped writable (0x%x)", i, pages[i]);
+        // Write permission comes back with the CPU's (wherever the pages
+        // the GPU read are now).
+        igt_assert_eq(::mprotect(a.data(), chunk_2m, PROT_READ | PROT_WRITE), 0);
+        gpu_add(gpu, a.data(), chunk_2m, 172);
+        check_added(a.data(), chunk_2m, 17, {171, 172}, "after the GPU add once writable");
+    });
+
+    t.subtest("exit-while-in-vram", [&] {
+        constexpr uint64_t size = 8 * MiB;
+        const uint64_t base = settled_used_svm();
+        const uint64_t used_before = vram_counters().at("used");
+        const Pipe up, down;
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0)
+            exit_child(up, down, size);
+        char c = 0;
+        const bool migrated = up.recv(&c, 240000);
+        if (!migrated) {
+            assert_child_ok(pid, 60000, "child migrating 8 MiB");
+            igt_fail("the child did not report");
+        }
+        const uint64_t during = used_svm();
+        igt_assert(down.send('x'));
+        assert_child_ok(pid, 60000, "child migrating 8 MiB");
+        igt_assert_lte(base + size, during);
+        const uint64_t after = wait_used_svm_at_most(base);
+        igt_assert_f(after <= base,
+                     "used_svm is %llu 10 s after the child exited; %llu before, %llu while it "
+                     "ran",
+                     static_cast<unsigned long long>(after), static_cast<unsigned long long>(base),
+                     static_cast<unsigned long long>(during));
+        const uint64_t used_after = vram_counters().at("used");
+        igt_assert_lte(used_after, used_before);
+    });
+
+    // --- concurrency and odd memory ------------------------------------------------
+
+    t.subtest("concurrent-cpu-faults", [&] {
+        constexpr int num_threads = 8;
+        constexpr int rounds = 4;
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 20);
+        std::vector<uint32_t> shadow(a.words(), a.words() + chunk_2m / 4);
+        const auto c0 = svm_counters();
+        for (int r = 0; r < rounds; ++r) {
+            const uint32_t inc = 200 + r;
+            if (r >= thrash_migrations)
+                igt_assert_ok(gpu.vm().prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+            gpu_add(gpu, a.data(), chunk_2m, inc);
+            assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "before the CPU threads");
+            for (uint64_t i = 0; i < shadow.size(); ++i)
+                shadow[i] += SvmGpu::inc_value(inc, i);
+
+            // Each thread starts in its own page of the chunk, all at once,
+            // and reads all of it.
+            std::atomic<int> ready{0};
+            std::atomic<bool> go{false};
+            std::atomic<uint64_t> wrong{0};
+            std::vector<std::thread> threads;
+            const auto* w = reinterpret_cast<const volatile uint32_t*>(a.data());
+            const uint64_t n = shadow.size();
+            for (int k = 0; k < num_threads; ++k)
+                threads.emplace_back([&, k] {
+                    ++ready;
+                    while (!go.load())
+                        std::this_thread::yield();
+                    const uint64_t start = static_cast<uint64_t>(k) * (n / num_threads) +
+                                           static_cast<uint64_t>(k) * 1031;
+                    uint64_t bad = 0;
+                    for (uint64_t j = 0; j < n; ++j) {
+                        const uint64_t i = (start + j) % n;
+                        bad += w[i] != shadow[i];
+                    }
+                    wrong += bad;
+                });
+            while (ready.load() < num_threads)
+                std::this_thread::yield();
+            go = true;
+            for (auto& th : threads)
+                th.join();
+            igt_assert_f(wrong.load() == 0, "round %d: %llu wrong words read by the threads", r,
+                         static_cast<unsigned long long>(wrong.load()));
+            assert_not_in_vram(gpu.vm(), a.data(), chunk_2m, "after the CPU threads");
+        }
+        const auto c1 = svm_counters();
+        igt_assert_lte(rounds * chunk_pages, delta(c0, c1, "migrate_to_ram_pages"));
+        info_deltas("concurrent CPU faults", c0, c1);
+    });
+
+    t.subtest("stack-migrates", [&] {
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        StackWork work;
+        work.gpu = &gpu;
+        work.device_id = dev_id;
+        pthread_attr_t attr;
+        igt_assert_eq(::pthread_attr_init(&attr), 0);
+        igt_assert_eq(::pthread_attr_setstacksize(&attr, 32 * MiB), 0);
+        pthread_t thread;
+        const int err = ::pthread_create(&thread, &attr, stack_thread, &work);
+        ::pthread_attr_destroy(&attr);
+        igt_assert_f(err == 0, "pthread_create with a 32 MiB stack: %s", std::strerror(err));
+        igt_assert_eq(::pthread_join(thread, nullptr), 0);
+        if (work.error)
+            std::rethrow_exception(work.error);
+    });
+
+    return t.exit_code();
+}
