@@ -74,7 +74,13 @@ for k in $kernels; do
 		echo "simgpu-stat --once"
 		echo "simgpu-bench --quick --no-progress --repeat 2"
 		for t in "$USERSPACE"/bin/simgpu_*; do
-			basename "$t"
+			case $(basename "$t") in
+			simgpu_svm_evict)
+				# Working sets of 2-4x VRAM: a small VRAM keeps
+				# them small. Reload with the defaults after.
+				echo 'rmmod simgpu && modprobe simgpu vram_size=16 && simgpu_svm_evict; rc=$?; rmmod simgpu; modprobe simgpu && exit $rc' ;;
+			*) basename "$t" ;;
+			esac
 		done
 		if [ "$k" = svm-dev ]; then
 			echo 'modprobe simgpu_kunit && rmmod simgpu_kunit'
