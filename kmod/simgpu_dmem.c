@@ -118,8 +118,9 @@ static struct page *dev_storage(struct page *page)
 				simgpu_dmem_page_offset(sdev, page));
 }
 
-static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
-			       unsigned long npages)
+/* The copy engine reaches device pages through their VRAM storage. */
+static int dmem_copy(struct page **dev, struct page **sys,
+		     unsigned long npages, bool to_vram)
 {
 	struct simgpu_device *sdev;
 	unsigned long i;
@@ -127,24 +128,22 @@ static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
 	if (!npages)
 		return 0;
 	sdev = page_to_sdev(dev[0]);
-	/* The copy engine writes the VRAM storage behind each page. */
 	for (i = 0; i < npages; i++)
 		dev[i] = dev_storage(dev[i]);
-	return simgpu_engine_copy_pages(sdev, dev, sys, npages);
+	return to_vram ? simgpu_engine_copy_pages(sdev, dev, sys, npages) :
+			 simgpu_engine_copy_pages(sdev, sys, dev, npages);
+}
+
+static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
+			       unsigned long npages)
+{
+	return dmem_copy(dev, sys, npages, true);
 }
 
 static int dmem_copy_to_ram(struct page **dev, struct page **sys,
 			    unsigned long npages)
 {
-	struct simgpu_device *sdev;
-	unsigned long i;
-
-	if (!npages)
-		return 0;
-	sdev = page_to_sdev(dev[0]);
-	for (i = 0; i < npages; i++)
-		dev[i] = dev_storage(dev[i]);
-	return simgpu_engine_copy_pages(sdev, sys, dev, npages);
+	return dmem_copy(dev, sys, npages, false);
 }
 
 static void chunk_free(struct kref *ref)

@@ -299,12 +299,12 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 #define SVM_FAULT_TRIES	8
 
 /*
- * A range that went to VRAM this many times was taken back by the CPU in
- * between each time: the CPU and the GPU share it closely (a flag, a
- * queue, a fence), and moving it costs more than accessing it remotely.
- * Default-policy GPU faults map it in system memory from then on.
+ * A range the CPU took back from VRAM this many times is shared closely by
+ * the CPU and the GPU (a flag, a queue, a fence): moving it costs more than
+ * accessing it remotely. Default-policy GPU faults map it in system memory
+ * from then on. Evictions do not count.
  */
-#define SVM_THRASH_MIGRATIONS	3
+#define SVM_THRASH_BOUNCES	3
 
 static bool range_has_system_pages(struct simgpu_vm *vm,
 				   const struct simgpu_gpusvm_range *r)
@@ -347,7 +347,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		moved = 0;
 		if (pol.place == SVM_PLACE_VRAM && vm->sdev->dmem.enabled &&
 		    (!pol.thrash_limit ||
-		     r->migrations < SVM_THRASH_MIGRATIONS))
+		     READ_ONCE(r->cpu_bounces) < SVM_THRASH_BOUNCES))
 			moved = simgpu_gpusvm_migrate_to_devmem(svm, r,
 								pol.force);
 		else if (pol.place == SVM_PLACE_SYSTEM)

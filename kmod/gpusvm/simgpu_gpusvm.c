@@ -110,6 +110,12 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	for (r = range_it_iter_first(&n->ranges, start, last); r;
 	     r = range_it_iter_next(r, start, last)) {
 		hit = true;
+		/* Device pages of ours leaving on a CPU fault. */
+		if (mmu_range->event == MMU_NOTIFY_MIGRATE &&
+		    svm->device_private_owner &&
+		    mmu_range->owner == svm->device_private_owner &&
+		    !READ_ONCE(r->migrating))
+			r->cpu_bounces++;
 		/* The device maps whole ranges: the whole range goes. */
 		if (r->pages_valid) {
 			svm->ops->invalidate(svm, r, r->start, r->last + 1);
@@ -452,10 +458,13 @@ static int range_ro_devmem_to_ram(struct simgpu_gpusvm *svm,
 				  struct vm_area_struct *vma,
 				  struct simgpu_gpusvm_range *range)
 {
-	long ret = simgpu_gpusvm_vma_migrate_to_ram(vma, range->start,
-						    range->last + 1,
-						    svm->device_private_owner);
+	long ret;
 
+	WRITE_ONCE(range->migrating, true);
+	ret = simgpu_gpusvm_vma_migrate_to_ram(vma, range->start,
+					       range->last + 1,
+					       svm->device_private_owner);
+	WRITE_ONCE(range->migrating, false);
 	return ret < 0 ? ret : -EBUSY;
 }
 

@@ -118,11 +118,24 @@ static void gpusvm_page_free(struct page *page)
 	devmem_put_pages(page->zone_device_data);
 }
 
-/* Arrays for a migration of @npages: src, dst, then two page arrays. */
-static void *migrate_bufs_alloc(unsigned long npages)
+/* The arrays of a migration of @npages pages. */
+struct migrate_bufs {
+	unsigned long *src;
+	unsigned long *dst;
+	struct page **dpages;
+	struct page **spages;
+};
+
+static int migrate_bufs_alloc(struct migrate_bufs *b, unsigned long npages)
 {
-	return kvcalloc(npages, 2 * sizeof(unsigned long) +
-			2 * sizeof(struct page *), GFP_KERNEL);
+	b->src = kvcalloc(npages, 2 * sizeof(unsigned long) +
+			  2 * sizeof(struct page *), GFP_KERNEL);
+	if (!b->src)
+		return -ENOMEM;
+	b->dst = b->src + npages;
+	b->dpages = (struct page **)(b->dst + npages);
+	b->spages = b->dpages + npages;
+	return 0;
 }
 
 /*
@@ -131,11 +144,11 @@ static void *migrate_bufs_alloc(unsigned long npages)
  * the number of pages that will move, or a negative errno from the copy.
  */
 static long ram_pages_prepare(struct vm_area_struct *vma, u64 start,
-			      unsigned long *src, unsigned long *dst,
-			      struct page **dpages, struct page **spages,
-			      unsigned long npages,
+			      struct migrate_bufs *b, unsigned long npages,
 			      const struct simgpu_gpusvm_devmem_ops *ops)
 {
+	unsigned long *src = b->src, *dst = b->dst;
+	struct page **dpages = b->dpages, **spages = b->spages;
 	unsigned long i, n = 0;
 	int err;
 
@@ -192,20 +205,16 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 	};
 	const struct simgpu_gpusvm_devmem_ops *ops = NULL;
 	struct simgpu_gpusvm_stats *stats = NULL;
-	struct page **dpages, **spages;
 	ktime_t t0 = ktime_get();
 	unsigned long i;
-	void *bufs;
+	struct migrate_bufs b;
 	long moved;
 	int err;
 
-	bufs = migrate_bufs_alloc(npages);
-	if (!bufs)
+	if (migrate_bufs_alloc(&b, npages))
 		return -ENOMEM;
-	mig.src = bufs;
-	mig.dst = mig.src + npages;
-	dpages = (struct page **)(mig.dst + npages);
-	spages = dpages + npages;
+	mig.src = b.src;
+	mig.dst = b.dst;
 
 	err = migrate_vma_setup(&mig);
 	if (err)
@@ -226,8 +235,7 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 		ops = devmem->ops;
 		stats = devmem->stats;
 	}
-	moved = ops ? ram_pages_prepare(vma, start, mig.src, mig.dst, dpages,
-					spages, npages, ops) : 0;
+	moved = ops ? ram_pages_prepare(vma, start, &b, npages, ops) : 0;
 	migrate_vma_pages(&mig);
 	migrate_vma_finalize(&mig);
 	if (moved > 0) {
@@ -236,10 +244,10 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 		trace_simgpu_migrate(start, moved, false,
 				     ktime_us_delta(ktime_get(), t0));
 	}
-	kvfree(bufs);
+	kvfree(b.src);
 	return moved;
 out:
-	kvfree(bufs);
+	kvfree(b.src);
 	return err ?: moved;
 }
 
@@ -350,9 +358,8 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		.flags = MIGRATE_VMA_SELECT_SYSTEM,
 	};
 	struct simgpu_gpusvm_devmem *devmem = NULL;
-	struct page **dpages, **spages;
 	ktime_t t0 = ktime_get();
-	void *bufs;
+	struct migrate_bufs b;
 	long err;
 	int verr;
 
@@ -360,13 +367,10 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 
 	if (!svm->ops->devmem_alloc)
 		return -EOPNOTSUPP;
-	bufs = migrate_bufs_alloc(npages);
-	if (!bufs)
+	if (migrate_bufs_alloc(&b, npages))
 		return -ENOMEM;
-	mig.src = bufs;
-	mig.dst = mig.src + npages;
-	dpages = (struct page **)(mig.dst + npages);
-	spages = dpages + npages;
+	mig.src = b.src;
+	mig.dst = b.dst;
 
 	if (!mmget_not_zero(svm->mm)) {
 		err = -EFAULT;
@@ -378,6 +382,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		err = verr;
 		goto err_unlock;
 	}
+	WRITE_ONCE(range->migrating, true);
 	err = migrate_vma_setup(&mig);
 	if (err)
 		goto err_unlock;
@@ -402,19 +407,19 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		zone_device_page_init(dpage);
 		atomic_inc(&devmem->pages_alive);
 		mig.dst[i] = migrate_pfn(devmem->first_pfn + i);
-		dpages[n] = dpage;
-		spages[n] = migrate_pfn_to_page(mig.src[i]);
+		b.dpages[n] = dpage;
+		b.spages[n] = migrate_pfn_to_page(mig.src[i]);
 		n++;
 	}
-	err = devmem->ops->copy_to_devmem(dpages, spages, n);
+	err = devmem->ops->copy_to_devmem(b.dpages, b.spages, n);
 	if (err) {
 		/* Nothing moves: the device pages are freed by finalize. */
 		for (i = 0; i < npages; i++)
 			if (mig.dst[i]) {
 				mig.dst[i] = 0;
-				dpages[0] = pfn_to_page(devmem->first_pfn + i);
-				unlock_page(dpages[0]);
-				put_page(dpages[0]);
+				b.dpages[0] = pfn_to_page(devmem->first_pfn + i);
+				unlock_page(b.dpages[0]);
+				put_page(b.dpages[0]);
 			}
 		goto err_finalize;
 	}
@@ -423,13 +428,12 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
 			n++;
 	migrate_vma_finalize(&mig);
+	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	devmem_put_pages(devmem);
-	kvfree(bufs);
+	kvfree(b.src);
 
-	if (n)
-		range->migrations++;
 	atomic64_add(n, &svm->stats->to_devmem_pages);
 	atomic64_inc(&svm->stats->to_devmem_by_chunk[range->chunk]);
 	trace_simgpu_migrate(range->start, n, true,
@@ -440,12 +444,13 @@ err_finalize:
 	migrate_vma_pages(&mig);
 	migrate_vma_finalize(&mig);
 err_unlock:
+	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	if (devmem)
 		devmem_put_pages(devmem);
 err_bufs:
-	kvfree(bufs);
+	kvfree(b.src);
 	return err;
 }
 
@@ -475,8 +480,10 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 		return -EFAULT;
 	mmap_read_lock(svm->mm);
 	vma = range_vma(svm, range, false, &err);
+	WRITE_ONCE(range->migrating, true);
 	ret = vma ? migrate_vma_to_ram(vma, range->start, range->last + 1,
 				       svm->device_private_owner, NULL) : err;
+	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	return ret;
@@ -496,20 +503,19 @@ static int split_thp(struct vm_area_struct *vma, u64 start, u64 end)
 		.end = end,
 		.flags = MIGRATE_VMA_SELECT_SYSTEM,
 	};
-	void *bufs;
+	struct migrate_bufs b;
 	int err;
 
-	bufs = migrate_bufs_alloc(npages);
-	if (!bufs)
+	if (migrate_bufs_alloc(&b, npages))
 		return -ENOMEM;
-	mig.src = bufs;
-	mig.dst = mig.src + npages;
+	mig.src = b.src;
+	mig.dst = b.dst;
 	err = migrate_vma_setup(&mig);
 	if (!err) {
 		migrate_vma_pages(&mig);
 		migrate_vma_finalize(&mig);
 	}
-	kvfree(bufs);
+	kvfree(b.src);
 	return err;
 }
 
@@ -601,33 +607,25 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 {
 	unsigned long i, npages = devmem->npages;
-	unsigned long *src, *dst;
-	struct page **dpages, **spages;
 	unsigned int tries;
 	ktime_t t0 = ktime_get();
 	long moved, total = 0;
-	void *bufs;
+	struct migrate_bufs b;
 	int err = 0;
 
-	bufs = migrate_bufs_alloc(npages);
-	if (!bufs)
+	if (migrate_bufs_alloc(&b, npages))
 		return -ENOMEM;
-	src = bufs;
-	dst = src + npages;
-	dpages = (struct page **)(dst + npages);
-	spages = dpages + npages;
 
 	for (tries = 0; tries < EVICT_TRIES; tries++) {
 		bool busy = false;
 
-		migrate_device_range(src, devmem->first_pfn, npages);
-		moved = ram_pages_prepare(NULL, 0, src, dst, dpages, spages,
-					  npages, devmem->ops);
-		migrate_device_pages(src, dst, npages);
+		migrate_device_range(b.src, devmem->first_pfn, npages);
+		moved = ram_pages_prepare(NULL, 0, &b, npages, devmem->ops);
+		migrate_device_pages(b.src, b.dst, npages);
 		for (i = 0; i < npages; i++)
-			if (src[i] & MIGRATE_PFN_MIGRATE && !dst[i])
+			if (b.src[i] & MIGRATE_PFN_MIGRATE && !b.dst[i])
 				busy = true;
-		migrate_device_finalize(src, dst, npages);
+		migrate_device_finalize(b.src, b.dst, npages);
 		if (moved < 0) {
 			err = moved;
 			break;
@@ -640,7 +638,7 @@ int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 			break;
 		cond_resched();
 	}
-	kvfree(bufs);
+	kvfree(b.src);
 
 	atomic64_inc(&devmem->stats->evictions);
 	atomic64_add(total, &devmem->stats->evicted_pages);

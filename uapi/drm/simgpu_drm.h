@@ -325,9 +325,9 @@ struct drm_simgpu_vm_destroy {
  * migration) stay in system memory and are mapped there. File-backed and shared mappings always stay in
  * system memory. A CPU access to a page in VRAM migrates its whole chunk
  * back to system memory; the GPU faults it in again on its next access.
- * A chunk that went to VRAM three times (the CPU took it back in between
- * each time) is shared too closely to be worth moving: GPU faults map it
- * in system memory from then on, until the CPU unmaps it.
+ * A chunk the CPU took back from VRAM three times is shared too closely to
+ * be worth moving: GPU faults map it in system memory from then on, until
+ * the CPU unmaps it (evictions do not count).
  * When VRAM is full, the least recently migrated chunks of any process are
  * evicted to system memory, but a fault does not evict chunks that came in
  * within the last svm_evict_age_ms (module parameter): it maps the pages in
