@@ -41,11 +41,13 @@
 #include <drm/simgpu_drm.h>
 
 #include "igt.hpp"
+#include "simgpu_svm_test.hpp"
 #include "simgpu_test.hpp"
 
 namespace {
 
 using namespace simgpu_test;
+using simgpu_test::svm::assert_child_ok;
 using simgpu::Result;
 
 constexpr uint64_t huge_size = 2 * MiB;
@@ -810,69 +812,9 @@ void many_jobs(const Svm& s, int jobs, uint64_t min_size, uint64_t max_size)
 // ---------------------------------------------------------------------------
 // Environment probes.
 
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
-uint64_t anon_huge_kb(const void* p)
-{
-    std::ifstream in("/proc/self/smaps");
-    std::string line;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream ls(line);
-        if (line.find('-') != std::string::npos && line.find(':') > line.find(' ') &&
-            (ls >> std::hex >> lo >> dash >> hi) && dash == '-') {
-            inside = va(p) >= lo && va(p) < hi;
-            continue;
-        }
-        if (inside && line.rfind("AnonHugePages:", 0) == 0)
-            return std::strtoull(line.c_str() + 14, nullptr, 10);
-    }
-    return 0;
-}
-
 bool is_root()
 {
     return ::geteuid() == 0;
-}
-
-// Waits up to @timeout_ms for @pid; returns its wait status or -1 (after
-// killing it) on timeout.
-int wait_child(pid_t pid, int timeout_ms)
-{
-    const int64_t deadline = now_ns() + int64_t{timeout_ms} * ms_ns;
-    int status = 0;
-    for (;;) {
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            return -1;
-        if (now_ns() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return -1;
-        }
-        sleep_ms(5);
-    }
-}
-
-void assert_child_ok(pid_t pid, int timeout_ms, const char* what)
-{
-    const int status = wait_child(pid, timeout_ms);
-    igt_assert_f(status != -1, "%s: child %d did not exit within %d ms", what, pid, timeout_ms);
-    igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                 "%s: child %d %s %d", what, pid,
-                 WIFEXITED(status) ? "exited with" : "was killed by signal",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
 // Pipe helpers for forked children; false on error or a 30 s timeout.

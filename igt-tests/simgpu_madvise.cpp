@@ -63,48 +63,6 @@ void sleep_ms(int ms)
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
-uint64_t anon_huge_kb(const void* p)
-{
-    std::ifstream in("/proc/self/smaps");
-    std::string line;
-    bool inside = false;
-    while (std::getline(in, line)) {
-        unsigned long long lo = 0, hi = 0;
-        char dash = 0;
-        std::istringstream ls(line);
-        if (line.find('-') != std::string::npos && line.find(':') > line.find(' ') &&
-            (ls >> std::hex >> lo >> dash >> hi) && dash == '-') {
-            inside = va(p) >= lo && va(p) < hi;
-            continue;
-        }
-        if (inside && line.rfind("AnonHugePages:", 0) == 0)
-            return std::strtoull(line.c_str() + 14, nullptr, 10);
-    }
-    return 0;
-}
-
-// A file descriptor, closed on destruction.
-struct FileFd {
-    int fd;
-    explicit FileFd(int f) : fd(f) {}
-    ~FileFd()
-    {
-        if (fd >= 0)
-            ::close(fd);
-    }
-    FileFd(const FileFd&) = delete;
-    FileFd& operator=(const FileFd&) = delete;
-};
-
 // ---------------------------------------------------------------------------
 // Attributes and the spans QUERY_ATTRS reports.
 

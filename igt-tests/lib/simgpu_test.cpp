@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include <unistd.h>
 #include <xf86drm.h>
 
 namespace simgpu_test {
@@ -388,6 +390,41 @@ std::optional<std::string> read_param(const std::string& name)
     if (!(in >> value))
         return std::nullopt;
     return value;
+}
+
+std::string read_file(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+uint64_t anon_huge_kb(const void* p)
+{
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    std::ifstream in("/proc/self/smaps");
+    std::string line;
+    bool inside = false;
+    while (std::getline(in, line)) {
+        unsigned long long lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream ls(line);
+        if (line.find('-') != std::string::npos && line.find(':') > line.find(' ') &&
+            (ls >> std::hex >> lo >> dash >> hi) && dash == '-') {
+            inside = addr >= lo && addr < hi;
+            continue;
+        }
+        if (inside && line.rfind("AnonHugePages:", 0) == 0)
+            return std::strtoull(line.c_str() + 14, nullptr, 10);
+    }
+    return 0;
+}
+
+FileFd::~FileFd()
+{
+    if (fd >= 0)
+        ::close(fd);
 }
 
 } // namespace simgpu_test

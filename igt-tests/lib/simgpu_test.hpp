@@ -191,4 +191,19 @@ int64_t now_ns();
 bool write_param(const std::string& name, const std::string& value);
 std::optional<std::string> read_param(const std::string& name);
 
+// The whole content of a (small) file, empty when it cannot be read.
+std::string read_file(const std::string& path);
+
+// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
+uint64_t anon_huge_kb(const void* p);
+
+// A file descriptor, closed on destruction.
+struct FileFd {
+    int fd;
+    explicit FileFd(int f) : fd(f) {}
+    ~FileFd();
+    FileFd(const FileFd&) = delete;
+    FileFd& operator=(const FileFd&) = delete;
+};
+
 } // namespace simgpu_test
