@@ -72,7 +72,7 @@ for k in $kernels; do
 	{
 		echo "simgpu-info"
 		echo "simgpu-stat --once"
-		echo "simgpu-bench --quick --no-progress --repeat 2"
+		echo "$([ "$k" = svm-dev ] && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2"
 		for t in "$USERSPACE"/bin/simgpu_*; do
 			case $(basename "$t") in
 			simgpu_svm_evict)

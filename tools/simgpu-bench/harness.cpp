@@ -120,12 +120,60 @@ Gpu::Gpu(const simgpu::Device& d, uint32_t i) : dev(d), index(i)
             n += e.engine_class == DRM_SIMGPU_ENGINE_CLASS_COMPUTE;
         compute_engines = n ? n : 1;
     }
+    const auto info = check(dev.query_device());
+    caps = info.caps;
+    vram_size = info.vram_size;
+}
+
+double Gpu::prefetch(uint64_t addr, uint64_t size, uint32_t region) const
+{
+    // The raw operation rather than a library helper: only the uAPI.
+    drm_simgpu_vm_bind_op op{};
+    op.op = DRM_SIMGPU_VM_BIND_OP_PREFETCH;
+    op.region = region;
+    op.addr = addr;
+    op.range = size;
+    const double t0 = now_s();
+    auto r = vm.bind({&op, 1});
+    const double t = now_s() - t0;
+    if (!r.ok())
+        throw BenchError("device " + std::to_string(index) + ": PREFETCH of " +
+                         std::to_string(size) + " bytes to " +
+                         (region == DRM_SIMGPU_MEM_VRAM ? "VRAM" : "system memory") + ": " +
+                         r.error().message());
+    return t;
+}
+
+void Gpu::prefer(uint64_t addr, uint64_t size, uint32_t loc) const
+{
+    drm_simgpu_vm_madvise args{};
+    args.vm_id = vm.id();
+    args.attr = DRM_SIMGPU_MADV_PREFERRED_LOC;
+    args.start = addr;
+    args.range = size;
+    args.value = loc;
+    check(dev.ioctl(DRM_IOCTL_SIMGPU_VM_MADVISE, &args));
+}
+
+uint64_t Gpu::vram_pages(uint64_t addr, uint64_t size) const
+{
+    const auto pages = check(vm.query_range(addr, size / page));
+    uint64_t n = 0;
+    for (const uint32_t p : pages)
+        n += (p & DRM_SIMGPU_PAGE_MAPPED) && (p & DRM_SIMGPU_PAGE_VRAM);
+    return n;
 }
 
 Queue::Queue(Gpu& gpu, uint16_t instance) : gpu_(gpu), control_(control_size)
 {
     queue_ = check(simgpu::ExecQueue::create(gpu.dev, gpu.vm, DRM_SIMGPU_ENGINE_CLASS_COMPUTE,
                                              instance));
+    // With VRAM migration, the GPU's first fault would move the control
+    // pages to VRAM and the CPU's next batch write or fence read would
+    // bring them back, in every measured job until the thrashing limit
+    // keeps them in system memory: they stay there from the start.
+    if (gpu.vram_migration())
+        gpu.prefer(control_.gpu(), control_.size(), DRM_SIMGPU_MADV_LOC_SYSTEM);
     // Populate every control page on the CPU (so that no GPU read maps the
     // zero page that a later CPU write would replace), then let one empty
     // job fault the batch and fence pages in.
@@ -172,12 +220,27 @@ double Queue::run(const simgpu::BatchBuilder& batch)
     throw BenchError(what);
 }
 
+MigrationDelta& MigrationDelta::operator+=(const MigrationDelta& o)
+{
+    to_vram_pages += o.to_vram_pages;
+    to_ram_pages += o.to_ram_pages;
+    to_ram_chunks += o.to_ram_chunks;
+    evictions += o.evictions;
+    evicted_pages += o.evicted_pages;
+    fallbacks += o.fallbacks;
+    return *this;
+}
+
 CounterDelta& CounterDelta::operator+=(const CounterDelta& o)
 {
     faults += o.faults;
     pages_faulted += o.pages_faulted;
     ranges_created += o.ranges_created;
     invalidations += o.invalidations;
+    if (migration && o.migration)
+        *migration += *o.migration;
+    else
+        migration.reset();
     return *this;
 }
 
@@ -227,15 +290,49 @@ std::optional<CounterDelta> CounterReader::delta(const std::optional<simgpu::Cou
     const auto i = diff("invalidations");
     if (!f || !p || !r || !i)
         return std::nullopt;
-    return CounterDelta{*f, *p, *r, *i};
+    CounterDelta d{*f, *p, *r, *i, std::nullopt};
+    const auto tv = diff("migrate_to_vram_pages");
+    const auto tr = diff("migrate_to_ram_pages");
+    const auto tc = diff("migrate_to_ram_chunks");
+    const auto ev = diff("evictions");
+    const auto ep = diff("evicted_pages");
+    const auto fb = diff("migrate_fallbacks");
+    if (tv && tr && tc && ev && ep && fb)
+        d.migration = MigrationDelta{*tv, *tr, *tc, *ev, *ep, *fb};
+    return d;
 }
+
+namespace {
+uint32_t fill_value(uint32_t seed, uint64_t i)
+{
+    return seed ^ static_cast<uint32_t>(i * 2654435761u);
+}
+} // namespace
 
 void cpu_fill(std::byte* p, uint64_t size, uint32_t seed)
 {
     auto* d = reinterpret_cast<uint32_t*>(p);
     const uint64_t n = size / sizeof(uint32_t);
     for (uint64_t i = 0; i < n; ++i)
-        d[i] = seed ^ static_cast<uint32_t>(i * 2654435761u);
+        d[i] = fill_value(seed, i);
+}
+
+uint64_t cpu_touch(const std::byte* p, uint64_t size, uint32_t seed)
+{
+    const auto* d = reinterpret_cast<const volatile uint32_t*>(p);
+    constexpr uint64_t per_page = page / sizeof(uint32_t);
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < size / sizeof(uint32_t); i += per_page)
+        bad += d[i] != fill_value(seed, i);
+    return bad;
+}
+
+std::optional<uint64_t> read_counter(const CounterReader& reader, const char* name)
+{
+    const auto c = reader.snapshot();
+    if (!c)
+        return std::nullopt;
+    return simgpu::find_counter(*c, name);
 }
 
 } // namespace simgpu_bench

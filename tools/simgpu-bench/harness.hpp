@@ -66,6 +66,19 @@ struct Gpu {
     uint32_t index;
     simgpu::Vm vm;
     uint32_t compute_engines = 1;
+    uint64_t caps = 0;      // DRM_SIMGPU_CAP_*
+    uint64_t vram_size = 0; // bytes
+
+    bool vram_migration() const { return caps & DRM_SIMGPU_CAP_VRAM_MIGRATION; }
+
+    // VM_BIND PREFETCH of [@addr, @addr + @size) to @region
+    // (DRM_SIMGPU_MEM_*); the wall time of the ioctl in seconds.
+    double prefetch(uint64_t addr, uint64_t size, uint32_t region) const;
+    // VM_MADVISE PREFERRED_LOC of [@addr, @addr + @size) set to @loc
+    // (DRM_SIMGPU_MADV_LOC_SYSTEM or _DEFAULT).
+    void prefer(uint64_t addr, uint64_t size, uint32_t loc) const;
+    // How many of the @size / 4 KiB pages from @addr the GPU maps in VRAM.
+    uint64_t vram_pages(uint64_t addr, uint64_t size) const;
 };
 
 // An exec queue on a compute engine of @gpu with its own control memory
@@ -90,12 +103,26 @@ private:
     uint64_t seq_ = 0;
 };
 
+// Deltas of the VRAM migration counters of simgpu_svm.
+struct MigrationDelta {
+    uint64_t to_vram_pages = 0;  // migrate_to_vram_pages
+    uint64_t to_ram_pages = 0;   // migrate_to_ram_pages (CPU faults, PREFETCH to system)
+    uint64_t to_ram_chunks = 0;  // migrate_to_ram_chunks
+    uint64_t evictions = 0;      // chunks evicted
+    uint64_t evicted_pages = 0;
+    uint64_t fallbacks = 0;      // migrate_fallbacks: faults that mapped system memory instead
+
+    MigrationDelta& operator+=(const MigrationDelta& o);
+};
+
 // Deltas of some device counters; absent when debugfs cannot be read.
 struct CounterDelta {
     uint64_t faults = 0;
     uint64_t pages_faulted = 0;
     uint64_t ranges_created = 0;
     uint64_t invalidations = 0;
+    // Absent for a module without the migration counters.
+    std::optional<MigrationDelta> migration;
 
     CounterDelta& operator+=(const CounterDelta& o);
 };
@@ -124,16 +151,26 @@ private:
     std::string why_not_;
 };
 
-// Sums counter deltas over the samples of one measurement.
+// Sums counter deltas over the samples of one measurement; absent once a
+// sample had none (and before the first).
 struct CounterSum {
-    std::optional<CounterDelta> total = CounterDelta{};
+    std::optional<CounterDelta> total;
     void add(const std::optional<CounterDelta>& d)
     {
-        if (!d)
+        if (broken_)
+            return;
+        if (!d) {
+            broken_ = true;
             total.reset();
-        else if (total)
+        } else if (!total) {
+            total = d;
+        } else {
             *total += *d;
+        }
     }
+
+private:
+    bool broken_ = false;
 };
 
 template <typename F>
@@ -147,5 +184,14 @@ double CounterReader::measured(CounterSum& sum, F&& measure) const
 
 // Fills @size bytes at @p with a pattern derived from @seed (CPU writes).
 void cpu_fill(std::byte* p, uint64_t size, uint32_t seed);
+
+// Reads the first dword of every 4 KiB page of @size bytes at @p (a CPU
+// touch of each page) and checks it against cpu_fill()'s pattern of @seed;
+// the number of pages that differ.
+uint64_t cpu_touch(const std::byte* p, uint64_t size, uint32_t seed);
+
+// Counter @name of the device counters (read_device_counters() names),
+// when @reader can read it.
+std::optional<uint64_t> read_counter(const CounterReader& reader, const char* name);
 
 } // namespace simgpu_bench

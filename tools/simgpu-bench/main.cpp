@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu-bench: shared-virtual-memory costs of simgpu (GPU first touch,
-// sparse faults, munmap invalidation, several threads, two devices), each
-// next to a CPU memcpy of the same size measured in the same process.
+// sparse faults, munmap invalidation, several threads, two devices; VRAM
+// migration on faults and PREFETCH, CPU faults back, eviction), each next
+// to a CPU memcpy of the same size measured in the same process and, where
+// test_hmm.ko is loaded, the matching operation of the kernel's reference
+// HMM driver on the same size.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <vector>
 
+#include "hmm.hpp"
 #include "simgpu/format.hpp"
 #include "util.hpp"
 #include "workloads.hpp"
@@ -29,14 +34,22 @@ void usage(FILE* out)
                  "  --workload NAME[,NAME]  default: all of\n"
                  "                          first-touch-populated, first-touch-untouched,\n"
                  "                          sparse-faults, munmap-invalidate,\n"
-                 "                          multi-thread-faults, two-devices\n"
+                 "                          multi-thread-faults, two-devices,\n"
+                 "                          and with VRAM migration (else skipped):\n"
+                 "                          vram-first-touch, prefetch-vram, prefetch-system,\n"
+                 "                          vram-cpu-touch, evict-thrash (at twice VRAM)\n"
                  "  --sizes LIST            default 4K,64K,2M,16M (K/M/G binary, up to 1G)\n"
                  "  --repeat N              samples per workload and size (default 5)\n"
-                 "  --quick                 sizes 64K,2M and repeat 3 (unless given)\n"
+                 "  --quick                 sizes 64K,2M, repeat 3, thrash-max 16M (unless\n"
+                 "                          given)\n"
                  "  --device I              simgpu device index (default 0)\n"
                  "  --threads T             threads of multi-thread-faults (default 2)\n"
+                 "  --thrash-max SIZE       evict-thrash only when twice VRAM is at most\n"
+                 "                          this (default 128M)\n"
                  "  --json FILE             results as JSON\n"
                  "  --no-progress           no progress line on stderr\n"
+                 "test_hmm anchors: measured when /dev/hmm_dmirror0 exists (modprobe\n"
+                 "test_hmm) and simgpu-bench was built against test_hmm_uapi.h.\n"
                  "Exit status: 0 ok, 1 a GPU job failed or a result was wrong, 2 usage,\n"
                  "77 no simgpu device.\n");
 }
@@ -62,7 +75,7 @@ unsigned parse_uint(const std::string& opt, const char* text, unsigned lo, unsig
 Options parse_args(int argc, char** argv)
 {
     Options opt;
-    bool quick = false, sizes_given = false, repeat_given = false;
+    bool quick = false, sizes_given = false, repeat_given = false, thrash_given = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> const char* {
@@ -97,6 +110,12 @@ Options parse_args(int argc, char** argv)
             opt.device = parse_uint(a, value(), 0, 63);
         } else if (a == "--threads") {
             opt.threads = parse_uint(a, value(), 1, 64);
+        } else if (a == "--thrash-max") {
+            auto s = parse_size(value());
+            if (!s.ok())
+                usage_error(s.error().what);
+            opt.thrash_max = s.value();
+            thrash_given = true;
         } else if (a == "--json") {
             opt.json_path = value();
         } else if (a == "--no-progress") {
@@ -110,6 +129,8 @@ Options parse_args(int argc, char** argv)
             opt.sizes = {64 * KiB, 2 * MiB};
         if (!repeat_given)
             opt.repeat = 3;
+        if (!thrash_given)
+            opt.thrash_max = 16 * MiB;
     }
     return opt;
 }
@@ -193,18 +214,50 @@ std::string row_json(const Row& r, unsigned repeat)
         .stats("cold_mib_s", r.memcpy_cold)
         .stats("warm_mib_s", r.memcpy_warm);
     o.field("memcpy", anchor.str()).number("ratio", r.ratio);
+    if (r.hmm) {
+        JsonObject h;
+        h.string("op", r.hmm->op).string("what", r.hmm->what).boolean("available",
+                                                                       r.hmm->available);
+        if (r.hmm->available)
+            h.string("unit", r.unit)
+                .number("min", r.hmm->stats.min)
+                .number("median", r.hmm->stats.median)
+                .number("max", r.hmm->stats.max)
+                .number("ratio", r.hmm->ratio);
+        else
+            h.string("reason", r.hmm->reason);
+        o.field("test_hmm", h.str());
+    } else {
+        o.null("test_hmm");
+    }
     if (r.counters) {
         JsonObject c;
         c.integer("faults", r.counters->faults)
             .integer("pages_faulted", r.counters->pages_faulted)
             .integer("ranges_created", r.counters->ranges_created)
             .integer("invalidations", r.counters->invalidations);
+        if (const auto& m = r.counters->migration)
+            c.integer("migrate_to_vram_pages", m->to_vram_pages)
+                .integer("migrate_to_ram_pages", m->to_ram_pages)
+                .integer("migrate_to_ram_chunks", m->to_ram_chunks)
+                .integer("evictions", m->evictions)
+                .integer("evicted_pages", m->evicted_pages)
+                .integer("migrate_fallbacks", m->fallbacks);
         o.field("counters", c.str());
     } else {
         o.null("counters");
     }
     for (const auto& [k, v] : r.extra)
         o.field(k, v);
+    if (!r.notes.empty()) {
+        std::vector<std::string> notes;
+        for (const auto& n : r.notes)
+            notes.push_back(json_string(n));
+        std::string a = "[";
+        for (size_t i = 0; i < notes.size(); ++i)
+            a += (i ? ", " : "") + notes[i];
+        o.field("notes", a + "]");
+    }
     return o.str();
 }
 
@@ -237,12 +290,15 @@ int main(int argc, char** argv)
 
     std::vector<std::string> json_rows;
     std::vector<std::string> json_skipped;
+    std::vector<std::string> json_hmm;
+    std::string hmm_why_not = "not reached";
     Stats empty{};
     bool counters_ok = false;
     int status = 0;
     try {
         Bench bench(opt, devices);
         counters_ok = bench.counters().available();
+        hmm_why_not = bench.hmm_unavailable();
         empty = bench.empty_job_us();
 
         std::printf("simgpu-bench v1  kernel %s  device %u (%s)  repeat %u\n", uts.release,
@@ -252,14 +308,29 @@ int main(int argc, char** argv)
                     format_number(empty.min).c_str(), format_number(empty.max).c_str(),
                     counters_ok ? "from debugfs"
                                 : ("unavailable: " + bench.counters().why_not()).c_str());
+        const Gpu& gpu = bench.gpu();
+        std::printf("VRAM %s, migration %s; test_hmm anchors %s\n",
+                    simgpu::format_bytes(gpu.vram_size).c_str(),
+                    gpu.vram_migration() ? "yes" : "no (VRAM workloads skip)",
+                    hmm_why_not.empty()
+                        ? (std::string("from ") + HmmMirror::device_path + " (" +
+                           HmmMirror::to_dev_ioctl() +
+                           (HmmMirror::to_sys_ioctl().empty() ? "" : ", ") +
+                           HmmMirror::to_sys_ioctl() + ")")
+                              .c_str()
+                        : ("unavailable: " + hmm_why_not).c_str());
         std::printf("%s\n", table_header().c_str());
 
-        Progress progress(opt.progress,
-                          opt.workloads.size() * opt.sizes.size() * opt.repeat);
+        size_t samples = 0;
+        for (const std::string& w : opt.workloads)
+            samples += (own_size(w) ? 1 : opt.sizes.size()) * opt.repeat;
+        Progress progress(opt.progress, samples);
         bench.on_sample = [&](const std::string& label) { progress.step(label); };
 
         for (const std::string& w : opt.workloads) {
             for (const uint64_t size : opt.sizes) {
+                if (own_size(w) && size != opt.sizes.front())
+                    break;
                 std::string skip;
                 const std::vector<Row> rows = bench.run(w, size, skip);
                 progress.clear();
@@ -270,17 +341,29 @@ int main(int argc, char** argv)
                     break;
                 }
                 for (const Row& r : rows) {
-                    std::printf("%s\n", table_row(r.workload, r.size, r.stats, r.unit, r.anchor,
-                                                  r.ratio, r.anchor_kind)
-                                            .c_str());
+                    const double nan = std::numeric_limits<double>::quiet_NaN();
+                    const bool h = r.hmm && r.hmm->available;
+                    std::printf("%s\n",
+                                table_row(r.workload, r.size, r.stats, r.unit, r.anchor, r.ratio,
+                                          r.anchor_kind, r.hmm ? r.hmm->op : "-",
+                                          h ? r.hmm->stats.median : nan,
+                                          h ? r.hmm->ratio : nan)
+                                    .c_str());
+                    for (const std::string& n : r.notes)
+                        std::printf("  note: %s\n", n.c_str());
                     json_rows.push_back(row_json(r, opt.repeat));
                 }
             }
         }
         progress.clear();
+        json_hmm = bench.hmm_anchors_json();
         std::printf("× memcpy: speed relative to the memcpy anchor (> 1: faster than memcpy); "
                     "cold: memcpy into never-touched memory (CPU page faults), warm: between "
-                    "touched buffers. us rows: lower is better.\n");
+                    "touched buffers. × hmm: speed relative to the matching test_hmm.ko "
+                    "operation on the same size (read: HMM_DMIRROR_READ, write: "
+                    "HMM_DMIRROR_WRITE, to-dev / to-sys: migration to device / system memory, "
+                    "cpu-fault: CPU touch after migration to the device, munmap: of mirrored "
+                    "memory; details in the JSON). us rows: lower is better.\n");
     } catch (const BenchError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());
@@ -303,7 +386,21 @@ int main(int argc, char** argv)
             .integer("threads", opt.threads)
             .string("thp", thp)
             .stats("empty_job_us", empty)
-            .boolean("counters_available", counters_ok)
+            .boolean("counters_available", counters_ok);
+        JsonObject hmm;
+        hmm.boolean("available", hmm_why_not.empty());
+        if (hmm_why_not.empty())
+            hmm.string("device", HmmMirror::device_path);
+        else
+            hmm.string("reason", hmm_why_not);
+        if (HmmMirror::compiled())
+            hmm.string("header", HmmMirror::header())
+                .string("migrate_to_dev_ioctl", HmmMirror::to_dev_ioctl())
+                .string("migrate_to_sys_ioctl", HmmMirror::to_sys_ioctl());
+        else
+            hmm.null("header");
+        hmm.field("anchors", json_array(json_hmm));
+        doc.field("test_hmm", hmm.str())
             .boolean("ok", status == 0)
             .field("results", json_array(json_rows))
             .field("skipped", json_array(json_skipped));

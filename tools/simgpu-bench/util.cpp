@@ -116,30 +116,39 @@ std::string format_number(double value)
 }
 
 namespace {
-constexpr const char* row_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %9s  %s";
-// The heading's "× memcpy": "×" is two bytes in UTF-8 and one column.
-constexpr const char* head_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %10s  %s";
+constexpr const char* row_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %9s  %-6s  %-9s %9s %9s";
+// The heading's "× memcpy" and "× hmm": "×" is two bytes in UTF-8 and one
+// column.
+constexpr const char* head_format =
+    "%-24s %-8s %9s %9s %9s  %-5s %9s %10s  %-6s  %-9s %9s %10s";
 }
 
 std::string table_header()
 {
-    char buf[200];
+    char buf[240];
     std::snprintf(buf, sizeof(buf), head_format, "workload", "size", "median", "min", "max",
-                  "unit", "memcpy", "× memcpy", "anchor");
+                  "unit", "memcpy", "× memcpy", "anchor", "hmm-op", "test_hmm", "× hmm");
     return buf;
 }
 
 std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
                       std::string_view unit, double anchor, double ratio,
-                      std::string_view anchor_kind)
+                      std::string_view anchor_kind, std::string_view hmm_op, double hmm,
+                      double hmm_ratio)
 {
-    char buf[256];
+    char buf[320];
     std::snprintf(buf, sizeof(buf), row_format, std::string(workload).c_str(),
                   simgpu::format_bytes(size).c_str(), format_number(s.median).c_str(),
                   format_number(s.min).c_str(), format_number(s.max).c_str(),
                   std::string(unit).c_str(), format_number(anchor).c_str(),
-                  format_number(ratio).c_str(), std::string(anchor_kind).c_str());
-    return buf;
+                  format_number(ratio).c_str(), std::string(anchor_kind).c_str(),
+                  std::string(hmm_op).c_str(), format_number(hmm).c_str(),
+                  format_number(hmm_ratio).c_str());
+    // No trailing blanks when the last columns are short.
+    std::string out(buf);
+    while (!out.empty() && out.back() == ' ')
+        out.pop_back();
+    return out;
 }
 
 std::string json_string(std::string_view text)

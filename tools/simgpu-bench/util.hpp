@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,11 +47,15 @@ std::string format_number(double value);
 
 // The table's heading and one line of it (no newline): @anchor is the
 // memcpy figure in the row's unit, @anchor_kind "cold" or "warm", @ratio the
-// speed relative to it.
+// speed relative to it; @hmm_op names the matching test_hmm operation
+// ("-": none), @hmm its median in the row's unit and @hmm_ratio the speed
+// relative to it (not finite: unavailable, shown as "-").
 std::string table_header();
 std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
                       std::string_view unit, double anchor, double ratio,
-                      std::string_view anchor_kind);
+                      std::string_view anchor_kind, std::string_view hmm_op = "-",
+                      double hmm = std::numeric_limits<double>::quiet_NaN(),
+                      double hmm_ratio = std::numeric_limits<double>::quiet_NaN());
 
 // @text as a JSON string literal, quotes included.
 std::string json_string(std::string_view text);

@@ -6,16 +6,23 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <malloc.h>
 #include <thread>
+#include <unistd.h>
 
+#include "hmm.hpp"
 #include "simgpu/format.hpp"
 
 namespace simgpu_bench {
 namespace {
 
 constexpr uint64_t huge = 2 * MiB;
+constexpr uint64_t page = DRM_SIMGPU_PAGE_SIZE;
 constexpr uint32_t fill_pattern = 0x5eed1234;
+// The largest GPU job of evict-thrash: a pass over the working set is a
+// sequence of jobs this size, each well within the job timeout under TCG.
+constexpr uint64_t thrash_job_bytes = 4 * MiB;
 
 double mibps(uint64_t bytes, double seconds)
 {
@@ -51,7 +58,51 @@ void check_copy(const std::string& what, const std::byte* dst, const std::byte* 
         throw BenchError(what + ": the GPU copy differs from its source");
 }
 
+// Every dword still holds cpu_fill()'s pattern of @seed after the memory
+// moved (the CPU reads bring pages in VRAM back first).
+void check_pattern(const std::string& what, const std::byte* p, uint64_t size, uint32_t seed)
+{
+    std::vector<std::byte> want(size);
+    cpu_fill(want.data(), size, seed);
+    if (std::memcmp(p, want.data(), size) != 0)
+        throw BenchError(what + ": the data changed on its way through VRAM");
+}
+
+std::string read_text(const std::string& path)
+{
+    std::ifstream f(path);
+    std::string line;
+    if (!f || !std::getline(f, line))
+        return "";
+    return line;
+}
+
+// MemAvailable of /proc/meminfo in bytes; 0 when unknown.
+uint64_t mem_available()
+{
+    std::ifstream f("/proc/meminfo");
+    std::string key;
+    uint64_t kib = 0;
+    std::string unit;
+    while (f >> key >> kib >> unit) {
+        if (key == "MemAvailable:")
+            return kib * KiB;
+    }
+    return 0;
+}
+
+std::string pages_note(const char* what, uint64_t got, uint64_t want)
+{
+    return "only " + std::to_string(got) + " of " + std::to_string(want) + " " + what +
+           " were in VRAM (VRAM full, or migration declined: see the counters)";
+}
+
 } // namespace
+
+bool own_size(const std::string& workload)
+{
+    return workload == "evict-thrash";
+}
 
 Bench::Bench(const Options& opt, std::vector<simgpu::Device>& devices)
     : opt_(opt), devices_(devices)
@@ -60,6 +111,7 @@ Bench::Bench(const Options& opt, std::vector<simgpu::Device>& devices)
         counters_.push_back(std::make_unique<CounterReader>(i));
     gpu_ = std::make_unique<Gpu>(devices_[opt_.device], opt_.device);
     queue_ = std::make_unique<Queue>(*gpu_, 0);
+    hmm_why_not_ = HmmMirror::unavailable_reason();
 }
 
 void Bench::sample_done(const std::string& label)
@@ -146,6 +198,24 @@ std::vector<Row> Bench::run(const std::string& name, uint64_t size, std::string&
         return multi_thread_faults(size);
     if (name == "two-devices")
         return two_devices(size, skip_reason);
+    const bool vram = name == "vram-first-touch" || name == "prefetch-vram" ||
+                      name == "prefetch-system" || name == "vram-cpu-touch" ||
+                      name == "evict-thrash";
+    if (vram) {
+        skip_reason = vram_skip_reason(name == "vram-first-touch" || name == "evict-thrash");
+        if (!skip_reason.empty())
+            return {};
+    }
+    if (name == "vram-first-touch")
+        return vram_first_touch(size);
+    if (name == "prefetch-vram")
+        return prefetch_vram(size);
+    if (name == "prefetch-system")
+        return prefetch_system(size);
+    if (name == "vram-cpu-touch")
+        return vram_cpu_touch(size);
+    if (name == "evict-thrash")
+        return evict_thrash(skip_reason);
     throw BenchError("unknown workload " + name);
 }
 
@@ -175,6 +245,7 @@ std::vector<Row> Bench::first_touch_populated(uint64_t size)
     }
     Row row = mibps_row("first-touch-populated", size, samples, true, size);
     row.counters = sum.total;
+    attach_hmm(row, HmmOp::read);
     return {row};
 }
 
@@ -196,6 +267,7 @@ std::vector<Row> Bench::first_touch_untouched(uint64_t size)
     }
     Row row = mibps_row("first-touch-untouched", size, samples, true, size);
     row.counters = sum.total;
+    attach_hmm(row, HmmOp::write);
     return {row};
 }
 
@@ -284,11 +356,15 @@ std::vector<Row> Bench::munmap_invalidate(uint64_t size)
     call.anchor = static_cast<double>(size) / static_cast<double>(MiB) / mb.anchor * 1e6;
     call.ratio = call.anchor / call.stats.median;
 
+    attach_hmm(mb, HmmOp::munmap);
+    attach_hmm(call, HmmOp::munmap);
+
     Row base = call;
     base.workload = "(munmap, no GPU map)";
     base.stats = cpu;
     base.ratio = base.anchor / base.stats.median;
     base.counters.reset();
+    base.hmm.reset();
     return {mb, call, base};
 }
 
@@ -420,6 +496,489 @@ std::vector<Row> Bench::two_devices(uint64_t size, std::string& skip_reason)
         rows.push_back(std::move(row));
     }
     return rows;
+}
+
+// ---- VRAM migration ----
+
+std::string Bench::vram_skip_reason(bool needs_fault_migration) const
+{
+    if (!gpu_->vram_migration())
+        return "device " + std::to_string(gpu_->index) +
+               " has no VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION clear: a kernel without "
+               "CONFIG_DEVICE_PRIVATE)";
+    if (needs_fault_migration) {
+        const std::string m = read_text("/sys/module/simgpu/parameters/svm_migrate");
+        if (m == "N" || m == "0")
+            return "fault-driven migration is off (simgpu svm_migrate=" + m + ")";
+    }
+    return "";
+}
+
+// The CPU fills a fresh buffer; one GPU COPY from it into a buffer already
+// in VRAM: the GPU faults on the source migrate it to VRAM (the time is
+// the faults, the migration copies and the GPU copy). Then the same with
+// the source's preferred location set to system memory (MADVISE
+// PREFERRED_LOC = LOC_SYSTEM): the faults map it in place.
+std::vector<Row> Bench::vram_first_touch(uint64_t size)
+{
+    const std::string what = where("vram-first-touch", size);
+    const CounterReader& cr = counters();
+    CounterSum sum, in_place_sum;
+    std::vector<double> samples, in_place;
+    uint64_t vram = 0, in_place_vram = 0;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        for (const bool migrate : {true, false}) {
+            Buffer dst(size);
+            simgpu::BatchBuilder pre;
+            pre.fill(dst.gpu(), size, 0).batch_end();
+            queue_->run(pre);
+            Buffer src(size);
+            if (!migrate)
+                gpu_->prefer(src.gpu(), size, DRM_SIMGPU_MADV_LOC_SYSTEM);
+            cpu_fill(src.data(), size, r + 31);
+
+            simgpu::BatchBuilder b;
+            b.copy(dst.gpu(), src.gpu(), size).batch_end();
+            const double t = cr.measured(migrate ? sum : in_place_sum,
+                                         [&] { return queue_->run(b); });
+            (migrate ? vram : in_place_vram) += gpu_->vram_pages(src.gpu(), size);
+            check_copy(what, dst.data(), src.data(), size);
+            (migrate ? samples : in_place).push_back(mibps(size, t));
+        }
+        sample_done(what);
+    }
+    const uint64_t want = size / page * opt_.repeat;
+    Row row = mibps_row("vram-first-touch", size, samples, true, size);
+    row.counters = sum.total;
+    row.extra.emplace_back("src_pages_in_vram", std::to_string(vram));
+    row.extra.emplace_back("src_pages", std::to_string(want));
+    if (vram < want)
+        row.notes.push_back(pages_note("source pages", vram, want));
+    attach_hmm(row, HmmOp::to_dev);
+
+    Row base = mibps_row("(in place, LOC_SYSTEM)", size, in_place, true, size);
+    base.counters = in_place_sum.total;
+    base.extra.emplace_back("of", json_string("vram-first-touch"));
+    base.extra.emplace_back("src_pages_in_vram", std::to_string(in_place_vram));
+    attach_hmm(base, HmmOp::read);
+    return {row, base};
+}
+
+// The CPU fills a fresh buffer; VM_BIND PREFETCH moves it to VRAM (and
+// maps it): the time of the ioctl.
+std::vector<Row> Bench::prefetch_vram(uint64_t size)
+{
+    const std::string what = where("prefetch-vram", size);
+    const CounterReader& cr = counters();
+    CounterSum sum;
+    std::vector<double> samples;
+    uint64_t vram = 0;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        Buffer buf(size);
+        cpu_fill(buf.data(), size, r + 41);
+        const double t = cr.measured(
+            sum, [&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM); });
+        vram += gpu_->vram_pages(buf.gpu(), size);
+        check_pattern(what, buf.data(), size, r + 41);
+        samples.push_back(mibps(size, t));
+        sample_done(what);
+    }
+    const uint64_t want = size / page * opt_.repeat;
+    // A copy into memory that exists: the warm memcpy.
+    Row row = mibps_row("prefetch-vram", size, samples, false, size);
+    row.counters = sum.total;
+    row.extra.emplace_back("pages_in_vram", std::to_string(vram));
+    row.extra.emplace_back("pages", std::to_string(want));
+    if (vram < want)
+        row.notes.push_back(pages_note("pages", vram, want));
+    attach_hmm(row, HmmOp::to_dev);
+    return {row};
+}
+
+// A CPU-filled buffer prefetched to VRAM (untimed); VM_BIND PREFETCH to
+// system memory brings it back: the time of that ioctl.
+std::vector<Row> Bench::prefetch_system(uint64_t size)
+{
+    const std::string what = where("prefetch-system", size);
+    const CounterReader& cr = counters();
+    CounterSum sum;
+    std::vector<double> samples;
+    uint64_t vram = 0, left = 0;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        Buffer buf(size);
+        cpu_fill(buf.data(), size, r + 51);
+        gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM);
+        vram += gpu_->vram_pages(buf.gpu(), size);
+        const double t = cr.measured(
+            sum, [&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_SYSTEM); });
+        left += gpu_->vram_pages(buf.gpu(), size);
+        check_pattern(what, buf.data(), size, r + 51);
+        samples.push_back(mibps(size, t));
+        sample_done(what);
+    }
+    const uint64_t want = size / page * opt_.repeat;
+    // System pages are allocated for the data: the cold memcpy.
+    Row row = mibps_row("prefetch-system", size, samples, true, size);
+    row.counters = sum.total;
+    row.extra.emplace_back("pages_in_vram_before", std::to_string(vram));
+    row.extra.emplace_back("pages_in_vram_after", std::to_string(left));
+    row.extra.emplace_back("pages", std::to_string(want));
+    if (vram < want)
+        row.notes.push_back(pages_note("pages (before the prefetch to system)", vram, want));
+    if (left)
+        row.notes.push_back(std::to_string(left) + " pages still in VRAM after the prefetch");
+    attach_hmm(row, HmmOp::to_sys);
+    return {row};
+}
+
+// A CPU-filled buffer prefetched to VRAM (untimed); the CPU reads one dword
+// of every page: each CPU fault on a device page migrates its chunk back.
+std::vector<Row> Bench::vram_cpu_touch(uint64_t size)
+{
+    const std::string what = where("vram-cpu-touch", size);
+    const CounterReader& cr = counters();
+    CounterSum sum;
+    std::vector<double> samples;
+    uint64_t vram = 0;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        Buffer buf(size);
+        cpu_fill(buf.data(), size, r + 61);
+        gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM);
+        vram += gpu_->vram_pages(buf.gpu(), size);
+        uint64_t bad = 0;
+        const double t = cr.measured(sum, [&] {
+            const double t0 = now_s();
+            bad = cpu_touch(buf.data(), size, r + 61);
+            return now_s() - t0;
+        });
+        if (bad)
+            throw BenchError(what + ": " + std::to_string(bad) +
+                             " pages read wrong after migrating back from VRAM");
+        check_pattern(what, buf.data(), size, r + 61);
+        samples.push_back(mibps(size, t));
+        sample_done(what);
+    }
+    const uint64_t want = size / page * opt_.repeat;
+    Row row = mibps_row("vram-cpu-touch", size, samples, true, size);
+    row.counters = sum.total;
+    row.extra.emplace_back("pages_in_vram_before", std::to_string(vram));
+    row.extra.emplace_back("pages", std::to_string(want));
+    if (vram < want)
+        row.notes.push_back(pages_note("pages (before the CPU touch)", vram, want));
+    attach_hmm(row, HmmOp::fault_back);
+    return {row};
+}
+
+// A CPU-filled working set of twice VRAM; the GPU FILLs all of it, pass
+// after pass, in jobs of thrash_job_bytes. After a first pass (untimed),
+// every pass finds each chunk evicted since it last touched it: MiB/s of
+// a pass in that steady state, with the evictions and fallbacks it took.
+std::vector<Row> Bench::evict_thrash(std::string& skip_reason)
+{
+    const uint64_t vram = gpu_->vram_size;
+    const uint64_t set = 2 * vram;
+    const std::string vram_text = simgpu::format_bytes(vram);
+    if (set > opt_.thrash_max) {
+        // vram_size is in MiB and even.
+        const uint64_t fits = opt_.thrash_max / 2 / MiB / 2 * 2;
+        skip_reason = "VRAM is " + vram_text + ": a working set of twice that (" +
+                      simgpu::format_bytes(set) + ") is over the " +
+                      simgpu::format_bytes(opt_.thrash_max) +
+                      " limit of this run (--thrash-max: each pass takes seconds under "
+                      "emulation); raise it, or load simgpu with a smaller VRAM" +
+                      (fits >= 2 ? " (modprobe simgpu vram_size=" + std::to_string(fits) + ")"
+                                 : std::string());
+        return {};
+    }
+    const uint64_t avail = mem_available();
+    if (avail && set * 4 > avail) {
+        skip_reason = "a working set of twice VRAM (" + simgpu::format_bytes(set) +
+                      ") needs 4 times that in available memory, the system has " +
+                      simgpu::format_bytes(avail);
+        return {};
+    }
+    const std::string what = where("evict-thrash", set);
+    const CounterReader& cr = counters();
+
+    // Chunks of buffers freed just before return their VRAM from a worker:
+    // start from an empty VRAM when the counters tell.
+    for (int i = 0; i < 200; ++i) {
+        const auto used = read_counter(cr, "vram_used_svm");
+        if (!used || *used == 0)
+            break;
+        usleep(10'000);
+    }
+    const auto used_bo = read_counter(cr, "vram_used_bo");
+    const auto used_svm = read_counter(cr, "vram_used_svm");
+
+    Buffer buf(set);
+    cpu_fill(buf.data(), set, 71);
+    const uint64_t job = std::min(set, thrash_job_bytes);
+    auto pass = [&](uint32_t pattern) {
+        double t = 0;
+        for (uint64_t off = 0; off < set; off += job) {
+            simgpu::BatchBuilder b;
+            b.fill(buf.gpu() + off, std::min(job, set - off), pattern).batch_end();
+            t += queue_->run(b);
+        }
+        return t;
+    };
+    CounterSum first_sum, sum;
+    const double first = cr.measured(first_sum, [&] { return pass(fill_pattern); });
+    std::vector<double> samples;
+    std::vector<std::string> per_pass;
+    std::string passes_text;
+    uint32_t pattern = fill_pattern;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        pattern = fill_pattern + r + 1;
+        CounterSum one;
+        const double t = cr.measured(one, [&] { return pass(pattern); });
+        sum.add(one.total);
+        samples.push_back(mibps(set, t));
+        // Passes differ: a range that went to VRAM SVM_THRASH_MIGRATIONS
+        // times stays in system memory, so later passes stop migrating.
+        JsonObject o;
+        o.number("mib_s", samples.back());
+        passes_text += (r ? ", " : "") + format_number(samples.back()) + " MiB/s";
+        if (one.total && one.total->migration) {
+            const MigrationDelta& m = *one.total->migration;
+            o.integer("pages_faulted", one.total->pages_faulted)
+                .integer("migrate_to_vram_pages", m.to_vram_pages)
+                .integer("evictions", m.evictions)
+                .integer("migrate_fallbacks", m.fallbacks);
+            passes_text += " (" + std::to_string(m.to_vram_pages) + " pages in)";
+        }
+        per_pass.push_back(o.str());
+        sample_done(what);
+    }
+    check_fill(what, buf.data(), set, pattern);
+
+    Row row = mibps_row("evict-thrash", set, samples, true, set);
+    row.counters = sum.total;
+    row.extra.emplace_back("vram_size", std::to_string(vram));
+    row.extra.emplace_back("job_bytes", std::to_string(job));
+    row.extra.emplace_back("first_pass_mib_s", json_number(mibps(set, first)));
+    if (first_sum.total && first_sum.total->migration) {
+        const MigrationDelta& m = *first_sum.total->migration;
+        row.extra.emplace_back("first_pass_counters",
+                               JsonObject()
+                                   .integer("migrate_to_vram_pages", m.to_vram_pages)
+                                   .integer("evictions", m.evictions)
+                                   .integer("evicted_pages", m.evicted_pages)
+                                   .integer("migrate_fallbacks", m.fallbacks)
+                                   .str());
+    }
+    if (used_bo)
+        row.extra.emplace_back("vram_used_bo_at_start", std::to_string(*used_bo));
+    if (used_svm)
+        row.extra.emplace_back("vram_used_svm_at_start", std::to_string(*used_svm));
+    const std::string age = read_text("/sys/module/simgpu/parameters/svm_evict_age_ms");
+    if (!age.empty())
+        row.extra.emplace_back("svm_evict_age_ms", age);
+    std::string passes = "[";
+    for (size_t i = 0; i < per_pass.size(); ++i)
+        passes += (i ? ", " : "") + per_pass[i];
+    row.extra.emplace_back("passes", passes + "]");
+    if (row.counters && row.counters->migration) {
+        const MigrationDelta& m = *row.counters->migration;
+        const uint64_t faulted = row.counters->pages_faulted;
+        // Pages a fault mapped where they were: young VRAM (fallbacks) or
+        // ranges past the thrashing limit, which no counter of its own shows.
+        const uint64_t in_place = faulted > m.to_vram_pages ? faulted - m.to_vram_pages : 0;
+        row.extra.emplace_back("faulted_not_migrated_pages", std::to_string(in_place));
+        row.notes.push_back(std::to_string(opt_.repeat) + " passes: " +
+                            std::to_string(m.evictions) + " evictions (" +
+                            std::to_string(m.evicted_pages) + " pages), " +
+                            std::to_string(m.to_vram_pages) + " pages migrated in, " +
+                            std::to_string(in_place) + " faulted in place (" +
+                            std::to_string(m.fallbacks) + " migrate_fallbacks)");
+    }
+    row.notes.push_back("per pass: " + passes_text);
+    row.extra.emplace_back("test_hmm_note",
+                           json_string("no test_hmm equivalent: test_hmm never evicts (its "
+                                       "device memory grows in 256 MiB chunks)"));
+    return {row};
+}
+
+// ---- test_hmm anchors ----
+
+namespace {
+
+// Indexed by Bench::HmmOp, in its order.
+const char* hmm_op_name(int op)
+{
+    static const char* const names[] = {"read", "write", "to-dev", "to-sys", "cpu-fault", "munmap"};
+    return names[op];
+}
+
+} // namespace
+
+const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::string& why_not)
+{
+    if (!hmm_why_not_.empty()) {
+        why_not = hmm_why_not_;
+        return nullptr;
+    }
+    if (op == HmmOp::to_sys && HmmMirror::to_sys_ioctl().empty()) {
+        why_not = "the test_hmm uAPI has no migrate-to-system ioctl";
+        return nullptr;
+    }
+    const auto key = std::make_pair(op, size);
+    if (auto it = hmm_.find(key); it != hmm_.end())
+        return &it->second;
+    if (auto it = hmm_failed_.find(key); it != hmm_failed_.end()) {
+        why_not = it->second;
+        return nullptr;
+    }
+
+    const std::string what =
+        std::string("test_hmm ") + hmm_op_name(static_cast<int>(op)) + " " +
+        simgpu::format_bytes(size);
+    try {
+        // Opened for this anchor only: its MMU notifier covers the whole
+        // process and would tax the simgpu workloads.
+        HmmMirror mirror;
+        Buffer bounce(size);
+        std::memset(bounce.data(), 0, size);
+        if (!hmm_warm_) {
+            Buffer w(page);
+            std::memset(w.data(), 1, page);
+            mirror.migrate_to_dev(w.data(), page, bounce.data());
+            hmm_warm_ = true;
+        }
+        std::vector<double> samples;
+        for (unsigned r = 0; r < opt_.repeat; ++r) {
+            const uint32_t seed = r + 81;
+            Buffer buf(size);
+            double t = 0;
+            switch (op) {
+            case HmmOp::read:
+                cpu_fill(buf.data(), size, seed);
+                t = mirror.read(buf.data(), size, bounce.data());
+                check_copy(what, bounce.data(), buf.data(), size);
+                break;
+            case HmmOp::write:
+                cpu_fill(bounce.data(), size, seed);
+                t = mirror.write(buf.data(), size, bounce.data());
+                check_copy(what, buf.data(), bounce.data(), size);
+                break;
+            case HmmOp::to_dev:
+                cpu_fill(buf.data(), size, seed);
+                t = mirror.migrate_to_dev(buf.data(), size, bounce.data());
+                check_pattern(what, bounce.data(), size, seed);
+                break;
+            case HmmOp::to_sys:
+                cpu_fill(buf.data(), size, seed);
+                mirror.migrate_to_dev(buf.data(), size, bounce.data());
+                t = mirror.migrate_to_sys(buf.data(), size);
+                check_pattern(what, buf.data(), size, seed);
+                break;
+            case HmmOp::fault_back: {
+                cpu_fill(buf.data(), size, seed);
+                mirror.migrate_to_dev(buf.data(), size, bounce.data());
+                const double t0 = now_s();
+                const uint64_t bad = cpu_touch(buf.data(), size, seed);
+                t = now_s() - t0;
+                if (bad)
+                    throw BenchError(what + ": " + std::to_string(bad) + " pages read wrong");
+                break;
+            }
+            case HmmOp::munmap:
+                std::memset(bounce.data(), 0x5a, size);
+                mirror.write(buf.data(), size, bounce.data());
+                t = buf.unmap_data();
+                break;
+            }
+            samples.push_back(t);
+        }
+        return &(hmm_[key] = std::move(samples));
+    } catch (const BenchError& e) {
+        why_not = std::string("failed: ") + e.what();
+        hmm_failed_[key] = why_not;
+        return nullptr;
+    }
+}
+
+void Bench::attach_hmm(Row& row, HmmOp op)
+{
+    HmmAnchor a;
+    a.op = hmm_op_name(static_cast<int>(op));
+    const std::string to_dev = HmmMirror::to_dev_ioctl().empty()
+                                   ? std::string("migrate to device")
+                                   : HmmMirror::to_dev_ioctl();
+    switch (op) {
+    case HmmOp::read:
+        a.what = "HMM_DMIRROR_READ of fresh CPU-filled memory: mirror faults "
+                 "(hmm_range_fault), copy out";
+        break;
+    case HmmOp::write:
+        a.what = "HMM_DMIRROR_WRITE of never-touched memory: mirror write faults allocate "
+                 "the pages, copy in";
+        break;
+    case HmmOp::to_dev:
+        a.what = to_dev + " of fresh CPU-filled memory (migrate_vma_*, CPU copies; "
+                          "test_hmm then reads the range back)";
+        break;
+    case HmmOp::to_sys:
+        a.what = (HmmMirror::to_sys_ioctl().empty() ? std::string("migrate to system")
+                                                     : HmmMirror::to_sys_ioctl()) +
+                 " of memory moved to the device by " + to_dev;
+        break;
+    case HmmOp::fault_back:
+        a.what = "CPU read of one dword a page of memory moved to the device by " + to_dev +
+                 " (test_hmm migrates one page per CPU fault)";
+        break;
+    case HmmOp::munmap:
+        a.what = "munmap of memory mirrored by HMM_DMIRROR_WRITE (its notifier drops the "
+                 "mirror)";
+        break;
+    }
+    std::string why;
+    const std::vector<double>* seconds = hmm_seconds(op, row.size, why);
+    if (!seconds) {
+        a.reason = why;
+        // Unavailable anchors are said once, in the heading; a failure
+        // belongs to this row.
+        if (why.rfind("failed: ", 0) == 0)
+            row.notes.push_back("test_hmm anchor " + why);
+    } else {
+        const bool per_call = row.unit == "us";
+        std::vector<double> v;
+        for (const double t : *seconds)
+            v.push_back(per_call ? t * 1e6 : mibps(row.size, t));
+        a.available = true;
+        a.stats = summarize(v);
+        a.ratio = row.higher_is_better ? row.stats.median / a.stats.median
+                                       : a.stats.median / row.stats.median;
+    }
+    row.hmm = std::move(a);
+}
+
+std::vector<std::string> Bench::hmm_anchors_json() const
+{
+    std::vector<std::string> out;
+    for (const auto& [key, seconds] : hmm_) {
+        std::vector<double> mb, us;
+        for (const double t : seconds) {
+            mb.push_back(mibps(key.second, t));
+            us.push_back(t * 1e6);
+        }
+        out.push_back(JsonObject()
+                          .string("op", hmm_op_name(static_cast<int>(key.first)))
+                          .integer("size", key.second)
+                          .string("size_text", simgpu::format_bytes(key.second))
+                          .stats("mib_s", summarize(mb))
+                          .stats("us", summarize(us))
+                          .integer("repeat", seconds.size())
+                          .str());
+    }
+    for (const auto& [key, reason] : hmm_failed_)
+        out.push_back(JsonObject()
+                          .string("op", hmm_op_name(static_cast<int>(key.first)))
+                          .integer("size", key.second)
+                          .string("error", reason)
+                          .str());
+    return out;
 }
 
 } // namespace simgpu_bench

@@ -17,7 +17,14 @@ namespace simgpu_bench {
 
 inline const std::vector<std::string> all_workloads{
     "first-touch-populated", "first-touch-untouched", "sparse-faults",
-    "munmap-invalidate",     "multi-thread-faults",   "two-devices"};
+    "munmap-invalidate",     "multi-thread-faults",   "two-devices",
+    // VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION): skipped without it.
+    "vram-first-touch",      "prefetch-vram",         "prefetch-system",
+    "vram-cpu-touch",        "evict-thrash"};
+
+// Workloads with a size of their own (evict-thrash: twice VRAM), run once
+// rather than at each of --sizes.
+bool own_size(const std::string& workload);
 
 struct Options {
     std::vector<uint64_t> sizes{4 * KiB, 64 * KiB, 2 * MiB, 16 * MiB};
@@ -25,8 +32,21 @@ struct Options {
     std::vector<std::string> workloads = all_workloads;
     uint32_t device = 0;
     unsigned threads = 2;
+    // evict-thrash runs only when twice VRAM is at most this.
+    uint64_t thrash_max = 128 * MiB;
     std::string json_path;
     bool progress = true;
+};
+
+// The test_hmm operation matching a workload, timed on the same size in the
+// same run (see hmm.hpp), in the row's unit.
+struct HmmAnchor {
+    std::string op;     // short name for the table: "read", "to-dev", ...
+    std::string what;   // what was timed: ioctl, and how the memory was prepared
+    bool available = false;
+    std::string reason; // why not, when unavailable
+    Stats stats;        // of the anchor, in the row's unit
+    double ratio = 0;   // speed of the workload relative to the anchor's median
 };
 
 // One line of the table, one object of the JSON.
@@ -45,7 +65,12 @@ struct Row {
     Stats memcpy_cold;           // MiB/s
     Stats memcpy_warm;           // MiB/s
     std::optional<CounterDelta> counters;
+    // The matching test_hmm operation; absent when there is none.
+    std::optional<HmmAnchor> hmm;
     std::vector<std::pair<std::string, std::string>> extra; // raw JSON values
+    // Printed below the row (and put in the JSON): something to know about
+    // how the measurement went.
+    std::vector<std::string> notes;
 };
 
 // Everything a run shares: devices, the primary VM and queue, counters,
@@ -60,6 +85,12 @@ public:
 
     Stats empty_job_us();
     const CounterReader& counters() const { return *counters_[opt_.device]; }
+    const Gpu& gpu() const { return *gpu_; }
+
+    // The test_hmm anchors: empty when they can be measured, else why not.
+    const std::string& hmm_unavailable() const { return hmm_why_not_; }
+    // Every anchor measured so far, as JSON objects.
+    std::vector<std::string> hmm_anchors_json() const;
 
     // Called after each sample with a short label.
     std::function<void(const std::string&)> on_sample;
@@ -71,6 +102,23 @@ private:
     std::vector<Row> munmap_invalidate(uint64_t size);
     std::vector<Row> multi_thread_faults(uint64_t size);
     std::vector<Row> two_devices(uint64_t size, std::string& skip_reason);
+    std::vector<Row> vram_first_touch(uint64_t size);
+    std::vector<Row> prefetch_vram(uint64_t size);
+    std::vector<Row> prefetch_system(uint64_t size);
+    std::vector<Row> vram_cpu_touch(uint64_t size);
+    std::vector<Row> evict_thrash(std::string& skip_reason);
+    // Why the VRAM workloads cannot run here; empty when they can.
+    std::string vram_skip_reason(bool needs_fault_migration) const;
+
+    // The test_hmm operations anchors are made of.
+    enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap };
+    // Seconds of each sample of @op on @size bytes, measured once per op
+    // and size; null with @why_not when unavailable or failed (a failing
+    // anchor does not end the run).
+    const std::vector<double>* hmm_seconds(HmmOp op, uint64_t size, std::string& why_not);
+    // The anchor of @row for @op, in the row's unit: MiB/s of row.size, or
+    // microseconds per operation for a "us" row.
+    void attach_hmm(Row& row, HmmOp op);
 
     // memcpy MiB/s of @size, measured once per size, @opt_.repeat samples.
     const Stats& memcpy_cold(uint64_t size);
@@ -89,6 +137,12 @@ private:
     std::unique_ptr<Gpu> gpu1_;
     std::unique_ptr<Queue> queue1_;
     std::map<uint64_t, Stats> cold_, warm_;
+    std::string hmm_why_not_;
+    std::map<std::pair<HmmOp, uint64_t>, std::vector<double>> hmm_;
+    std::map<std::pair<HmmOp, uint64_t>, std::string> hmm_failed_;
+    // test_hmm allocates its device memory on the first migration (256 MiB
+    // of struct pages): done once, untimed, before the first anchor.
+    bool hmm_warm_ = false;
 };
 
 } // namespace simgpu_bench

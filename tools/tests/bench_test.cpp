@@ -120,6 +120,36 @@ TEST(BenchTable, Row)
     // Columns line up with the heading.
     const std::string head = table_header();
     EXPECT_EQ(head.find("median") + 6, row.find("61.20") + 5);
+    // No test_hmm anchor: its columns say so.
+    EXPECT_EQ(row.substr(row.size() - 1), "-");
+}
+
+TEST(BenchTable, HmmColumns)
+{
+    const std::string with =
+        table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
+                  45.5 / 310.4, "warm", "to-dev", 91.0, 0.4321);
+    EXPECT_NE(with.find("to-dev"), std::string::npos);
+    EXPECT_NE(with.find("91.00"), std::string::npos);
+    EXPECT_NE(with.find("0.4321"), std::string::npos);
+    // Columns line up with the heading, whose "×" (of "× memcpy", and of
+    // "× hmm" at the end) is two bytes in one column.
+    const std::string head = table_header();
+    EXPECT_EQ(head.find("hmm-op"), with.find("to-dev") + 1);
+    EXPECT_EQ(head.find("test_hmm") + 8, with.find("91.00") + 5 + 1);
+    EXPECT_EQ(head.size(), with.size() + 2);
+
+    // An operation whose anchor is unavailable, and a row without one, keep
+    // the columns.
+    const std::string unavailable =
+        table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
+                  45.5 / 310.4, "warm", "to-dev");
+    const std::string none = table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3},
+                                       "MiB/s", 310.4, 45.5 / 310.4, "warm");
+    EXPECT_EQ(unavailable.size(), with.size());
+    EXPECT_EQ(none.size(), with.size());
+    EXPECT_NE(unavailable.find("to-dev"), std::string::npos);
+    EXPECT_EQ(unavailable.substr(unavailable.size() - 3), "  -");
 }
 
 } // namespace
