@@ -110,10 +110,14 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	for (r = range_it_iter_first(&n->ranges, start, last); r;
 	     r = range_it_iter_next(r, start, last)) {
 		hit = true;
-		/* Device pages of ours leaving on a CPU fault. */
+		/*
+		 * Mapped device pages of ours leaving on a CPU fault: once
+		 * per trip, however many CPU threads fault at once.
+		 */
 		if (mmu_range->event == MMU_NOTIFY_MIGRATE &&
 		    svm->device_private_owner &&
 		    mmu_range->owner == svm->device_private_owner &&
+		    r->pages_valid && r->devmem_pages &&
 		    !READ_ONCE(r->migrating))
 			r->cpu_bounces++;
 		/* The device maps whole ranges: the whole range goes. */
@@ -434,6 +438,16 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 	range_remove(svm, range);
 }
 
+static bool range_has_devmem(struct simgpu_gpusvm_range *range)
+{
+	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+
+	for (i = 0; i < n; i++)
+		if (is_device_private_page(hmm_pfn_to_page(range->pfns[i])))
+			return true;
+	return false;
+}
+
 /*
  * hmm_range_fault() reports device-private pages of our owner as they
  * are, without faulting them for the permission asked: a page that was
@@ -538,6 +552,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		return err;
 
 	range->notifier_seq = hmm_range.notifier_seq;
+	range->devmem_pages = range_has_devmem(range);
 	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
 		     &svm->stats->pages_faulted);
 	return 0;

@@ -193,10 +193,12 @@ struct simgpu_gpusvm_notifier {
  * @pages_valid: @pfns hold pages of the current CPU mapping (notifier
  *	lock); cleared by invalidation
  * @unmapped: the CPU unmapped part of the range (notifier lock)
+ * @devmem_pages: some of @pfns are device-private pages
  * @migrating: the core is migrating the range itself (driver lock)
  * @cpu_bounces: times the CPU took pages of the range back from device
- *	memory (CPU faults, seen as MMU_NOTIFY_MIGRATE invalidations of our
- *	owner that the core did not start; notifier lock)
+ *	memory while the device mapped them (CPU faults, seen as
+ *	MMU_NOTIFY_MIGRATE invalidations of our owner that the core did not
+ *	start; notifier lock)
  * @gc_link: on &simgpu_gpusvm.gc_list
  * @notifier_seq: the notifier sequence @pfns were collected under
  * @pfns: one hmm pfn per 4 KiB page
@@ -211,6 +213,7 @@ struct simgpu_gpusvm_range {
 	bool read_only;
 	bool pages_valid;
 	bool unmapped;
+	bool devmem_pages;
 	bool migrating;
 	unsigned int cpu_bounces;
 	struct list_head gc_link;

@@ -586,6 +586,7 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 	if (err)
 		return err;
 	range->notifier_seq = seq;
+	range->devmem_pages = false;
 	atomic64_add(npages, &svm->stats->exclusive_pages);
 	return 0;
 }
