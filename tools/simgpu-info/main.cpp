@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "simgpu/counters.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/format.hpp"
 
@@ -20,7 +22,28 @@ struct DeviceReport {
     simgpu::DriverVersion version;
     drm_simgpu_query_device info;
     std::vector<drm_simgpu_engine_info> engines;
+    // VRAM held by buffer objects and by SVM, from debugfs (root only).
+    std::optional<uint64_t> vram_bo;
+    std::optional<uint64_t> vram_svm;
 };
+
+// Fills the VRAM use of @reports from the devices' debugfs directories,
+// which come in device order; left empty where debugfs cannot be read.
+void add_vram_use(std::vector<DeviceReport>& reports)
+{
+    auto dirs = simgpu::counter_dirs();
+    if (!dirs.ok())
+        return;
+    for (auto& r : reports) {
+        if (r.info.device_id >= dirs.value().size())
+            continue;
+        auto c = simgpu::read_counter_file(dirs.value()[r.info.device_id], "simgpu_vram");
+        if (!c.ok())
+            continue;
+        r.vram_bo = simgpu::find_counter(c.value(), "vram_used_bo");
+        r.vram_svm = simgpu::find_counter(c.value(), "vram_used_svm");
+    }
+}
 
 simgpu::Result<DeviceReport> report(const simgpu::Device& device)
 {
@@ -34,7 +57,7 @@ simgpu::Result<DeviceReport> report(const simgpu::Device& device)
     if (!engines.ok())
         return engines.error();
     return DeviceReport{device.path(), std::move(version).value(), info.value(),
-                        std::move(engines).value()};
+                        std::move(engines).value(), std::nullopt, std::nullopt};
 }
 
 std::string json_string(std::string_view s)
@@ -74,7 +97,11 @@ void print_text(const std::vector<DeviceReport>& reports)
     for (const auto& r : reports) {
         std::cout << "device " << r.info.device_id << "  " << r.node << "  " << r.version.name
                   << " " << r.version.number() << " (" << r.version.date << ")\n";
-        std::cout << "  vram      " << simgpu::format_bytes(r.info.vram_size) << "\n";
+        std::cout << "  vram      " << simgpu::format_bytes(r.info.vram_size);
+        if (r.vram_bo && r.vram_svm)
+            std::cout << " (in use: " << simgpu::format_bytes(*r.vram_bo) << " buffer objects, "
+                      << simgpu::format_bytes(*r.vram_svm) << " SVM)";
+        std::cout << "\n";
         std::cout << "  va bits   " << r.info.va_bits << "\n";
         std::cout << "  caps      " << simgpu::caps_to_string(r.info.caps) << "\n";
         std::cout << "  engines  ";
@@ -103,7 +130,10 @@ void print_json(const std::vector<DeviceReport>& reports)
         const auto caps = simgpu::caps_names(r.info.caps);
         for (size_t c = 0; c < caps.size(); ++c)
             out << (c ? ", " : "") << json_string(caps[c]);
-        out << "], \"engines\": [";
+        out << "]";
+        if (r.vram_bo && r.vram_svm)
+            out << ", \"vram_used_bo\": " << *r.vram_bo << ", \"vram_used_svm\": " << *r.vram_svm;
+        out << ", \"engines\": [";
         for (size_t e = 0; e < r.engines.size(); ++e) {
             const auto& engine = r.engines[e];
             out << (e ? ", " : "") << "{\"name\": " << json_string(simgpu::engine_name(engine))
@@ -120,7 +150,8 @@ void usage(std::FILE* stream, const char* argv0)
 {
     std::fprintf(stream,
                  "Usage: %s [--json]\n"
-                 "List the simgpu devices and what they report.\n"
+                 "List the simgpu devices and what they report; as root also their\n"
+                 "VRAM use by buffer objects and by SVM (from debugfs).\n"
                  "\n"
                  "  --json   print one JSON object instead of text\n"
                  "  --help   show this help\n",
@@ -167,6 +198,7 @@ int main(int argc, char** argv)
         reports.push_back(std::move(r).value());
     }
 
+    add_vram_use(reports);
     if (json)
         print_json(reports);
     else
