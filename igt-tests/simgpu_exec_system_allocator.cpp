@@ -48,6 +48,7 @@ namespace {
 
 using namespace simgpu_test;
 using simgpu_test::svm::assert_child_ok;
+using simgpu_test::svm::pattern;
 using simgpu::Result;
 
 constexpr uint64_t huge_size = 2 * MiB;
@@ -72,17 +73,6 @@ void sleep_ms(int ms)
 // ---------------------------------------------------------------------------
 // Data patterns.
 
-uint32_t pattern(uint32_t seed, uint64_t i)
-{
-    uint32_t x = seed * 0x9e3779b9u ^ static_cast<uint32_t>(i) * 0x85ebca6bu ^
-                 static_cast<uint32_t>(i >> 32);
-    x ^= x >> 15;
-    x *= 0x2c1b3c6du;
-    x ^= x >> 12;
-    x *= 0x297a2d39u;
-    x ^= x >> 15;
-    return x | 1; // never 0, so zeros never pass for data
-}
 
 // Words [first, first + bytes / 4) of the pattern of @seed at @p.
 void fill_words(void* p, uint64_t bytes, uint32_t seed, uint64_t first = 0)

@@ -316,17 +316,6 @@ uint64_t load_qword(const void* p)
     return *static_cast<const volatile uint64_t*>(p);
 }
 
-// The GPU copies [@src, @src + @bytes) into a system BO: what it reads.
-GpuBuffer gpu_read(SvmGpu& gpu, const void* src, uint64_t bytes)
-{
-    GpuBuffer out = make_buffer(gpu.vm(), bytes);
-    std::memset(out.bytes(), 0xa5, out.size);
-    BatchBuilder b;
-    b.copy(out.gpu(), va(src), bytes).batch_end();
-    run_ok(gpu, b);
-    return out;
-}
-
 // A GPU atomic ADD of @operand to the qword at @p; returns the old value
 // the GPU saw.
 uint64_t gpu_atomic_add(SvmGpu& gpu, void* p, uint64_t operand)

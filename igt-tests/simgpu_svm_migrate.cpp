@@ -47,20 +47,9 @@ using namespace simgpu_test;
 using namespace simgpu_test::svm;
 
 constexpr uint64_t chunk_pages = chunk_2m / page_size;
-// GPU faults stop migrating a chunk that went to VRAM this many times (the
-// CPU taking it back in between): see the uAPI's placement policy.
+// GPU faults stop migrating a chunk the CPU took back from VRAM this many
+// times: see the uAPI's placement policy.
 constexpr int thrash_migrations = 3;
-
-// The GPU copies [@src, @src + @bytes) into a system BO: what the GPU reads.
-GpuBuffer gpu_read(SvmGpu& gpu, const void* src, uint64_t bytes)
-{
-    GpuBuffer out = make_buffer(gpu.vm(), bytes);
-    std::memset(out.bytes(), 0xa5, out.size);
-    BatchBuilder b;
-    b.copy(out.gpu(), va(src), bytes).batch_end();
-    run_ok(gpu, b);
-    return out;
-}
 
 // ---------------------------------------------------------------------------
 // exit-while-in-vram: a child with its own fd, VM and queue migrates

@@ -494,6 +494,16 @@ void run_fault(SvmGpu& gpu, const BatchBuilder& b, uint64_t fault_addr)
                  static_cast<unsigned long long>(fault_addr));
 }
 
+GpuBuffer gpu_read(SvmGpu& gpu, const void* src, uint64_t bytes)
+{
+    GpuBuffer out = make_buffer(gpu.vm(), bytes);
+    std::memset(out.bytes(), 0xa5, out.size);
+    BatchBuilder b;
+    b.copy(out.gpu(), va(src), bytes).batch_end();
+    run_ok(gpu, b);
+    return out;
+}
+
 void gpu_add(SvmGpu& gpu, const void* p, uint64_t bytes, uint32_t inc_seed, uint64_t per_job)
 {
     igt_assert(per_job % SvmGpu::inc_bytes == 0 && per_job > 0);

@@ -236,6 +236,9 @@ void run_fault(SvmGpu& gpu, const BatchBuilder& b, uint64_t fault_addr);
 // @bytes), @per_job bytes (a multiple of inc_bytes) per job.
 void gpu_add(SvmGpu& gpu, const void* p, uint64_t bytes, uint32_t inc_seed,
              uint64_t per_job = 4 * MiB);
+// The GPU copies [@src, @src + @bytes) into a new system BO (filled with
+// 0xa5 first): what the GPU reads there.
+GpuBuffer gpu_read(SvmGpu& gpu, const void* src, uint64_t bytes);
 
 // ---------------------------------------------------------------------------
 // Forked children: they report through their exit code.
