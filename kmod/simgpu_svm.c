@@ -32,7 +32,11 @@
  * Pages are faulted in for writing only for a write or atomic access, so a
  * GPU read does not break copy-on-write sharing (zero page, fork, private
  * file mappings); a later write faults again and upgrades the mapping.
- * The job then retries the access.
+ * Before the pages are collected, the fault applies the placement policy
+ * and the MADVISE attributes of the address (svm_fault_policy()): with
+ * device-private VRAM, anonymous memory migrates there first (see
+ * simgpu_dmem.c and docs/design.md, "VRAM migration"), and a GPU atomic
+ * may take pages exclusive. The job then retries the access.
  *
  * The core calls back to zap a range's PTEs and flush the TLBs when the
  * CPU mapping changes, and to schedule the removal of ranges the CPU
@@ -360,11 +364,13 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		      simgpu_gpusvm_range_get_pages(svm, r, write);
 		if (!err && pol.exclusive && range_has_system_pages(vm, r)) {
 			err = simgpu_gpusvm_range_make_exclusive(svm, r);
-			/* File-backed or shared memory cannot be held. */
+			/*
+			 * File-backed or shared memory cannot be held; the
+			 * pages collected above are still the ones to map.
+			 */
 			if (err == -EOPNOTSUPP && pol.sys_atomic) {
 				pol.exclusive = false;
-				err = simgpu_gpusvm_range_get_pages(svm, r,
-								    write);
+				err = 0;
 			} else if (err == -EOPNOTSUPP) {
 				err = -EFAULT;
 			} else if (err == -EBUSY) {
