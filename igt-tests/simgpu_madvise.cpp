@@ -835,6 +835,7 @@ int main(int argc, char** argv)
         igt_assert_errno(query_raw([](auto& q) { q.reserved[1] = 1; }), EINVAL);
         igt_assert_errno(query_raw([](auto& q) { q.start += 8; }), EINVAL);
         igt_assert_errno(query_raw([](auto& q) { q.range = 0; }), EINVAL);
+        igt_assert_errno(query_raw([](auto& q) { q.num_attrs = (1u << 16) + 1; }), EINVAL);
         igt_assert_errno(query_raw([](auto& q) { q.range -= page_size / 2; }), EINVAL);
         igt_assert_errno(query_raw([](auto& q) {
                              q.start = va_bits_limit - page_size;
