@@ -309,7 +309,10 @@ int main(int argc, char** argv)
         assert_gem_create_fails(*env, gem_create_args(round_up(vram * 4, page_size),
                                                       DRM_SIMGPU_MEM_VRAM),
                                 ENOSPC);
-        // Half of VRAM twice fits at most twice; a third half does not.
+        // Half of VRAM twice fits at most twice; a third half does not
+        // while the two are pinned (mapped in a VM without fault mode:
+        // idle objects would be evicted for it, see simgpu_bo_evict).
+        Vm pin = make_vm(*env);
         std::vector<Bo> held;
         for (int i = 0; i < 2; ++i) {
             auto bo = Bo::create(env->dev, vram / 2, DRM_SIMGPU_MEM_VRAM);
@@ -317,10 +320,12 @@ int main(int argc, char** argv)
                 igt_assert_eq(bo.error().err, ENOSPC); // other users of VRAM
                 break;
             }
+            igt_assert_ok(pin.map(bo.value(), alloc_va(vram / 2), vram / 2));
             held.push_back(std::move(bo).value());
         }
         if (held.size() == 2)
             assert_gem_create_fails(*env, gem_create_args(vram / 2, DRM_SIMGPU_MEM_VRAM), ENOSPC);
+        pin = Vm();
         held.clear();
         // Freed VRAM can be allocated again.
         auto bo = Bo::create(env->dev, vram / 2, DRM_SIMGPU_MEM_VRAM);

@@ -3,26 +3,38 @@
 #define _SIMGPU_BO_H_
 
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <drm/drm_gem.h>
 
 struct simgpu_device;
+struct simgpu_vm;
 
 /**
  * struct simgpu_bo - a buffer object
  * @base: the GEM object
- * @placement: DRM_SIMGPU_MEM_SYSTEM or DRM_SIMGPU_MEM_VRAM
- * @pages: system objects: one page per 4 KiB
- * @vram_offsets: VRAM objects: the VRAM offset of each 4 KiB page
- * @blocks: VRAM objects: the buddy blocks backing the object
- *
- * The backing store is allocated at creation and never moves.
+ * @preferred: the placement asked for at creation: DRM_SIMGPU_MEM_SYSTEM
+ *	or DRM_SIMGPU_MEM_VRAM
+ * @lock: protects @placement, the storage and @mappings
+ * @placement: where the storage is now; a VRAM object evicted to system
+ *	memory returns to VRAM on its next GPU fault when VRAM is free
+ * @pages: storage in system memory: one page per 4 KiB
+ * @vram_offsets: storage in VRAM: the VRAM offset of each 4 KiB page
+ * @blocks: storage in VRAM: the buddy blocks backing the object
+ * @mappings: the VM mappings of the object (simgpu_vm.c)
+ * @lru_link: on &simgpu_device.bo_lru while the object sits in VRAM
+ * @lru_at: jiffies when the object last went into VRAM
  */
 struct simgpu_bo {
 	struct drm_gem_object base;
+	u32 preferred;
+	struct mutex lock;
 	u32 placement;
 	struct page **pages;
 	u64 *vram_offsets;
 	struct list_head blocks;
+	struct list_head mappings;
+	struct list_head lru_link;
+	unsigned long lru_at;
 };
 
 static inline struct simgpu_bo *to_simgpu_bo(struct drm_gem_object *obj)
@@ -30,7 +42,14 @@ static inline struct simgpu_bo *to_simgpu_bo(struct drm_gem_object *obj)
 	return container_of(obj, struct simgpu_bo, base);
 }
 
-struct page *simgpu_bo_page(struct simgpu_bo *bo, pgoff_t idx);
+struct page *simgpu_bo_page_locked(struct simgpu_bo *bo, pgoff_t idx);
+void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held);
+bool simgpu_bo_lru_oldest(struct simgpu_device *sdev, unsigned long *at);
+int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
+			unsigned long min_age);
+int simgpu_bo_evict_for(struct simgpu_device *sdev, u64 size, u64 min_block,
+			struct list_head *blocks, struct simgpu_vm *held,
+			unsigned long min_age);
 
 int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);

@@ -22,7 +22,7 @@
  *   (&struct simgpu_stats)
  * - simgpu_engines: per engine its queues, commands, preemptions and TLB
  *   hit/miss counts
- * - simgpu_vram: VRAM size and use
+ * - simgpu_vram: VRAM size and use, buffer object evictions and restores
  * - simgpu_svm: SVM ranges created and removed (by chunk size), pages
  *   faulted in, invalidations
  *
@@ -142,6 +142,12 @@ static int vram_show(struct seq_file *m, void *data)
 	seq_printf(m, "used %lld\n", used);
 	seq_printf(m, "used_bo %lld\n", used - svm);
 	seq_printf(m, "used_svm %lld\n", svm);
+	seq_printf(m, "bo_evictions %lld\n",
+		   atomic64_read(&sdev->stats.bo_evictions));
+	seq_printf(m, "bo_evicted_bytes %lld\n",
+		   atomic64_read(&sdev->stats.bo_evicted_bytes));
+	seq_printf(m, "bo_restores %lld\n",
+		   atomic64_read(&sdev->stats.bo_restores));
 	return 0;
 }
 

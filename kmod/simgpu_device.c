@@ -75,6 +75,8 @@ static int simgpu_probe(struct platform_device *pdev)
 	INIT_WORK(&sdev->fault_work, simgpu_fault_work);
 	init_waitqueue_head(&sdev->ufence_wq);
 	INIT_LIST_HEAD(&sdev->sched_pool);
+	spin_lock_init(&sdev->bo_lru_lock);
+	INIT_LIST_HEAD(&sdev->bo_lru);
 	err = drmm_mutex_init(&sdev->drm, &sdev->sched_pool_lock);
 	if (err)
 		return err;

@@ -14,6 +14,7 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
+#include "simgpu_bo.h"
 #include "simgpu_dmem.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
@@ -32,10 +33,13 @@
  * block of the range's size (2 MiB, 64 KiB or 4 KiB), so a 2 MiB chunk
  * that migrated whole can be mapped with a 2 MiB GPU entry. Chunks sit on
  * an LRU in migration order. When an allocation, for SVM or a buffer
- * object, finds VRAM full, the least recently migrated chunks are evicted
- * to system memory (simgpu_gpusvm_devmem_evict(), wherever their pages
- * are mapped) until it fits or nothing evictable is left; buffer objects
- * are never evicted. The GPU faults evicted pages in again later.
+ * object, finds VRAM full, it evicts until it fits or nothing evictable is
+ * left, least recently placed first across both kinds: SVM chunks to
+ * system memory (simgpu_gpusvm_devmem_evict(), wherever their pages are
+ * mapped) and idle buffer objects (simgpu_bo_evict_one()). An SVM
+ * migration evicts only what went into VRAM more than svm_evict_age_ms
+ * ago, so that it does not thrash. The GPU faults evicted pages in again
+ * later.
  *
  * A chunk's VRAM is freed when its last device page is freed: by a CPU
  * fault that migrated it back, eviction, munmap or process exit. The
@@ -54,7 +58,8 @@
  * evictor that finds a chunk on the LRU can take a reference under the
  * lock. Eviction runs with no simgpu lock of its own held, from the fault
  * path (under a VM lock and the mmap_lock, which it does not need) or an
- * ioctl. The copy callbacks take only the copy engine's spinlock and
+ * ioctl; evicting buffer objects after the chunks takes their locks (see
+ * simgpu_bo.c), never a VM lock other than by trylock. The copy callbacks take only the copy engine's spinlock and
  * sleep on a completion, so they are safe in migrate_to_ram.
  */
 
@@ -204,54 +209,97 @@ static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
 	return true;
 }
 
+/* When the least recently migrated chunk was migrated; false: none. */
+static bool dmem_lru_oldest(struct simgpu_dmem *dmem, unsigned long *at)
+{
+	struct simgpu_dmem_chunk *c;
+
+	spin_lock(&dmem->lru_lock);
+	c = list_first_entry_or_null(&dmem->lru, struct simgpu_dmem_chunk,
+				     lru_link);
+	if (c)
+		*at = c->migrated_at;
+	spin_unlock(&dmem->lru_lock);
+	return c;
+}
+
+/*
+ * Allocate VRAM, evicting for it in least-recently-placed order across SVM
+ * chunks and idle buffer objects: the older of the two LRU heads goes
+ * first. Everything is tried at most once.
+ */
 static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks,
-			   unsigned long min_age)
+			   struct simgpu_vm *held, unsigned long min_age)
 {
 	struct simgpu_dmem *dmem = &sdev->dmem;
+	unsigned long chunk_at, bo_at;
+	bool chunk, bo;
 	unsigned int budget;
-	int err;
+	int err, ret;
 
 	err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
-	if (err != -ENOSPC || !dmem->enabled)
+	if (err != -ENOSPC)
 		return err;
 
-	/* Each chunk at most once: chunks still busy are left alone. */
 	spin_lock(&dmem->lru_lock);
 	budget = dmem->lru_len;
 	spin_unlock(&dmem->lru_lock);
-	while (err == -ENOSPC && budget-- && dmem_evict_one(sdev, min_age))
-		err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+	spin_lock(&sdev->bo_lru_lock);
+	budget += sdev->bo_lru_len;
+	spin_unlock(&sdev->bo_lru_lock);
+
+	while (err == -ENOSPC && budget--) {
+		chunk = dmem_lru_oldest(dmem, &chunk_at);
+		bo = simgpu_bo_lru_oldest(sdev, &bo_at);
+		if (chunk && (!bo || !time_after(chunk_at, bo_at)))
+			ret = dmem_evict_one(sdev, min_age) ? 1 : -ENOENT;
+		else if (bo)
+			ret = simgpu_bo_evict_one(sdev, held, min_age);
+		else
+			break;
+		if (ret < 0)
+			break;
+		if (ret)
+			err = simgpu_vram_alloc(&sdev->vram, size, min_block,
+						blocks);
+	}
 	return err;
 }
 
 /**
- * simgpu_dmem_vram_alloc() - allocate VRAM, evicting SVM chunks for it
+ * simgpu_dmem_vram_alloc() - allocate VRAM for a buffer object, evicting
+ * SVM chunks and idle buffer objects for it
  * @sdev: the device
  * @size: bytes, a multiple of 4 KiB
  * @min_block: smallest block size, a power of two (@size for one block)
  * @blocks: list receiving the buddy blocks
  *
+ * The caller holds no VM or buffer object lock.
+ *
  * Return: 0, -ENOSPC when VRAM cannot be had even after evicting every SVM
- * chunk, or -ENOMEM.
+ * chunk and idle object, or -ENOMEM.
  */
 int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks)
 {
-	return dmem_vram_alloc(sdev, size, min_block, blocks, 0);
+	return dmem_vram_alloc(sdev, size, min_block, blocks, NULL, 0);
 }
 
 /**
  * simgpu_dmem_svm_alloc() - VRAM for one SVM chunk
  * @sdev: the device
  * @size: the chunk size: 4 KiB, 64 KiB or 2 MiB
- * @min_age: evict only chunks migrated at least this many jiffies ago
+ * @held: the VM migrating, its lock held by the caller
+ * @min_age: evict only chunks migrated, and buffer objects placed, at
+ *	least this many jiffies ago
  *
  * Return: the chunk's device memory, its pages ready for migration, or
  * ERR_PTR(-ENOSPC), ERR_PTR(-ENOMEM).
  */
 struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   u64 size,
+						   struct simgpu_vm *held,
 						   unsigned long min_age)
 {
 	struct simgpu_dmem *dmem = &sdev->dmem;
@@ -270,7 +318,7 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 	c->sdev = sdev;
 	c->size = size;
 
-	err = dmem_vram_alloc(sdev, size, size, &c->blocks, min_age);
+	err = dmem_vram_alloc(sdev, size, size, &c->blocks, held, min_age);
 	if (err) {
 		kfree(c);
 		return ERR_PTR(err);
@@ -375,18 +423,19 @@ int simgpu_dmem_init(struct simgpu_device *sdev)
 }
 
 /**
- * simgpu_dmem_vram_alloc() - allocate VRAM; there is no SVM to evict
+ * simgpu_dmem_vram_alloc() - allocate VRAM for a buffer object; there is
+ * no SVM to evict, idle buffer objects are
  * @sdev: the device
  * @size: bytes, a multiple of 4 KiB
  * @min_block: smallest block size, a power of two
  * @blocks: list receiving the buddy blocks
  *
- * Return: as simgpu_vram_alloc().
+ * Return: as simgpu_bo_evict_for().
  */
 int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks)
 {
-	return simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+	return simgpu_bo_evict_for(sdev, size, min_block, blocks, NULL, 0);
 }
 
 #endif

@@ -12,6 +12,7 @@
 struct resource;
 struct simgpu_device;
 struct simgpu_gpusvm_devmem;
+struct simgpu_vm;
 struct workqueue_struct;
 
 /**
@@ -45,6 +46,7 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks);
 struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   u64 size,
+						   struct simgpu_vm *held,
 						   unsigned long min_age);
 u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page);
 bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page);
@@ -56,7 +58,7 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 
 static inline struct simgpu_gpusvm_devmem *
 simgpu_dmem_svm_alloc(struct simgpu_device *sdev, u64 size,
-		      unsigned long min_age)
+		      struct simgpu_vm *held, unsigned long min_age)
 {
 	return ERR_PTR(-EOPNOTSUPP);
 }

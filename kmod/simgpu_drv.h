@@ -66,6 +66,9 @@ struct simgpu_params {
  * @jobs_failed: jobs that ended with an error
  * @vms: VMs alive
  * @exec_queues: exec queues alive
+ * @bo_evictions: buffer objects evicted from VRAM to system memory
+ * @bo_evicted_bytes: their bytes
+ * @bo_restores: evicted buffer objects that went back to VRAM
  */
 struct simgpu_stats {
 	atomic64_t faults;
@@ -77,6 +80,9 @@ struct simgpu_stats {
 	atomic64_t jobs_failed;
 	atomic64_t vms;
 	atomic64_t exec_queues;
+	atomic64_t bo_evictions;
+	atomic64_t bo_evicted_bytes;
+	atomic64_t bo_restores;
 };
 
 /**
@@ -94,6 +100,9 @@ struct simgpu_stats {
  * @ufence_wq: woken whenever an engine writes a user fence or ends a job
  * @stats: counters
  * @svm_stats: SVM core counters of all the device's VMs
+ * @bo_lru_lock: protects @bo_lru and @bo_lru_len
+ * @bo_lru: buffer objects in VRAM, least recently placed first
+ * @bo_lru_len: entries in @bo_lru
  * @sched_pool_lock: protects @sched_pool
  * @sched_pool: stopped schedulers of destroyed queues, for reuse
  */
@@ -111,6 +120,9 @@ struct simgpu_device {
 	wait_queue_head_t ufence_wq;
 	struct simgpu_stats stats;
 	struct simgpu_gpusvm_stats svm_stats;
+	spinlock_t bo_lru_lock;
+	struct list_head bo_lru;
+	unsigned int bo_lru_len;
 	struct mutex sched_pool_lock;
 	struct list_head sched_pool;
 };

@@ -103,7 +103,7 @@ svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
 	 * system memory serves the GPU sooner than another migration.
 	 */
 	return simgpu_dmem_svm_alloc(svm_to_vm(svm)->sdev, size,
-				     force ? 0 :
+				     svm_to_vm(svm), force ? 0 :
 				     msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
 }
 

@@ -43,8 +43,11 @@
  * &simgpu_vm.lock (a mutex) serialises binds of one VM and protects its
  * mapping tree and page-table updates. Under it the code allocates with
  * GFP_KERNEL and takes each engine's TLB lock (a spinlock) for the
- * invalidation: vm->lock -> engine->tlb_lock. The engines never take
- * vm->lock; they read the page table locklessly under their TLB lock.
+ * invalidation: vm->lock -> engine->tlb_lock, and an object's lock to
+ * link or unlink a mapping, or to map it on a fault: vm->lock -> bo->lock.
+ * A move of an object takes the other VMs' locks with mutex_trylock()
+ * under bo->lock. The engines never take vm->lock; they read the page
+ * table locklessly under their TLB lock.
  * The per-file xarrays of VMs have their own internal lock.
  */
 
@@ -53,9 +56,12 @@ struct simgpu_mapping {
 	u64 start;
 	u64 last;
 	u64 __subtree_last;
+	struct simgpu_vm *vm;
 	struct simgpu_bo *bo;
 	u64 offset;
 	u32 flags;
+	bool dead;		/* out of the tree, TLBs not yet flushed */
+	struct list_head bo_link;	/* on bo->mappings */
 	struct list_head link;	/* on a to-free list */
 };
 
@@ -64,6 +70,113 @@ struct simgpu_mapping {
 
 INTERVAL_TREE_DEFINE(struct simgpu_mapping, rb, u64, __subtree_last,
 		     MAPPING_START, MAPPING_LAST, static, mapping_it)
+
+/* Insert @m into @vm's tree and, for an object, into the object's list. */
+static void mapping_insert_locked(struct simgpu_vm *vm, struct simgpu_mapping *m)
+{
+	lockdep_assert_held(&vm->lock);
+
+	m->vm = vm;
+	mapping_it_insert(m, &vm->mappings);
+	if (!m->bo)
+		return;
+	mutex_lock(&m->bo->lock);
+	list_add_tail(&m->bo_link, &m->bo->mappings);
+	mutex_unlock(&m->bo->lock);
+}
+
+/*
+ * Take a mapping off its object's list: only once no engine can use its
+ * PTEs any more, as a move of the object no longer sees it.
+ */
+static void mapping_bo_unlink(struct simgpu_mapping *m)
+{
+	if (!m->bo)
+		return;
+	mutex_lock(&m->bo->lock);
+	list_del(&m->bo_link);
+	mutex_unlock(&m->bo->lock);
+}
+
+/**
+ * simgpu_vm_bo_lock_vms_locked() - lock every VM that maps an object
+ * @bo: the object
+ * @held: a VM whose lock the caller holds, or NULL
+ * @set: receives the VMs locked here
+ *
+ * The VMs are taken with mutex_trylock(): the caller holds @bo's lock,
+ * which nests inside VM locks.
+ *
+ * Return: 0 with every VM that maps @bo locked; with none, -EBUSY when a
+ * VM was busy, -EPERM when one has no fault mode (its jobs need every PTE
+ * valid at any time) or more than %SIMGPU_VM_SET_MAX VMs map @bo.
+ */
+int simgpu_vm_bo_lock_vms_locked(struct simgpu_bo *bo, struct simgpu_vm *held,
+				 struct simgpu_vm_set *set)
+{
+	struct simgpu_mapping *m;
+	unsigned int i;
+	int err;
+
+	lockdep_assert_held(&bo->lock);
+
+	set->n = 0;
+	list_for_each_entry(m, &bo->mappings, bo_link) {
+		err = -EPERM;
+		if (!simgpu_vm_fault_mode(m->vm))
+			goto err_unlock;
+		if (m->vm == held)
+			continue;
+		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
+			;
+		if (i < set->n)
+			continue;
+		if (set->n == SIMGPU_VM_SET_MAX)
+			goto err_unlock;
+		err = -EBUSY;
+		if (!mutex_trylock(&m->vm->lock))
+			goto err_unlock;
+		set->vms[set->n++] = m->vm;
+	}
+	return 0;
+
+err_unlock:
+	simgpu_vm_set_unlock(set);
+	return err;
+}
+
+/**
+ * simgpu_vm_set_unlock() - unlock the VMs of simgpu_vm_bo_lock_vms_locked()
+ * @set: the VMs
+ */
+void simgpu_vm_set_unlock(struct simgpu_vm_set *set)
+{
+	while (set->n)
+		mutex_unlock(&set->vms[--set->n]->lock);
+}
+
+/**
+ * simgpu_vm_bo_zap_locked() - remove every GPU mapping of an object
+ * @bo: the object; every VM that maps it is locked
+ *
+ * Clears the PTEs of the object's mappings and flushes them from the TLBs;
+ * on return no engine accesses the object's storage. The VMs, all in
+ * fault mode, map it again on their next GPU fault.
+ */
+void simgpu_vm_bo_zap_locked(struct simgpu_bo *bo)
+{
+	struct simgpu_mapping *m;
+
+	lockdep_assert_held(&bo->lock);
+
+	list_for_each_entry(m, &bo->mappings, bo_link) {
+		lockdep_assert_held(&m->vm->lock);
+		/* A dead mapping's PTEs are gone, its TLB entries not yet. */
+		if (!m->dead)
+			simgpu_pt_zap(&m->vm->pt, m->start, m->last + 1);
+		simgpu_vm_invalidate_locked(m->vm, m->start, m->last + 1);
+	}
+}
 
 static void vm_release(struct kref *ref)
 {
@@ -78,6 +191,7 @@ static void vm_release(struct kref *ref)
 	simgpu_vm_tlb_invalidate(vm, 0, U64_MAX);
 	while ((m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX))) {
 		mapping_it_remove(m, &vm->mappings);
+		mapping_bo_unlink(m);
 		if (m->bo)
 			drm_gem_object_put(&m->bo->base);
 		kfree(m);
@@ -167,6 +281,26 @@ void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end)
 	atomic64_inc(&sdev->stats.tlb_invalidations);
 }
 
+static int vm_write_ptes_locked(struct simgpu_vm *vm,
+				const struct simgpu_mapping *m);
+
+/*
+ * A fault-mode VM's mapping of an object that moved: bring the object back
+ * to VRAM if it was evicted and VRAM is free, and map it where it is.
+ */
+static int vm_bo_fault_locked(struct simgpu_vm *vm, struct simgpu_mapping *m)
+{
+	int err;
+
+	lockdep_assert_held(&vm->lock);
+
+	mutex_lock(&m->bo->lock);
+	simgpu_bo_restore_locked(m->bo, vm);
+	err = vm_write_ptes_locked(vm, m);
+	mutex_unlock(&m->bo->lock);
+	return err;
+}
+
 /**
  * simgpu_vm_resolve_fault() - try to make a faulting access possible
  * @vm: the VM
@@ -183,11 +317,17 @@ void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end)
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access)
 {
+	struct simgpu_mapping *m;
+	u64 pte;
 	int err;
 
 	mutex_lock(&vm->lock);
-	if (simgpu_pte_allows(simgpu_pt_lookup(&vm->pt, addr, NULL), access))
+	pte = simgpu_pt_lookup(&vm->pt, addr, NULL);
+	m = mapping_it_iter_first(&vm->mappings, addr, addr);
+	if (simgpu_pte_allows(pte, access))
 		err = 0;
+	else if (m && m->bo && !(pte & SIMGPU_PTE_VALID))
+		err = vm_bo_fault_locked(vm, m);
 	else
 		err = simgpu_svm_fault_locked(vm, addr, access);
 	mutex_unlock(&vm->lock);
@@ -463,14 +603,15 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
 	     m = next) {
 		next = mapping_it_iter_next(m, op->start, last);
 		mapping_it_remove(m, &vm->mappings);
+		m->dead = true;
 		if (m->start < op->start)
-			mapping_it_insert(mapping_piece(&spare[0], m, m->start,
-							op->start - 1),
-					  &vm->mappings);
+			mapping_insert_locked(vm, mapping_piece(&spare[0], m,
+								m->start,
+								op->start - 1));
 		if (m->last > last)
-			mapping_it_insert(mapping_piece(&spare[1], m, op->end,
-							m->last),
-					  &vm->mappings);
+			mapping_insert_locked(vm, mapping_piece(&spare[1], m,
+								op->end,
+								m->last));
 		list_add_tail(&m->link, dead);
 	}
 
@@ -480,12 +621,15 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
 		nm->bo = op->bo;
 		nm->offset = op->offset;
 		nm->flags = op->flags;
-		mapping_it_insert(nm, &vm->mappings);
-		/* A mirror is mapped by GPU faults, a buffer object now. */
-		if (nm->bo) {
+		if (nm->bo)
 			drm_gem_object_get(&nm->bo->base);
+		mapping_insert_locked(vm, nm);
+		/*
+		 * A mirror is mapped by GPU faults, a buffer object now, where
+		 * it is: on the object's list, it cannot move under vm->lock.
+		 */
+		if (nm->bo)
 			err = vm_write_ptes_locked(vm, nm);
-		}
 		nm = NULL;
 	}
 out:
@@ -532,6 +676,8 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 	}
 	if (start < end)
 		simgpu_vm_invalidate_locked(vm, start, end);
+	list_for_each_entry(m, &dead, link)
+		mapping_bo_unlink(m);
 	mutex_unlock(&vm->lock);
 
 	list_for_each_entry_safe(m, tmp, &dead, link) {

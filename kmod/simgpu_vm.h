@@ -13,6 +13,7 @@
 
 struct drm_device;
 struct drm_file;
+struct simgpu_bo;
 struct simgpu_device;
 
 /**
@@ -82,6 +83,23 @@ struct simgpu_vm {
 	spinlock_t madv_lock;
 	struct list_head madv_gc;
 };
+
+#define SIMGPU_VM_SET_MAX	8
+
+/**
+ * struct simgpu_vm_set - VMs locked together to move a buffer object
+ * @vms: the VMs, each locked
+ * @n: entries in @vms
+ */
+struct simgpu_vm_set {
+	struct simgpu_vm *vms[SIMGPU_VM_SET_MAX];
+	unsigned int n;
+};
+
+int simgpu_vm_bo_lock_vms_locked(struct simgpu_bo *bo, struct simgpu_vm *held,
+				 struct simgpu_vm_set *set);
+void simgpu_vm_set_unlock(struct simgpu_vm_set *set);
+void simgpu_vm_bo_zap_locked(struct simgpu_bo *bo);
 
 static inline bool simgpu_vm_fault_mode(const struct simgpu_vm *vm)
 {

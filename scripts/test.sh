@@ -75,10 +75,10 @@ for k in $kernels; do
 		echo "$([ "$k" = svm-dev ] && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2"
 		for t in "$USERSPACE"/bin/simgpu_*; do
 			case $(basename "$t") in
-			simgpu_svm_evict)
-				# Working sets of 2-4x VRAM: a small VRAM keeps
+			simgpu_svm_evict|simgpu_bo_evict)
+				# Working sets sized from VRAM: a small VRAM keeps
 				# them small. Reload with the defaults after.
-				echo 'rmmod simgpu && modprobe simgpu vram_size=16 && simgpu_svm_evict; rc=$?; rmmod simgpu; modprobe simgpu && exit $rc' ;;
+				echo "rmmod simgpu && modprobe simgpu vram_size=16 && $(basename "$t"); rc=\$?; rmmod simgpu; modprobe simgpu && exit \$rc" ;;
 			*) basename "$t" ;;
 			esac
 		done

@@ -184,7 +184,8 @@ Counters stats_counters()
 
 Counters vram_counters()
 {
-    return read_counters("simgpu_vram", {"size", "used", "used_bo", "used_svm"});
+    return read_counters("simgpu_vram", {"size", "used", "used_bo", "used_svm", "bo_evictions",
+                                         "bo_evicted_bytes", "bo_restores"});
 }
 
 uint64_t delta(const Counters& before, const Counters& after, const std::string& key)
