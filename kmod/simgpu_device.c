@@ -31,6 +31,12 @@
  * device: from then on every ioctl on an fd still open returns -ENODEV and
  * the structure is freed when the last reference, the last open file
  * included, goes away.
+ *
+ * Devices of one link group (the link_groups parameter) share an
+ * interconnect: their VRAM pagemaps have one owner, the group's cookie, and
+ * an engine reaches a peer's VRAM through simgpu_device_lookup(). A
+ * device's VRAM outlives every GPU mapping of it: the device evicts its
+ * pages, which zaps the peers' mappings, before the VRAM goes.
  */
 
 /**
@@ -38,11 +44,75 @@
  *
  * simgpu_pdevs[] is written only by module init and exit, which the module
  * loader serialises; the driver core serialises probe and remove of one
- * device. No lock of the driver is taken here.
+ * device. simgpu_devs[] is written by probe and the device's release and
+ * read without a lock by engines that reach a peer's VRAM: an entry is
+ * cleared only after the device evicted its VRAM, when no GPU mapping of
+ * it is left. No lock of the driver is taken here.
  */
 
 static const struct simgpu_params *simgpu_dev_params;
 static struct platform_device *simgpu_pdevs[SIMGPU_MAX_DEVICES];
+/* Probed devices whose VRAM exists, for peer access over a link. */
+static struct simgpu_device *simgpu_devs[SIMGPU_MAX_DEVICES];
+/* The pgmap owners of the link groups: only their addresses matter. */
+static u8 simgpu_link_cookies[SIMGPU_MAX_DEVICES];
+
+/**
+ * simgpu_device_lookup() - a device by index, for access to its VRAM
+ * @id: the device index
+ *
+ * Valid while a GPU mapping of the device's VRAM exists.
+ *
+ * Return: the device, or NULL when there is none.
+ */
+struct simgpu_device *simgpu_device_lookup(u32 id)
+{
+	return id < SIMGPU_MAX_DEVICES ? READ_ONCE(simgpu_devs[id]) : NULL;
+}
+
+/**
+ * simgpu_device_pgmap_owner() - the owner of a device's VRAM pages
+ * @sdev: the device
+ *
+ * Return: the link group's cookie, or the device when it has no link.
+ */
+void *simgpu_device_pgmap_owner(struct simgpu_device *sdev)
+{
+	u8 group = sdev->params->link_group[sdev->id];
+
+	return group ? (void *)&simgpu_link_cookies[group - 1] : sdev;
+}
+
+/**
+ * simgpu_device_linked() - whether two devices share an interconnect
+ * @a: a device
+ * @b: another device, or @a
+ *
+ * Return: true when @a and @b are one device or in one link group.
+ */
+bool simgpu_device_linked(struct simgpu_device *a, struct simgpu_device *b)
+{
+	return simgpu_device_pgmap_owner(a) == simgpu_device_pgmap_owner(b);
+}
+
+/**
+ * simgpu_device_link_mask() - the devices a device has a link to
+ * @sdev: the device
+ *
+ * Return: bit i set for each other device i of @sdev's link group.
+ */
+u64 simgpu_device_link_mask(struct simgpu_device *sdev)
+{
+	const struct simgpu_params *p = sdev->params;
+	u8 group = p->link_group[sdev->id];
+	u64 mask = 0;
+	unsigned int i;
+
+	for (i = 0; group && i < p->num_devices; i++)
+		if (i != sdev->id && p->link_group[i] == group)
+			mask |= BIT_ULL(i);
+	return mask;
+}
 
 /*
  * Last reference to the DRM device gone: every file is closed, so no
@@ -54,6 +124,7 @@ static void simgpu_device_release(struct drm_device *drm, void *arg)
 {
 	struct simgpu_device *sdev = arg;
 
+	WRITE_ONCE(simgpu_devs[sdev->id], NULL);
 	simgpu_vram_fini(&sdev->vram);
 }
 
@@ -95,6 +166,7 @@ static int simgpu_probe(struct platform_device *pdev)
 	err = simgpu_dmem_init(sdev);
 	if (err)
 		return err;
+	WRITE_ONCE(simgpu_devs[sdev->id], sdev);
 
 	platform_set_drvdata(pdev, sdev);
 	err = drm_dev_register(&sdev->drm, 0);

@@ -115,15 +115,40 @@ bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page)
 	       page->pgmap == &sdev->dmem.pagemap;
 }
 
+/**
+ * simgpu_dmem_page_peer() - the linked device whose VRAM a page is
+ * @sdev: a device
+ * @page: any page
+ *
+ * Return: the other device of @sdev's link group that @page is a
+ * device-private page of, or NULL.
+ */
+struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
+					    struct page *page)
+{
+	if (!sdev->dmem.enabled || !is_device_private_page(page) ||
+	    page->pgmap == &sdev->dmem.pagemap ||
+	    page->pgmap->owner != sdev->dmem.pagemap.owner)
+		return NULL;
+	return page_to_sdev(page);
+}
+
+/* A device page of any simgpu device: its VRAM storage. */
 static struct page *dev_storage(struct page *page)
 {
-	struct simgpu_device *sdev = page_to_sdev(page);
+	struct simgpu_device *sdev;
 
+	if (!page || !is_device_private_page(page))
+		return page;
+	sdev = page_to_sdev(page);
 	return simgpu_vram_page(&sdev->vram,
 				simgpu_dmem_page_offset(sdev, page));
 }
 
-/* The copy engine reaches device pages through their VRAM storage. */
+/*
+ * The copy engine of the device owning @dev[0] reaches device pages
+ * through their VRAM storage, a linked peer's too (device to device).
+ */
 static int dmem_copy(struct page **dev, struct page **sys,
 		     unsigned long npages, bool to_vram)
 {
@@ -133,8 +158,10 @@ static int dmem_copy(struct page **dev, struct page **sys,
 	if (!npages)
 		return 0;
 	sdev = page_to_sdev(dev[0]);
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages; i++) {
 		dev[i] = dev_storage(dev[i]);
+		sys[i] = dev_storage(sys[i]);
+	}
 	return to_vram ? simgpu_engine_copy_pages(sdev, dev, sys, npages) :
 			 simgpu_engine_copy_pages(sdev, sys, dev, npages);
 }
@@ -324,7 +351,8 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 		return ERR_PTR(err);
 	}
 	block = list_first_entry(&c->blocks, struct drm_buddy_block, link);
-	simgpu_gpusvm_devmem_init(&c->devmem, &dmem_devmem_ops, sdev,
+	simgpu_gpusvm_devmem_init(&c->devmem, &dmem_devmem_ops,
+				  dmem->pagemap.owner,
 				  dmem->first_pfn +
 				  (drm_buddy_block_offset(block) >> PAGE_SHIFT),
 				  size >> PAGE_SHIFT, dmem->wq,
@@ -386,7 +414,8 @@ int simgpu_dmem_init(struct simgpu_device *sdev)
 	dmem->pagemap.range.end = dmem->res->end;
 	dmem->pagemap.nr_range = 1;
 	dmem->pagemap.ops = simgpu_gpusvm_pagemap_ops();
-	dmem->pagemap.owner = sdev;
+	/* Linked devices share an owner: each maps the others' pages. */
+	dmem->pagemap.owner = simgpu_device_pgmap_owner(sdev);
 	addr = memremap_pages(&dmem->pagemap, NUMA_NO_NODE);
 	if (IS_ERR(addr)) {
 		err = PTR_ERR(addr);

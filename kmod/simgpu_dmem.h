@@ -50,6 +50,8 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   unsigned long min_age);
 u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page);
 bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page);
+struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
+					    struct page *page);
 #else
 /* Without device-private memory, VRAM serves buffer objects only. */
 int simgpu_dmem_init(struct simgpu_device *sdev);
@@ -73,6 +75,12 @@ static inline bool simgpu_dmem_page_is_local(struct simgpu_device *sdev,
 					     struct page *page)
 {
 	return false;
+}
+
+static inline struct simgpu_device *
+simgpu_dmem_page_peer(struct simgpu_device *sdev, struct page *page)
+{
+	return NULL;
 }
 #endif
 

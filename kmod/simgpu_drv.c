@@ -3,6 +3,7 @@
  * simgpu: module entry, parameters and the DRM driver description.
  */
 
+#include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -24,7 +25,9 @@
  * bound to the simgpu platform driver, and each becomes a DRM device with a
  * render node. The shape of every device (VRAM size, engines) comes from
  * the module parameters, read once at load into a &struct simgpu_params
- * and never changed after.
+ * and never changed after. link_groups puts devices behind one simulated
+ * interconnect: they share one pgmap owner, so each maps the others' VRAM
+ * pages in place (see simgpu_dmem.c).
  */
 
 /**
@@ -51,6 +54,11 @@ MODULE_PARM_DESC(num_compute_engines,
 static unsigned int num_copy_engines = 1;
 module_param(num_copy_engines, uint, 0444);
 MODULE_PARM_DESC(num_copy_engines, "Copy engines per device (1-8, default 1)");
+
+static char *link_groups = "";
+module_param(link_groups, charp, 0444);
+MODULE_PARM_DESC(link_groups,
+		 "Devices that share an interconnect, e.g. \"0,1\" or \"0,1;2,3\": each one maps the others' VRAM in place (default none)");
 
 static struct simgpu_params simgpu_params;
 
@@ -88,6 +96,54 @@ int simgpu_params_check(const struct simgpu_params *p)
 			   1, SIMGPU_MAX_ENGINES);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_params_check);
+
+/**
+ * simgpu_parse_link_groups() - parse the link_groups parameter
+ * @s: groups separated by ';', each two or more device indices separated
+ *	by ','; "" for none
+ * @num_devices: devices that exist
+ * @groups: receives per device its group number (1 ..), 0 for none;
+ *	%SIMGPU_MAX_DEVICES entries
+ *
+ * Return: 0, or -EINVAL for a syntax error, a device index out of range,
+ * a device in two groups or a group of one.
+ */
+int simgpu_parse_link_groups(const char *s, unsigned int num_devices,
+			     u8 *groups)
+{
+	unsigned int group = 1, members = 0, dev;
+
+	memset(groups, 0, SIMGPU_MAX_DEVICES);
+	if (!*s || !strcmp(s, "\n"))
+		return 0;
+	for (;;) {
+		if (!isdigit(*s))
+			return -EINVAL;
+		for (dev = 0; isdigit(*s); s++) {
+			dev = dev * 10 + (*s - '0');
+			if (dev >= num_devices)
+				return -EINVAL;
+		}
+		if (groups[dev])
+			return -EINVAL;
+		groups[dev] = group;
+		members++;
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (members < 2)
+			return -EINVAL;
+		if (!*s || !strcmp(s, "\n"))
+			return 0;
+		if (*s != ';')
+			return -EINVAL;
+		s++;
+		group++;
+		members = 0;
+	}
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_parse_link_groups);
 
 /**
  * simgpu_num_engines() - engines of one device, all classes
@@ -207,6 +263,13 @@ static int __init simgpu_init(void)
 	err = simgpu_params_check(&simgpu_params);
 	if (err)
 		return err;
+	err = simgpu_parse_link_groups(link_groups, num_devices,
+				       simgpu_params.link_group);
+	if (err) {
+		pr_err(SIMGPU_DRIVER_NAME ": link_groups=\"%s\" is not a list of groups of two or more of the %u devices\n",
+		       link_groups, num_devices);
+		return err;
+	}
 
 	return simgpu_device_driver_register(&simgpu_params);
 }

@@ -45,6 +45,8 @@ struct simgpu_engine;
  * @vram_mb: VRAM of each device, in MiB
  * @num_compute_engines: compute engines per device
  * @num_copy_engines: copy engines per device
+ * @link_group: per device, the link group it belongs to (1 ..), 0 for
+ *	none: the devices of a group share an interconnect
  *
  * Filled from the module parameters once at load and read-only after.
  */
@@ -53,6 +55,7 @@ struct simgpu_params {
 	unsigned int vram_mb;
 	unsigned int num_compute_engines;
 	unsigned int num_copy_engines;
+	u8 link_group[SIMGPU_MAX_DEVICES];
 };
 
 /**
@@ -145,6 +148,12 @@ static inline struct simgpu_device *to_simgpu_device(struct drm_device *drm)
 }
 
 int simgpu_params_check(const struct simgpu_params *p);
+int simgpu_parse_link_groups(const char *s, unsigned int num_devices,
+			     u8 *groups);
+struct simgpu_device *simgpu_device_lookup(u32 id);
+void *simgpu_device_pgmap_owner(struct simgpu_device *sdev);
+bool simgpu_device_linked(struct simgpu_device *a, struct simgpu_device *b);
+u64 simgpu_device_link_mask(struct simgpu_device *sdev);
 unsigned int simgpu_num_engines(const struct simgpu_params *p);
 int simgpu_engine_info(const struct simgpu_params *p, unsigned int idx,
 		       struct drm_simgpu_engine_info *info);

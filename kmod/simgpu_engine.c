@@ -4,6 +4,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/bitfield.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -118,6 +119,9 @@ void simgpu_engine_tlb_invalidate(struct simgpu_engine *e,
 
 static struct page *gpu_pte_page(struct simgpu_device *sdev, u64 pte)
 {
+	/* A peer's VRAM, over the link: mapped only while it exists. */
+	if (pte & SIMGPU_PTE_PEER)
+		sdev = simgpu_device_lookup(FIELD_GET(SIMGPU_PTE_PEER_ID, pte));
 	if (pte & SIMGPU_PTE_VRAM)
 		return simgpu_vram_page(&sdev->vram, pte & SIMGPU_PTE_ADDR);
 	return pfn_to_page((pte & SIMGPU_PTE_ADDR) >> PAGE_SHIFT);

@@ -376,6 +376,7 @@ static void madv_set(struct simgpu_madv_attrs *a, const void *arg)
 /* The device of a preferred-location fd; -errno when there is none. */
 static int madv_fd_device(struct simgpu_device *sdev, s32 fd, u32 *device)
 {
+	struct simgpu_device *other;
 	struct drm_file *dfile;
 	struct file *f;
 	int err = 0;
@@ -392,9 +393,10 @@ static int madv_fd_device(struct simgpu_device *sdev, s32 fd, u32 *device)
 		err = -ENODEV;
 		goto out;
 	}
-	*device = to_simgpu_device(dfile->minor->dev)->id;
-	/* No interconnect between devices: only the own VRAM is usable. */
-	if (*device != sdev->id)
+	other = to_simgpu_device(dfile->minor->dev);
+	*device = other->id;
+	/* Another device's VRAM is mapped in place: it needs a link. */
+	if (!simgpu_device_linked(sdev, other))
 		err = -ENOLINK;
 out:
 	fput(f);

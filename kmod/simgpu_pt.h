@@ -10,7 +10,9 @@
  * A GPU page-table entry. Leaf entries sit at level 0 (4 KiB) or, with
  * SIMGPU_PTE_HUGE, at level 1 (2 MiB). The address is a physical address
  * of system memory, or with SIMGPU_PTE_VRAM an offset into the device's
- * VRAM. Non-leaf entries hold the physical address of the next table.
+ * VRAM, or with SIMGPU_PTE_PEER too into the VRAM of the linked device
+ * SIMGPU_PTE_PEER_ID. Non-leaf entries hold the physical address of the
+ * next table.
  */
 #define SIMGPU_PTE_VALID	BIT_ULL(0)
 #define SIMGPU_PTE_WRITE	BIT_ULL(1)
@@ -18,8 +20,10 @@
 #define SIMGPU_PTE_VRAM		BIT_ULL(3)
 /* Software bit: a system page the CPU handed over for device atomics */
 #define SIMGPU_PTE_EXCLUSIVE	BIT_ULL(4)
+#define SIMGPU_PTE_PEER		BIT_ULL(5)
 #define SIMGPU_PTE_HUGE		BIT_ULL(7)
 #define SIMGPU_PTE_ADDR		GENMASK_ULL(51, 12)
+#define SIMGPU_PTE_PEER_ID	GENMASK_ULL(58, 56)
 
 #define SIMGPU_PT_LEVELS	4
 #define SIMGPU_PT_ENTRIES	512

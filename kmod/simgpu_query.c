@@ -50,6 +50,7 @@ static int query_device(struct simgpu_device *sdev,
 		.caps = DRM_SIMGPU_CAP_FAULT_MODE |
 			DRM_SIMGPU_CAP_CPU_ADDR_MIRROR,
 		.va_bits = SIMGPU_VA_BITS,
+		.link_mask = simgpu_device_link_mask(sdev),
 	};
 
 	if (sdev->dmem.enabled)

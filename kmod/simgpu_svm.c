@@ -3,6 +3,7 @@
  * simgpu: shared virtual memory, the driver side of the SVM core.
  */
 
+#include <linux/bitfield.h>
 #include <linux/hmm.h>
 #include <linux/io.h>
 #include <linux/mm.h>
@@ -95,15 +96,14 @@ MODULE_PARM_DESC(svm_evict_age_ms,
 
 static struct simgpu_gpusvm_devmem *
 svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
-		 u64 size, bool force)
+		 u64 size, void *target, bool force)
 {
 	/*
 	 * A fault that would evict what the GPU just brought in is
 	 * thrashing: the working set exceeds VRAM, and mapping the range in
 	 * system memory serves the GPU sooner than another migration.
 	 */
-	return simgpu_dmem_svm_alloc(svm_to_vm(svm)->sdev, size,
-				     svm_to_vm(svm), force ? 0 :
+	return simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm), force ? 0 :
 				     msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
 }
 
@@ -148,11 +148,12 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	if (!current->mm)
 		return -EINVAL;
 
-	/* The device's own VRAM pages are mapped in place. */
+	/* VRAM pages of the device and its link group are mapped in place. */
 	err = simgpu_gpusvm_init(&vm->svm, current->mm, 0, TASK_SIZE,
 				 (u64)notifier_size * SZ_1M, svm_chunk_sizes,
 				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
-				 vm->sdev->dmem.enabled ? vm->sdev : NULL,
+				 vm->sdev->dmem.enabled ?
+				 vm->sdev->dmem.pagemap.owner : NULL,
 				 &vm->lock, &vm->sdev->svm_stats);
 	if (err)
 		return err;
@@ -184,6 +185,11 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 /*
  * How a fault or prefetch treats a range.
  * @place: where its pages go first
+ * @target: SVM_PLACE_VRAM: the device whose VRAM (this one or a linked one)
+ * @all_pages: SVM_PLACE_VRAM: pages that come to system memory from the
+ *	VRAM of a device without a link migrate on in the same fault
+ * @peer_pages: SVM_PLACE_VRAM: pages in a linked device's VRAM move too,
+ *	device to device (else they are mapped in place)
  * @thrash_limit: leave ranges that bounced too often in system memory
  * @force: evict whatever VRAM allocation takes
  * @exclusive: take system pages exclusive for the device (GPU atomics)
@@ -196,6 +202,9 @@ struct svm_policy {
 		SVM_PLACE_SYSTEM,	/* bring pages in VRAM back */
 		SVM_PLACE_VRAM,		/* migrate anonymous memory to VRAM */
 	} place;
+	struct simgpu_device *target;
+	bool all_pages;
+	bool peer_pages;
 	bool thrash_limit;
 	bool force;
 	bool exclusive;
@@ -208,12 +217,20 @@ static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 {
 	struct page *page = hmm_pfn_to_page(pfn);
 	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
+	struct simgpu_device *peer = NULL;
 	u64 pte;
 
+	if (!vram)
+		peer = simgpu_dmem_page_peer(vm->sdev, page);
 	if (vram)
 		pte = simgpu_dmem_page_offset(vm->sdev, page) | SIMGPU_PTE_VRAM;
+	else if (peer)
+		/* In place, over the link. */
+		pte = simgpu_dmem_page_offset(peer, page) | SIMGPU_PTE_VRAM |
+		      SIMGPU_PTE_PEER | FIELD_PREP(SIMGPU_PTE_PEER_ID, peer->id);
 	else
 		pte = page_to_phys(page);
+	vram |= !!peer;
 	pte |= SIMGPU_PTE_VALID;
 	if (!(pfn & HMM_PFN_WRITE) || r->read_only)
 		return pte;
@@ -310,16 +327,37 @@ static int svm_commit_locked(struct simgpu_vm *vm,
  */
 #define SVM_THRASH_BOUNCES	3
 
+/* Pages neither in this device's VRAM nor in a linked device's. */
 static bool range_has_system_pages(struct simgpu_vm *vm,
 				   const struct simgpu_gpusvm_range *r)
 {
 	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+	struct page *page;
 
-	for (i = 0; i < n; i++)
-		if (!simgpu_dmem_page_is_local(vm->sdev,
-					       hmm_pfn_to_page(r->pfns[i])))
+	for (i = 0; i < n; i++) {
+		page = hmm_pfn_to_page(r->pfns[i]);
+		if (!simgpu_dmem_page_is_local(vm->sdev, page) &&
+		    !simgpu_dmem_page_peer(vm->sdev, page))
 			return true;
+	}
 	return false;
+}
+
+/* Migrate @r to VRAM as @pol says, if it may; the pages moved or 0. */
+static long svm_migrate_range(struct simgpu_vm *vm,
+			      struct simgpu_gpusvm_range *r,
+			      const struct svm_policy *pol)
+{
+	/* Other VRAM pages only move device to device, over a link. */
+	bool device_pages = pol->peer_pages &&
+			    simgpu_device_link_mask(vm->sdev);
+
+	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
+	    (pol->thrash_limit &&
+	     READ_ONCE(r->cpu_bounces) >= SVM_THRASH_BOUNCES))
+		return 0;
+	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target,
+					       device_pages, pol->force);
 }
 
 /*
@@ -348,20 +386,25 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			return PTR_ERR(r);
 		*next = r->last + 1;
 
-		moved = 0;
-		if (pol.place == SVM_PLACE_VRAM && vm->sdev->dmem.enabled &&
-		    (!pol.thrash_limit ||
-		     READ_ONCE(r->cpu_bounces) < SVM_THRASH_BOUNCES))
-			moved = simgpu_gpusvm_migrate_to_devmem(svm, r,
-								pol.force);
-		else if (pol.place == SVM_PLACE_SYSTEM)
+		if (pol.place == SVM_PLACE_SYSTEM)
 			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
+		else
+			moved = svm_migrate_range(vm, r, &pol);
 		/*
 		 * Memory that cannot move, or no VRAM: map it where it is.
 		 * A range no longer in one VMA is made anew.
 		 */
 		err = moved == -ERANGE ? -ERANGE :
 		      simgpu_gpusvm_range_get_pages(svm, r, write);
+		/*
+		 * Pages in the VRAM of a device without a link came to system
+		 * memory as they were collected: with all pages wanted here,
+		 * they migrate on (once; what still cannot move stays).
+		 */
+		if (!err && moved >= 0 && pol.place == SVM_PLACE_VRAM &&
+		    pol.all_pages && range_has_system_pages(vm, r) &&
+		    svm_migrate_range(vm, r, &pol) > 0)
+			err = simgpu_gpusvm_range_get_pages(svm, r, write);
 		if (!err && pol.exclusive && range_has_system_pages(vm, r)) {
 			err = simgpu_gpusvm_range_make_exclusive(svm, r);
 			/*
@@ -398,19 +441,25 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 }
 
 /* The policy of a GPU fault of @access on memory with attributes @a. */
-static int svm_fault_policy(const struct simgpu_madv_attrs *a,
+static int svm_fault_policy(struct simgpu_vm *vm,
+			    const struct simgpu_madv_attrs *a,
 			    enum simgpu_access access, struct svm_policy *pol)
 {
 	memset(pol, 0, sizeof(*pol));
 	pol->sys_atomic = a->atomic == DRM_SIMGPU_MADV_ATOMIC_DEFAULT;
 	pol->vram_atomic = a->atomic != DRM_SIMGPU_MADV_ATOMIC_CPU;
+	pol->target = vm->sdev;
+	pol->all_pages = a->migration == DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES;
 
 	switch (a->loc) {
 	case DRM_SIMGPU_MADV_LOC_SYSTEM:
 		pol->place = SVM_PLACE_SYSTEM;
 		break;
 	case DRM_SIMGPU_MADV_LOC_DEVICE:
+		/* MADVISE checked the link; the device outlives the VM. */
 		pol->place = SVM_PLACE_VRAM;
+		pol->target = simgpu_device_lookup(a->loc_device) ?: vm->sdev;
+		pol->peer_pages = pol->all_pages;
 		break;
 	default:
 		pol->place = READ_ONCE(svm_migrate) ? SVM_PLACE_VRAM :
@@ -472,7 +521,7 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 	    !simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
 		return -EFAULT;
 	simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
-	err = svm_fault_policy(&attrs, access, &pol);
+	err = svm_fault_policy(vm, &attrs, access, &pol);
 	if (err)
 		return err;
 	return svm_map_range_locked(vm, addr, lo, hi,
@@ -517,9 +566,13 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 	for (addr = start; addr < end; addr = next) {
 		simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi);
 		simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
-		svm_fault_policy(&attrs, SIMGPU_ACCESS_WRITE, &pol);
+		svm_fault_policy(vm, &attrs, SIMGPU_ACCESS_WRITE, &pol);
 		pol.place = region == DRM_SIMGPU_MEM_VRAM ? SVM_PLACE_VRAM :
 							    SVM_PLACE_SYSTEM;
+		/* This device's VRAM, every page. */
+		pol.target = vm->sdev;
+		pol.all_pages = true;
+		pol.peer_pages = true;
 		pol.thrash_limit = false;
 		pol.force = true;
 		err = svm_map_range_locked(vm, addr, lo, hi, true, false,

@@ -3,6 +3,7 @@
  * simgpu: VMs and VM_BIND of buffer objects.
  */
 
+#include <linux/bitfield.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -800,7 +801,9 @@ static u32 query_page(struct simgpu_vm *vm, u64 va)
 		out |= DRM_SIMGPU_PAGE_ATOMIC;
 	if (pte & SIMGPU_PTE_VRAM)
 		out |= DRM_SIMGPU_PAGE_VRAM |
-		       vm->sdev->id << DRM_SIMGPU_PAGE_DEVICE_SHIFT;
+		       (pte & SIMGPU_PTE_PEER ?
+			(u32)FIELD_GET(SIMGPU_PTE_PEER_ID, pte) : vm->sdev->id)
+		       << DRM_SIMGPU_PAGE_DEVICE_SHIFT;
 	if (size == SIMGPU_HUGE_SIZE)
 		out |= DRM_SIMGPU_PAGE_HUGE;
 	if (pte & SIMGPU_PTE_EXCLUSIVE)

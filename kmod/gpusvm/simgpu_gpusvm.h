@@ -31,12 +31,13 @@ struct workqueue_struct;
  *	simgpu_gpusvm_garbage_collect() to run soon, from a worker holding
  *	the driver lock. Called from the notifier.
  * @devmem_alloc: optional; device memory of @size bytes (the size of
- *	@range) to migrate @range into, its pages initialised with
- *	simgpu_gpusvm_devmem_init(). Called with the driver lock and the
- *	mmap_lock (read) held, while the range's pages are isolated for
- *	migration; may evict other device memory, any of it when @force
- *	(an explicit request rather than a fault). Return ERR_PTR(-ENOSPC)
- *	when none can be had.
+ *	@range) to migrate @range into, from the device @target names (the
+ *	caller's choice, passed through simgpu_gpusvm_migrate_to_devmem()),
+ *	its pages initialised with simgpu_gpusvm_devmem_init(). Called with
+ *	the driver lock and the mmap_lock (read) held, while the range's
+ *	pages are isolated for migration; may evict other device memory,
+ *	any of it when @force (an explicit request rather than a fault).
+ *	Return ERR_PTR(-ENOSPC) when none can be had.
  */
 struct simgpu_gpusvm_ops {
 	void (*invalidate)(struct simgpu_gpusvm *svm,
@@ -46,14 +47,14 @@ struct simgpu_gpusvm_ops {
 	struct simgpu_gpusvm_devmem *
 		(*devmem_alloc)(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range, u64 size,
-				bool force);
+				void *target, bool force);
 };
 
 /**
  * struct simgpu_gpusvm_devmem_ops - how the driver moves device memory
- * @copy_to_devmem: copy @npages pages from @sys (NULL entries: zero-fill)
- *	to the device pages @dev. Sleeps; takes no lock the driver holds
- *	while migrating.
+ * @copy_to_devmem: copy @npages pages from @sys (NULL entries: zero-fill;
+ *	device pages of the same owner: device to device) to the device
+ *	pages @dev. Sleeps; takes no lock the driver holds while migrating.
  * @copy_to_ram: copy @npages device pages @dev to the system pages @sys.
  *	Called from CPU page faults and eviction: must take no driver lock
  *	that is held while waiting for memory or for a migration.
@@ -260,6 +261,7 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 const struct dev_pagemap_ops *simgpu_gpusvm_pagemap_ops(void);
 long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 				     struct simgpu_gpusvm_range *range,
+				     void *target, bool device_pages,
 				     bool force);
 long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 				  struct simgpu_gpusvm_range *range);
@@ -271,7 +273,8 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 #else
 static inline long
 simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
-				struct simgpu_gpusvm_range *range, bool force)
+				struct simgpu_gpusvm_range *range, void *target,
+				bool device_pages, bool force)
 {
 	return -EOPNOTSUPP;
 }

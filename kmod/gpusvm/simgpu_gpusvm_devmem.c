@@ -331,12 +331,17 @@ static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
  * simgpu_gpusvm_migrate_to_devmem() - move a range to device memory
  * @svm: the mirror
  * @range: the range
+ * @target: passed to the driver's devmem_alloc: whose memory
+ * @device_pages: move the mirror owner's device pages that are not in the
+ *	new memory's pagemap too (device to device, between devices sharing
+ *	the owner)
  * @force: passed to the driver's devmem_alloc: the caller insists
  *
  * Migrates the pages of @range that sit in system memory, or were never
- * populated (zero-filled), into device memory from the driver's
- * devmem_alloc callback. Pages that cannot move (mapped by another
- * process, pinned, locked by a concurrent migration) stay where they are.
+ * populated (zero-filled), and with @device_pages those in other device
+ * memory of the owner, into device memory from the driver's devmem_alloc
+ * callback. Pages that cannot move (mapped by another process, pinned,
+ * locked by a concurrent migration) stay where they are.
  * The caller collects the pages afterwards with
  * simgpu_gpusvm_range_get_pages().
  *
@@ -347,6 +352,7 @@ static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
  */
 long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 				     struct simgpu_gpusvm_range *range,
+				     void *target, bool device_pages,
 				     bool force)
 {
 	u64 size = simgpu_gpusvm_range_size(range);
@@ -355,9 +361,11 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		.start = range->start,
 		.end = range->last + 1,
 		.pgmap_owner = svm->device_private_owner,
-		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM |
+			 (device_pages ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : 0),
 	};
 	struct simgpu_gpusvm_devmem *devmem = NULL;
+	struct dev_pagemap *pgmap;
 	ktime_t t0 = ktime_get();
 	struct migrate_bufs b;
 	long err;
@@ -389,7 +397,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	if (!mig.cpages)
 		goto err_unlock;
 
-	devmem = svm->ops->devmem_alloc(svm, range, size, force);
+	devmem = svm->ops->devmem_alloc(svm, range, size, target, force);
 	if (IS_ERR(devmem)) {
 		err = PTR_ERR(devmem);
 		devmem = NULL;
@@ -397,10 +405,16 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		goto err_finalize;
 	}
 
+	pgmap = pfn_to_page(devmem->first_pfn)->pgmap;
 	for (i = 0, n = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(mig.src[i]);
 		struct page *dpage;
 
 		if (!(mig.src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		/* Already where it goes: it stays (no destination). */
+		if (spage && is_device_private_page(spage) &&
+		    spage->pgmap == pgmap)
 			continue;
 		dpage = pfn_to_page(devmem->first_pfn + i);
 		dpage->zone_device_data = devmem;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the device shape: parameter ranges and engine layout.
+ * KUnit tests of the device shape: parameter ranges, engine layout and
+ * link groups.
  */
 
 #include <kunit/test.h>
@@ -92,11 +93,66 @@ static void engines_out_of_range(struct kunit *test)
 			-EINVAL);
 }
 
+struct link_case {
+	const char *s;
+	unsigned int num_devices;
+	int expect;
+	u8 groups[SIMGPU_MAX_DEVICES];
+};
+
+static const struct link_case link_cases[] = {
+	{ "", 2, 0, { 0, 0 } },
+	{ "\n", 2, 0, { 0, 0 } },
+	{ "0,1", 2, 0, { 1, 1 } },
+	{ "0,1\n", 2, 0, { 1, 1 } },
+	{ "1,0", 2, 0, { 1, 1 } },
+	{ "0,2;1,3", 4, 0, { 1, 2, 1, 2 } },
+	{ "1,2,3", 4, 0, { 0, 1, 1, 1 } },
+	{ "0,1,2,3,4,5,6,7", 8, 0, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ "0", 2, -EINVAL },
+	{ "0,1;2", 3, -EINVAL },
+	{ "0,2", 2, -EINVAL },
+	{ "0,1;1,2", 3, -EINVAL },
+	{ "0,0", 2, -EINVAL },
+	{ "0,,1", 2, -EINVAL },
+	{ "0,1;", 2, -EINVAL },
+	{ ",0,1", 2, -EINVAL },
+	{ "0 1", 2, -EINVAL },
+	{ "a,b", 2, -EINVAL },
+	{ "00000000000000000000001,0", 2, 0, { 1, 1 } },
+	{ "99999999999999999999,0", 2, -EINVAL },
+};
+
+static void link_case_desc(const struct link_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "\"%s\" of %u", c->s,
+		 c->num_devices);
+}
+
+KUNIT_ARRAY_PARAM(link, link_cases, link_case_desc);
+
+static void link_groups_parse(struct kunit *test)
+{
+	const struct link_case *c = test->param_value;
+	u8 groups[SIMGPU_MAX_DEVICES];
+	unsigned int i;
+
+	memset(groups, 0xff, sizeof(groups));
+	KUNIT_ASSERT_EQ(test, simgpu_parse_link_groups(c->s, c->num_devices,
+						       groups), c->expect);
+	if (c->expect)
+		return;
+	for (i = 0; i < SIMGPU_MAX_DEVICES; i++)
+		KUNIT_EXPECT_EQ_MSG(test, groups[i], c->groups[i], "device %u",
+				    i);
+}
+
 static struct kunit_case simgpu_params_cases[] = {
 	KUNIT_CASE(params_defaults_valid),
 	KUNIT_CASE_PARAM(params_ranges, params_gen_params),
 	KUNIT_CASE(engines_layout),
 	KUNIT_CASE(engines_out_of_range),
+	KUNIT_CASE_PARAM(link_groups_parse, link_gen_params),
 	{}
 };
 

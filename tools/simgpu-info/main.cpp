@@ -104,6 +104,13 @@ void print_text(const std::vector<DeviceReport>& reports)
         std::cout << "\n";
         std::cout << "  va bits   " << r.info.va_bits << "\n";
         std::cout << "  caps      " << simgpu::caps_to_string(r.info.caps) << "\n";
+        std::cout << "  links    ";
+        if (!r.info.link_mask)
+            std::cout << " none";
+        for (uint32_t d = 0; d < 64; ++d)
+            if (r.info.link_mask >> d & 1)
+                std::cout << " device " << d;
+        std::cout << "\n";
         std::cout << "  engines  ";
         if (r.engines.empty())
             std::cout << " none";
@@ -130,6 +137,10 @@ void print_json(const std::vector<DeviceReport>& reports)
         const auto caps = simgpu::caps_names(r.info.caps);
         for (size_t c = 0; c < caps.size(); ++c)
             out << (c ? ", " : "") << json_string(caps[c]);
+        out << "], \"links\": [";
+        for (uint32_t d = 0, n = 0; d < 64; ++d)
+            if (r.info.link_mask >> d & 1)
+                out << (n++ ? ", " : "") << d;
         out << "]";
         if (r.vram_bo && r.vram_svm)
             out << ", \"vram_used_bo\": " << *r.vram_bo << ", \"vram_used_svm\": " << *r.vram_svm;

@@ -114,6 +114,10 @@ enum drm_simgpu_engine_class {
  * @caps: DRM_SIMGPU_CAP_* bits
  * @va_bits: width of a GPU virtual address
  * @pad: 0
+ * @link_mask: bit i set for each other device i that shares an
+ *	interconnect with this one (module parameter link_groups): with
+ *	DRM_SIMGPU_CAP_VRAM_MIGRATION, each maps the other's VRAM pages in
+ *	place instead of migrating them
  * @reserved: 0
  */
 struct drm_simgpu_query_device {
@@ -123,7 +127,8 @@ struct drm_simgpu_query_device {
 	__u64 caps;
 	__u32 va_bits;
 	__u32 pad;
-	__u64 reserved[4];
+	__u64 link_mask;
+	__u64 reserved[3];
 };
 
 /**
@@ -845,15 +850,19 @@ struct drm_simgpu_vm_query_range {
  * the pages in system memory, bringing back pages that sit in VRAM.
  * LOC_DEVICE: GPU faults migrate anonymous private memory to that VRAM
  * every time (no thrashing limit); a device other than the VM's own needs
- * an interconnect to it, and there is none without a link group:
- * -ENOLINK.
+ * an interconnect to it (&drm_simgpu_query_device.link_mask), or
+ * -ENOLINK: its VRAM is then mapped in place over the link.
  *
- * MIGRATION: where the preferred location is VRAM, MIGRATE_ALL_PAGES
- * migrates every page of a faulting range there, including pages in
- * another device's VRAM (through system memory); MIGRATE_SYSTEM_PAGES
- * migrates only the pages that are in system memory when the fault comes,
- * and maps the others in system memory. With a single device the two are
- * the same.
+ * MIGRATION: where the GPU fault migrates to VRAM, MIGRATE_ALL_PAGES
+ * migrates every page of a faulting range there: pages in the VRAM of a
+ * device without a link to the faulting one come through system memory in
+ * the same fault; with PREFERRED_LOC LOC_DEVICE, pages in a linked
+ * device's VRAM move device to device. MIGRATE_SYSTEM_PAGES migrates only
+ * the pages that are in system memory when the fault comes; the others
+ * are mapped in place when they sit in a linked device's VRAM, and in
+ * system memory otherwise. Without LOC_DEVICE, pages in a linked device's
+ * VRAM are always mapped in place. With a single device the two are the
+ * same.
  *
  * ATOMIC: how a GPU atomic (DRM_SIMGPU_OP_ATOMIC) is served.
  * ATOMIC_DEFAULT: in place, wherever the page is (the simulated link to
