@@ -3,8 +3,9 @@
 // simgpu_exec_basic: exec queues and EXEC: the command ISA and the built-in
 // kernels checked against CPU references, atomics across queues, chaining,
 // WAIT against the CPU, job errors (faults, invalid commands, timeouts)
-// and recovery, preemption, user fences, and the argument checking of
-// EXEC, EXEC_QUEUE_* and WAIT_USER_FENCE.
+// and recovery, preemption, user fences and their eventfds (EXEC and
+// VM_BIND), and the argument checking of EXEC, EXEC_QUEUE_* and
+// WAIT_USER_FENCE.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -29,12 +31,16 @@
 #include <xf86drm.h>
 
 #include "igt.hpp"
+#include "simgpu/fd.hpp"
+#include "simgpu/waiter.hpp"
 #include "simgpu_test.hpp"
 
 namespace {
 
 using namespace simgpu_test;
+using simgpu::EventFd;
 using simgpu::Result;
+using simgpu::Waiter;
 
 constexpr uint64_t large_size = 16 * MiB;
 constexpr uint32_t num_elements = 64 * 1024;
@@ -184,6 +190,134 @@ void assert_recovers(const Vm& vm, const ExecQueue& queue)
 {
     assert_queue_works(vm, queue);
     assert_queue_works(vm, queue);
+}
+
+EventFd make_eventfd()
+{
+    auto e = EventFd::create();
+    igt_assert_ok(e);
+    return std::move(e).value();
+}
+
+Waiter make_waiter()
+{
+    auto w = Waiter::create();
+    igt_assert_ok(w);
+    return std::move(w).value();
+}
+
+uint64_t eventfd_count(const EventFd& e)
+{
+    auto n = e.take();
+    igt_assert_ok(n);
+    return n.value();
+}
+
+// Jobs on two queues of a VM (@vm_flags), each with a user fence that
+// signals an eventfd of its own; all held back by a WAIT until the CPU
+// releases them. No eventfd is readable before, each one is reported once
+// by a Waiter, and when it is, its job's fence value is already in memory.
+void eventfd_exec_test(const Env& env, uint32_t vm_flags)
+{
+    constexpr unsigned num_jobs = 16;
+    constexpr uint64_t value_base = 0x5eed000000000000ULL;
+    const Vm vm = make_vm(env, vm_flags);
+    const auto compute = env.instances(DRM_SIMGPU_ENGINE_CLASS_COMPUTE);
+    const ExecQueue queues[2] = {
+        make_queue(env, vm, DRM_SIMGPU_ENGINE_CLASS_COMPUTE, compute.front()),
+        make_queue(env, vm, DRM_SIMGPU_ENGINE_CLASS_COMPUTE, compute.back())};
+    GpuBuffer flag = make_buffer(vm, page_size);
+    GpuBuffer fences = make_buffer(vm, page_size);
+    GpuBuffer batch = make_buffer(vm, page_size);
+    flag.as<uint64_t>()[0] = 0;
+    std::memset(fences.bytes(), 0, fences.size);
+    BatchBuilder b;
+    b.wait(DRM_SIMGPU_CMP_EQ, flag.gpu(), 1, ~uint64_t{0}, 0).batch_end();
+    std::memcpy(batch.bytes(), b.dwords().data(), b.size_bytes());
+
+    Waiter waiter = make_waiter();
+    std::vector<EventFd> events;
+    for (unsigned i = 0; i < num_jobs; ++i) {
+        events.push_back(make_eventfd());
+        // The first job names a duplicate, closed once EXEC returned: the
+        // kernel holds its own reference to the eventfd.
+        simgpu::Fd dup(i == 0 ? ::fcntl(events[i].fd(), F_DUPFD_CLOEXEC, 0) : -1);
+        const int fd = i == 0 ? dup.get() : events[i].fd();
+        igt_assert_lte(0, fd);
+        const auto sync = simgpu::user_fence_out(fences.gpu(8 * i), value_base + i, fd);
+        igt_assert_ok(queues[i % 2].exec(batch.gpu(), {&sync, 1}));
+        igt_assert_ok(waiter.add(events[i].fd(), i));
+    }
+    sleep_ms(100);
+    igt_assert_errno(waiter.wait(0), ETIME);
+    for (unsigned i = 0; i < num_jobs; ++i)
+        igt_assert_eq(fences.as<uint64_t>()[i], 0u);
+
+    reinterpret_cast<volatile uint64_t*>(flag.as<uint64_t>())[0] = 1;
+    std::vector<bool> seen(num_jobs);
+    while (waiter.pending() > 0) {
+        auto ready = waiter.wait(job_timeout_ns);
+        igt_assert_ok(ready);
+        for (const uint64_t tag : ready.value()) {
+            igt_assert_lte(tag, uint64_t{num_jobs - 1});
+            igt_assert_f(!seen[tag], "eventfd of job %llu reported twice",
+                         static_cast<unsigned long long>(tag));
+            seen[tag] = true;
+            const uint64_t got =
+                reinterpret_cast<const volatile uint64_t*>(fences.as<uint64_t>())[tag];
+            igt_assert_f(got == value_base + tag,
+                         "eventfd of job %llu readable with its fence at 0x%llx",
+                         static_cast<unsigned long long>(tag),
+                         static_cast<unsigned long long>(got));
+            igt_assert_eq(eventfd_count(events[tag]), 1u);
+        }
+    }
+    for (const auto& q : queues) {
+        igt_assert_eq(queue_state(q).jobs_failed, 0u);
+        assert_queue_works(vm, q);
+    }
+}
+
+// A job that fails (a store to an unmapped VA) writes no user fence and
+// signals no eventfd; the queue's next job does both.
+void eventfd_failed_job_test(const Env& env, uint32_t vm_flags)
+{
+    const Vm vm = make_vm(env, vm_flags);
+    const ExecQueue queue = make_queue(env, vm);
+    GpuBuffer fences = make_buffer(vm, page_size);
+    GpuBuffer batch = make_buffer(vm, page_size);
+    std::memset(fences.bytes(), 0, fences.size);
+    BatchBuilder bad;
+    bad.store_dw(alloc_va(page_size) + 0x40, 1).batch_end();
+    std::memcpy(batch.bytes(), bad.dwords().data(), bad.size_bytes());
+    BatchBuilder good;
+    good.batch_end();
+    std::memcpy(batch.bytes() + 512, good.dwords().data(), good.size_bytes());
+
+    const EventFd event = make_eventfd();
+    Waiter waiter = make_waiter();
+    igt_assert_ok(waiter.add(event.fd(), 1));
+    const auto sync = simgpu::user_fence_out(fences.gpu(), 1, event.fd());
+    igt_assert_ok(queue.exec(batch.gpu(), {&sync, 1}));
+    const int64_t deadline = now_ns() + job_timeout_ns;
+    while (queue_state(queue).jobs_completed < 1) {
+        igt_assert_f(now_ns() < deadline, "the failing job did not end");
+        sleep_ms(5);
+    }
+    const auto s = queue_state(queue);
+    igt_assert_eq(s.jobs_failed, 1u);
+    igt_assert_eq(s.error, -EFAULT);
+    igt_assert_errno(waiter.wait(200 * ms_ns), ETIME);
+    igt_assert_eq(eventfd_count(event), 0u);
+    igt_assert_eq(fences.as<uint64_t>()[0], 0u);
+
+    const auto next = simgpu::user_fence_out(fences.gpu(), 2, event.fd());
+    igt_assert_ok(queue.exec(batch.gpu(512), {&next, 1}));
+    auto ready = waiter.wait(job_timeout_ns);
+    igt_assert_ok(ready);
+    igt_assert(ready.value() == std::vector<uint64_t>{1});
+    igt_assert_eq(fences.as<uint64_t>()[0], 2u);
+    igt_assert_eq(eventfd_count(event), 1u);
 }
 
 // A minimal valid EXEC, with every field for the bad-field subtests to break.
@@ -1048,6 +1182,169 @@ int main(int argc, char** argv)
         igt_assert_eq(fences.as<uint64_t>()[2], 0u);
     });
 
+    t.subtest("exec-user-fence-eventfd", [&] {
+        igt_info("dma-fence VM\n");
+        eventfd_exec_test(*env, 0);
+        if (env->fault_mode()) {
+            igt_info("fault-mode VM\n");
+            eventfd_exec_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        }
+    });
+
+    t.subtest("exec-user-fence-eventfd-failed-job", [&] {
+        igt_info("dma-fence VM\n");
+        eventfd_failed_job_test(*env, 0);
+        if (env->fault_mode()) {
+            igt_info("fault-mode VM\n");
+            eventfd_failed_job_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        }
+    });
+
+    t.subtest("exec-user-fence-eventfd-cancelled", [&] {
+        // A job cancelled by the queue's destruction signals nothing.
+        const Vm vm = make_vm(*env);
+        ExecQueue queue = make_queue(*env, vm);
+        GpuBuffer flag = make_buffer(vm, page_size);
+        GpuBuffer fences = make_buffer(vm, page_size);
+        flag.as<uint64_t>()[0] = 0;
+        std::memset(fences.bytes(), 0, fences.size);
+        const EventFd event = make_eventfd();
+        Job blocked = Job::submit(vm, queue, wait_then_store(flag.gpu(), 1, fences.gpu(64), 1));
+        const auto sync = simgpu::user_fence_out(fences.gpu(), 1, event.fd());
+        GpuBuffer batch = make_buffer(vm, page_size);
+        BatchBuilder b;
+        b.batch_end();
+        std::memcpy(batch.bytes(), b.dwords().data(), b.size_bytes());
+        igt_assert_ok(queue.exec(batch.gpu(), {&sync, 1}));
+        sleep_ms(50);
+        igt_assert_ok(queue.destroy());
+        sleep_ms(100);
+        igt_assert_eq(eventfd_count(event), 0u);
+        igt_assert_eq(fences.as<uint64_t>()[0], 0u);
+        igt_assert_eq(fences.as<uint32_t>()[16], 0u);
+    });
+
+    t.subtest("exec-user-fence-eventfd-bad", [&] {
+        const ExecSetup s(*env);
+        auto syncobj = Syncobj::create(env->dev);
+        igt_assert_ok(syncobj);
+        const EventFd event = make_eventfd();
+        const uint64_t fence_va = s.batch.gpu(512);
+        const auto uf = [&](uint32_t handle) {
+            return simgpu::user_fence_out(fence_va, 1, static_cast<int>(handle));
+        };
+        int closed;
+        {
+            const EventFd gone = make_eventfd();
+            closed = gone.fd();
+        }
+        // Not an open descriptor.
+        for (const uint32_t fd : {static_cast<uint32_t>(closed), 0x7fffffffu, 0xffffffffu})
+            s.assert_sync_fails(*env, uf(fd), EBADF);
+        // Open, but not an eventfd: the DRM file, /dev/null, a sync_file.
+        const simgpu::Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        igt_assert(null.valid());
+        auto ready = Syncobj::create(env->dev, DRM_SYNCOBJ_CREATE_SIGNALED);
+        igt_assert_ok(ready);
+        auto sync_file = ready.value().export_sync_file();
+        igt_assert_ok(sync_file);
+        for (const int fd : {env->dev.fd(), null.get(), sync_file.value().get()})
+            s.assert_sync_fails(*env, uf(static_cast<uint32_t>(fd)), EINVAL);
+        // The flag without SIGNAL, beside an unknown flag, on syncobjs.
+        auto x = uf(static_cast<uint32_t>(event.fd()));
+        x.flags = DRM_SIMGPU_SYNC_FLAG_EVENTFD;
+        s.assert_sync_fails(*env, x, EINVAL);
+        for (const uint32_t unknown : {1u << 2, 1u << 31}) {
+            x = uf(static_cast<uint32_t>(event.fd()));
+            x.flags |= unknown;
+            s.assert_sync_fails(*env, x, EINVAL);
+        }
+        for (auto sync : {simgpu::syncobj_in(syncobj.value().handle()),
+                          simgpu::syncobj_out(syncobj.value().handle())}) {
+            sync.flags |= DRM_SIMGPU_SYNC_FLAG_EVENTFD;
+            s.assert_sync_fails(*env, sync, EINVAL);
+            sync.handle = static_cast<uint32_t>(event.fd());
+            s.assert_sync_fails(*env, sync, EINVAL);
+        }
+        // A good eventfd beside a bad one: nothing queued, nothing signalled.
+        // (Not @closed: /dev/null may have taken its number.)
+        const std::array<drm_simgpu_sync, 2> pair{uf(static_cast<uint32_t>(event.fd())),
+                                                  uf(0x7fffffffu)};
+        s.assert_fails(*env, s.args(pair), EBADF);
+        sleep_ms(50);
+        igt_assert_eq(eventfd_count(event), 0u);
+        assert_queue_works(s.vm, s.queue);
+    });
+
+    t.subtest("vm-bind-user-fence-eventfd", [&] {
+        const Vm vm = make_vm(*env);
+        GpuBuffer buf = make_unbound(env->dev, page_size);
+        alignas(8) static uint64_t fence_words[2];
+        fence_words[0] = fence_words[1] = 0;
+        const EventFd event = make_eventfd();
+        const EventFd other = make_eventfd();
+        const uint64_t va = alloc_va(page_size);
+        const auto op = simgpu::map_op(buf.bo, va, page_size);
+        const auto mapped = [&] {
+            auto pages = vm.query_range(va, 1);
+            igt_assert_ok(pages);
+            return (pages.value()[0] & DRM_SIMGPU_PAGE_MAPPED) != 0;
+        };
+
+        // Signalled by the time VM_BIND returns, after the value was written;
+        // two user fences on one eventfd count 2.
+        const std::array<drm_simgpu_sync, 3> syncs{
+            simgpu::user_fence_out(&fence_words[0], 0xb1d0, event.fd()),
+            simgpu::user_fence_out(&fence_words[1], 0xb1d1, event.fd()),
+            simgpu::user_fence_out(&fence_words[1], 0xb1d1, other.fd())};
+        Waiter waiter = make_waiter();
+        igt_assert_ok(waiter.add(event.fd(), 0));
+        igt_assert_ok(vm.bind({&op, 1}, syncs));
+        igt_assert(mapped());
+        auto ready = waiter.wait(0);
+        igt_assert_ok(ready);
+        igt_assert(ready.value() == std::vector<uint64_t>{0});
+        igt_assert_eq(fence_words[0], 0xb1d0u);
+        igt_assert_eq(fence_words[1], 0xb1d1u);
+        igt_assert_eq(eventfd_count(event), 2u);
+        igt_assert_eq(eventfd_count(other), 1u);
+        igt_assert_ok(vm.unmap(va, page_size));
+
+        // A failed bind writes no value and signals nothing: a mirror MAP
+        // in a VM without fault mode (EINVAL once the syncs were looked
+        // up), a fence in read-only memory (EFAULT after the bind), a bad
+        // eventfd (EBADF, nothing applied).
+        fence_words[0] = 0;
+        const auto uf = simgpu::user_fence_out(&fence_words[0], 3, event.fd());
+        const auto mirror = simgpu::mirror_op(alloc_va(page_size), page_size);
+        igt_assert_errno(vm.bind({&mirror, 1}, {&uf, 1}), EINVAL);
+        const AnonMapping ro(page_size, PROT_READ);
+        const auto ro_uf = simgpu::user_fence_out(
+            reinterpret_cast<const uint64_t*>(ro.data()), 4, event.fd());
+        igt_assert_errno(vm.bind({&op, 1}, {&ro_uf, 1}), EFAULT);
+        igt_assert_ok(vm.unmap(va, page_size));
+        int closed;
+        {
+            const EventFd gone = make_eventfd();
+            closed = gone.fd();
+        }
+        const std::array<drm_simgpu_sync, 2> bad{
+            uf, simgpu::user_fence_out(&fence_words[1], 5, closed)};
+        igt_assert_errno(vm.bind({&op, 1}, bad), EBADF);
+        igt_assert(!mapped());
+        igt_assert_eq(fence_words[0], 0u);
+        igt_assert_eq(fence_words[1], 0xb1d1u);
+        igt_assert_eq(eventfd_count(event), 0u);
+
+        // The flag on a syncobj.
+        auto syncobj = Syncobj::create(env->dev);
+        igt_assert_ok(syncobj);
+        auto so = simgpu::syncobj_out(syncobj.value().handle());
+        so.flags |= DRM_SIMGPU_SYNC_FLAG_EVENTFD;
+        igt_assert_errno(vm.bind({&op, 1}, {&so, 1}), EINVAL);
+        igt_assert(!mapped());
+    });
+
     // --- EXEC argument checking -------------------------------------------
 
     t.subtest("exec-bad-extensions", [&] {
@@ -1130,7 +1427,9 @@ int main(int argc, char** argv)
         const ExecSetup s(*env);
         auto done = Syncobj::create(env->dev);
         igt_assert_ok(done);
-        for (const uint32_t flags : {2u, 3u, 0x80000001u}) {
+        // Bit 1 is DRM_SIMGPU_SYNC_FLAG_EVENTFD (the exec-user-fence-eventfd-*
+        // subtests).
+        for (const uint32_t flags : {4u, 5u, 0x80000001u}) {
             auto sync = simgpu::syncobj_out(done.value().handle());
             sync.flags = flags;
             s.assert_sync_fails(*env, sync, EINVAL);

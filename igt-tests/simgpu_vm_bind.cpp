@@ -1056,7 +1056,8 @@ int main(int argc, char** argv)
                 x.type = type;
                 s.sync_fails(x, EINVAL);
             }
-            for (const uint32_t flags : {2u, 0x80000000u}) {
+            // 2 is DRM_SIMGPU_SYNC_FLAG_EVENTFD (simgpu_exec_basic).
+            for (const uint32_t flags : {4u, 0x80000000u}) {
                 auto x = base;
                 x.flags |= flags;
                 s.sync_fails(x, EINVAL);

@@ -149,6 +149,13 @@ void simgpu_exec_queue_account_end(struct simgpu_exec_queue *q, int err)
 	wake_up_all(&sdev->ufence_wq);
 }
 
+/* Frees a job and drops the eventfds of its user fences. */
+static void job_free(struct simgpu_job *job)
+{
+	simgpu_ufences_put(job->ufences, job->num_ufences);
+	kfree(job);
+}
+
 /**
  * simgpu_job_end() - a job ended; called by its engine
  * @job: the job, with @job->error set
@@ -159,7 +166,7 @@ void simgpu_exec_queue_account_end(struct simgpu_exec_queue *q, int err)
 void simgpu_job_end(struct simgpu_job *job)
 {
 	if (job->q->lr) {
-		kfree(job);
+		job_free(job);
 		return;
 	}
 	if (job->error) {
@@ -205,7 +212,7 @@ static void queue_free_job(struct drm_sched_job *sj)
 		dma_fence_put(job->hw_fence);
 	else
 		kfree(job->hw_fence);
-	kfree(job);
+	job_free(job);
 	if (atomic_dec_and_test(&q->jobs_live))
 		wake_up_all(&q->idle_wq);
 	simgpu_exec_queue_put(q);	/* the job's */
@@ -581,9 +588,7 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 	}
 	job->q = q;
 	job->pc = args->address;
-	job->num_ufences = syncs->num_ufences;
-	memcpy(job->ufences, syncs->ufences,
-	       syncs->num_ufences * sizeof(job->ufences[0]));
+	job->num_ufences = simgpu_syncs_move_ufences(syncs, job->ufences);
 
 	/* Long-running queues wait here, not holding the submit lock. */
 	if (q->lr) {
@@ -606,7 +611,7 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 err_job:
 	if (job) {
 		kfree(job->hw_fence);
-		kfree(job);
+		job_free(job);
 	}
 err_queue:
 	simgpu_exec_queue_put(q);

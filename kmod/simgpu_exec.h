@@ -43,7 +43,8 @@ enum simgpu_step {
  * @cancel: error to end the job with at its next step (timeout, destroy)
  * @ended: the job has completed
  * @num_ufences: entries in @ufences
- * @ufences: user fences to write when the batch ends
+ * @ufences: user fences to write when the batch ends, with their eventfd
+ *	references
  */
 struct simgpu_job {
 	struct drm_sched_job base;

@@ -276,7 +276,10 @@ static void job_next_cmd(struct simgpu_job *job, u64 pc)
 	job->deadline = 0;
 }
 
-/* After BATCH_END: write the user fences, then the job is done. */
+/*
+ * After BATCH_END: write the user fences, each followed by its eventfd,
+ * then the job is done.
+ */
 static enum simgpu_step job_write_ufences(struct simgpu_job *job,
 					  struct simgpu_ctx *ctx)
 {
@@ -285,6 +288,7 @@ static enum simgpu_step job_write_ufences(struct simgpu_job *job,
 
 		if (simgpu_mem_write(ctx, uf->addr, &uf->value, 8))
 			return SIMGPU_STEP_FAULT;
+		simgpu_ufence_written(uf);
 		job->ufence_next++;
 	}
 	job->error = 0;

@@ -4,6 +4,8 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/err.h>
+#include <linux/eventfd.h>
 #include <linux/uaccess.h>
 
 #include <drm/drm_syncobj.h>
@@ -19,28 +21,40 @@
  * sync fails the ioctl with nothing done: syncobj in-fences become fence
  * references, syncobj out-fences syncobj references, user fences an
  * (address, value) pair for whoever completes the operation to write.
+ *
+ * A user fence with DRM_SIMGPU_SYNC_FLAG_EVENTFD also carries a reference
+ * to the eventfd its handle names, taken here, in the caller's context:
+ * whoever writes the value signals the eventfd right after
+ * (simgpu_ufence_written()), and the reference goes with the user fence,
+ * from the syncs to the EXEC job (simgpu_syncs_move_ufences()), until the
+ * owner is freed (simgpu_ufences_put()). Signalling an eventfd neither
+ * allocates nor sleeps, so engines do it on the dma-fence signalling path.
  */
 
 /**
  * DOC: Locking
  *
- * No lock of the driver: lookups take references through the DRM core.
+ * No lock of the driver: lookups take references through the DRM core
+ * and the eventfd code.
  */
 
 static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
 			struct simgpu_syncs *syncs)
 {
+	struct simgpu_ufence *uf;
 	struct dma_fence *fence;
 	struct drm_syncobj *obj;
 	int err;
 
 	if (s->extensions || s->pad || s->reserved[0] || s->reserved[1] ||
-	    s->flags & ~DRM_SIMGPU_SYNC_FLAG_SIGNAL)
+	    s->flags & ~(DRM_SIMGPU_SYNC_FLAG_SIGNAL |
+			 DRM_SIMGPU_SYNC_FLAG_EVENTFD))
 		return -EINVAL;
 
 	switch (s->type) {
 	case DRM_SIMGPU_SYNC_SYNCOBJ:
-		if (s->addr || s->value)
+		if (s->addr || s->value ||
+		    s->flags & DRM_SIMGPU_SYNC_FLAG_EVENTFD)
 			return -EINVAL;
 		if (s->flags & DRM_SIMGPU_SYNC_FLAG_SIGNAL) {
 			obj = drm_syncobj_find(file, s->handle);
@@ -55,11 +69,23 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
 		syncs->in[syncs->num_in++] = fence;
 		return 0;
 	case DRM_SIMGPU_SYNC_USER_FENCE:
-		if (s->handle || !s->addr || !IS_ALIGNED(s->addr, 8) ||
+		if (!s->addr || !IS_ALIGNED(s->addr, 8) ||
 		    !(s->flags & DRM_SIMGPU_SYNC_FLAG_SIGNAL))
 			return -EINVAL;
-		syncs->ufences[syncs->num_ufences].addr = s->addr;
-		syncs->ufences[syncs->num_ufences].value = s->value;
+		uf = &syncs->ufences[syncs->num_ufences];
+		if (s->flags & DRM_SIMGPU_SYNC_FLAG_EVENTFD) {
+			/* -EBADF: no such fd; -EINVAL: not an eventfd. */
+			uf->eventfd = eventfd_ctx_fdget(s->handle);
+			if (IS_ERR(uf->eventfd)) {
+				err = PTR_ERR(uf->eventfd);
+				uf->eventfd = NULL;
+				return err;
+			}
+		} else if (s->handle) {
+			return -EINVAL;
+		}
+		uf->addr = s->addr;
+		uf->value = s->value;
 		syncs->num_ufences++;
 		return 0;
 	default:
@@ -74,8 +100,10 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
  * @num: entries, at most SIMGPU_MAX_SYNCS
  * @syncs: receives the references; zeroed here
  *
- * Return: 0, -EINVAL for a bad sync, -ENOENT for an unknown syncobj,
- * -EFAULT. On error nothing is held.
+ * Return: 0, -EINVAL for a bad sync or a user fence's handle that is not
+ * an eventfd, -EBADF for a user fence's handle that is not an open file
+ * descriptor, -ENOENT for an unknown syncobj, -EFAULT. On error nothing
+ * is held.
  */
 int simgpu_syncs_get(struct drm_file *file, u64 user_syncs, u32 num,
 		     struct simgpu_syncs *syncs)
@@ -108,6 +136,9 @@ err_put:
 /**
  * simgpu_syncs_put() - drop the references simgpu_syncs_get() took
  * @syncs: the syncs
+ *
+ * User fences already handed on with simgpu_syncs_move_ufences() are not
+ * the syncs' any more and are left alone.
  */
 void simgpu_syncs_put(struct simgpu_syncs *syncs)
 {
@@ -117,8 +148,10 @@ void simgpu_syncs_put(struct simgpu_syncs *syncs)
 		dma_fence_put(syncs->in[i]);
 	for (i = 0; i < syncs->num_out; i++)
 		drm_syncobj_put(syncs->out[i]);
+	simgpu_ufences_put(syncs->ufences, syncs->num_ufences);
 	syncs->num_in = 0;
 	syncs->num_out = 0;
+	syncs->num_ufences = 0;
 }
 
 /**
@@ -138,4 +171,76 @@ int simgpu_syncs_wait_in(struct simgpu_syncs *syncs)
 			return ret;
 	}
 	return 0;
+}
+
+/**
+ * simgpu_syncs_move_ufences() - hand the user fences to their writer
+ * @syncs: the syncs; left without user fences
+ * @dst: room for every user fence of @syncs; receives them with their
+ *	eventfd references, to drop with simgpu_ufences_put()
+ *
+ * Return: the number of user fences moved.
+ */
+unsigned int simgpu_syncs_move_ufences(struct simgpu_syncs *syncs,
+				       struct simgpu_ufence *dst)
+{
+	unsigned int num = syncs->num_ufences;
+
+	memcpy(dst, syncs->ufences, num * sizeof(*dst));
+	syncs->num_ufences = 0;
+	return num;
+}
+
+/**
+ * simgpu_syncs_write_ufences_user() - write the user fences at their CPU
+ *	addresses (VM_BIND), in order, signalling each one's eventfd
+ * @syncs: the syncs
+ *
+ * Return: 0, or -EFAULT when a fence could not be written: the ones
+ * before it are written and signalled, it and the ones after are not.
+ */
+int simgpu_syncs_write_ufences_user(struct simgpu_syncs *syncs)
+{
+	const struct simgpu_ufence *uf;
+	unsigned int i;
+
+	for (i = 0; i < syncs->num_ufences; i++) {
+		uf = &syncs->ufences[i];
+		if (put_user(uf->value, (u64 __user *)u64_to_user_ptr(uf->addr)))
+			return -EFAULT;
+		simgpu_ufence_written(uf);
+	}
+	return 0;
+}
+
+/**
+ * simgpu_ufence_written() - a user fence's value was written: signal its
+ *	eventfd, if it has one
+ * @uf: the user fence
+ *
+ * Context: any. Neither allocates nor sleeps, so engines call it on the
+ * dma-fence signalling path.
+ */
+void simgpu_ufence_written(const struct simgpu_ufence *uf)
+{
+	if (uf->eventfd)
+		eventfd_signal(uf->eventfd, 1);
+}
+
+/**
+ * simgpu_ufences_put() - drop the eventfd references of user fences
+ * @ufences: the user fences
+ * @num: entries in @ufences
+ *
+ * Context: any; does not sleep.
+ */
+void simgpu_ufences_put(struct simgpu_ufence *ufences, unsigned int num)
+{
+	unsigned int i;
+
+	for (i = 0; i < num; i++) {
+		if (ufences[i].eventfd)
+			eventfd_ctx_put(ufences[i].eventfd);
+		ufences[i].eventfd = NULL;
+	}
 }

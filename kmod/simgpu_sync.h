@@ -7,6 +7,7 @@
 struct dma_fence;
 struct drm_file;
 struct drm_syncobj;
+struct eventfd_ctx;
 
 #define SIMGPU_MAX_SYNCS	64
 
@@ -14,10 +15,14 @@ struct drm_syncobj;
  * struct simgpu_ufence - a user fence to write on completion
  * @addr: where: GPU VA (EXEC) or CPU address (VM_BIND)
  * @value: what
+ * @eventfd: signalled right after @value was written, or NULL; one
+ *	reference, held by whoever owns the user fence (the syncs, then the
+ *	job) and dropped with simgpu_ufences_put()
  */
 struct simgpu_ufence {
 	u64 addr;
 	u64 value;
+	struct eventfd_ctx *eventfd;
 };
 
 /**
@@ -27,7 +32,8 @@ struct simgpu_ufence {
  * @num_ufences: entries in @ufences
  * @in: in-fences, one reference each
  * @out: syncobjs to signal, one reference each
- * @ufences: user fences to write
+ * @ufences: user fences to write, with their eventfd references until
+ *	simgpu_syncs_move_ufences() hands them on
  */
 struct simgpu_syncs {
 	unsigned int num_in;
@@ -42,5 +48,11 @@ int simgpu_syncs_get(struct drm_file *file, u64 user_syncs, u32 num,
 		     struct simgpu_syncs *syncs);
 void simgpu_syncs_put(struct simgpu_syncs *syncs);
 int simgpu_syncs_wait_in(struct simgpu_syncs *syncs);
+unsigned int simgpu_syncs_move_ufences(struct simgpu_syncs *syncs,
+				       struct simgpu_ufence *dst);
+int simgpu_syncs_write_ufences_user(struct simgpu_syncs *syncs);
+
+void simgpu_ufence_written(const struct simgpu_ufence *uf);
+void simgpu_ufences_put(struct simgpu_ufence *ufences, unsigned int num);
 
 #endif /* _SIMGPU_SYNC_H_ */

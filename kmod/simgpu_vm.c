@@ -765,10 +765,7 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		drm_syncobj_replace_fence(syncs->out[i], stub);
 		dma_fence_put(stub);
 	}
-	for (i = 0; i < syncs->num_ufences && !err; i++)
-		if (put_user(syncs->ufences[i].value,
-			     (u64 __user *)u64_to_user_ptr(syncs->ufences[i].addr)))
-			err = -EFAULT;
+	err = simgpu_syncs_write_ufences_user(syncs);
 	if (syncs->num_ufences)
 		wake_up_all(&vm->sdev->ufence_wq);
 

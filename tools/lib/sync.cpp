@@ -56,6 +56,14 @@ drm_simgpu_sync user_fence_out(uint64_t addr, uint64_t value) noexcept
     return sync;
 }
 
+drm_simgpu_sync user_fence_out(uint64_t addr, uint64_t value, int eventfd) noexcept
+{
+    drm_simgpu_sync sync = user_fence_out(addr, value);
+    sync.flags |= DRM_SIMGPU_SYNC_FLAG_EVENTFD;
+    sync.handle = static_cast<uint32_t>(eventfd);
+    return sync;
+}
+
 Result<Syncobj> Syncobj::create(const Device& dev, uint32_t flags)
 {
     uint32_t handle = 0;
@@ -100,16 +108,23 @@ Result<void> Syncobj::wait(int64_t timeout_ns) const
     return {};
 }
 
-Result<int> Syncobj::fence_status() const
+Result<Fd> Syncobj::export_sync_file() const
 {
     int sync_file = -1;
     if (const int ret = ::drmSyncobjExportSyncFile(fd_, handle_, &sync_file); ret != 0)
         return Error{libdrm_errno(ret),
                      "drmSyncobjExportSyncFile of syncobj " + std::to_string(handle_)};
-    const Fd owned(sync_file);
+    return Fd(sync_file);
+}
+
+Result<int> Syncobj::fence_status() const
+{
+    auto owned = export_sync_file();
+    if (!owned.ok())
+        return owned.error();
 
     sync_file_info info{};
-    if (::ioctl(owned.get(), SYNC_IOC_FILE_INFO, &info) != 0)
+    if (::ioctl(owned.value().get(), SYNC_IOC_FILE_INFO, &info) != 0)
         return Error::from_errno("SYNC_IOC_FILE_INFO of syncobj " + std::to_string(handle_));
     return int{info.status};
 }

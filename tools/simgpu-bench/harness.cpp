@@ -20,6 +20,9 @@ constexpr uint64_t batch_offset = page; // the fence lives at offset 0
 // so a job that failed before the wait began is not missed.
 constexpr int64_t wait_slice_ns = 1'000'000'000;
 constexpr int wait_slices = 120;
+// Waiter slices of run_all(): a failed job signals no eventfd, so the
+// queue states are looked at between slices.
+constexpr int64_t waiter_slice_ns = 100'000'000;
 
 uint64_t page_align(uint64_t bytes)
 {
@@ -164,7 +167,8 @@ uint64_t Gpu::vram_pages(uint64_t addr, uint64_t size) const
     return n;
 }
 
-Queue::Queue(Gpu& gpu, uint16_t instance) : gpu_(gpu), control_(control_size)
+Queue::Queue(Gpu& gpu, uint16_t instance)
+    : gpu_(gpu), control_(control_size), done_(check(simgpu::EventFd::create()))
 {
     queue_ = check(simgpu::ExecQueue::create(gpu.dev, gpu.vm, DRM_SIMGPU_ENGINE_CLASS_COMPUTE,
                                              instance));
@@ -208,16 +212,88 @@ double Queue::run(const simgpu::BatchBuilder& batch)
     if (r.ok())
         return t;
 
-    std::string what = "device " + std::to_string(gpu_.index) + ", exec queue " +
-                       std::to_string(queue_.id()) + ": ";
+    std::string what = failure();
+    if (what.empty() && r.error().err == ETIME)
+        what = "job did not complete within " + std::to_string(wait_slices) + " s";
+    else if (what.empty())
+        what = "waiting for the job: " + r.error().message();
+    throw BenchError(name() + what);
+}
+
+void Queue::submit(const simgpu::BatchBuilder& batch)
+{
+    if (batch.size_bytes() > control_.size() - batch_offset)
+        throw BenchError("batch of " + std::to_string(batch.size_bytes()) + " bytes too large");
+    std::memcpy(control_.data() + batch_offset, batch.dwords().data(), batch.size_bytes());
+    check(done_.take());
+    const drm_simgpu_sync out = simgpu::user_fence_out(control_.gpu(), ++seq_, done_.fd());
+    check(queue_.exec(control_.gpu() + batch_offset, {&out, 1}));
+}
+
+void Queue::complete()
+{
+    check(done_.take());
+    const uint64_t fence = *reinterpret_cast<const volatile uint64_t*>(control_.data());
+    if (fence != seq_)
+        throw BenchError(name() + "eventfd signalled with the user fence at " +
+                         std::to_string(fence) + ", not " + std::to_string(seq_));
+}
+
+void Queue::check_failed() const
+{
+    if (std::string what = failure(); !what.empty())
+        throw BenchError(name() + what);
+}
+
+std::string Queue::name() const
+{
+    return "device " + std::to_string(gpu_.index) + ", exec queue " +
+           std::to_string(queue_.id()) + ": ";
+}
+
+std::string Queue::failure() const
+{
     auto st = queue_.state();
-    if (st.ok() && st.value().error != 0)
-        what += "job failed: " + job_error_text(st.value().error, st.value().fault_addr);
-    else if (r.error().err == ETIME)
-        what += "job did not complete within " + std::to_string(wait_slices) + " s";
-    else
-        what += "waiting for the job: " + r.error().message();
-    throw BenchError(what);
+    if (!st.ok() || st.value().error == 0)
+        return "";
+    return "job failed: " + job_error_text(st.value().error, st.value().fault_addr);
+}
+
+std::vector<double> run_all(std::span<Queue* const> queues,
+                            std::span<const simgpu::BatchBuilder> batches)
+{
+    if (queues.size() != batches.size())
+        throw BenchError("run_all: " + std::to_string(queues.size()) + " queues for " +
+                         std::to_string(batches.size()) + " batches");
+    auto waiter = check(simgpu::Waiter::create());
+    for (size_t i = 0; i < queues.size(); ++i) {
+        queues[i]->submit(batches[i]);
+        check(waiter.add(queues[i]->done_fd(), i));
+    }
+
+    std::vector<double> end(queues.size(), 0.0);
+    const double deadline = now_s() + wait_slices * (wait_slice_ns / 1e9);
+    while (waiter.pending() > 0) {
+        auto ready = waiter.wait(waiter_slice_ns);
+        if (ready.ok()) {
+            const double t = now_s();
+            for (const uint64_t i : ready.value()) {
+                end[i] = t;
+                queues[i]->complete();
+            }
+            continue;
+        }
+        if (ready.error().err != ETIME)
+            fail(ready.error());
+        for (size_t i = 0; i < queues.size(); ++i)
+            if (end[i] == 0.0)
+                queues[i]->check_failed();
+        if (now_s() > deadline)
+            throw BenchError(std::to_string(waiter.pending()) + " of " +
+                             std::to_string(queues.size()) + " jobs did not complete within " +
+                             std::to_string(wait_slices) + " s");
+    }
+    return end;
 }
 
 MigrationDelta& MigrationDelta::operator+=(const MigrationDelta& o)

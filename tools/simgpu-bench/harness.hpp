@@ -5,14 +5,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "simgpu/batch.hpp"
 #include "simgpu/counters.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/exec_queue.hpp"
 #include "simgpu/vm.hpp"
+#include "simgpu/waiter.hpp"
 
 namespace simgpu_bench {
 
@@ -93,15 +96,40 @@ public:
     // queue's error and fault address when the job fails.
     double run(const simgpu::BatchBuilder& batch);
 
+    // Executes @batch and returns at once: its user fence signals
+    // done_fd() once written. One job at a time: wait for it (run_all())
+    // before the next.
+    void submit(const simgpu::BatchBuilder& batch);
+    // An eventfd, readable once the submitted job completed successfully.
+    int done_fd() const { return done_.fd(); }
+    // After done_fd() became readable: resets it and checks the fence.
+    void complete();
+    // Throws BenchError with the queue's error when a job of the queue
+    // failed.
+    void check_failed() const;
+
     Gpu& gpu() { return gpu_; }
 
 private:
+    // "device D, exec queue Q: "
+    std::string name() const;
+    // "job failed: ..." from the queue state, or empty when no job failed.
+    std::string failure() const;
+
     Gpu& gpu_;
     // Declared before the queue: unmapped after it is destroyed.
     Buffer control_;
     simgpu::ExecQueue queue_;
+    simgpu::EventFd done_;
     uint64_t seq_ = 0;
 };
+
+// Submits @batches[i] on @queues[i], all at once, and waits for every job
+// through one Waiter on their done_fd()s, not with a thread or a blocking
+// wait per job; now_s() when each job's completion was seen. Throws
+// BenchError when a job fails or they do not all complete within 120 s.
+std::vector<double> run_all(std::span<Queue* const> queues,
+                            std::span<const simgpu::BatchBuilder> batches);
 
 // Deltas of the VRAM migration counters of simgpu_svm.
 struct MigrationDelta {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu-bench: shared-virtual-memory costs of simgpu (GPU first touch,
-// sparse faults, munmap invalidation, several threads, two devices; VRAM
+// sparse faults, munmap invalidation, several queues at once, two devices; VRAM
 // migration on faults and PREFETCH, CPU faults back, eviction), each next
 // to a CPU memcpy of the same size measured in the same process and, where
 // test_hmm.ko is loaded, the matching operation of the kernel's reference
@@ -43,7 +43,7 @@ void usage(FILE* out)
                  "  --quick                 sizes 64K,2M, repeat 3, thrash-max 16M (unless\n"
                  "                          given)\n"
                  "  --device I              simgpu device index (default 0)\n"
-                 "  --threads T             threads of multi-thread-faults (default 2)\n"
+                 "  --threads T             exec queues of multi-thread-faults (default 2)\n"
                  "  --thrash-max SIZE       evict-thrash only when twice VRAM is at most\n"
                  "                          this (default 128M)\n"
                  "  --json FILE             results as JSON\n"

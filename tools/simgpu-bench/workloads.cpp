@@ -2,13 +2,10 @@
 #include "workloads.hpp"
 
 #include <algorithm>
-#include <barrier>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <fstream>
 #include <malloc.h>
-#include <thread>
 #include <unistd.h>
 
 #include "hmm.hpp"
@@ -368,17 +365,21 @@ std::vector<Row> Bench::munmap_invalidate(uint64_t size)
     return {mb, call, base};
 }
 
-// T threads, each with its own exec queue on the one VM, each FILLs its own
-// never-touched buffer at the same moment: aggregate MiB/s over the span
-// from the first start to the last end.
+// T exec queues on the one VM (--threads), each FILLs its own
+// never-touched buffer, all submitted at once from this thread and waited
+// for together (run_all()): aggregate MiB/s over the span from the first
+// submission to the last completion.
 std::vector<Row> Bench::multi_thread_faults(uint64_t size)
 {
     const std::string what = where("multi-thread-faults", size);
     const unsigned nt = opt_.threads;
     std::vector<std::unique_ptr<Queue>> queues;
-    for (unsigned t = 0; t < nt; ++t)
+    std::vector<Queue*> targets;
+    for (unsigned t = 0; t < nt; ++t) {
         queues.push_back(
             std::make_unique<Queue>(*gpu_, static_cast<uint16_t>(t % gpu_->compute_engines)));
+        targets.push_back(queues.back().get());
+    }
 
     const CounterReader& cr = counters();
     CounterSum sum;
@@ -386,40 +387,19 @@ std::vector<Row> Bench::multi_thread_faults(uint64_t size)
     for (unsigned r = 0; r < opt_.repeat; ++r) {
         std::vector<Buffer> bufs;
         bufs.reserve(nt);
-        for (unsigned t = 0; t < nt; ++t)
-            bufs.emplace_back(size);
-        std::vector<double> start(nt), end(nt);
-        std::vector<std::exception_ptr> errors(nt);
-        std::barrier sync(static_cast<std::ptrdiff_t>(nt + 1));
-        const auto before = cr.snapshot();
-        {
-            std::vector<std::jthread> threads;
-            for (unsigned t = 0; t < nt; ++t) {
-                threads.emplace_back([&, t] {
-                    simgpu::BatchBuilder b;
-                    b.fill(bufs[t].gpu(), size, fill_pattern + t).batch_end();
-                    sync.arrive_and_wait();
-                    try {
-                        start[t] = now_s();
-                        queues[t]->run(b);
-                        end[t] = now_s();
-                    } catch (...) {
-                        errors[t] = std::current_exception();
-                    }
-                });
-            }
-            sync.arrive_and_wait();
-        }
-        sum.add(CounterReader::delta(before, cr.snapshot()));
+        std::vector<simgpu::BatchBuilder> batches(nt);
         for (unsigned t = 0; t < nt; ++t) {
-            if (errors[t])
-                std::rethrow_exception(errors[t]);
-            check_fill(what + " thread " + std::to_string(t), bufs[t].data(), size,
-                       fill_pattern + t);
+            bufs.emplace_back(size);
+            batches[t].fill(bufs[t].gpu(), size, fill_pattern + t).batch_end();
         }
-        const double span = *std::max_element(end.begin(), end.end()) -
-                            *std::min_element(start.begin(), start.end());
-        samples.push_back(mibps(size * nt, span));
+        const auto before = cr.snapshot();
+        const double start = now_s();
+        const std::vector<double> end = run_all(targets, batches);
+        sum.add(CounterReader::delta(before, cr.snapshot()));
+        for (unsigned t = 0; t < nt; ++t)
+            check_fill(what + " queue " + std::to_string(t), bufs[t].data(), size,
+                       fill_pattern + t);
+        samples.push_back(mibps(size * nt, *std::max_element(end.begin(), end.end()) - start));
         sample_done(what);
     }
     Row row = mibps_row("multi-thread-faults", size, samples, true, size);
@@ -464,11 +444,11 @@ std::vector<Row> Bench::two_devices(uint64_t size, std::string& skip_reason)
     for (unsigned r = 0; r < opt_.repeat; ++r) {
         Buffer dst0(size), dst1(size);
         Buffer* dsts[2] = {&dst0, &dst1};
-        for (int d = 0; d < 2; ++d) {
-            simgpu::BatchBuilder pre;
-            pre.fill(dsts[d]->gpu(), size, 0).batch_end();
-            queues[d]->run(pre);
-        }
+        // Both devices map their destination at once, untimed.
+        simgpu::BatchBuilder pre[2];
+        for (int d = 0; d < 2; ++d)
+            pre[d].fill(dsts[d]->gpu(), size, 0).batch_end();
+        run_all(queues, pre);
         std::unique_ptr<std::byte, decltype(&std::free)> src(
             static_cast<std::byte*>(std::malloc(size)), &std::free);
         if (!src)

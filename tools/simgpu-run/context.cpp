@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -13,8 +14,10 @@
 
 #include "simgpu/bo.hpp"
 #include "simgpu/exec_queue.hpp"
+#include "simgpu/fd.hpp"
 #include "simgpu/sync.hpp"
 #include "simgpu/vm.hpp"
+#include "simgpu/waiter.hpp"
 
 namespace simgpu_run {
 namespace {
@@ -24,7 +27,10 @@ using simgpu::Result;
 
 constexpr uint64_t page_size = DRM_SIMGPU_PAGE_SIZE;
 // Generous: the engine itself ends a job after job_timeout_ms (5 s).
-constexpr int64_t wait_timeout_ns = 60'000'000'000;
+constexpr double wait_timeout_ms = 60'000;
+// A failed svm job signals no eventfd: between Waiter slices of this
+// length every job still running is asked whether it failed.
+constexpr int64_t wait_slice_ns = 100'000'000;
 
 constexpr uint64_t page_align(uint64_t bytes)
 {
@@ -129,7 +135,7 @@ public:
         return nodes;
     }
 
-    Result<double> run(const simgpu::BatchBuilder& batch) override
+    Result<void> submit(const simgpu::BatchBuilder& batch) override
     {
         auto memory = alloc(batch.size_bytes());
         if (!memory.ok())
@@ -139,21 +145,28 @@ public:
         if (!done.ok())
             return done.error();
         const drm_simgpu_sync out = simgpu::syncobj_out(done.value().handle());
-
-        const Stopwatch clock;
         if (auto r = queue_.exec(memory.value().gpu, {&out, 1}); !r.ok())
             return r.error();
-        if (auto r = done.value().wait(wait_timeout_ns); !r.ok())
-            return r.error();
-        const double ms = clock.ms();
+        // EXEC attached the job's fence to the syncobj.
+        auto sync_file = done.value().export_sync_file();
+        if (!sync_file.ok())
+            return sync_file.error();
+        done_.emplace(std::move(done).value());
+        sync_file_ = std::move(sync_file).value();
+        return {};
+    }
 
-        auto status = done.value().fence_status();
+    int done_fd() const override { return sync_file_.get(); }
+
+    Result<bool> done() override
+    {
+        auto status = done_->fence_status();
         if (!status.ok())
             return status.error();
         if (status.value() < 0)
             return job_error(queue_,
                              Error{-status.value(), "the job's out-fence signalled an error"});
-        return ms;
+        return status.value() == 1;
     }
 
 private:
@@ -165,6 +178,9 @@ private:
     std::vector<simgpu::Mapping> mappings_;
     simgpu::Vm vm_;
     simgpu::ExecQueue queue_;
+    // The submitted job's out-fence and its sync_file.
+    std::optional<simgpu::Syncobj> done_;
+    simgpu::Fd sync_file_;
 };
 
 struct FreeDeleter {
@@ -176,8 +192,9 @@ struct FreeDeleter {
 // heap qword.
 class SvmContext final : public Context {
 public:
-    SvmContext(const simgpu::Device& dev, simgpu::Vm vm, simgpu::ExecQueue queue)
-        : dev_(dev), vm_(std::move(vm)), queue_(std::move(queue))
+    SvmContext(const simgpu::Device& dev, simgpu::EventFd done, simgpu::Vm vm,
+               simgpu::ExecQueue queue)
+        : dev_(dev), done_(std::move(done)), vm_(std::move(vm)), queue_(std::move(queue))
     {
     }
 
@@ -199,25 +216,36 @@ public:
         return nodes;
     }
 
-    Result<double> run(const simgpu::BatchBuilder& batch) override
+    Result<void> submit(const simgpu::BatchBuilder& batch) override
     {
         auto memory = keep(std::aligned_alloc(page_size, page_align(batch.size_bytes())),
                            "aligned_alloc of the batch");
         if (!memory.ok())
             return memory.error();
         std::memcpy(memory.value().cpu, batch.dwords().data(), batch.size_bytes());
-        const uint64_t value = ++fence_value_;
-        const drm_simgpu_sync out = simgpu::user_fence_out(fence_.get(), value);
-
-        const Stopwatch clock;
-        if (auto r = queue_.exec(memory.value().gpu, {&out, 1}); !r.ok())
+        if (auto r = done_.take(); !r.ok())
             return r.error();
-        auto r = simgpu::wait_user_fence(dev_, fence_.get(), value, DRM_SIMGPU_CMP_EQ,
-                                         wait_timeout_ns, queue_.id());
-        const double ms = clock.ms();
-        if (!r.ok())
-            return r.error().err == EIO ? job_error(queue_, r.error()) : r.error();
-        return ms;
+        auto state = queue_.state();
+        if (!state.ok())
+            return state.error();
+        failed_before_ = state.value().jobs_failed;
+        const drm_simgpu_sync out = simgpu::user_fence_out(fence_.get(), ++fence_value_, done_.fd());
+        return queue_.exec(memory.value().gpu, {&out, 1});
+    }
+
+    int done_fd() const override { return done_.fd(); }
+
+    Result<bool> done() override
+    {
+        if (*static_cast<volatile uint64_t*>(fence_.get()) == fence_value_)
+            return true;
+        auto state = queue_.state();
+        if (!state.ok())
+            return state.error();
+        if (state.value().jobs_failed == failed_before_)
+            return false;
+        return job_error(queue_, Error{EIO, "a job of exec queue " + std::to_string(queue_.id()) +
+                                                " failed"});
     }
 
 private:
@@ -235,6 +263,9 @@ private:
     std::vector<std::unique_ptr<void, FreeDeleter>> blocks_;
     std::unique_ptr<uint64_t> fence_ = std::make_unique<uint64_t>(0);
     uint64_t fence_value_ = 0;
+    // Signalled by the user fence; jobs_failed of the queue before the job.
+    simgpu::EventFd done_;
+    uint64_t failed_before_ = 0;
     simgpu::Vm vm_;
     simgpu::ExecQueue queue_;
 };
@@ -266,8 +297,86 @@ Result<std::unique_ptr<Context>> make_svm_context(const simgpu::Device& dev)
     auto queue = simgpu::ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
     if (!queue.ok())
         return queue.error();
-    return std::unique_ptr<Context>(
-        std::make_unique<SvmContext>(dev, std::move(vm).value(), std::move(queue).value()));
+    auto done = simgpu::EventFd::create();
+    if (!done.ok())
+        return done.error();
+    return std::unique_ptr<Context>(std::make_unique<SvmContext>(
+        dev, std::move(done).value(), std::move(vm).value(), std::move(queue).value()));
+}
+
+std::vector<Result<double>> run_all(std::span<Context* const> contexts,
+                                    std::span<const simgpu::BatchBuilder> batches)
+{
+    const size_t n = contexts.size();
+    std::vector<std::optional<Result<double>>> out(n);
+    if (batches.size() != n)
+        return std::vector<Result<double>>(
+            n, Error{EINVAL, "run_all: " + std::to_string(batches.size()) + " batches for " +
+                                 std::to_string(n) + " contexts"});
+    auto waiter = simgpu::Waiter::create();
+    if (!waiter.ok())
+        return std::vector<Result<double>>(n, waiter.error());
+
+    std::vector<Stopwatch> clocks(n);
+    size_t left = 0;
+    for (size_t i = 0; i < n; ++i) {
+        clocks[i] = Stopwatch();
+        if (auto r = contexts[i]->submit(batches[i]); !r.ok())
+            out[i] = r.error();
+        else if (auto a = waiter.value().add(contexts[i]->done_fd(), i); !a.ok())
+            out[i] = a.error();
+        else
+            ++left;
+    }
+
+    const Stopwatch total;
+    while (left > 0) {
+        // The jobs whose descriptor became readable; after a slice with
+        // none, every job still running, to find the failed ones.
+        auto ready = waiter.value().wait(wait_slice_ns);
+        const bool readable = ready.ok();
+        std::vector<uint64_t> look;
+        if (readable) {
+            look = std::move(ready).value();
+        } else if (ready.error().err == ETIME) {
+            for (size_t i = 0; i < n; ++i)
+                if (!out[i])
+                    look.push_back(i);
+        } else {
+            for (auto& o : out)
+                if (!o)
+                    o = ready.error();
+            break;
+        }
+        for (const uint64_t i : look) {
+            if (out[i])
+                continue;
+            const double ms = clocks[i].ms();
+            auto done = contexts[i]->done();
+            if (!done.ok())
+                out[i] = done.error();
+            else if (done.value())
+                out[i] = ms;
+            else if (readable)
+                out[i] = Error{EPROTO, "job descriptor readable but the job is not done"};
+            if (out[i])
+                --left;
+        }
+        if (left > 0 && total.ms() > wait_timeout_ms) {
+            for (auto& o : out)
+                if (!o)
+                    o = Error{ETIME, "the job did not complete within " +
+                                         std::to_string(static_cast<int>(wait_timeout_ms / 1000)) +
+                                         " s"};
+            break;
+        }
+    }
+
+    std::vector<Result<double>> results;
+    results.reserve(n);
+    for (auto& o : out)
+        results.push_back(std::move(*o));
+    return results;
 }
 
 } // namespace simgpu_run

@@ -39,11 +39,27 @@ public:
     // blocks in svm mode, consecutive slices of one object in bo mode.
     virtual simgpu::Result<std::vector<Region>> alloc_nodes(std::span<const size_t> sizes) = 0;
 
-    // Copies @batch to GPU memory, executes it and waits for the job; the
-    // wall time of exec + wait in milliseconds. A failed job is an Error
-    // with the queue's error (and the fault address of a page fault).
-    virtual simgpu::Result<double> run(const simgpu::BatchBuilder& batch) = 0;
+    // Copies @batch to GPU memory and executes it; returns once the job is
+    // queued. One job at a time: wait for it (run_all()) before the next.
+    virtual simgpu::Result<void> submit(const simgpu::BatchBuilder& batch) = 0;
+
+    // Readable once the submitted job ended: in bo mode the sync_file of
+    // its out-fence (also when the job failed), in svm mode the eventfd of
+    // its user fence (only when the job succeeded).
+    virtual int done_fd() const = 0;
+
+    // Whether the submitted job completed: true once it succeeded, false
+    // while it runs; once it failed, an Error with the queue's error (and
+    // the fault address of a page fault).
+    virtual simgpu::Result<bool> done() = 0;
 };
+
+// Submits @batches[i] in @contexts[i], all at once, and waits for every
+// job through one Waiter on their done_fd()s rather than with a thread or
+// a blocking wait per job. Per job: the wall time of exec + wait in
+// milliseconds, or why it failed.
+std::vector<simgpu::Result<double>> run_all(std::span<Context* const> contexts,
+                                            std::span<const simgpu::BatchBuilder> batches);
 
 // Buffer objects of @placement (DRM_SIMGPU_MEM_*) in a dma-fence VM.
 simgpu::Result<std::unique_ptr<Context>> make_bo_context(const simgpu::Device& dev,

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace simgpu_run {
@@ -56,19 +57,18 @@ Region output64(Context& ctx)
     return r;
 }
 
-// Puts the argument block in GPU memory and runs one LAUNCH of it.
+// Puts the argument block in GPU memory; the batch of one LAUNCH of it.
 template <typename Args>
-double launch(Context& ctx, uint32_t kernel, const Args& args)
+simgpu::BatchBuilder launch(Context& ctx, uint32_t kernel, const Args& args)
 {
     const Region block = ctx.alloc(sizeof(Args)).value();
     std::memcpy(block.cpu, &args, sizeof(Args));
     simgpu::BatchBuilder batch;
     batch.launch(kernel, block.gpu).batch_end();
-    return ctx.run(batch).value();
+    return batch;
 }
 
-Outcome compare(const uint32_t* got, const std::vector<uint32_t>& want, const char* unit,
-                double ms)
+Outcome compare(const uint32_t* got, const std::vector<uint32_t>& want, const char* unit)
 {
     uint64_t matches = 0;
     std::optional<size_t> first;
@@ -85,41 +85,40 @@ Outcome compare(const uint32_t* got, const std::vector<uint32_t>& want, const ch
     if (first)
         o.detail = format("first difference at [%zu]: gpu 0x%08x, cpu 0x%08x", *first,
                           got[*first], want[*first]);
-    o.ms = ms;
     return o;
 }
 
-Outcome compare_sum(uint64_t got, uint64_t want, double ms)
+Outcome compare_sum(uint64_t got, uint64_t want)
 {
     Outcome o;
     o.match = got == want;
     o.check = format("sum %llu %s cpu %llu", static_cast<unsigned long long>(got),
                      o.match ? "==" : "!=", static_cast<unsigned long long>(want));
-    o.ms = ms;
     return o;
 }
 
-Outcome run_memset(Context& ctx, uint64_t n)
+PreparedRun prepare_memset(Context& ctx, uint64_t n)
 {
     constexpr uint32_t value = 0x5eed1234;
     const Region dst = output(ctx, n);
-    const double ms = launch(
-        ctx, DRM_SIMGPU_KERNEL_MEMSET,
-        drm_simgpu_kargs_memset{.dst = dst.gpu, .count = n, .value = value, .pad = 0});
-    return compare(dst.as<uint32_t>(), std::vector<uint32_t>(n, value), "elements", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_MEMSET,
+                   drm_simgpu_kargs_memset{.dst = dst.gpu, .count = n, .value = value, .pad = 0}),
+            [dst, n, value] {
+                return compare(dst.as<uint32_t>(), std::vector<uint32_t>(n, value), "elements");
+            }};
 }
 
-Outcome run_copy(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_copy(Context& ctx, uint64_t n, std::mt19937& rng)
 {
-    const auto src = random_u32(rng, n);
+    auto src = random_u32(rng, n);
     const Region s = input(ctx, src);
     const Region dst = output(ctx, n);
-    const double ms = launch(ctx, DRM_SIMGPU_KERNEL_COPY,
-                             drm_simgpu_kargs_copy{.dst = dst.gpu, .src = s.gpu, .count = n});
-    return compare(dst.as<uint32_t>(), src, "elements", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_COPY,
+                   drm_simgpu_kargs_copy{.dst = dst.gpu, .src = s.gpu, .count = n}),
+            [dst, src = std::move(src)] { return compare(dst.as<uint32_t>(), src, "elements"); }};
 }
 
-Outcome run_add(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_add(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     const auto a = random_u32(rng, n);
     const auto b = random_u32(rng, n);
@@ -129,16 +128,15 @@ Outcome run_add(Context& ctx, uint64_t n, std::mt19937& rng)
     const Region ra = input(ctx, a);
     const Region rb = input(ctx, b);
     const Region c = output(ctx, n);
-    const double ms = launch(
-        ctx, DRM_SIMGPU_KERNEL_ADD,
-        drm_simgpu_kargs_add{.a = ra.gpu, .b = rb.gpu, .c = c.gpu, .count = n});
-    return compare(c.as<uint32_t>(), want, "elements", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_ADD,
+                   drm_simgpu_kargs_add{.a = ra.gpu, .b = rb.gpu, .c = c.gpu, .count = n}),
+            [c, want = std::move(want)] { return compare(c.as<uint32_t>(), want, "elements"); }};
 }
 
 // Compared bit for bit: the GPU computes a * x + y in binary32 with one
 // rounding per operation, as does this CPU code (ISO C++ does not contract
 // it into a fused multiply-add).
-Outcome run_saxpy(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_saxpy(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     constexpr float a = 2.5f;
     std::uniform_real_distribution<float> dist(-1000.0f, 1000.0f);
@@ -153,28 +151,28 @@ Outcome run_saxpy(Context& ctx, uint64_t n, std::mt19937& rng)
 
     const Region rx = input(ctx, x);
     const Region ry = input(ctx, y);
-    const double ms = launch(ctx, DRM_SIMGPU_KERNEL_SAXPY,
-                             drm_simgpu_kargs_saxpy{.x = rx.gpu,
-                                                    .y = ry.gpu,
-                                                    .count = n,
-                                                    .a = std::bit_cast<uint32_t>(a),
-                                                    .pad = 0});
-    return compare(ry.as<uint32_t>(), want, "elements", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_SAXPY,
+                   drm_simgpu_kargs_saxpy{.x = rx.gpu,
+                                          .y = ry.gpu,
+                                          .count = n,
+                                          .a = std::bit_cast<uint32_t>(a),
+                                          .pad = 0}),
+            [ry, want = std::move(want)] { return compare(ry.as<uint32_t>(), want, "elements"); }};
 }
 
-Outcome run_reduce(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_reduce(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     const auto src = random_u32(rng, n);
     const uint64_t want = std::accumulate(src.begin(), src.end(), uint64_t{0});
 
     const Region s = input(ctx, src);
     const Region dst = output64(ctx);
-    const double ms = launch(ctx, DRM_SIMGPU_KERNEL_REDUCE_SUM,
-                             drm_simgpu_kargs_reduce{.src = s.gpu, .dst = dst.gpu, .count = n});
-    return compare_sum(*dst.as<uint64_t>(), want, ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_REDUCE_SUM,
+                   drm_simgpu_kargs_reduce{.src = s.gpu, .dst = dst.gpu, .count = n}),
+            [dst, want] { return compare_sum(*dst.as<uint64_t>(), want); }};
 }
 
-Outcome run_gather(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_gather(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     const auto src = random_u32(rng, n);
     std::vector<uint32_t> idx(n), want(n);
@@ -186,13 +184,14 @@ Outcome run_gather(Context& ctx, uint64_t n, std::mt19937& rng)
     const Region s = input(ctx, src);
     const Region ri = input(ctx, idx);
     const Region dst = output(ctx, n);
-    const double ms = launch(
-        ctx, DRM_SIMGPU_KERNEL_GATHER,
-        drm_simgpu_kargs_gather{.dst = dst.gpu, .src = s.gpu, .idx = ri.gpu, .count = n});
-    return compare(dst.as<uint32_t>(), want, "elements", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_GATHER,
+                   drm_simgpu_kargs_gather{.dst = dst.gpu, .src = s.gpu, .idx = ri.gpu, .count = n}),
+            [dst, want = std::move(want)] {
+                return compare(dst.as<uint32_t>(), want, "elements");
+            }};
 }
 
-Outcome run_histogram(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_histogram(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     const auto src = random_u32(rng, n);
     std::vector<uint32_t> want(histogram_bins);
@@ -201,18 +200,20 @@ Outcome run_histogram(Context& ctx, uint64_t n, std::mt19937& rng)
 
     const Region s = input(ctx, src);
     const Region bins = output(ctx, histogram_bins, 0);
-    const double ms = launch(ctx, DRM_SIMGPU_KERNEL_HISTOGRAM,
-                             drm_simgpu_kargs_histogram{.src = s.gpu,
-                                                        .bins = bins.gpu,
-                                                        .count = n,
-                                                        .num_bins = histogram_bins,
-                                                        .pad = 0});
-    return compare(bins.as<uint32_t>(), want, "bins", ms);
+    return {launch(ctx, DRM_SIMGPU_KERNEL_HISTOGRAM,
+                   drm_simgpu_kargs_histogram{.src = s.gpu,
+                                              .bins = bins.gpu,
+                                              .count = n,
+                                              .num_bins = histogram_bins,
+                                              .pad = 0}),
+            [bins, want = std::move(want)] {
+                return compare(bins.as<uint32_t>(), want, "bins");
+            }};
 }
 
 // Nodes of 16 to 504 bytes (a list node and some payload), allocated one
 // by one and linked in shuffled order, so the walk jumps around memory.
-Outcome run_list_sum(Context& ctx, uint64_t n, std::mt19937& rng)
+PreparedRun prepare_list_sum(Context& ctx, uint64_t n, std::mt19937& rng)
 {
     std::vector<size_t> sizes(n);
     for (auto& size : sizes)
@@ -234,43 +235,45 @@ Outcome run_list_sum(Context& ctx, uint64_t n, std::mt19937& rng)
 
     const Region sum = output64(ctx);
     const Region walked = output64(ctx);
-    const double ms = launch(ctx, DRM_SIMGPU_KERNEL_LIST_SUM,
-                             drm_simgpu_kargs_list_sum{.head = nodes[order[0]].gpu,
-                                                       .dst = sum.gpu,
-                                                       .count_out = walked.gpu,
-                                                       .max_nodes = n});
-    Outcome o = compare_sum(*sum.as<uint64_t>(), want, ms);
-    if (*walked.as<uint64_t>() != n) {
-        o.match = false;
-        o.detail = format("walked %llu nodes of %llu",
-                          static_cast<unsigned long long>(*walked.as<uint64_t>()),
-                          static_cast<unsigned long long>(n));
-    }
-    return o;
+    return {launch(ctx, DRM_SIMGPU_KERNEL_LIST_SUM,
+                   drm_simgpu_kargs_list_sum{.head = nodes[order[0]].gpu,
+                                             .dst = sum.gpu,
+                                             .count_out = walked.gpu,
+                                             .max_nodes = n}),
+            [sum, walked, want, n] {
+                Outcome o = compare_sum(*sum.as<uint64_t>(), want);
+                if (*walked.as<uint64_t>() != n) {
+                    o.match = false;
+                    o.detail = format("walked %llu nodes of %llu",
+                                      static_cast<unsigned long long>(*walked.as<uint64_t>()),
+                                      static_cast<unsigned long long>(n));
+                }
+                return o;
+            }};
 }
 
 } // namespace
 
-Outcome run_kernel(Context& ctx, const KernelInfo& kernel, uint64_t count)
+PreparedRun prepare_kernel(Context& ctx, const KernelInfo& kernel, uint64_t count)
 {
     std::mt19937 rng(0x51d6a000 + kernel.id);
     switch (kernel.id) {
     case DRM_SIMGPU_KERNEL_MEMSET:
-        return run_memset(ctx, count);
+        return prepare_memset(ctx, count);
     case DRM_SIMGPU_KERNEL_COPY:
-        return run_copy(ctx, count, rng);
+        return prepare_copy(ctx, count, rng);
     case DRM_SIMGPU_KERNEL_ADD:
-        return run_add(ctx, count, rng);
+        return prepare_add(ctx, count, rng);
     case DRM_SIMGPU_KERNEL_SAXPY:
-        return run_saxpy(ctx, count, rng);
+        return prepare_saxpy(ctx, count, rng);
     case DRM_SIMGPU_KERNEL_REDUCE_SUM:
-        return run_reduce(ctx, count, rng);
+        return prepare_reduce(ctx, count, rng);
     case DRM_SIMGPU_KERNEL_GATHER:
-        return run_gather(ctx, count, rng);
+        return prepare_gather(ctx, count, rng);
     case DRM_SIMGPU_KERNEL_HISTOGRAM:
-        return run_histogram(ctx, count, rng);
+        return prepare_histogram(ctx, count, rng);
     default:
-        return run_list_sum(ctx, count, rng);
+        return prepare_list_sum(ctx, count, rng);
     }
 }
 

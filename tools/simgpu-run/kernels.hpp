@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -34,13 +35,19 @@ struct Outcome {
     bool match = false;
     std::string check;  // "65536/65536 elements match", "sum 12 == cpu 12"
     std::string detail; // the first difference; empty on a match
-    double ms = 0;      // exec + wait
+};
+
+// A kernel run prepared in a context: the batch of its one LAUNCH, and
+// the comparison of its outputs with the CPU's, for once the job
+// completed. The context must outlive both.
+struct PreparedRun {
+    simgpu::BatchBuilder batch;
+    std::function<Outcome()> check;
 };
 
 // Prepares the inputs of @kernel over @count elements (list nodes for
-// list-sum) in @ctx, runs it with one LAUNCH and compares the result with
-// the CPU's. Throws simgpu::Exception when an allocation, the exec or the
-// job fails.
-Outcome run_kernel(Context& ctx, const KernelInfo& kernel, uint64_t count);
+// list-sum) in @ctx and the batch that runs it. Throws simgpu::Exception
+// when an allocation fails.
+PreparedRun prepare_kernel(Context& ctx, const KernelInfo& kernel, uint64_t count);
 
 } // namespace simgpu_run

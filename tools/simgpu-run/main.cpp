@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +62,8 @@ void usage(std::FILE* stream, const char* argv0)
         "  --mode svm       data in malloc'd memory the GPU reaches through a CPU address\n"
         "                   mirror, user-fence completion (default on devices with\n"
         "                   cpu-addr-mirror, else bo)\n"
-        "  --device I|all   device index (default all)\n"
+        "  --device I|all   device index (default all: each kernel runs on every device\n"
+        "                   at once)\n"
         "  --placement P    bo mode: buffer objects in system memory (default) or vram;\n"
         "                   implies --mode bo\n"
         "  --counters       print each device's debugfs counters after the runs\n"
@@ -148,8 +150,18 @@ std::optional<Options> parse(int argc, char** argv)
     return o;
 }
 
-void run_device(const simgpu::Device& dev, const drm_simgpu_query_device& info,
-                const Options& opts, Tally& tally)
+// A device taking part in the run, in the mode it runs in.
+struct DeviceRun {
+    const simgpu::Device* dev;
+    uint32_t id;
+    Mode mode;
+    std::string label; // "svm", "bo/system", "bo/vram"
+};
+
+// Picks the device's mode and says why; nullopt, after counting an error
+// for each kernel, when the device cannot run in it.
+std::optional<DeviceRun> plan_device(const simgpu::Device& dev, const drm_simgpu_query_device& info,
+                                     const Options& opts, unsigned num_kernels, Tally& tally)
 {
     const bool can_mirror = info.caps & DRM_SIMGPU_CAP_CPU_ADDR_MIRROR;
     Mode mode;
@@ -168,45 +180,71 @@ void run_device(const simgpu::Device& dev, const drm_simgpu_query_device& info,
                 simgpu::caps_to_string(info.caps).c_str(), mode == Mode::svm ? "svm" : "bo",
                 why.c_str());
 
-    const size_t first = opts.kernel.value_or(0);
-    const size_t last = opts.kernel ? *opts.kernel + 1 : kernels.size();
     if (mode == Mode::svm && !can_mirror) {
         std::printf("device %u  ERROR  svm mode needs cpu-addr-mirror, which this device does "
                     "not report (try --mode bo)\n",
                     info.device_id);
-        tally.error += static_cast<unsigned>(last - first);
-        return;
+        tally.error += num_kernels;
+        return std::nullopt;
+    }
+    std::string label = "svm";
+    if (mode == Mode::bo)
+        label = opts.placement == DRM_SIMGPU_MEM_VRAM ? "bo/vram" : "bo/system";
+    return DeviceRun{&dev, info.device_id, mode, label};
+}
+
+// Runs @kernel on every device of @runs at once, each in a context of its
+// own, waits for all the jobs together and prints one line per device.
+void run_kernel_everywhere(const std::vector<DeviceRun>& runs, const KernelInfo& kernel,
+                           const Options& opts, Tally& tally)
+{
+    const uint64_t count = opts.elements.value_or(
+        kernel.id == DRM_SIMGPU_KERNEL_LIST_SUM ? default_list_nodes : default_elements);
+    // Declared before what refers to their memory: destroyed last.
+    std::vector<std::unique_ptr<Context>> contexts(runs.size());
+    std::vector<std::optional<PreparedRun>> prepared(runs.size());
+    std::vector<std::string> errors(runs.size());
+    std::vector<Context*> targets;
+    std::vector<simgpu::BatchBuilder> batches;
+    for (size_t d = 0; d < runs.size(); ++d) {
+        try {
+            contexts[d] =
+                runs[d].mode == Mode::svm
+                    ? make_svm_context(*runs[d].dev).value()
+                    : make_bo_context(*runs[d].dev, opts.placement.value_or(DRM_SIMGPU_MEM_SYSTEM))
+                          .value();
+            prepared[d] = prepare_kernel(*contexts[d], kernel, count);
+            targets.push_back(contexts[d].get());
+            batches.push_back(prepared[d]->batch);
+        } catch (const std::exception& e) {
+            errors[d] = e.what();
+        }
     }
 
-    for (size_t k = first; k < last; ++k) {
-        const KernelInfo& kernel = kernels[k];
-        const uint64_t count = opts.elements.value_or(
-            kernel.id == DRM_SIMGPU_KERNEL_LIST_SUM ? default_list_nodes : default_elements);
-        std::string label = "svm";
-        if (mode == Mode::bo)
-            label = opts.placement == DRM_SIMGPU_MEM_VRAM ? "bo/vram" : "bo/system";
-        std::printf("device %u  %-9s  %-10.*s  %7llu %-8.*s  ", info.device_id, label.c_str(),
+    const std::vector<simgpu::Result<double>> results = run_all(targets, batches);
+    size_t next = 0;
+    for (size_t d = 0; d < runs.size(); ++d) {
+        std::printf("device %u  %-9s  %-10.*s  %7llu %-8.*s  ", runs[d].id, runs[d].label.c_str(),
                     static_cast<int>(kernel.name.size()), kernel.name.data(),
                     static_cast<unsigned long long>(count), static_cast<int>(kernel.unit.size()),
                     kernel.unit.data());
-        std::fflush(stdout);
-        try {
-            auto ctx = mode == Mode::svm
-                           ? make_svm_context(dev).value()
-                           : make_bo_context(dev, opts.placement.value_or(DRM_SIMGPU_MEM_SYSTEM))
-                                 .value();
-            const Outcome o = run_kernel(*ctx, kernel, count);
+        if (errors[d].empty() && !results[next].ok())
+            errors[d] = results[next].error().message();
+        if (!errors[d].empty()) {
+            std::printf("ERROR  %s\n", errors[d].c_str());
+            ++tally.error;
+        } else {
+            const Outcome o = prepared[d]->check();
             std::printf("%-42s  %-8s %6.1f ms\n", o.check.c_str(), o.match ? "OK" : "MISMATCH",
-                        o.ms);
+                        results[next].value());
             if (!o.detail.empty())
                 std::printf("    %s\n", o.detail.c_str());
             ++(o.match ? tally.ok : tally.mismatch);
-        } catch (const std::exception& e) {
-            std::printf("ERROR  %s\n", e.what());
-            ++tally.error;
         }
-        std::fflush(stdout);
+        if (prepared[d])
+            ++next;
     }
+    std::fflush(stdout);
 }
 
 } // namespace
@@ -240,8 +278,11 @@ int main(int argc, char** argv)
         return 1;
     }
 
+    const size_t first = opts->kernel.value_or(0);
+    const size_t last = opts->kernel ? *opts->kernel + 1 : kernels.size();
     Tally tally;
     std::vector<uint32_t> ran;
+    std::vector<DeviceRun> runs;
     for (size_t d = 0; d < devices.value().size(); ++d) {
         const simgpu::Device& dev = devices.value()[d];
         auto info = dev.query_device();
@@ -251,9 +292,15 @@ int main(int argc, char** argv)
         }
         if (opts->device && info.value().device_id != *opts->device)
             continue;
-        run_device(dev, info.value(), *opts, tally);
         ran.push_back(info.value().device_id);
+        if (auto run = plan_device(dev, info.value(), *opts, static_cast<unsigned>(last - first),
+                                   tally))
+            runs.push_back(std::move(*run));
     }
+    std::fflush(stdout);
+    if (!runs.empty())
+        for (size_t k = first; k < last; ++k)
+            run_kernel_everywhere(runs, kernels[k], *opts, tally);
 
     if (opts->counters)
         for (const uint32_t id : ran)

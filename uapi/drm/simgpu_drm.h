@@ -395,13 +395,16 @@ struct drm_simgpu_vm_bind_op {
 
 /* Set: the sync is signalled by the operation; clear: waited for first. */
 #define DRM_SIMGPU_SYNC_FLAG_SIGNAL	(1 << 0)
+/* USER_FENCE only: @handle is an eventfd, signalled after the write. */
+#define DRM_SIMGPU_SYNC_FLAG_EVENTFD	(1 << 1)
 
 /**
  * struct drm_simgpu_sync - an in- or out-fence of VM_BIND or EXEC
  * @extensions: 0
  * @type: DRM_SIMGPU_SYNC_*
  * @flags: DRM_SIMGPU_SYNC_FLAG_*
- * @handle: SYNCOBJ: the syncobj; USER_FENCE: 0
+ * @handle: SYNCOBJ: the syncobj. USER_FENCE: 0, or with
+ *	DRM_SIMGPU_SYNC_FLAG_EVENTFD an eventfd file descriptor of the caller
  * @pad: 0
  * @addr: USER_FENCE: 8-byte aligned address that receives @value when the
  *	operation completed. For EXEC it is a GPU virtual address in the
@@ -415,6 +418,18 @@ struct drm_simgpu_vm_bind_op {
  * operation succeeded. A syncobj without the flag is an in-fence; with it,
  * the syncobj's fence is replaced by one that signals when the operation
  * completed, with the job's error if it failed.
+ *
+ * With DRM_SIMGPU_SYNC_FLAG_EVENTFD (user fences only), the eventfd @handle
+ * is signalled (its counter incremented by 1) right after @value was
+ * written, so it becomes readable, and pollable, once the value is
+ * visible: many user fences can be waited for with poll(2), epoll or
+ * io_uring instead of one DRM_IOCTL_SIMGPU_WAIT_USER_FENCE each. Like the
+ * value, it is signalled only when the operation succeeded: a failed job
+ * is seen through DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE. The ioctl takes its
+ * own reference to the eventfd, so the descriptor may be closed once the
+ * ioctl returned. Errors: -EBADF when @handle is not an open file
+ * descriptor, -EINVAL when it is not an eventfd or when the flag is set
+ * on a SYNCOBJ.
  */
 struct drm_simgpu_sync {
 	__u64 extensions;
@@ -442,7 +457,9 @@ struct drm_simgpu_sync {
  * are waited for and the operations applied in order before the ioctl
  * returns, after which the out-fences signal.
  *
- * -EINVAL: a field of the bind, of an operation or of a sync is invalid.
+ * -EINVAL: a field of the bind, of an operation or of a sync is invalid,
+ *	or a user fence's eventfd is not an eventfd.
+ * -EBADF: a user fence's eventfd is not an open file descriptor.
  * -ENOENT: no such VM, buffer object or syncobj.
  * -ENOMEM: out of memory; operations before the failing one are applied.
  * -EOPNOTSUPP, -EFAULT: a PREFETCH failed (see &drm_simgpu_vm_bind_op);
@@ -560,8 +577,10 @@ struct drm_simgpu_exec_queue_state {
  * Every engine, compute or copy, executes the whole ISA. Commands of a
  * batch before a failing command keep their effect.
  *
- * -EINVAL: a field is invalid, or a syncobj out-fence on a fault-mode
- *	queue. -ENOENT: no such queue or syncobj. -ENOMEM: out of memory.
+ * -EINVAL: a field is invalid, a user fence's eventfd is not an eventfd,
+ *	or a syncobj out-fence on a fault-mode queue. -EBADF: a user fence's
+ *	eventfd is not an open file descriptor. -ENOENT: no such queue or
+ *	syncobj. -ENOMEM: out of memory.
  *	-EINTR, -ERESTARTSYS: interrupted waiting for an in-fence (fault
  *	mode).
  */

@@ -6,6 +6,7 @@
 #include <drm/simgpu_drm.h>
 
 #include "simgpu/device.hpp"
+#include "simgpu/fd.hpp"
 #include "simgpu/result.hpp"
 
 namespace simgpu {
@@ -19,6 +20,14 @@ drm_simgpu_sync user_fence_out(uint64_t addr, uint64_t value) noexcept;
 inline drm_simgpu_sync user_fence_out(const uint64_t* cpu_addr, uint64_t value) noexcept
 {
     return user_fence_out(reinterpret_cast<uintptr_t>(cpu_addr), value);
+}
+// The same, and signals eventfd @eventfd right after the write
+// (DRM_SIMGPU_SYNC_FLAG_EVENTFD): what a Waiter waits for.
+drm_simgpu_sync user_fence_out(uint64_t addr, uint64_t value, int eventfd) noexcept;
+inline drm_simgpu_sync user_fence_out(const uint64_t* cpu_addr, uint64_t value,
+                                      int eventfd) noexcept
+{
+    return user_fence_out(reinterpret_cast<uintptr_t>(cpu_addr), value, eventfd);
 }
 
 // A DRM syncobj (libdrm), destroyed on destruction. The Device must outlive
@@ -46,6 +55,11 @@ public:
     // Status of the current fence, through a sync_file: 1 signalled without
     // error, 0 not yet signalled, negative: the errno it signalled with.
     Result<int> fence_status() const;
+
+    // The current fence as a sync_file descriptor (drmSyncobjExportSyncFile),
+    // readable once the fence signalled: what a Waiter waits for. EINVAL
+    // when no fence is attached yet.
+    Result<Fd> export_sync_file() const;
 
     void reset() noexcept;
 
