@@ -68,7 +68,7 @@ uint64_t round_down(uint64_t v, uint64_t align)
 // The devices.
 
 // Both devices with a mirror VM and a queue each; gpu[i] is device
-// env[i].info.device_id, which is i.
+// envs[i].info.device_id, which is i.
 struct Gpus {
     std::array<SvmGpu, num_gpus> gpu;
     std::array<uint32_t, num_gpus> id{};
