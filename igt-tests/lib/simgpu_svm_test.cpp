@@ -32,12 +32,15 @@ void sleep_ms(int ms)
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
-Counters read_counters(const char* file, std::initializer_list<const char*> keys)
+Counters read_counters(const char* file, uint32_t device,
+                       std::initializer_list<const char*> keys)
 {
-    auto c = read_debugfs_counters(file);
-    igt_require_f(c.has_value(), "no %s in /sys/kernel/debug/dri (not root or no debugfs)", file);
+    auto c = read_debugfs_counters(file, device);
+    igt_require_f(c.has_value(),
+                  "no %s of device %u in /sys/kernel/debug/dri (not root or no debugfs)", file,
+                  device);
     for (const char* key : keys)
-        igt_assert_f(c->count(key), "%s has no %s line", file, key);
+        igt_assert_f(c->count(key), "%s of device %u has no %s line", file, device, key);
     return *c;
 }
 
@@ -167,9 +170,9 @@ void Area::reset()
 
 // ---------------------------------------------------------------------------
 
-Counters svm_counters()
+Counters svm_counters(uint32_t device)
 {
-    return read_counters("simgpu_svm",
+    return read_counters("simgpu_svm", device,
                          {"ranges_created", "pages_faulted", "migrate_to_vram_pages",
                           "migrate_to_vram_bytes", "migrate_to_vram_2M", "migrate_to_vram_64K",
                           "migrate_to_vram_4K", "migrate_to_ram_pages", "migrate_to_ram_bytes",
@@ -177,15 +180,16 @@ Counters svm_counters()
                           "migrate_fallbacks"});
 }
 
-Counters stats_counters()
+Counters stats_counters(uint32_t device)
 {
-    return read_counters("simgpu_stats", {"faults"});
+    return read_counters("simgpu_stats", device, {"faults"});
 }
 
-Counters vram_counters()
+Counters vram_counters(uint32_t device)
 {
-    return read_counters("simgpu_vram", {"size", "used", "used_bo", "used_svm", "bo_evictions",
-                                         "bo_evicted_bytes", "bo_restores"});
+    return read_counters("simgpu_vram", device,
+                         {"size", "used", "used_bo", "used_svm", "bo_evictions", "bo_evicted_bytes",
+                          "bo_restores"});
 }
 
 uint64_t delta(const Counters& before, const Counters& after, const std::string& key)
@@ -370,6 +374,16 @@ uint64_t SvmGpu::arg_block(const void* data, size_t size)
     return ctl_va_ + off;
 }
 
+bool SvmGpu::launch(BatchBuilder& b, uint32_t kernel, const void* args, size_t size,
+                    uint32_t workgroup)
+{
+    const uint64_t at = arg_block(args, size);
+    if (!at)
+        return false;
+    b.launch(kernel, at, workgroup);
+    return true;
+}
+
 bool SvmGpu::add_inc(BatchBuilder& b, uint64_t gpu_addr, uint64_t bytes)
 {
     for (uint64_t off = 0; off < bytes; off += inc_bytes) {
@@ -377,10 +391,8 @@ bool SvmGpu::add_inc(BatchBuilder& b, uint64_t gpu_addr, uint64_t bytes)
                                         .b = inc_va_,
                                         .c = gpu_addr + off,
                                         .count = std::min(inc_bytes, bytes - off) / 4};
-        const uint64_t at = arg_block(&args, sizeof(args));
-        if (!at)
+        if (!launch(b, DRM_SIMGPU_KERNEL_ADD, &args, sizeof(args), 4096))
             return false;
-        b.launch(DRM_SIMGPU_KERNEL_ADD, at, 4096);
     }
     return true;
 }
@@ -459,11 +471,12 @@ int SvmGpu::run(const BatchBuilder& b, int64_t timeout_ns, JobOutcome* out)
 void require_vram_migration(const Env& env)
 {
     igt_require_f(env.has_cap(DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR),
-                  "device 0 cannot mirror the CPU address space (caps 0x%llx)",
-                  static_cast<unsigned long long>(env.info.caps));
+                  "device %u cannot mirror the CPU address space (caps 0x%llx)",
+                  env.info.device_id, static_cast<unsigned long long>(env.info.caps));
     igt_require_f(env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION),
-                  "no VRAM migration: kernel without CONFIG_DEVICE_PRIVATE (caps 0x%llx)",
-                  static_cast<unsigned long long>(env.info.caps));
+                  "no VRAM migration on device %u: kernel without CONFIG_DEVICE_PRIVATE (caps "
+                  "0x%llx)",
+                  env.info.device_id, static_cast<unsigned long long>(env.info.caps));
 }
 
 void start_gpu(SvmGpu& gpu, const Env& env)

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 //
-// Helpers of the tests of shared virtual memory in VRAM (simgpu_svm_migrate,
-// simgpu_svm_evict): data patterns, aligned CPU memory, a mirror VM with a
-// queue whose batches, argument blocks and user fences all live in buffer
-// objects (so the GPU touches no SVM memory but the memory under test, and
-// the migration counters count only that), page placement from
-// VM_QUERY_RANGE, the debugfs counters of migration and VRAM use, and
+// Helpers of the tests of shared virtual memory in VRAM and across devices
+// (simgpu_svm_migrate, simgpu_svm_evict, simgpu_madvise, simgpu_multi_gpu):
+// data patterns, aligned CPU memory, a mirror VM with a queue whose
+// batches, argument blocks and user fences all live in buffer objects (so
+// the GPU touches no SVM memory but the memory under test, and the
+// migration counters count only that), page placement from VM_QUERY_RANGE,
+// the debugfs counters of migration and VRAM use of each device, and
 // forked children.
 //
 // The pattern functions, map_aligned() and SvmGpu use no igt_* macro, so
@@ -110,17 +111,17 @@ private:
 };
 
 // ---------------------------------------------------------------------------
-// Debugfs counters of device 0.
+// Debugfs counters of device @device (device_id), 0 by default.
 
 using Counters = std::map<std::string, uint64_t>;
 
 // simgpu_svm with its migration lines; skips when debugfs cannot be read,
 // fails when a migration line is missing.
-Counters svm_counters();
+Counters svm_counters(uint32_t device = 0);
 // simgpu_stats (faults, ...).
-Counters stats_counters();
+Counters stats_counters(uint32_t device = 0);
 // simgpu_vram: size, used, used_bo, used_svm (bytes).
-Counters vram_counters();
+Counters vram_counters(uint32_t device = 0);
 
 // @after[@key] - @before[@key], asserting the counter did not go back.
 uint64_t delta(const Counters& before, const Counters& after, const std::string& key);
@@ -196,6 +197,13 @@ public:
     void set_inc(uint32_t seed);
     static uint32_t inc_value(uint32_t seed, uint64_t word) { return pattern(seed ^ 0x1ac0ffeeu, word % inc_words); }
 
+    // Appends to @b a LAUNCH of built-in kernel @kernel (DRM_SIMGPU_KERNEL_*)
+    // whose argument block, @size bytes at @args, is copied into the
+    // control BO, in workgroups of @workgroup elements. False when the
+    // argument blocks of one job ran out.
+    bool launch(BatchBuilder& b, uint32_t kernel, const void* args, size_t size,
+                uint32_t workgroup = 0);
+
     // Appends to @b LAUNCHes of KERNEL_ADD adding increment i % inc_words
     // to word i of [@gpu_addr, @gpu_addr + @bytes) in place: the GPU reads
     // and writes every word. False when the argument blocks of one job ran
@@ -226,7 +234,7 @@ private:
 
 // Asserting wrappers for the test process.
 
-// Skips unless device 0 can migrate mirrored memory to VRAM.
+// Skips unless the device can migrate mirrored memory to VRAM.
 void require_vram_migration(const Env& env);
 void start_gpu(SvmGpu& gpu, const Env& env);
 void run_ok(SvmGpu& gpu, const BatchBuilder& b, int64_t timeout_ns = job_timeout_ns);

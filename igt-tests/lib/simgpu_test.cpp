@@ -7,13 +7,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include <unistd.h>
 #include <xf86drm.h>
+
+#include "simgpu/counters.hpp"
 
 namespace simgpu_test {
 namespace {
@@ -42,22 +43,30 @@ uint16_t Env::num_compute() const
     return static_cast<uint16_t>(instances(DRM_SIMGPU_ENGINE_CLASS_COMPUTE).size());
 }
 
-Env open_env()
+std::vector<Env> open_envs()
 {
     auto found = Device::enumerate();
     igt_require_f(found.ok(), "no simgpu device: %s",
                   found.ok() ? "" : found.error().message().c_str());
     igt_require_f(!found.value().empty(), "no simgpu render node found");
-    auto devices = std::move(found).value();
-    Env env{std::move(devices.front()), {}, {}};
-    auto info = env.dev.query_device();
-    igt_assert_ok(info);
-    env.info = info.value();
-    auto engines = env.dev.query_engines();
-    igt_assert_ok(engines);
-    env.engines = std::move(engines).value();
-    igt_assert_lte(1u, env.num_compute());
-    return env;
+    std::vector<Env> envs;
+    for (Device& dev : found.value()) {
+        Env env{std::move(dev), {}, {}};
+        auto info = env.dev.query_device();
+        igt_assert_ok(info);
+        env.info = info.value();
+        auto engines = env.dev.query_engines();
+        igt_assert_ok(engines);
+        env.engines = std::move(engines).value();
+        igt_assert_lte(1u, env.num_compute());
+        envs.push_back(std::move(env));
+    }
+    return envs;
+}
+
+Env open_env()
+{
+    return std::move(open_envs().front());
 }
 
 uint64_t alloc_va(uint64_t size, uint64_t align)
@@ -110,46 +119,23 @@ Vm make_mirror_vm(const Env& env)
     return make_mirror_vm(env.dev, env.info);
 }
 
-std::optional<std::map<std::string, uint64_t>> read_debugfs_counters(const std::string& file)
+std::optional<std::map<std::string, uint64_t>> read_debugfs_counters(const std::string& file,
+                                                                   uint32_t device)
 {
-    // The primary minor of device 0: the dri directory whose name file
-    // mentions simgpu and that has @file, lowest minor first.
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    std::vector<fs::path> dirs;
-    for (const auto& entry : fs::directory_iterator("/sys/kernel/debug/dri", ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        if (fs::exists(entry.path() / file, ec))
-            dirs.push_back(entry.path());
-    }
-    if (dirs.empty())
+    auto dirs = simgpu::counter_dirs();
+    if (!dirs.ok() || dirs.value().size() <= device)
         return std::nullopt;
-    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
-        return std::stoul(a.filename().string()) < std::stoul(b.filename().string());
-    });
-    fs::path chosen = dirs.front();
-    for (const auto& d : dirs) {
-        std::ifstream name(d / "name");
-        std::string line;
-        if (std::getline(name, line) && line.find("simgpu") != std::string::npos) {
-            chosen = d;
-            break;
-        }
-    }
-    std::ifstream in(chosen / file);
+    std::ifstream in(dirs.value()[device] / file);
     if (!in)
         return std::nullopt;
+    std::stringstream text;
+    text << in.rdbuf();
+    auto counters = simgpu::parse_counters(text.str());
+    if (!counters.ok())
+        return std::nullopt;
     std::map<std::string, uint64_t> out;
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string key;
-        uint64_t value = 0;
-        if (ls >> key >> value)
-            out[key] = value;
-    }
+    for (const auto& c : counters.value())
+        out[c.name] = c.value;
     return out;
 }
 

@@ -44,7 +44,7 @@ inline constexpr int64_t job_timeout_ns = 60 * sec_ns;
 
 inline constexpr uint64_t round_up(uint64_t v, uint64_t align) { return (v + align - 1) / align * align; }
 
-// Device 0 with its answers. Skips when there is no simgpu device.
+// A device with its answers.
 struct Env {
     Device dev;
     drm_simgpu_query_device info{};
@@ -59,6 +59,8 @@ struct Env {
 
 // Opens device 0 (igt_require: one exists).
 Env open_env();
+// Opens every simgpu device, in device_id order (igt_require: one exists).
+std::vector<Env> open_envs();
 
 // A fresh GPU VA range of @size bytes aligned to @align, never handed out
 // before in this process (so it is unmapped in every VM), with an unmapped
@@ -77,8 +79,10 @@ Vm make_mirror_vm(const Env& env);
 Vm make_mirror_vm(const Device& dev, const drm_simgpu_query_device& info);
 
 // The "name value" lines of debugfs file @file (say "simgpu_svm") of
-// device 0, or nullopt when debugfs or the file is not there.
-std::optional<std::map<std::string, uint64_t>> read_debugfs_counters(const std::string& file);
+// device @device (the index of its simgpu primary minor, which is its
+// device_id), or nullopt when debugfs, the device or the file is not there.
+std::optional<std::map<std::string, uint64_t>> read_debugfs_counters(const std::string& file,
+                                                                   uint32_t device = 0);
 
 // A buffer object with its CPU mapping and its GPU mapping at @va.
 struct GpuBuffer {
