@@ -7,7 +7,8 @@
 #                    [-- simgpu-bench options]
 #
 # The table goes to stdout; the JSON lands in build/<kernel>/bench.json,
-# its plots (scripts/plot-bench.py) in build/<kernel>/plots/. Numbers are
+# its plots (scripts/plot-bench.py) in build/<kernel>/plots/ (with
+# --icount: bench-icount.json and plots-icount/). Numbers are
 # TCG-emulated: compare the ratios to the anchors measured in the same run,
 # not absolute values across machines. On svm-dev the guest loads the
 # kernel's test_hmm.ko first, so every workload with a test_hmm equivalent
@@ -39,7 +40,8 @@ done
 pre=""
 [ "$kernel" = svm-dev ] && pre="modprobe test_hmm; "
 out=$SIMGPU_BUILD/$kernel/bench
-json=$SIMGPU_BUILD/$kernel/bench.json
+suffix=${icount:+-icount}
+json=$SIMGPU_BUILD/$kernel/bench$suffix.json
 "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -p "$modparams" "${icount[@]}" -o "$out" -- sh -c \
 	"${pre}simgpu-bench --no-progress --json /tmp/bench.json $* && echo @@BENCH-JSON && cat /tmp/bench.json"
 sed -n '/^@@BENCH-JSON$/,$p' "$out/per-cmd/1.out" | sed '1d' >"$json"
@@ -73,4 +75,4 @@ with open(path, "w", encoding="utf-8") as f:
 PY
 	die "simgpu-bench wrote no valid JSON"
 log "JSON: $json"
-python3 "$SIMGPU_TOP/scripts/plot-bench.py" --plots "$SIMGPU_BUILD/$kernel/plots" "$json"
+python3 "$SIMGPU_TOP/scripts/plot-bench.py" --plots "$SIMGPU_BUILD/$kernel/plots$suffix" "$json"

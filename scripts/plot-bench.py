@@ -156,7 +156,7 @@ def plot_group(name, unit, rows, doc, terminal, png):
             "set grid\n"
             "set logscale xy\n"
             f"set xrange [{xmin}:{xmax}]\n"
-            f"set xtics ({xtics})\n"
+            f"set xtics ({xtics}) rotate by -30\n"
             "set xlabel 'size'\n"
             f"set ylabel {gp_quote(ylabel)}\n"
             + "".join(blocks)
@@ -192,7 +192,7 @@ def plot_overview(doc, terminal, png):
             "set grid\n"
             "set logscale xy\n"
             f"set xrange [{min(sizes) / 2}:{max(sizes) * 2}]\n"
-            f"set xtics ({xtics})\n"
+            f"set xtics ({xtics}) rotate by -30\n"
             "set xlabel 'size'\n"
             "set ylabel '× memcpy'\n"
             "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#555555'\n"
@@ -206,7 +206,13 @@ def write_plots(doc, outdir):
     if not gnuplot:
         sys.exit("plot-bench: no gnuplot (scripts/install-deps.sh installs gnuplot-nox)")
     os.makedirs(outdir, exist_ok=True)
-    terminal = "pngcairo size 1024,600 font ',10'"
+    # Twelve distinct colours (gnuplot's default cycle has eight), none of
+    # them the anchors' grey and orange.
+    colours = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a", "#c49c94"]
+    terminal = ("pngcairo size 1024,600 font ',10'\n"
+                + "".join(f"set linetype {i + 1} lc rgb '{c}'\n" for i, c in enumerate(colours))
+                + f"set linetype cycle {len(colours)}")
     grouped = groups(doc["results"])
     units = {}
     for name, unit in grouped:
@@ -238,7 +244,9 @@ def write_plots(doc, outdir):
 
 
 def markdown(doc):
-    out = [f"simgpu-bench, {describe(doc)}.", ""]
+    run = doc.get("run") or {}
+    params = f", simgpu {run['modparams']}" if run.get("modparams") else ""
+    out = [f"simgpu-bench, {describe(doc)}{params}.", ""]
     out.append("| workload | size | result | anchor: memcpy | × memcpy | anchor: test_hmm | × test_hmm |")
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in doc["results"]:
