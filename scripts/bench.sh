@@ -14,10 +14,11 @@
 # kernel's test_hmm.ko first, so every workload with a test_hmm equivalent
 # is also anchored to it. -p passes simgpu module parameters, e.g.
 # -p vram_size=16 for evict-thrash (twice VRAM) to fit the guest.
-# --icount runs the guest on instruction-counted time instead of the host's
-# clock (scripts/qemu-run.sh --icount; docs/benchmarks.md): reproducible
-# from run to run, but slower. The JSON's "run" object records the kernel,
-# the clock, the module parameters and the simgpu-bench options.
+# --icount runs the guest on instruction-counted time (one vCPU) instead of
+# the host's clock (scripts/qemu-run.sh --icount; docs/benchmarks.md):
+# numbers that repeat from run to run. The JSON's "run" object records the
+# kernel, the clock, the vCPUs, the module parameters and the simgpu-bench
+# options.
 set -euo pipefail
 
 . "$(dirname "$0")/lib/common.sh"
