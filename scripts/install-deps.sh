@@ -17,6 +17,8 @@ PKGS=(
 	rsync python3 perl
 	# guest
 	qemu-system-x86 busybox-static cpio
+	# benchmark plots (scripts/plot-bench.py)
+	gnuplot-nox
 )
 
 missing=()

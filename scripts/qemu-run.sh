@@ -17,6 +17,11 @@
 #   -o, --out DIR         logs (default build/<kernel>/run)
 #   -m, --mem MiB         guest memory (default 4096)
 #   -q, --quiet           do not stream command output
+#       --icount[=SHIFT]  guest time counts instructions (-icount shift=SHIFT,
+#                         sleep=off; default shift 0: 1 ns an instruction)
+#                         instead of following the host's clock, on one
+#                         vCPU: timings reproducible from run to run
+#                         (docs/benchmarks.md)
 #
 # Everything a command prints is streamed to stdout. The kernel log of the
 # guest is checked: a WARNING, BUG, Oops, lockdep report, KASAN or kmemleak
@@ -36,6 +41,7 @@ boot_timeout=3600
 out=""
 mem=4096
 quiet=0
+icount=""
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -48,11 +54,17 @@ while [ $# -gt 0 ]; do
 	-o|--out) out=$2; shift 2 ;;
 	-m|--mem) mem=$2; shift 2 ;;
 	-q|--quiet) quiet=1; shift ;;
+	--icount) icount=0; shift ;;
+	--icount=*) icount=${1#--icount=}; shift ;;
 	-h|--help) sed -n '3,/^set -e/p' "$0" | sed 's/^# \{0,1\}//;/^set -e/d'; exit 0 ;;
 	--) shift; break ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
+case "$icount" in
+''|[0-9]|10) ;;
+*) die "--icount=SHIFT wants 0 to 10, not '$icount'" ;;
+esac
 
 "$SIMGPU_TOP/scripts/install-deps.sh"
 out=${out:-$SIMGPU_BUILD/$kernel/run}
@@ -82,15 +94,27 @@ SIMGPU_CMD_TIMEOUT=$cmd_timeout
 ENV
 initramfs_build "$kernel" "$out/initramfs.cpio" "$out/cmds" "$out/env"
 
+# How the guest keeps time, for whoever reads the results (bench.sh).
+# icount runs every vCPU in one host thread, in turns, so a second vCPU
+# adds no parallelism; and QEMU 7.2 with -icount never finishes bringing
+# up a second x86 vCPU (the boot CPU stops making progress): one vCPU.
+clock=(-accel tcg -smp 2)
+if [ -n "$icount" ]; then
+	clock=(-accel tcg -smp 1 -icount "shift=$icount,sleep=off")
+	echo "icount shift=$icount,sleep=off smp=1" >"$out/clock"
+else
+	echo "wall smp=2" >"$out/clock"
+fi
+
 append="console=ttyS0 loglevel=5 panic=-1 no_hash_pointers"
 # kmemleak is built into svm-dev but off unless asked for.
 [ "$kernel" = svm-dev ] && append="$append kmemleak=on"
 
 : >"$out/results.log"
-log "booting QEMU (TCG, 2 vCPUs, ${mem} MiB)"
+log "booting QEMU (TCG, ${mem} MiB, clock: $(cat "$out/clock"))"
 start=$(date +%s)
 timeout --kill-after=10 "$boot_timeout" \
-	qemu-system-x86_64 -accel tcg -cpu max,la57=off -smp 2 -m "$mem" \
+	qemu-system-x86_64 "${clock[@]}" -cpu max,la57=off -m "$mem" \
 	-display none -vga none -no-reboot -nodefaults \
 	-kernel "$VMLINUZ" -initrd "$out/initramfs.cpio" -append "$append" \
 	-serial "file:$out/console.log" -serial "file:$out/results.log" \
