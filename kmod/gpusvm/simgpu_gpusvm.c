@@ -111,15 +111,18 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	     r = range_it_iter_next(r, start, last)) {
 		hit = true;
 		/*
-		 * Mapped device pages of ours leaving on a CPU fault: once
-		 * per trip, however many CPU threads fault at once.
+		 * Device pages of ours the range collected, leaving on a CPU
+		 * fault, or on another device's collection that faults them
+		 * back (its own migration invalidated the range first): once
+		 * per trip, however many threads fault at once.
 		 */
 		if (mmu_range->event == MMU_NOTIFY_MIGRATE &&
 		    svm->device_private_owner &&
 		    mmu_range->owner == svm->device_private_owner &&
-		    r->pages_valid && r->devmem_pages &&
-		    !READ_ONCE(r->migrating))
+		    r->devmem_pages && !READ_ONCE(r->migrating)) {
 			r->cpu_bounces++;
+			WRITE_ONCE(r->devmem_pages, false);
+		}
 		/* The device maps whole ranges: the whole range goes. */
 		if (r->pages_valid) {
 			svm->ops->invalidate(svm, r, r->start, r->last + 1);
@@ -552,7 +555,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		return err;
 
 	range->notifier_seq = hmm_range.notifier_seq;
-	range->devmem_pages = range_has_devmem(range);
+	WRITE_ONCE(range->devmem_pages, range_has_devmem(range));
 	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
 		     &svm->stats->pages_faulted);
 	return 0;

@@ -194,10 +194,11 @@ struct simgpu_gpusvm_notifier {
  * @pages_valid: @pfns hold pages of the current CPU mapping (notifier
  *	lock); cleared by invalidation
  * @unmapped: the CPU unmapped part of the range (notifier lock)
- * @devmem_pages: some of @pfns are device-private pages
+ * @devmem_pages: some of @pfns are device-private pages; cleared when
+ *	they are seen leaving
  * @migrating: the core is migrating the range itself (driver lock)
- * @cpu_bounces: times the CPU took pages of the range back from device
- *	memory while the device mapped them (CPU faults, seen as
+ * @cpu_bounces: times the CPU, or another device, took pages of the range
+ *	back from device memory after the range collected them (seen as
  *	MMU_NOTIFY_MIGRATE invalidations of our owner that the core did not
  *	start; notifier lock)
  * @gc_link: on &simgpu_gpusvm.gc_list
