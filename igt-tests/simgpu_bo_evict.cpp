@@ -186,10 +186,9 @@ int main(int argc, char** argv)
         auto* w = a.as<uint32_t>();
         const uint64_t words = big / 4;
         // The CPU rewrites A pass after pass while B's creation moves it.
-        std::atomic<bool> stop{false};
         std::atomic<uint32_t> last_pass{0};
-        std::thread writer([&] {
-            for (uint32_t pass = 1; pass < 0xff && !stop.load(); ++pass) {
+        std::jthread writer([&](std::stop_token stop) {
+            for (uint32_t pass = 1; pass < 0xff && !stop.stop_requested(); ++pass) {
                 for (uint64_t i = 0; i < words; ++i)
                     w[i] = pass << 24 | static_cast<uint32_t>(i & 0xffffff);
                 last_pass.store(pass);
@@ -201,7 +200,7 @@ int main(int argc, char** argv)
         auto b = simgpu::Bo::create(env->dev, big, DRM_SIMGPU_MEM_VRAM);
         // The writer goes on through the eviction, then ends its pass.
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        stop.store(true);
+        writer.request_stop();
         writer.join();
         igt_assert_ok(b);
         igt_assert_eq(delta(v0, vram_counters(), "bo_evictions"), 1u);
@@ -230,11 +229,12 @@ int main(int argc, char** argv)
         const uint64_t other_va = alloc_va(big);
         igt_assert_ok(other.vm().map(a.bo, other_va, big));
         const auto v0 = vram_counters();
-        std::atomic<bool> stop{false};
+        std::atomic<bool> done{false};
         std::vector<uint32_t> incs{51};
         int job_err = 0;
-        std::thread jobs([&] {
-            for (uint32_t k = 0; k < 6 && !job_err; ++k) {
+        // Joined on every way out, an assertion's too.
+        std::jthread jobs([&](std::stop_token stop) {
+            for (uint32_t k = 0; k < 6 && !job_err && !stop.stop_requested(); ++k) {
                 const uint32_t inc = 52 + k;
                 other.set_inc(inc);
                 for (uint64_t off = 0; off < big && !job_err; off += SvmGpu::inc_bytes) {
@@ -248,10 +248,10 @@ int main(int argc, char** argv)
                 }
                 incs.push_back(inc);
             }
-            stop.store(true);
+            done.store(true);
         });
         uint32_t rounds = 0;
-        while (!stop.load()) {
+        while (!done.load()) {
             auto b = simgpu::Bo::create(env->dev, big, DRM_SIMGPU_MEM_VRAM);
             igt_assert_ok(b);
             ++rounds;

@@ -3,7 +3,6 @@
  * simgpu: buffer objects in system memory or VRAM.
  */
 
-#include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
@@ -52,8 +51,10 @@
  * list of VM mappings. Order: &simgpu_vm.lock -> mmap_lock -> bo->lock:
  * the GPU fault path takes it under the faulting VM's lock (and, for SVM
  * migrations that evict, the mmap_lock), the CPU fault handler under the
- * mmap_lock. A move takes the locks of the other VMs that map the object
- * with mutex_trylock() under bo->lock, and gives up when one is busy; it
+ * mmap_lock. A move from a fault path takes the locks of the other VMs
+ * that map the object with mutex_trylock() under bo->lock, and gives up
+ * when one is busy; an evictor that holds no VM lock (an allocation) waits
+ * for them all before it takes bo->lock (simgpu_vm_bo_lock_all()). A move
  * then takes the engines' TLB locks, the mapping's i_mmap_rwsem (zapping
  * CPU mappings) and the VRAM allocator's lock. &simgpu_device.bo_lru_lock
  * (spinlock) protects the LRU; an evictor takes an object reference under
@@ -180,18 +181,21 @@ static void bo_lru_del(struct simgpu_device *sdev, struct simgpu_bo *bo)
 }
 
 /*
- * Move the storage of @bo to @to. @held is a VM whose lock the caller
- * holds. Returns -EBUSY when a VM that maps the object is busy, -EPERM
- * when the object is pinned (simgpu_vm_bo_lock_vms_locked()),
- * -ENOSPC/-ENOMEM when the new storage cannot be had, or the copy's
- * error; the object is unchanged then.
+ * Move the storage of @bo to @to. With @all_locked the caller holds every
+ * VM that maps @bo (simgpu_vm_bo_lock_all()); otherwise @held is a VM
+ * whose lock the caller holds, and the others are tried. Returns -EBUSY
+ * when a VM that maps the object is busy, -EPERM when the object is
+ * pinned (simgpu_vm_bo_lock_vms_locked()), -ENOSPC/-ENOMEM when the new
+ * storage cannot be had, or the copy's error; the object is unchanged
+ * then.
  */
-static int bo_move_locked(struct simgpu_bo *bo, u32 to, struct simgpu_vm *held)
+static int bo_move_locked(struct simgpu_bo *bo, u32 to, struct simgpu_vm *held,
+			  bool all_locked)
 {
 	struct simgpu_device *sdev = to_simgpu_device(bo->base.dev);
 	pgoff_t i, n = bo->base.size >> PAGE_SHIFT;
 	struct bo_storage new = { .placement = to }, old;
-	struct simgpu_vm_set vms;
+	struct simgpu_vm_set vms = {};
 	struct page **src, **dst;
 	int err;
 
@@ -206,9 +210,11 @@ static int bo_move_locked(struct simgpu_bo *bo, u32 to, struct simgpu_vm *held)
 	err = bo_storage_alloc(sdev, &new, n, GFP_HIGHUSER, false);
 	if (err)
 		goto err_arrays;
-	err = simgpu_vm_bo_lock_vms_locked(bo, held, &vms);
-	if (err)
-		goto err_storage;
+	if (!all_locked) {
+		err = simgpu_vm_bo_lock_vms_locked(bo, held, &vms);
+		if (err)
+			goto err_storage;
+	}
 
 	/* From here on no CPU or GPU access reaches the old storage. */
 	drm_vma_node_unmap(&bo->base.vma_node,
@@ -268,14 +274,11 @@ void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held)
 	lockdep_assert_held(&bo->lock);
 
 	if (bo->placement == bo->preferred ||
-	    bo_move_locked(bo, DRM_SIMGPU_MEM_VRAM, held))
+	    bo_move_locked(bo, DRM_SIMGPU_MEM_VRAM, held, false))
 		return;
 	bo_lru_add(sdev, bo);
 	atomic64_inc(&sdev->stats.bo_restores);
 }
-
-/* Busy VMs an evictor that holds no VM lock waits for, about 1 ms each. */
-#define BO_EVICT_TRIES	200
 
 /**
  * simgpu_bo_lru_oldest() - when the least recently placed object went
@@ -314,9 +317,9 @@ bool simgpu_bo_lru_oldest(struct simgpu_device *sdev, unsigned long *at)
 int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 			unsigned long min_age)
 {
+	struct simgpu_vm_set vms = {};
 	struct simgpu_bo *bo = NULL, *it;
-	unsigned int tries;
-	int err = -ENOENT, ret = 0;
+	int ret = 0;
 
 	spin_lock(&sdev->bo_lru_lock);
 	list_for_each_entry(it, &sdev->bo_lru, lru_link) {
@@ -333,23 +336,21 @@ int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 	if (!bo)
 		return -ENOENT;
 
-	mutex_lock(&bo->lock);
-	for (tries = 0; bo->placement == DRM_SIMGPU_MEM_VRAM; tries++) {
-		err = bo_move_locked(bo, DRM_SIMGPU_MEM_SYSTEM, held);
-		if (err != -EBUSY || held || tries == BO_EVICT_TRIES)
-			break;
-		/* Holding no VM: let a fault or a bind of that VM finish. */
-		mutex_unlock(&bo->lock);
-		usleep_range(500, 1000);
+	/* Holding no VM, wait for the VMs that map it; else only try them. */
+	if (held)
 		mutex_lock(&bo->lock);
-	}
-	if (!err) {
+	else if (simgpu_vm_bo_lock_all(bo, &vms))
+		goto out;
+	if (bo->placement == DRM_SIMGPU_MEM_VRAM &&
+	    !bo_move_locked(bo, DRM_SIMGPU_MEM_SYSTEM, held, !held)) {
 		bo_lru_del(sdev, bo);
 		atomic64_inc(&sdev->stats.bo_evictions);
 		atomic64_add(bo->base.size, &sdev->stats.bo_evicted_bytes);
 		ret = 1;
 	}
 	mutex_unlock(&bo->lock);
+	simgpu_vm_set_unlock(&vms);
+out:
 	drm_gem_object_put(&bo->base);
 	return ret;
 }

@@ -4,8 +4,10 @@
  */
 
 #include <linux/bitfield.h>
+#include <linux/delay.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include <drm/drm_file.h>
@@ -46,8 +48,10 @@
  * GFP_KERNEL and takes each engine's TLB lock (a spinlock) for the
  * invalidation: vm->lock -> engine->tlb_lock, and an object's lock to
  * link or unlink a mapping, or to map it on a fault: vm->lock -> bo->lock.
- * A move of an object takes the other VMs' locks with mutex_trylock()
- * under bo->lock. The engines never take vm->lock; they read the page
+ * A move of an object from a fault takes the other VMs' locks with
+ * mutex_trylock() under bo->lock; one holding no VM lock (an allocation)
+ * takes them all first, in address order with one lockdep subclass each,
+ * then bo->lock (simgpu_vm_bo_lock_all()). The engines never take vm->lock; they read the page
  * table locklessly under their TLB lock.
  * The per-file xarrays of VMs have their own internal lock.
  */
@@ -122,6 +126,7 @@ int simgpu_vm_bo_lock_vms_locked(struct simgpu_bo *bo, struct simgpu_vm *held,
 	lockdep_assert_held(&bo->lock);
 
 	set->n = 0;
+	set->refs = false;
 	list_for_each_entry(m, &bo->mappings, bo_link) {
 		err = -EPERM;
 		if (!simgpu_vm_fault_mode(m->vm))
@@ -148,12 +153,128 @@ err_unlock:
 
 /**
  * simgpu_vm_set_unlock() - unlock the VMs of simgpu_vm_bo_lock_vms_locked()
+ * or simgpu_vm_bo_lock_all()
  * @set: the VMs
+ *
+ * Drops the references simgpu_vm_bo_lock_all() took: the caller must not
+ * hold an object lock then (the last reference unlinks the VM's mappings).
  */
 void simgpu_vm_set_unlock(struct simgpu_vm_set *set)
 {
-	while (set->n)
-		mutex_unlock(&set->vms[--set->n]->lock);
+	struct simgpu_vm *vm;
+
+	while (set->n) {
+		vm = set->vms[--set->n];
+		mutex_unlock(&vm->lock);
+		if (set->refs)
+			simgpu_vm_put(vm);
+	}
+	set->refs = false;
+}
+
+static int vm_cmp(const void *a, const void *b)
+{
+	const struct simgpu_vm *x = *(struct simgpu_vm * const *)a;
+	const struct simgpu_vm *y = *(struct simgpu_vm * const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Take a reference to each VM that maps @bo; -EPERM: pinned. */
+static int vm_set_collect_locked(struct simgpu_bo *bo,
+				 struct simgpu_vm_set *set)
+{
+	struct simgpu_mapping *m;
+	unsigned int i;
+
+	lockdep_assert_held(&bo->lock);
+
+	list_for_each_entry(m, &bo->mappings, bo_link) {
+		if (!simgpu_vm_fault_mode(m->vm))
+			return -EPERM;
+		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
+			;
+		if (i < set->n)
+			continue;
+		if (set->n == SIMGPU_VM_SET_MAX)
+			return -EPERM;
+		/* A VM being released unlinks its mappings soon. */
+		if (!kref_get_unless_zero(&m->vm->ref))
+			return -EAGAIN;
+		set->vms[set->n++] = m->vm;
+	}
+	return 0;
+}
+
+/* Whether every VM that maps @bo is in @set. */
+static bool vm_set_covers_locked(struct simgpu_bo *bo,
+				 const struct simgpu_vm_set *set)
+{
+	struct simgpu_mapping *m;
+	unsigned int i;
+
+	lockdep_assert_held(&bo->lock);
+
+	list_for_each_entry(m, &bo->mappings, bo_link) {
+		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
+			;
+		if (i == set->n)
+			return false;
+	}
+	return true;
+}
+
+#define VM_SET_TRIES	16
+/* A VM being released unlinks its mappings within this many tries. */
+#define VM_SET_RELEASE_TRIES	1000
+
+/**
+ * simgpu_vm_bo_lock_all() - lock every VM that maps an object, waiting
+ * @bo: the object, its lock not held
+ * @set: receives the VMs, locked and referenced
+ *
+ * For a caller that holds no VM lock: takes the VMs' locks in address
+ * order (mutex_lock_nested(), one lockdep subclass each), then the
+ * object's lock, and starts again if a mapping in another VM came in
+ * meanwhile, and waits (sleeping, up to a second or two) for a VM being
+ * released to unlink its mappings. Release with mutex_unlock(&bo->lock),
+ * then simgpu_vm_set_unlock().
+ *
+ * Return: 0 with @bo's lock and every VM that maps it locked; -EPERM when
+ * @bo is pinned (see simgpu_vm_bo_lock_vms_locked()), -EBUSY when the
+ * mappings kept changing; nothing locked then.
+ */
+int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
+{
+	unsigned int i, tries = 0, released = 0;
+	int err;
+
+	while (tries < VM_SET_TRIES) {
+		set->n = 0;
+		set->refs = true;
+		mutex_lock(&bo->lock);
+		err = vm_set_collect_locked(bo, set);
+		mutex_unlock(&bo->lock);
+		if (err) {
+			for (i = 0; i < set->n; i++)
+				simgpu_vm_put(set->vms[i]);
+			set->n = 0;
+			if (err != -EAGAIN || ++released == VM_SET_RELEASE_TRIES)
+				return err == -EAGAIN ? -EBUSY : err;
+			usleep_range(1000, 2000);
+			continue;
+		}
+		sort(set->vms, set->n, sizeof(set->vms[0]), vm_cmp, NULL);
+		for (i = 0; i < set->n; i++)
+			mutex_lock_nested(&set->vms[i]->lock, i);
+		mutex_lock(&bo->lock);
+		if (vm_set_covers_locked(bo, set))
+			return 0;
+		mutex_unlock(&bo->lock);
+		simgpu_vm_set_unlock(set);
+		tries++;
+	}
+	return -EBUSY;
 }
 
 /**

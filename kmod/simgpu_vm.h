@@ -90,14 +90,17 @@ struct simgpu_vm {
  * struct simgpu_vm_set - VMs locked together to move a buffer object
  * @vms: the VMs, each locked
  * @n: entries in @vms
+ * @refs: each entry also holds a reference
  */
 struct simgpu_vm_set {
 	struct simgpu_vm *vms[SIMGPU_VM_SET_MAX];
 	unsigned int n;
+	bool refs;
 };
 
 int simgpu_vm_bo_lock_vms_locked(struct simgpu_bo *bo, struct simgpu_vm *held,
 				 struct simgpu_vm_set *set);
+int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set);
 void simgpu_vm_set_unlock(struct simgpu_vm_set *set);
 void simgpu_vm_bo_zap_locked(struct simgpu_bo *bo);
 
