@@ -356,6 +356,13 @@ static long svm_migrate_range(struct simgpu_vm *vm,
 	    (pol->thrash_limit &&
 	     READ_ONCE(r->cpu_bounces) >= SVM_THRASH_BOUNCES))
 		return 0;
+	/*
+	 * All in this VRAM or a linked device's, to be mapped in place: a
+	 * migration would move nothing, yet invalidate the linked devices
+	 * that map the range.
+	 */
+	if (!device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
+		return 0;
 	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target,
 					       device_pages, pol->force);
 }

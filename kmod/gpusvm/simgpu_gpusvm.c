@@ -486,6 +486,51 @@ static int range_ro_devmem_to_ram(struct simgpu_gpusvm *svm,
 }
 
 /**
+ * simgpu_gpusvm_range_in_devmem() - whether a range sits in device memory
+ * @svm: the mirror
+ * @range: the range; its pfns are overwritten (collect them afterwards)
+ *
+ * Looks at the CPU page tables without faulting anything in. A migration
+ * to device memory of a range whose pages all sit there already moves
+ * nothing, but its collection would invalidate every device that maps the
+ * range (devices that share the owner map each other's pages in place):
+ * callers ask this first.
+ *
+ * Return: true when every page of @range is a device-private page of the
+ * mirror's owner; false otherwise or when that cannot be told now.
+ */
+bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
+				   struct simgpu_gpusvm_range *range)
+{
+	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+	struct hmm_range hmm_range = {
+		.notifier = &range->notifier->notifier,
+		.start = range->start,
+		.end = range->last + 1,
+		.hmm_pfns = range->pfns,
+		.dev_private_owner = svm->device_private_owner,
+	};
+	int err;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	if (!svm->device_private_owner || !mmget_not_zero(svm->mm))
+		return false;
+	hmm_range.notifier_seq = mmu_interval_read_begin(hmm_range.notifier);
+	mmap_read_lock(svm->mm);
+	err = hmm_range_fault(&hmm_range);
+	mmap_read_unlock(svm->mm);
+	mmput_async(svm->mm);
+	if (err)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(range->pfns[i] & HMM_PFN_VALID) ||
+		    !is_device_private_page(hmm_pfn_to_page(range->pfns[i])))
+			return false;
+	return true;
+}
+
+/**
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
  * @range: the range

@@ -244,6 +244,8 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 				   u64 gpuva_start, u64 gpuva_end);
 void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range);
+bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
+				   struct simgpu_gpusvm_range *range);
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 				  struct simgpu_gpusvm_range *range, bool write);
 bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
