@@ -4,7 +4,10 @@
 # The main job: boot a kernel in QEMU, load simgpu, show the devices, run
 # every built-in GPU kernel directly on malloc'd memory and a malloc'd
 # linked list (shared virtual memory) and on buffer objects in VRAM, check
-# each result against the CPU, and print the device counters.
+# each result against the CPU, and print the device counters. Then both
+# devices and the CPU take turns on one heap buffer (simgpu-run --shared),
+# on svm-dev also with the devices linked (link_groups=0,1), where one
+# device maps the other's VRAM in place.
 #
 #   scripts/demo.sh [-k stock|svm-dev]      (default stock)
 set -euo pipefail
@@ -24,6 +27,12 @@ cat >"$cmds" <<'CMDS'
 simgpu-info
 simgpu-run --mode svm --device 0 --counters
 simgpu-run --mode bo --placement vram --device 1
+simgpu-run --shared --counters
 CMDS
+if [ "$kernel" = svm-dev ]; then
+	cat >>"$cmds" <<'CMDS'
+rmmod simgpu && modprobe simgpu link_groups=0,1 && simgpu-run --shared --counters; rc=$?; rmmod simgpu; modprobe simgpu && exit $rc
+CMDS
+fi
 "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -c "$cmds" \
 	-o "$SIMGPU_BUILD/$kernel/demo"

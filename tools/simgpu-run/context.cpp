@@ -16,7 +16,6 @@
 #include "simgpu/exec_queue.hpp"
 #include "simgpu/fd.hpp"
 #include "simgpu/sync.hpp"
-#include "simgpu/vm.hpp"
 #include "simgpu/waiter.hpp"
 
 namespace simgpu_run {
@@ -169,6 +168,8 @@ public:
         return status.value() == 1;
     }
 
+    const simgpu::Vm& vm() const override { return vm_; }
+
 private:
     const simgpu::Device& dev_;
     uint32_t placement_;
@@ -181,10 +182,6 @@ private:
     // The submitted job's out-fence and its sync_file.
     std::optional<simgpu::Syncobj> done_;
     simgpu::Fd sync_file_;
-};
-
-struct FreeDeleter {
-    void operator()(void* p) const noexcept { std::free(p); }
 };
 
 // The GPU uses this process's pointers: allocations are plain malloc()
@@ -247,6 +244,8 @@ public:
         return job_error(queue_, Error{EIO, "a job of exec queue " + std::to_string(queue_.id()) +
                                                 " failed"});
     }
+
+    const simgpu::Vm& vm() const override { return vm_; }
 
 private:
     Result<Region> keep(void* p, const char* what)

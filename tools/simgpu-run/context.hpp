@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <span>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "simgpu/batch.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/result.hpp"
+#include "simgpu/vm.hpp"
 
 namespace simgpu_run {
 
@@ -23,6 +25,11 @@ struct Region {
     {
         return reinterpret_cast<T*>(cpu);
     }
+};
+
+// Frees memory of malloc() and aligned_alloc(), for std::unique_ptr.
+struct FreeDeleter {
+    void operator()(void* p) const noexcept { std::free(p); }
 };
 
 // What one run needs on one device: a VM, a compute queue on it and the
@@ -52,6 +59,9 @@ public:
     // while it runs; once it failed, an Error with the queue's error (and
     // the fault address of a page fault).
     virtual simgpu::Result<bool> done() = 0;
+
+    // The VM the context's jobs run in.
+    virtual const simgpu::Vm& vm() const = 0;
 };
 
 // Submits @batches[i] in @contexts[i], all at once, and waits for every

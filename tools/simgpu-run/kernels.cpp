@@ -57,17 +57,6 @@ Region output64(Context& ctx)
     return r;
 }
 
-// Puts the argument block in GPU memory; the batch of one LAUNCH of it.
-template <typename Args>
-simgpu::BatchBuilder launch(Context& ctx, uint32_t kernel, const Args& args)
-{
-    const Region block = ctx.alloc(sizeof(Args)).value();
-    std::memcpy(block.cpu, &args, sizeof(Args));
-    simgpu::BatchBuilder batch;
-    batch.launch(kernel, block.gpu).batch_end();
-    return batch;
-}
-
 Outcome compare(const uint32_t* got, const std::vector<uint32_t>& want, const char* unit)
 {
     uint64_t matches = 0;

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,19 @@ struct PreparedRun {
     simgpu::BatchBuilder batch;
     std::function<Outcome()> check;
 };
+
+// Puts the argument block @args in @ctx's memory; the batch of one LAUNCH
+// of @kernel (DRM_SIMGPU_KERNEL_*) with it. Throws simgpu::Exception when
+// the allocation fails.
+template <typename Args>
+simgpu::BatchBuilder launch(Context& ctx, uint32_t kernel, const Args& args)
+{
+    const Region block = ctx.alloc(sizeof(Args)).value();
+    std::memcpy(block.cpu, &args, sizeof(Args));
+    simgpu::BatchBuilder batch;
+    batch.launch(kernel, block.gpu).batch_end();
+    return batch;
+}
 
 // Prepares the inputs of @kernel over @count elements (list nodes for
 // list-sum) in @ctx and the batch that runs it. Throws simgpu::Exception

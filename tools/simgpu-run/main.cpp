@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu-run: runs the built-in GPU kernels on simgpu devices, checks each
-// result against the CPU and prints what happened.
+// result against the CPU and prints what happened; with --shared, every
+// device and the CPU take turns on one heap buffer (shared.cpp).
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "context.hpp"
 #include "counters.hpp"
 #include "kernels.hpp"
+#include "shared.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/format.hpp"
 
@@ -29,6 +32,11 @@ enum class Mode { bo, svm };
 constexpr uint64_t default_elements = 65536;
 constexpr uint64_t default_list_nodes = 4096;
 constexpr uint64_t max_elements = uint64_t{1} << 28;
+// --shared: a 2 MiB buffer.
+constexpr uint64_t default_shared_elements = 524288;
+// Each GPU step doubles every element: fewer than 32 of them keep it odd
+// times a power of two, never 0.
+constexpr uint64_t max_steps = 32;
 
 struct Options {
     std::optional<size_t> kernel; // index into kernels; none: all
@@ -37,6 +45,10 @@ struct Options {
     std::optional<uint32_t> device; // none: all
     std::optional<uint32_t> placement;
     bool counters = false;
+    bool shared = false;
+    std::optional<unsigned> steps; // --shared; none: two rounds
+    // The first option that selects kernel runs, which --shared does not do.
+    const char* kernel_option = nullptr;
 };
 
 struct Tally {
@@ -53,6 +65,7 @@ void usage(std::FILE* stream, const char* argv0)
         stream,
         "Usage: %s [--kernel NAME|all] [--elements N] [--mode bo|svm] [--device I|all]\n"
         "          [--placement system|vram] [--counters]\n"
+        "       %s --shared [--steps N] [--elements N] [--counters]\n"
         "Run built-in GPU kernels on simgpu devices and check them against the CPU.\n"
         "\n"
         "  --kernel NAME    memset, copy, add, saxpy, reduce-sum, gather, histogram,\n"
@@ -67,11 +80,21 @@ void usage(std::FILE* stream, const char* argv0)
         "  --placement P    bo mode: buffer objects in system memory (default) or vram;\n"
         "                   implies --mode bo\n"
         "  --counters       print each device's debugfs counters after the runs\n"
+        "                   (--shared: how each step moved the migration counters)\n"
+        "  --shared         several GPUs, one address space: one heap buffer\n"
+        "                   (aligned_alloc) of --elements N (default %llu) that every\n"
+        "                   device (at least 2) mirrors; device 0 adds it to itself, then\n"
+        "                   device 1, ..., then the CPU reads it, and again; after each\n"
+        "                   step, where each device maps its pages (VM_QUERY_RANGE); at\n"
+        "                   the end a check of every element\n"
+        "  --steps N        --shared: steps to run, 1 to %llu (default two rounds)\n"
         "  --help           show this help\n"
         "\n"
         "Exit status 0 when every run matched, 1 on a mismatch or an error.\n",
-        argv0, static_cast<unsigned long long>(default_elements),
-        static_cast<unsigned long long>(default_list_nodes));
+        argv0, argv0, static_cast<unsigned long long>(default_elements),
+        static_cast<unsigned long long>(default_list_nodes),
+        static_cast<unsigned long long>(default_shared_elements),
+        static_cast<unsigned long long>(max_steps));
 }
 
 std::optional<uint64_t> parse_number(std::string_view s)
@@ -93,8 +116,12 @@ std::optional<Options> parse(int argc, char** argv)
             o.counters = true;
             continue;
         }
+        if (arg == "--shared") {
+            o.shared = true;
+            continue;
+        }
         if (arg != "--kernel" && arg != "--elements" && arg != "--mode" && arg != "--device" &&
-            arg != "--placement") {
+            arg != "--placement" && arg != "--steps") {
             std::fprintf(stderr, "simgpu-run: unknown argument '%s'\n", argv[i]);
             return std::nullopt;
         }
@@ -102,6 +129,8 @@ std::optional<Options> parse(int argc, char** argv)
             std::fprintf(stderr, "simgpu-run: %s needs a value\n", argv[i]);
             return std::nullopt;
         }
+        if (arg != "--elements" && arg != "--steps" && !o.kernel_option)
+            o.kernel_option = argv[i];
         const std::string_view value = argv[++i];
         const auto bad = [&](const char* expected) {
             std::fprintf(stderr, "simgpu-run: %s %s: expected %s\n", argv[i - 1], argv[i],
@@ -124,6 +153,11 @@ std::optional<Options> parse(int argc, char** argv)
             o.elements = parse_number(value);
             if (!o.elements || *o.elements == 0 || *o.elements > max_elements)
                 return bad("a number from 1 to 268435456");
+        } else if (arg == "--steps") {
+            const auto n = parse_number(value);
+            if (!n || *n == 0 || *n > max_steps)
+                return bad("a number from 1 to 32");
+            o.steps = static_cast<unsigned>(*n);
         } else if (arg == "--mode") {
             if (value != "bo" && value != "svm")
                 return bad("bo or svm");
@@ -142,6 +176,15 @@ std::optional<Options> parse(int argc, char** argv)
                 return bad("system or vram");
             o.placement = value == "vram" ? DRM_SIMGPU_MEM_VRAM : DRM_SIMGPU_MEM_SYSTEM;
         }
+    }
+    if (o.shared && o.kernel_option) {
+        std::fprintf(stderr, "simgpu-run: --shared runs a program of its own: %s does not apply\n",
+                     o.kernel_option);
+        return std::nullopt;
+    }
+    if (o.steps && !o.shared) {
+        std::fprintf(stderr, "simgpu-run: --steps applies to --shared only\n");
+        return std::nullopt;
     }
     if (o.mode == Mode::svm && o.placement) {
         std::fprintf(stderr, "simgpu-run: --placement applies to --mode bo only\n");
@@ -271,6 +314,15 @@ int main(int argc, char** argv)
     if (devices.value().empty()) {
         std::fprintf(stderr, "simgpu-run: no simgpu device found (is the simgpu module loaded?)\n");
         return 1;
+    }
+    if (opts->shared) {
+        // A round: each device once, then the CPU.
+        const auto round = static_cast<unsigned>(devices.value().size() + 1);
+        return run_shared(devices.value(),
+                          SharedOptions{.elements = opts->elements.value_or(default_shared_elements),
+                                        .steps = opts->steps.value_or(
+                                            std::min<unsigned>(2 * round, max_steps)),
+                                        .counters = opts->counters});
     }
     if (opts->device && *opts->device >= devices.value().size()) {
         std::fprintf(stderr, "simgpu-run: no device %u (found %zu)\n", *opts->device,

@@ -54,6 +54,8 @@ public:
 
     int done_fd() const override { return done_.fd(); }
 
+    const simgpu::Vm& vm() const override { return vm_; }
+
     Result<bool> done() override
     {
         switch (ending.load()) {
@@ -80,6 +82,7 @@ public:
 
 private:
     simgpu::EventFd done_;
+    simgpu::Vm vm_; // owns nothing
     bool submit_fails_;
 };
 
