@@ -10,7 +10,7 @@
 // faults, teardown with jobs in flight, where the GPU maps each kind of
 // memory (system memory, or VRAM on a device with
 // DRM_SIMGPU_CAP_VRAM_MIGRATION), the argument checking of the mirror and
-// of VM_QUERY_RANGE, and the SVM counters in debugfs.
+// of VM_QUERY_RANGE, and the SVM counters and VM list in debugfs.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -22,6 +22,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -41,6 +42,7 @@
 #include <drm/simgpu_drm.h>
 
 #include "igt.hpp"
+#include "simgpu/counters.hpp"
 #include "simgpu_svm_test.hpp"
 #include "simgpu_test.hpp"
 
@@ -2108,6 +2110,131 @@ int main(int argc, char** argv)
                  static_cast<unsigned long long>(c5.at("ranges_4K") - c0.at("ranges_4K")),
                  static_cast<unsigned long long>(c5.at("pages_faulted") - c0.at("pages_faulted")),
                  static_cast<unsigned long long>(c5.at("invalidations") - c0.at("invalidations")));
+    });
+
+    t.subtest("debugfs-vms", [&] {
+        namespace svm = simgpu_test::svm;
+        const uint32_t device = env->info.device_id;
+        const auto read_vms = [&] {
+            auto dirs = simgpu::counter_dirs();
+            igt_require_f(dirs.ok() && dirs.value().size() > device,
+                          "no debugfs directory of device %u (not root or no debugfs)", device);
+            auto vms = simgpu::read_vms(dirs.value()[device]);
+            igt_assert_f(vms.ok(), "%s", vms.ok() ? "" : vms.error().message().c_str());
+            return std::move(vms).value();
+        };
+        const uint64_t pid = static_cast<uint64_t>(::getpid());
+        // This process's VMs with id @id; their clients differ.
+        const auto ours = [&](const std::vector<simgpu::VmInfo>& vms, uint32_t id) {
+            std::vector<simgpu::VmInfo> found;
+            for (const auto& v : vms)
+                if (v.id == id && v.value("pid") == pid)
+                    found.push_back(v);
+            return found;
+        };
+        const auto at = [](const simgpu::VmInfo& v, const char* name) {
+            const auto value = v.value(name);
+            igt_assert_f(value.has_value(), "vm %u/%u has no %s line", v.client, v.id, name);
+            return *value;
+        };
+
+        const auto stats0 = svm::stats_counters(device);
+        const auto svm0 = svm::svm_counters(device);
+        // The batch and the fence are in buffer objects: the GPU faults
+        // only on the memory under test, a VMA of its own too small for
+        // 2 MiB ranges: three 64 KiB ones.
+        constexpr uint64_t num_pages = 48;
+        const uint64_t bytes = num_pages * page_size;
+        auto gpu = std::make_unique<svm::SvmGpu>();
+        svm::start_gpu(*gpu, *env);
+        const uint32_t vm_id = gpu->vm().id();
+        svm::Area area(bytes);
+        BatchBuilder b;
+        b.fill(va(area.data()), bytes, 0x5eedf00du).batch_end();
+        svm::run_ok(*gpu, b);
+
+        // Before the CPU touches the data (it would take it back from VRAM).
+        const auto found = ours(read_vms(), vm_id);
+        const auto pages = svm::query(gpu->vm(), area.data(), bytes);
+        const auto stats1 = svm::stats_counters(device);
+        const auto svm1 = svm::svm_counters(device);
+        igt_assert_eq(found.size(), size_t{1});
+        const simgpu::VmInfo& v = found[0];
+        igt_info("vm %u/%u: %llu retried faults, %llu pages faulted, %llu/%llu pages in "
+                 "system/VRAM\n",
+                 v.client, v.id, static_cast<unsigned long long>(at(v, "faults_retried")),
+                 static_cast<unsigned long long>(at(v, "pages_faulted")),
+                 static_cast<unsigned long long>(at(v, "svm_system_pages")),
+                 static_cast<unsigned long long>(at(v, "svm_vram_pages")));
+        igt_assert_eq(at(v, "fault_mode"), 1u);
+        igt_assert_eq(at(v, "mirror"), 1u);
+        igt_assert_eq(at(v, "mirror_pid"), pid);
+        // The control BO and the increments BO split the mirror.
+        igt_assert_eq(at(v, "bo_mappings"), 2u);
+        igt_assert_lte(1u, at(v, "mirror_mappings"));
+        igt_assert_lte(svm::SvmGpu::inc_bytes / page_size + 1, at(v, "bo_system_pages"));
+        igt_assert_eq(at(v, "bo_vram_pages"), 0u);
+        igt_assert_eq(at(v, "ranges"), 3u);
+        igt_assert_eq(at(v, "ranges_64K"), 3u);
+        igt_assert_eq(at(v, "ranges_2M") + at(v, "ranges_4K"), 0u);
+        // What the page table maps is what VM_QUERY_RANGE reports: all of it.
+        const uint64_t mapped = static_cast<uint64_t>(
+            std::count_if(pages.begin(), pages.end(),
+                          [](uint32_t f) { return f & DRM_SIMGPU_PAGE_MAPPED; }));
+        igt_assert_eq(mapped, num_pages);
+        igt_assert_eq(at(v, "svm_system_pages") + at(v, "svm_vram_pages"), num_pages);
+        igt_assert_eq(at(v, "svm_vram_pages"), svm::count_vram(pages));
+        igt_assert_eq(at(v, "svm_peer_pages"), 0u);
+        // One fault at least per range, none cancelled; the only VM
+        // faulting on the device: its counts are the device's.
+        igt_assert_lte(3u, at(v, "faults_retried"));
+        igt_assert_eq(at(v, "faults_cancelled"), 0u);
+        igt_assert_eq(at(v, "faults_retried"), svm::delta(stats0, stats1, "faults_retried"));
+        igt_assert_eq(svm::delta(stats0, stats1, "faults_cancelled"), 0u);
+        igt_assert_lte(num_pages, at(v, "pages_faulted"));
+        igt_assert_eq(at(v, "pages_faulted"), svm::delta(svm0, svm1, "pages_faulted"));
+        svm::check_value(area.data(), bytes, 0x5eedf00du, "filled memory");
+
+        // A VM of a second file of this process: perhaps the same id, not
+        // the same client; nothing mapped, no faults.
+        const auto find = [](const std::vector<simgpu::VmInfo>& vms, uint32_t client,
+                             uint32_t id) -> std::optional<simgpu::VmInfo> {
+            for (const auto& x : vms)
+                if (x.client == client && x.id == id)
+                    return x;
+            return std::nullopt;
+        };
+        auto opened = simgpu::Device::open(env->dev.path());
+        igt_assert_ok(opened);
+        auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
+        auto vm2 = Vm::create(*dev2);
+        igt_assert_ok(vm2);
+        const uint32_t vm2_id = vm2.value().id();
+        const auto vms2 = read_vms();
+        igt_assert(find(vms2, v.client, vm_id).has_value());
+        std::optional<simgpu::VmInfo> w;
+        for (const auto& x : ours(vms2, vm2_id))
+            if (x.client != v.client)
+                w = x;
+        igt_assert_f(w.has_value(), "no VM %u of the second file", vm2_id);
+        igt_assert_lte(v.client + 1, w->client);
+        igt_assert_eq(at(*w, "fault_mode"), 0u);
+        igt_assert_eq(at(*w, "mirror"), 0u);
+        igt_assert_eq(at(*w, "bo_mappings") + at(*w, "mirror_mappings") + at(*w, "ranges"), 0u);
+        igt_assert_eq(at(*w, "faults_retried") + at(*w, "pages_faulted"), 0u);
+
+        // VM_DESTROY takes the first VM off the list, closing the file the
+        // second.
+        gpu.reset();
+        const auto left = read_vms();
+        igt_assert_f(!find(left, v.client, vm_id), "vm %u/%u is listed after VM_DESTROY",
+                     v.client, vm_id);
+        igt_assert(find(left, w->client, vm2_id).has_value());
+        (void)vm2.value().release();
+        dev2.reset();
+        for (const auto& x : read_vms())
+            igt_assert_f(x.client != w->client,
+                         "vm %u/%u is listed after its file was closed", x.client, x.id);
     });
 
     // --- teardown (last: a kernel that breaks here breaks later subtests) -----------------------------------------------------------

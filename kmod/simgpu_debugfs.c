@@ -4,6 +4,8 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 
 #include <drm/drm_debugfs.h>
@@ -12,6 +14,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
 #include "simgpu_exec.h"
+#include "simgpu_vm.h"
 
 /**
  * DOC: Overview
@@ -25,8 +28,31 @@
  * - simgpu_vram: VRAM size and use, buffer object evictions and restores
  * - simgpu_svm: SVM ranges created and removed (by chunk size), pages
  *   faulted in, invalidations
+ * - simgpu_vms: every VM of every open file of the device
  *
- * Each file is one "name value" pair per line, for tools to parse.
+ * Each file is one "name value" pair per line, for tools to parse;
+ * simgpu_engines has one line per engine, its name and then such pairs.
+ * simgpu_vms has a block per VM, oldest file first, then by VM id: a line
+ * "vm <client>/<id>" (the file's number among those the device ever
+ * opened, and the VM id in that file), then one indented "name value"
+ * line each for:
+ *
+ * - pid, comm: the task that opened the file (the pid in the reader's
+ *   namespace, 0 when not visible there; the command name with whitespace
+ *   and backslashes as octal escapes, "<unknown>" once the task is gone)
+ * - fault_mode, mirror: 0 or 1; mirror_pid: the process the VM mirrors,
+ *   or 0
+ * - bo_mappings, mirror_mappings: buffer-object mappings, and pieces of
+ *   CPU address mirror between them
+ * - ranges, ranges_2M, ranges_64K, ranges_4K: SVM ranges alive, by size
+ * - svm_system_pages, svm_vram_pages, svm_peer_pages: 4 KiB pages the GPU
+ *   maps now in the mirror pieces, in system memory, in the device's own
+ *   VRAM and in a linked device's VRAM; bo_system_pages, bo_vram_pages:
+ *   the same for buffer objects
+ * - faults_retried, faults_cancelled: the GPU faults of simgpu_stats, for
+ *   this VM; pages_faulted: the pages_faulted of simgpu_svm, for this VM
+ *
+ * A VM destroyed while exec queues still use it is no longer listed.
  */
 
 /**
@@ -34,6 +60,18 @@
  *
  * Counters are read without locks; the queue count of an engine is read
  * under its engine lock, the TLB counters under its TLB lock.
+ *
+ * simgpu_vms walks &drm_device.filelist under &drm_device.filelist_mutex
+ * (a file stays on it, with its VMs, until its postclose), takes a
+ * reference to each VM under the xarray lock of the file's VMs, and
+ * reads the VM under its lock (killable): filelist_mutex -> vm->lock. A
+ * VM whose last reference it drops is freed there, under filelist_mutex
+ * only, which is the same order.
+ * It takes nothing else: no mmap_lock, no SVM notifier lock (the counts
+ * come from the VM's mapping tree, page table and SVM ranges, which the
+ * VM lock keeps in place), so the MMU notifier and reclaim never wait
+ * for it; a fault of the VM waits for one VM's walk. The comm is read
+ * under RCU, as drm's own "clients" file does.
  */
 
 static struct simgpu_device *node_sdev(struct seq_file *m)
@@ -151,11 +189,96 @@ static int vram_show(struct seq_file *m, void *data)
 	return 0;
 }
 
+static int vm_show(struct seq_file *m, u32 client, unsigned long id,
+		   pid_t pid, const char *comm, struct simgpu_vm *vm)
+{
+	struct simgpu_vm_info info;
+	pid_t mirror_pid = 0;
+	bool mirror;
+
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	simgpu_vm_info_locked(vm, &info);
+	mirror = vm->svm_active;
+	if (mirror)
+		mirror_pid = pid_vnr(vm->svm_pid);
+	mutex_unlock(&vm->lock);
+
+	seq_printf(m, "vm %u/%lu\n", client, id);
+	seq_printf(m, "  pid %d\n", pid);
+	seq_puts(m, "  comm ");
+	seq_escape(m, comm, " \t\n\v\f\r\\");
+	seq_putc(m, '\n');
+	seq_printf(m, "  fault_mode %d\n", simgpu_vm_fault_mode(vm));
+	seq_printf(m, "  mirror %d\n", mirror);
+	seq_printf(m, "  mirror_pid %d\n", mirror_pid);
+	seq_printf(m, "  bo_mappings %lu\n", info.bo_mappings);
+	seq_printf(m, "  mirror_mappings %lu\n", info.mirror_mappings);
+	seq_printf(m, "  ranges %lu\n",
+		   info.ranges[0] + info.ranges[1] + info.ranges[2]);
+	seq_printf(m, "  ranges_2M %lu\n", info.ranges[0]);
+	seq_printf(m, "  ranges_64K %lu\n", info.ranges[1]);
+	seq_printf(m, "  ranges_4K %lu\n", info.ranges[2]);
+	seq_printf(m, "  svm_system_pages %llu\n", info.svm.system);
+	seq_printf(m, "  svm_vram_pages %llu\n", info.svm.vram);
+	seq_printf(m, "  svm_peer_pages %llu\n", info.svm.peer);
+	seq_printf(m, "  bo_system_pages %llu\n", info.bo.system);
+	seq_printf(m, "  bo_vram_pages %llu\n", info.bo.vram);
+	seq_printf(m, "  faults_retried %lld\n",
+		   atomic64_read(&vm->faults_retried));
+	seq_printf(m, "  faults_cancelled %lld\n",
+		   atomic64_read(&vm->faults_cancelled));
+	seq_printf(m, "  pages_faulted %lld\n",
+		   atomic64_read(&vm->svm.pages_faulted));
+	return 0;
+}
+
+static int vms_show_file(struct seq_file *m, struct drm_file *file)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	char comm[TASK_COMM_LEN] = "<unknown>";
+	struct task_struct *task;
+	struct simgpu_vm *vm;
+	unsigned long id;
+	int err = 0;
+
+	rcu_read_lock();
+	task = pid_task(file->pid, PIDTYPE_PID);
+	if (task)
+		get_task_comm(comm, task);
+	rcu_read_unlock();
+
+	for (id = 0; !err && (vm = simgpu_vm_find_next(file, &id)); id++) {
+		err = vm_show(m, sfile->client, id, pid_vnr(file->pid), comm,
+			      vm);
+		simgpu_vm_put(vm);
+	}
+	return err;
+}
+
+static int vms_show(struct seq_file *m, void *data)
+{
+	struct drm_device *drm = &node_sdev(m)->drm;
+	struct drm_file *file;
+	int err = 0;
+
+	mutex_lock(&drm->filelist_mutex);
+	/* Youngest first on the list: walk it backwards. */
+	list_for_each_entry_reverse(file, &drm->filelist, lhead) {
+		err = vms_show_file(m, file);
+		if (err)
+			break;
+	}
+	mutex_unlock(&drm->filelist_mutex);
+	return err;
+}
+
 static const struct drm_info_list simgpu_debugfs_list[] = {
 	{ "simgpu_stats", stats_show, 0 },
 	{ "simgpu_engines", engines_show, 0 },
 	{ "simgpu_vram", vram_show, 0 },
 	{ "simgpu_svm", svm_show, 0 },
+	{ "simgpu_vms", vms_show, 0 },
 };
 
 /**

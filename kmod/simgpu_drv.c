@@ -189,6 +189,7 @@ static int simgpu_open(struct drm_device *drm, struct drm_file *file)
 
 	if (!sfile)
 		return -ENOMEM;
+	sfile->client = atomic_inc_return(&to_simgpu_device(drm)->clients);
 	xa_init_flags(&sfile->vms, XA_FLAGS_ALLOC1);
 	xa_init_flags(&sfile->queues, XA_FLAGS_ALLOC1);
 	file->driver_priv = sfile;

@@ -108,6 +108,7 @@ struct simgpu_stats {
  * @bo_lru_len: entries in @bo_lru
  * @sched_pool_lock: protects @sched_pool
  * @sched_pool: stopped schedulers of destroyed queues, for reuse
+ * @clients: files opened so far; numbers each file (&simgpu_file.client)
  */
 struct simgpu_device {
 	struct drm_device drm;
@@ -128,14 +129,18 @@ struct simgpu_device {
 	unsigned int bo_lru_len;
 	struct mutex sched_pool_lock;
 	struct list_head sched_pool;
+	atomic_t clients;
 };
 
 /**
  * struct simgpu_file - per-open-file state
+ * @client: number of the file among those its device ever opened, from 1;
+ *	names it in debugfs
  * @vms: VM id to &struct simgpu_vm, each holding a reference
  * @queues: exec queue id to &struct simgpu_exec_queue
  */
 struct simgpu_file {
+	u32 client;
 	struct xarray vms;
 	struct xarray queues;
 };

@@ -739,6 +739,11 @@ void simgpu_fault_work(struct work_struct *work)
 			return;
 
 		retry = fault_resolve(q);
+		/* Counted before the job can go on, for whoever waits on it. */
+		atomic64_inc(retry ? &sdev->stats.faults_retried :
+				     &sdev->stats.faults_cancelled);
+		atomic64_inc(retry ? &q->vm->faults_retried :
+				     &q->vm->faults_cancelled);
 
 		spin_lock(&q->e->lock);
 		if (retry)
@@ -747,8 +752,6 @@ void simgpu_fault_work(struct work_struct *work)
 			q->fault_cancel = true;
 		spin_unlock(&q->e->lock);
 
-		atomic64_inc(retry ? &sdev->stats.faults_retried :
-				     &sdev->stats.faults_cancelled);
 		trace_simgpu_fault_done(sdev->id, q->id, q->fault_addr_pending,
 					retry, ktime_us_delta(ktime_get(),
 							      q->fault_time));

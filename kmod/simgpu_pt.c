@@ -39,6 +39,9 @@
  * read with READ_ONCE(); the engines look up under their TLB lock, which
  * a TLB invalidation takes, so a lookup that raced with an update has
  * finished before the update's invalidation returns.
+ * simgpu_pt_count_mapped() reads entries the same way but walks many
+ * tables at leisure: it needs the owner's lock, which keeps tables from
+ * being freed under it.
  */
 
 static unsigned int pt_index(u64 va, unsigned int level)
@@ -427,3 +430,55 @@ u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size)
 	return entry;
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_lookup);
+
+static void pt_count_level(const u64 *table, unsigned int level, u64 base,
+			   u64 start, u64 end, struct simgpu_pt_mapped *mapped)
+{
+	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
+	unsigned int i;
+	u64 pages;
+
+	for (i = pt_index(start, level); i < SIMGPU_PT_ENTRIES; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+		u64 entry = READ_ONCE(table[i]);
+
+		if (lo >= end)
+			break;
+		if (!(entry & SIMGPU_PTE_VALID))
+			continue;
+		if (pt_is_table(entry, level)) {
+			pt_count_level(pt_table(entry), level - 1, lo,
+				       max(start, lo), min(end, hi), mapped);
+			continue;
+		}
+		pages = (min(end, hi) - max(start, lo)) >> PAGE_SHIFT;
+		if (!(entry & SIMGPU_PTE_VRAM))
+			mapped->system += pages;
+		else if (entry & SIMGPU_PTE_PEER)
+			mapped->peer += pages;
+		else
+			mapped->vram += pages;
+	}
+}
+
+/**
+ * simgpu_pt_count_mapped() - count the pages a range maps, by memory
+ * @pt: the page table
+ * @start: first address, 4 KiB aligned
+ * @end: end address, 4 KiB aligned
+ * @mapped: the counts of the range's valid leaves are added here; a
+ *	2 MiB leaf counts the pages it maps inside the range
+ *
+ * Visits only the tables that exist, so a sparse range costs what is
+ * mapped in it. Call with updates excluded (the owner's lock), which
+ * keeps tables from being freed; leaves cleared meanwhile by
+ * simgpu_pt_zap() may or may not be counted.
+ */
+void simgpu_pt_count_mapped(const struct simgpu_pt *pt, u64 start, u64 end,
+			    struct simgpu_pt_mapped *mapped)
+{
+	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
+		pt_count_level(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
+			       mapped);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_count_mapped);

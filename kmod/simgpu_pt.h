@@ -40,6 +40,18 @@ struct simgpu_pt {
 	struct list_head stale;
 };
 
+/**
+ * struct simgpu_pt_mapped - what a span of a page table maps, in 4 KiB pages
+ * @system: pages of system memory
+ * @vram: pages of the device's own VRAM
+ * @peer: pages of a linked device's VRAM
+ */
+struct simgpu_pt_mapped {
+	u64 system;
+	u64 vram;
+	u64 peer;
+};
+
 int simgpu_pt_init(struct simgpu_pt *pt);
 void simgpu_pt_fini(struct simgpu_pt *pt);
 int simgpu_pt_set(struct simgpu_pt *pt, u64 va, u64 pte);
@@ -48,6 +60,8 @@ int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge);
 int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end);
 void simgpu_pt_zap(struct simgpu_pt *pt, u64 start, u64 end);
 u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size);
+void simgpu_pt_count_mapped(const struct simgpu_pt *pt, u64 start, u64 end,
+			    struct simgpu_pt_mapped *mapped);
 void simgpu_pt_free_stale(struct simgpu_pt *pt);
 
 #endif /* _SIMGPU_PT_H_ */

@@ -157,6 +157,7 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 				 &vm->lock, &vm->sdev->svm_stats);
 	if (err)
 		return err;
+	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
 }
@@ -176,6 +177,7 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 	if (vm->svm_active) {
 		simgpu_madv_fini_locked(vm);
 		simgpu_gpusvm_fini(&vm->svm);
+		put_pid(vm->svm_pid);
 		vm->svm_active = false;
 	}
 	mutex_unlock(&vm->lock);

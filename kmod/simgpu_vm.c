@@ -51,9 +51,12 @@
  * A move of an object from a fault takes the other VMs' locks with
  * mutex_trylock() under bo->lock; one holding no VM lock (an allocation)
  * takes them all first, in address order with one lockdep subclass each,
- * then bo->lock (simgpu_vm_bo_lock_all()). The engines never take vm->lock; they read the page
- * table locklessly under their TLB lock.
- * The per-file xarrays of VMs have their own internal lock.
+ * then bo->lock (simgpu_vm_bo_lock_all()). The engines never take
+ * vm->lock; they read the page table locklessly under their TLB lock.
+ * The simgpu_vms debugfs file takes it under &drm_device.filelist_mutex
+ * to count what the VM maps (simgpu_vm_info_locked()).
+ * The per-file xarrays of VMs have their own internal lock; a reference
+ * is taken under it (simgpu_vm_lookup(), simgpu_vm_find_next()).
  */
 
 struct simgpu_mapping {
@@ -351,6 +354,60 @@ struct simgpu_vm *simgpu_vm_lookup(struct drm_file *file, u32 id)
 		kref_get(&vm->ref);
 	xa_unlock(&sfile->vms);
 	return vm;
+}
+
+/**
+ * simgpu_vm_find_next() - the next VM of a file, with a reference
+ * @file: the file
+ * @id: the lowest VM id to look at; receives the id of the VM found
+ *
+ * Walks a file's VMs while VMs come and go: call again with *@id + 1.
+ *
+ * Return: the VM with the lowest id at or above *@id, or NULL.
+ */
+struct simgpu_vm *simgpu_vm_find_next(struct drm_file *file,
+				      unsigned long *id)
+{
+	struct simgpu_file *sfile = file->driver_priv;
+	struct simgpu_vm *vm;
+
+	xa_lock(&sfile->vms);
+	vm = xa_find(&sfile->vms, id, U32_MAX, XA_PRESENT);
+	if (vm)
+		kref_get(&vm->ref);
+	xa_unlock(&sfile->vms);
+	return vm;
+}
+
+/**
+ * simgpu_vm_info_locked() - count what a VM maps
+ * @vm: the VM
+ * @info: receives the counts
+ *
+ * Walks the mappings, the page-table levels under them that exist, and
+ * the SVM ranges: the cost follows what the VM maps. Takes no lock of
+ * its own: the MMU notifier may zap PTEs meanwhile, which are then
+ * counted or not.
+ */
+void simgpu_vm_info_locked(struct simgpu_vm *vm, struct simgpu_vm_info *info)
+{
+	struct simgpu_mapping *m;
+
+	lockdep_assert_held(&vm->lock);
+
+	memset(info, 0, sizeof(*info));
+	for (m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX); m;
+	     m = mapping_it_iter_next(m, 0, U64_MAX)) {
+		if (m->bo)
+			info->bo_mappings++;
+		else
+			info->mirror_mappings++;
+		simgpu_pt_count_mapped(&vm->pt, m->start, m->last + 1,
+				       m->bo ? &info->bo : &info->svm);
+		cond_resched();
+	}
+	if (vm->svm_active)
+		simgpu_gpusvm_count_ranges(&vm->svm, info->ranges);
 }
 
 /**

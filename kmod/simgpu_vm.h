@@ -62,12 +62,15 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
  * @mappings: interval tree of &struct simgpu_mapping: buffer objects and
  *	CPU address mirrors
  * @svm_active: @svm mirrors a process (after the first mirror MAP)
+ * @svm_pid: that process (lock)
  * @svm: the SVM core's mirror of that process
  * @svm_gc_work: removes the ranges the CPU unmapped and resets the
  *	attributes of unmapped memory
  * @madv: interval tree of &struct simgpu_madv_span (lock)
  * @madv_lock: protects @madv_gc and the unmaps recorded in the spans
  * @madv_gc: spans with unmapped memory to reset
+ * @faults_retried: GPU faults of the VM's queues resolved, the job resumed
+ * @faults_cancelled: GPU faults that ended their job with -EFAULT
  */
 struct simgpu_vm {
 	struct kref ref;
@@ -77,11 +80,31 @@ struct simgpu_vm {
 	struct simgpu_pt pt;
 	struct rb_root_cached mappings;
 	bool svm_active;
+	struct pid *svm_pid;
 	struct simgpu_gpusvm svm;
 	struct work_struct svm_gc_work;
 	struct rb_root_cached madv;
 	spinlock_t madv_lock;
 	struct list_head madv_gc;
+	atomic64_t faults_retried;
+	atomic64_t faults_cancelled;
+};
+
+/**
+ * struct simgpu_vm_info - what a VM maps, for debugfs
+ * @bo_mappings: mappings of buffer objects
+ * @mirror_mappings: pieces of CPU address mirror
+ * @ranges: SVM ranges per chunk size, in the order of the SVM chunk list
+ *	(2 MiB, 64 KiB, 4 KiB)
+ * @bo: pages the page table maps in the buffer-object mappings
+ * @svm: pages it maps in the mirror pieces
+ */
+struct simgpu_vm_info {
+	unsigned long bo_mappings;
+	unsigned long mirror_mappings;
+	unsigned long ranges[SIMGPU_GPUSVM_MAX_CHUNKS];
+	struct simgpu_pt_mapped bo;
+	struct simgpu_pt_mapped svm;
 };
 
 #define SIMGPU_VM_SET_MAX	8
@@ -110,6 +133,9 @@ static inline bool simgpu_vm_fault_mode(const struct simgpu_vm *vm)
 }
 
 struct simgpu_vm *simgpu_vm_lookup(struct drm_file *file, u32 id);
+struct simgpu_vm *simgpu_vm_find_next(struct drm_file *file,
+				      unsigned long *id);
+void simgpu_vm_info_locked(struct simgpu_vm *vm, struct simgpu_vm_info *info);
 void simgpu_vm_put(struct simgpu_vm *vm);
 void simgpu_vm_invalidate_locked(struct simgpu_vm *vm, u64 start, u64 end);
 void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end);

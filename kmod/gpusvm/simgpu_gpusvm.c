@@ -53,8 +53,10 @@
  *
  * - The driver lock (a mutex the driver registers) serialises range
  *   creation, page collection, commit and removal, and protects the
- *   notifier tree. It is never taken by the notifier callback. Under it
- *   the core takes mmap_lock (read) and the notifier lock.
+ *   notifier tree; the range trees change only under it too, so it is
+ *   enough to count the ranges (simgpu_gpusvm_count_ranges()). It is
+ *   never taken by the notifier callback. Under it the core takes
+ *   mmap_lock (read) and the notifier lock.
  * - &simgpu_gpusvm.notifier_lock (rw_semaphore) protects each range's
  *   page validity and the windows' range trees: write in the notifier
  *   callback and when ranges are added or removed, read while the driver
@@ -603,6 +605,8 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 	WRITE_ONCE(range->devmem_pages, range_has_devmem(range));
 	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
 		     &svm->stats->pages_faulted);
+	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
+		     &svm->pages_faulted);
 	return 0;
 }
 
@@ -670,4 +674,28 @@ void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm)
 			return;
 		range_remove(svm, r);
 	}
+}
+
+/**
+ * simgpu_gpusvm_count_ranges() - count the mirror's ranges by size
+ * @svm: the mirror
+ * @counts: receives, per index of the chunk size list, the number of
+ *	ranges of that size, unmapped ones not yet collected included
+ *
+ * Call with the driver lock held: ranges come and go only under it.
+ */
+void simgpu_gpusvm_count_ranges(struct simgpu_gpusvm *svm,
+				unsigned long counts[SIMGPU_GPUSVM_MAX_CHUNKS])
+{
+	struct simgpu_gpusvm_notifier *n;
+	struct simgpu_gpusvm_range *r;
+
+	lockdep_assert_held(svm->driver_lock);
+
+	memset(counts, 0, SIMGPU_GPUSVM_MAX_CHUNKS * sizeof(*counts));
+	for (n = notifier_it_iter_first(&svm->notifiers, 0, U64_MAX); n;
+	     n = notifier_it_iter_next(n, 0, U64_MAX))
+		for (r = range_it_iter_first(&n->ranges, 0, U64_MAX); r;
+		     r = range_it_iter_next(r, 0, U64_MAX))
+			counts[r->chunk]++;
 }

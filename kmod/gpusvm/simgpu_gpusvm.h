@@ -143,6 +143,8 @@ struct simgpu_gpusvm_stats {
  * @gc_lock: protects @gc_list
  * @gc_list: ranges the CPU unmapped, to be removed
  * @stats: counters, possibly shared with other mirrors
+ * @pages_faulted: pages hmm_range_fault() returned for this mirror's
+ *	ranges (@stats counts them too)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;
@@ -159,6 +161,7 @@ struct simgpu_gpusvm {
 	spinlock_t gc_lock;
 	struct list_head gc_list;
 	struct simgpu_gpusvm_stats *stats;
+	atomic64_t pages_faulted;
 };
 
 /**
@@ -253,6 +256,8 @@ bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
 				 u64 end);
 void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm);
+void simgpu_gpusvm_count_ranges(struct simgpu_gpusvm *svm,
+				unsigned long counts[SIMGPU_GPUSVM_MAX_CHUNKS]);
 
 #if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
 void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,

@@ -224,6 +224,46 @@ static void pt_zap(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&pt->stale));
 }
 
+static void pt_count_mapped(struct kunit *test)
+{
+	struct simgpu_pt *pt = test->priv;
+	u64 va = 13ULL * SZ_1G, peer = SIMGPU_PTE_VRAM | SIMGPU_PTE_PEER;
+	struct simgpu_pt_mapped m = {};
+
+	/* A 2 MiB system leaf, then 3 VRAM, 2 peer and 1 system page. */
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va, 0x200000ULL | RW |
+			SIMGPU_PTE_HUGE), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M, RW |
+			SIMGPU_PTE_VRAM), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M + SZ_4K, 0x1000ULL |
+			RW | SIMGPU_PTE_VRAM), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M + SZ_8K, 0x2000ULL |
+			SIMGPU_PTE_VALID | SIMGPU_PTE_VRAM), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M + SZ_64K, RW | peer),
+			0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_2M + SZ_64K + SZ_4K,
+			0x1000ULL | RW | peer), 0);
+	KUNIT_ASSERT_EQ(test, simgpu_pt_set(pt, va + SZ_1G - SZ_4K,
+			0x5000ULL | RW), 0);
+
+	simgpu_pt_count_mapped(pt, 0, 1ULL << SIMGPU_VA_BITS, &m);
+	KUNIT_EXPECT_EQ(test, m.system, 513ULL);
+	KUNIT_EXPECT_EQ(test, m.vram, 3ULL);
+	KUNIT_EXPECT_EQ(test, m.peer, 2ULL);
+
+	/* Counts add up; a 2 MiB leaf counts only its pages in the span. */
+	simgpu_pt_count_mapped(pt, va + SZ_1M, va + SZ_2M + SZ_8K, &m);
+	KUNIT_EXPECT_EQ(test, m.system, 513ULL + 256);
+	KUNIT_EXPECT_EQ(test, m.vram, 3ULL + 2);
+	KUNIT_EXPECT_EQ(test, m.peer, 2ULL);
+
+	memset(&m, 0, sizeof(m));
+	simgpu_pt_count_mapped(pt, va + SZ_4M, va + SZ_1G - SZ_4K, &m);
+	KUNIT_EXPECT_EQ(test, m.system + m.vram + m.peer, 0ULL);
+	simgpu_pt_count_mapped(pt, va, va, &m);
+	KUNIT_EXPECT_EQ(test, m.system + m.vram + m.peer, 0ULL);
+}
+
 static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_empty),
 	KUNIT_CASE(pt_small_entries),
@@ -236,6 +276,7 @@ static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_prepare_then_set),
 	KUNIT_CASE(pt_prepare_huge_over_table),
 	KUNIT_CASE(pt_zap),
+	KUNIT_CASE(pt_count_mapped),
 	{}
 };
 

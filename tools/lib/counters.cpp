@@ -23,14 +23,6 @@ int minor_number(const std::string& name)
     return ec == std::errc() && end == last && !name.empty() ? minor : -1;
 }
 
-std::optional<uint64_t> parse_value(std::string_view s)
-{
-    uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-        return std::nullopt;
-    return v;
-}
 
 std::vector<std::string_view> split_words(std::string_view line)
 {
@@ -47,6 +39,42 @@ std::vector<std::string_view> split_words(std::string_view line)
         pos = end;
     }
     return words;
+}
+
+template <typename T>
+std::optional<T> parse_number(std::string_view s)
+{
+    T v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+        return std::nullopt;
+    return v;
+}
+
+// @s without the octal escapes (backslash and three digits) of the
+// kernel's seq_escape(); nullopt for a malformed escape.
+std::optional<std::string> unescape_octal(std::string_view s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '\\') {
+            out += s[i];
+            continue;
+        }
+        if (i + 3 >= s.size())
+            return std::nullopt;
+        unsigned v = 0;
+        for (size_t j = i + 1; j <= i + 3; ++j) {
+            if (s[j] < '0' || s[j] > '7')
+                return std::nullopt;
+            v = v * 8 + static_cast<unsigned>(s[j] - '0');
+        }
+        if (v > 0xff)
+            return std::nullopt;
+        out += static_cast<char>(v);
+        i += 3;
+    }
+    return out;
 }
 
 // The whole of file @path; ENOENT as an error with err == ENOENT.
@@ -95,7 +123,7 @@ Result<Counters> parse_counters(std::string_view text, std::string_view prefix)
         if (!pair && (words.size() < 3 || words.size() % 2 == 0))
             return bad("expected 'name value' or 'object key value ...'");
         for (size_t i = pair ? 0 : 1; i < words.size(); i += 2) {
-            const auto value = parse_value(words[i + 1]);
+            const auto value = parse_number<uint64_t>(words[i + 1]);
             if (!value)
                 return bad("value is not an unsigned number");
             std::string name(prefix);
@@ -160,6 +188,67 @@ Result<Counters> read_device_counters(const fs::path& dir)
             all.push_back(std::move(c));
     }
     return all;
+}
+
+Result<std::vector<VmInfo>> parse_vms(std::string_view text)
+{
+    std::vector<VmInfo> vms;
+    unsigned line_no = 0;
+    while (!text.empty()) {
+        const size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        ++line_no;
+
+        const auto words = split_words(line);
+        if (words.empty())
+            continue;
+        const auto bad = [&](const char* why) {
+            return Error{EINVAL, "line " + std::to_string(line_no) + " '" + std::string(line) +
+                                     "': " + why};
+        };
+        if (line.front() != ' ' && line.front() != '\t') {
+            // "vm <client>/<id>"
+            const size_t slash = words.size() == 2 ? words[1].find('/') : std::string_view::npos;
+            if (words[0] != "vm" || slash == std::string_view::npos)
+                return bad("expected 'vm <client>/<id>'");
+            const auto client = parse_number<uint32_t>(words[1].substr(0, slash));
+            const auto id = parse_number<uint32_t>(words[1].substr(slash + 1));
+            if (!client || !id)
+                return bad("client and id are not unsigned numbers");
+            vms.push_back(VmInfo{*client, *id, {}, {}});
+            continue;
+        }
+        if (vms.empty())
+            return bad("a value before the first 'vm' line");
+        if (words[0] == "comm") {
+            const std::optional<std::string> comm =
+                words.size() == 1 ? std::string() : unescape_octal(words[1]);
+            if (words.size() > 2 || !comm)
+                return bad("comm is not one escaped word");
+            vms.back().comm = *comm;
+            continue;
+        }
+        if (words.size() != 2)
+            return bad("expected '  name value'");
+        const auto value = parse_number<uint64_t>(words[1]);
+        if (!value)
+            return bad("value is not an unsigned number");
+        vms.back().values.push_back({std::string(words[0]), *value});
+    }
+    return vms;
+}
+
+Result<std::vector<VmInfo>> read_vms(const fs::path& dir)
+{
+    const fs::path path = dir / vms_file;
+    auto text = read_file(path);
+    if (!text.ok())
+        return text.error();
+    auto vms = parse_vms(text.value());
+    if (!vms.ok())
+        return Error{vms.error().err, path.string() + ": " + vms.error().what};
+    return vms;
 }
 
 } // namespace simgpu

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu-info: lists the simgpu devices of this machine.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -22,14 +23,17 @@ struct DeviceReport {
     simgpu::DriverVersion version;
     drm_simgpu_query_device info;
     std::vector<drm_simgpu_engine_info> engines;
-    // VRAM held by buffer objects and by SVM, from debugfs (root only).
+    // From debugfs (root only): VRAM held by buffer objects and by SVM,
+    // and the VMs of every open file.
     std::optional<uint64_t> vram_bo;
     std::optional<uint64_t> vram_svm;
+    std::optional<std::vector<simgpu::VmInfo>> vms;
 };
 
-// Fills the VRAM use of @reports from the devices' debugfs directories,
-// which come in device order; left empty where debugfs cannot be read.
-void add_vram_use(std::vector<DeviceReport>& reports)
+// Fills the VRAM use and the VMs of @reports from the devices' debugfs
+// directories, which come in device order; left empty where debugfs
+// cannot be read.
+void add_debugfs(std::vector<DeviceReport>& reports)
 {
     auto dirs = simgpu::counter_dirs();
     if (!dirs.ok())
@@ -37,12 +41,47 @@ void add_vram_use(std::vector<DeviceReport>& reports)
     for (auto& r : reports) {
         if (r.info.device_id >= dirs.value().size())
             continue;
-        auto c = simgpu::read_counter_file(dirs.value()[r.info.device_id], "simgpu_vram");
-        if (!c.ok())
-            continue;
-        r.vram_bo = simgpu::find_counter(c.value(), "vram_used_bo");
-        r.vram_svm = simgpu::find_counter(c.value(), "vram_used_svm");
+        const auto& dir = dirs.value()[r.info.device_id];
+        if (auto c = simgpu::read_counter_file(dir, "simgpu_vram"); c.ok()) {
+            r.vram_bo = simgpu::find_counter(c.value(), "vram_used_bo");
+            r.vram_svm = simgpu::find_counter(c.value(), "vram_used_svm");
+        }
+        auto vms = simgpu::read_vms(dir);
+        if (vms.ok())
+            r.vms = std::move(vms).value();
+        else if (vms.error().err != ENOENT)
+            std::fprintf(stderr, "simgpu-info: %s\n", vms.error().message().c_str());
     }
+}
+
+uint64_t value(const simgpu::VmInfo& vm, std::string_view name)
+{
+    return vm.value(name).value_or(0);
+}
+
+std::string pages(const simgpu::VmInfo& vm, std::string_view name)
+{
+    return simgpu::format_bytes(value(vm, name) * DRM_SIMGPU_PAGE_SIZE);
+}
+
+void print_vm(const simgpu::VmInfo& vm)
+{
+    std::cout << "    vm " << vm.client << "/" << vm.id << "  pid " << value(vm, "pid") << " "
+              << vm.comm << "  " << (value(vm, "fault_mode") ? "fault-mode" : "no fault-mode");
+    if (value(vm, "mirror"))
+        std::cout << ", mirrors pid " << value(vm, "mirror_pid");
+    std::cout << "\n";
+    std::cout << "      mappings  buffer objects " << value(vm, "bo_mappings") << ", mirror "
+              << value(vm, "mirror_mappings") << "\n";
+    std::cout << "      ranges    " << value(vm, "ranges") << ": 2M " << value(vm, "ranges_2M")
+              << ", 64K " << value(vm, "ranges_64K") << ", 4K " << value(vm, "ranges_4K") << "\n";
+    std::cout << "      mapped    SVM " << pages(vm, "svm_system_pages") << " system, "
+              << pages(vm, "svm_vram_pages") << " VRAM, " << pages(vm, "svm_peer_pages")
+              << " peer VRAM; buffer objects " << pages(vm, "bo_system_pages") << " system, "
+              << pages(vm, "bo_vram_pages") << " VRAM\n";
+    std::cout << "      faults    retried " << value(vm, "faults_retried") << ", cancelled "
+              << value(vm, "faults_cancelled") << ", pages faulted in "
+              << value(vm, "pages_faulted") << "\n";
 }
 
 simgpu::Result<DeviceReport> report(const simgpu::Device& device)
@@ -57,7 +96,8 @@ simgpu::Result<DeviceReport> report(const simgpu::Device& device)
     if (!engines.ok())
         return engines.error();
     return DeviceReport{device.path(), std::move(version).value(), info.value(),
-                        std::move(engines).value(), std::nullopt, std::nullopt};
+                        std::move(engines).value(), std::nullopt, std::nullopt,
+                        std::nullopt};
 }
 
 std::string json_string(std::string_view s)
@@ -117,6 +157,16 @@ void print_text(const std::vector<DeviceReport>& reports)
         for (const auto& e : r.engines)
             std::cout << " " << simgpu::engine_name(e);
         std::cout << "\n";
+        if (!r.vms)
+            continue;
+        std::cout << "  vms       ";
+        if (r.vms->empty())
+            std::cout << "none";
+        else
+            std::cout << r.vms->size();
+        std::cout << "\n";
+        for (const auto& vm : *r.vms)
+            print_vm(vm);
     }
 }
 
@@ -151,7 +201,20 @@ void print_json(const std::vector<DeviceReport>& reports)
                 << ", \"class\": " << json_string(simgpu::engine_class_name(engine.engine_class))
                 << ", \"instance\": " << engine.instance << "}";
         }
-        out << "]}";
+        out << "]";
+        if (r.vms) {
+            out << ", \"vms\": [";
+            for (size_t v = 0; v < r.vms->size(); ++v) {
+                const auto& vm = (*r.vms)[v];
+                out << (v ? ", " : "") << "{\"client\": " << vm.client << ", \"id\": " << vm.id
+                    << ", \"comm\": " << json_string(vm.comm);
+                for (const auto& c : vm.values)
+                    out << ", " << json_string(c.name) << ": " << c.value;
+                out << "}";
+            }
+            out << "]";
+        }
+        out << "}";
     }
     out << "]}\n";
     std::cout << out.str();
@@ -162,7 +225,9 @@ void usage(std::FILE* stream, const char* argv0)
     std::fprintf(stream,
                  "Usage: %s [--json]\n"
                  "List the simgpu devices and what they report; as root also their\n"
-                 "VRAM use by buffer objects and by SVM (from debugfs).\n"
+                 "VRAM use by buffer objects and by SVM, and every VM of every open\n"
+                 "file: its owner, mappings, SVM ranges, pages mapped and faults\n"
+                 "(from debugfs).\n"
                  "\n"
                  "  --json   print one JSON object instead of text\n"
                  "  --help   show this help\n",
@@ -209,7 +274,7 @@ int main(int argc, char** argv)
         reports.push_back(std::move(r).value());
     }
 
-    add_vram_use(reports);
+    add_debugfs(reports);
     if (json)
         print_json(reports);
     else

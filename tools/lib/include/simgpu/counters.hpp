@@ -56,4 +56,35 @@ Result<Counters> read_counter_file(const std::filesystem::path& dir, std::string
 // must be there; the other files are skipped when absent.
 Result<Counters> read_device_counters(const std::filesystem::path& dir);
 
+// The debugfs file listing every VM of every open file of a device.
+inline constexpr const char* vms_file = "simgpu_vms";
+
+// One VM of simgpu_vms: its line "vm <client>/<id>" and the indented
+// "name value" lines after it (the kernel's simgpu_debugfs.c lists them).
+struct VmInfo {
+    uint32_t client = 0; // the open file's number on its device
+    uint32_t id = 0;     // the VM id in that file
+    std::string comm;    // the command that opened the file, unescaped
+    Counters values;     // every other line in file order: pid, fault_mode, ...
+
+    // The value of line @name, if present.
+    std::optional<uint64_t> value(std::string_view name) const
+    {
+        return find_counter(values, name);
+    }
+
+    bool operator==(const VmInfo&) const = default;
+};
+
+// Parses the text of simgpu_vms. "comm" takes the octal escapes (\ooo)
+// the kernel writes for whitespace and backslashes, and may be empty; every
+// other value is an unsigned decimal. A header line that is not
+// "vm <client>/<id>", an indented line before the first header, or a bad
+// value or escape is an error (EINVAL) naming the line.
+Result<std::vector<VmInfo>> parse_vms(std::string_view text);
+
+// The VMs in simgpu_vms of the device whose debugfs directory is @dir. A
+// missing file fails with err ENOENT.
+Result<std::vector<VmInfo>> read_vms(const std::filesystem::path& dir);
+
 } // namespace simgpu
