@@ -87,42 +87,44 @@ void sweep(const Env& env, uint64_t set, uint32_t seed)
     info_deltas("sweeps", c0, svm_counters());
 }
 
-// A forked child's sweep with its own fd, VM and queue on device 0: no igt
-// macro, an exit code naming the step that failed.
-// Puts @size bytes of its memory in VRAM, closes the device, tells the
-// parent (@ready) and, once the module went away and came back (@go),
-// checks its data: the unload evicted it to system memory.
-int child_keep_in_vram(const Pipe& ready, const Pipe& go, uint64_t size, uint32_t seed)
+// A forked child with its own fds, VMs and queues: no igt macro, an exit
+// code naming the step that failed. Puts @slice bytes of its memory in the VRAM of every device, closes the
+// devices, tells the parent (@ready) and, once the module went away and
+// came back (@go), checks its data: the unload evicted it to system memory.
+int child_keep_in_vram(const Pipe& ready, const Pipe& go, uint64_t slice, uint32_t seed)
 {
+    auto found = simgpu::Device::enumerate();
+    if (!found.ok() || found.value().empty())
+        return 21;
+    const uint64_t size = slice * found.value().size();
     auto* p = map_aligned(size);
     if (!p)
         return 20;
     fill_words(p, size, seed);
-    {
-        auto found = simgpu::Device::enumerate();
-        if (!found.ok() || found.value().empty())
-            return 21;
+    for (size_t d = 0; d < found.value().size(); ++d) {
+        std::byte* s = p + d * slice;
         SvmGpu gpu;
-        if (gpu.init(found.value().front()) != 0)
+        if (gpu.init(found.value()[d]) != 0)
             return 22;
         gpu.set_inc(seed);
-        for (uint64_t off = 0; off < size; off += chunk_2m) {
+        for (uint64_t off = 0; off < slice; off += chunk_2m) {
             BatchBuilder b;
-            if (!gpu.add_inc(b, p + off, chunk_2m))
+            if (!gpu.add_inc(b, s + off, chunk_2m))
                 return 23;
             b.batch_end();
             if (gpu.run(b) != 0)
                 return 24;
         }
-        const auto pages = query(gpu.vm(), p, size);
-        if (count_vram(pages) != size / page_size) {
-            std::fprintf(stderr, "child: %llu of %llu pages in VRAM before the unload\n",
-                         static_cast<unsigned long long>(count_vram(pages)),
-                         static_cast<unsigned long long>(size / page_size));
+        const auto pages = query(gpu.vm(), s, slice);
+        if (count_vram(pages) != slice / page_size) {
+            std::fprintf(stderr, "child: device %zu has %llu of %llu pages in VRAM before the unload\n",
+                         d, static_cast<unsigned long long>(count_vram(pages)),
+                         static_cast<unsigned long long>(slice / page_size));
             return 25;
         }
         // The device file closes here; the pages stay in VRAM.
     }
+    found.value().clear(); // every device file closes: the module may go
     char c = 0;
     if (!ready.send('r') || !go.recv(&c, 300000) || c != 'g')
         return 26;
@@ -418,12 +420,14 @@ int main(int argc, char** argv)
     });
 
     // Last: it unloads the module. Pages in VRAM of a process that closed
-    // the device outlive the file; the unload must evict them, intact.
+    // the devices outlive the files; the unload must evict them from every
+    // device, intact.
     t.subtest("module-unload-evicts", [&] {
         igt_require_f(::access("/sys/module/simgpu/parameters/vram_size", R_OK) == 0,
                       "simgpu parameters not in sysfs");
         const std::string params =
             "num_devices=" + read_param("num_devices") + " vram_size=" + read_param("vram_size");
+        // A slice in the VRAM of every device.
         const uint64_t size = std::min<uint64_t>(8 * MiB, vram / 2 / chunk_2m * chunk_2m);
         const Pipe ready, go;
         env.reset(); // our files hold the module, and the child would inherit them
