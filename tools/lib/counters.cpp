@@ -77,6 +77,42 @@ std::optional<std::string> unescape_octal(std::string_view s)
     return out;
 }
 
+// The non-blank lines of a debugfs text, with their numbers and words.
+class LineReader {
+public:
+    explicit LineReader(std::string_view text) : text_(text) {}
+
+    // Moves to the next line with words; false at the end.
+    bool next()
+    {
+        while (!text_.empty()) {
+            const size_t nl = text_.find('\n');
+            line_ = text_.substr(0, nl);
+            text_ = nl == std::string_view::npos ? std::string_view{} : text_.substr(nl + 1);
+            ++line_no_;
+            words_ = split_words(line_);
+            if (!words_.empty())
+                return true;
+        }
+        return false;
+    }
+
+    std::string_view line() const { return line_; }
+    const std::vector<std::string_view>& words() const { return words_; }
+    // EINVAL naming the current line and @why.
+    Error bad(const char* why) const
+    {
+        return Error{EINVAL,
+                     "line " + std::to_string(line_no_) + " '" + std::string(line_) + "': " + why};
+    }
+
+private:
+    std::string_view text_;
+    std::string_view line_;
+    std::vector<std::string_view> words_;
+    unsigned line_no_ = 0;
+};
+
 // The whole of file @path; ENOENT as an error with err == ENOENT.
 Result<std::string> read_file(const fs::path& path)
 {
@@ -104,20 +140,10 @@ std::optional<uint64_t> find_counter(const Counters& counters, std::string_view 
 Result<Counters> parse_counters(std::string_view text, std::string_view prefix)
 {
     Counters counters;
-    unsigned line_no = 0;
-    while (!text.empty()) {
-        const size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        ++line_no;
-
-        const auto words = split_words(line);
-        if (words.empty())
-            continue;
-        const auto bad = [&](const char* why) {
-            return Error{EINVAL, "line " + std::to_string(line_no) + " '" + std::string(line) +
-                                     "': " + why};
-        };
+    LineReader lines(text);
+    while (lines.next()) {
+        const auto& words = lines.words();
+        const auto bad = [&](const char* why) { return lines.bad(why); };
         // "name value", or "object key value ...": an odd count of words.
         const bool pair = words.size() == 2;
         if (!pair && (words.size() < 3 || words.size() % 2 == 0))
@@ -193,20 +219,11 @@ Result<Counters> read_device_counters(const fs::path& dir)
 Result<std::vector<VmInfo>> parse_vms(std::string_view text)
 {
     std::vector<VmInfo> vms;
-    unsigned line_no = 0;
-    while (!text.empty()) {
-        const size_t nl = text.find('\n');
-        const std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        ++line_no;
-
-        const auto words = split_words(line);
-        if (words.empty())
-            continue;
-        const auto bad = [&](const char* why) {
-            return Error{EINVAL, "line " + std::to_string(line_no) + " '" + std::string(line) +
-                                     "': " + why};
-        };
+    LineReader lines(text);
+    while (lines.next()) {
+        const auto& words = lines.words();
+        const std::string_view line = lines.line();
+        const auto bad = [&](const char* why) { return lines.bad(why); };
         if (line.front() != ' ' && line.front() != '\t') {
             // "vm <client>/<id>"
             const size_t slash = words.size() == 2 ? words[1].find('/') : std::string_view::npos;
