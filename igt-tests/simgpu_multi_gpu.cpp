@@ -10,13 +10,22 @@
 // and a second process sharing a device. Every subtest checks the data the
 // GPUs wrote or read, and where it matters the placement VM_QUERY_RANGE
 // reports on each device (a page in a device's VRAM is mapped by that
-// device only; devices that both map a page map it in system memory) and
-// the counters of both devices in debugfs.
+// device and the devices linked to it only; devices that both map a page
+// map the same page) and the counters of both devices in debugfs.
 //
-// Devices have no interconnect: memory in one device's VRAM reaches
-// another device through system memory (into its VRAM, or mapped in system
-// memory with MIGRATE_SYSTEM_PAGES), and MADVISE cannot prefer another
-// device's VRAM (-ENOLINK). Subtests that need VRAM migration skip without
+// Without an interconnect (the default), memory in one device's VRAM
+// reaches another device through system memory (into its VRAM, or mapped
+// in system memory with MIGRATE_SYSTEM_PAGES), and MADVISE cannot prefer
+// another device's VRAM (-ENOLINK). With simgpu loaded with
+// link_groups=0,1 the two devices share one: each maps a page in the
+// other's VRAM in place, nothing migrates between them unless MADVISE
+// PREFERRED_LOC LOC_DEVICE with MIGRATE_ALL_PAGES or a PREFETCH to VRAM
+// asks for it (then device to device, not through system memory), and
+// LOC_DEVICE may name the other device. The subtests run in both
+// configurations and expect what the configuration does
+// (QUERY_DEVICE.link_mask tells which); cross-device-migration needs the
+// devices unlinked, the subtests "over a link" at the end need them linked.
+// Subtests that need VRAM migration skip without
 // DRM_SIMGPU_CAP_VRAM_MIGRATION (a kernel without CONFIG_DEVICE_PRIVATE);
 // the others run on both kernels, with everything in system memory where
 // nothing migrates. Needs two devices (the module's default num_devices).
@@ -67,14 +76,26 @@ uint64_t round_down(uint64_t v, uint64_t align)
 // ---------------------------------------------------------------------------
 // The devices.
 
+// Whether both devices can migrate to VRAM and share an interconnect, so
+// that each maps pages in the other's VRAM in place.
+bool devices_linked(const std::vector<Env>& envs)
+{
+    for (int i = 0; i < num_gpus; ++i)
+        if (!envs[i].has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION) ||
+            !(envs[i].info.link_mask >> envs[1 - i].info.device_id & 1))
+            return false;
+    return true;
+}
+
 // Both devices with a mirror VM and a queue each; gpu[i] is device
 // envs[i].info.device_id, which is i.
 struct Gpus {
     std::array<SvmGpu, num_gpus> gpu;
     std::array<uint32_t, num_gpus> id{};
     bool vram = true; // both devices can migrate to VRAM
+    bool linked;      // and map each other's VRAM in place
 
-    explicit Gpus(const std::vector<Env>& envs)
+    explicit Gpus(const std::vector<Env>& envs) : linked(devices_linked(envs))
     {
         for (int i = 0; i < num_gpus; ++i) {
             start_gpu(gpu[i], envs[i]);
@@ -83,6 +104,12 @@ struct Gpus {
         }
     }
     const Vm& vm(int i) const { return gpu[i].vm(); }
+    // Whether device @i may map a page in the VRAM of device @device: its
+    // own, or a linked one's.
+    bool reaches(int i, uint32_t device) const
+    {
+        return device == id[i] || (linked && device == id[1 - i]);
+    }
 };
 
 // Runs @work(i) for each device i, each on a thread of its own, all
@@ -148,12 +175,26 @@ void info_both(const char* what, const Gpus& g, const Snapshot& a, const Snapsho
     }
 }
 
+// No page moved into or out of either device's VRAM between @a and @b.
+void assert_no_migrations(const Snapshot& a, const Snapshot& b, const Gpus& g, const char* what)
+{
+    for (int i = 0; i < num_gpus; ++i)
+        for (const char* key : {"migrate_to_vram_pages", "migrate_to_ram_pages", "evicted_pages"})
+            igt_assert_f(svm_delta(a, b, i, key) == 0, "%s: %s of device %u went up by %llu",
+                         what, key, g.id[i],
+                         static_cast<unsigned long long>(svm_delta(a, b, i, key)));
+}
+
 // ---------------------------------------------------------------------------
 // Placement across devices.
 
+uint32_t vram_device(uint32_t flags)
+{
+    return (flags & page_device_mask) >> DRM_SIMGPU_PAGE_DEVICE_SHIFT;
+}
+
 // Every page of the span is mapped on device @i: in its own VRAM where
-// memory migrates, else in system memory; never in another device's VRAM
-// (there is no interconnect).
+// memory migrates, else in system memory.
 void assert_mapped_here(const Gpus& g, int i, const void* p, uint64_t bytes, const char* what)
 {
     if (g.vram)
@@ -162,24 +203,46 @@ void assert_mapped_here(const Gpus& g, int i, const void* p, uint64_t bytes, con
         assert_in_system(g.vm(i), p, bytes, what);
 }
 
-// Every page of the span is mapped on device @i, in system memory or in
-// its own VRAM (where the placement policy leaves it depends on the
-// memory's history), never in another device's VRAM.
+// Every page of the span is mapped on device @i, in system memory, in its
+// own VRAM or in a linked device's (where the placement policy leaves it
+// depends on the memory's history), never in the VRAM of a device it has
+// no link to.
 void assert_mapped_local(const Gpus& g, int i, const void* p, uint64_t bytes, const char* what)
 {
     const auto pages = query(g.vm(i), p, bytes);
     for (size_t n = 0; n < pages.size(); ++n)
         igt_assert_f((pages[n] & DRM_SIMGPU_PAGE_MAPPED) &&
                          (!(pages[n] & DRM_SIMGPU_PAGE_VRAM) ||
-                          (pages[n] & page_device_mask) == g.id[i] << DRM_SIMGPU_PAGE_DEVICE_SHIFT),
+                          g.reaches(i, vram_device(pages[n]))),
                      "%s: on device %u page %zu (0x%llx) has flags 0x%x", what, g.id[i], n,
                      static_cast<unsigned long long>((va(p) & ~(page_size - 1)) + n * page_size),
                      pages[n]);
 }
 
+// Every page of the span that device @i maps is in the VRAM of device
+// @device; pages it does not map are not checked. A fault over a linked
+// device's VRAM zaps the other devices' mappings of the range, even when
+// it moves nothing (migrate_vma_setup() invalidates the whole range).
+void assert_in_vram_where_mapped(const Gpus& g, int i, uint32_t device, const void* p,
+                                 uint64_t bytes, const char* what)
+{
+    const auto pages = query(g.vm(i), p, bytes);
+    for (size_t n = 0; n < pages.size(); ++n)
+        igt_assert_f(!(pages[n] & DRM_SIMGPU_PAGE_MAPPED) ||
+                         (pages[n] & (DRM_SIMGPU_PAGE_VRAM | page_device_mask)) ==
+                             (DRM_SIMGPU_PAGE_VRAM | device << DRM_SIMGPU_PAGE_DEVICE_SHIFT),
+                     "%s: on device %u page %zu (0x%llx) has flags 0x%x, expected VRAM of device "
+                     "%u or unmapped",
+                     what, g.id[i], n,
+                     static_cast<unsigned long long>((va(p) & ~(page_size - 1)) + n * page_size),
+                     pages[n], device);
+}
+
 // The two devices' views of each page of the span agree: a page a device
-// maps in VRAM is in that device's VRAM and mapped by no other device, so
-// that two devices that both map a page map the same system page.
+// maps in VRAM is in its own VRAM or a linked device's, and two devices
+// that both map a page map the same page: the same system page, or the
+// same device's VRAM. Without a link, a page in VRAM is mapped by its
+// device only.
 void assert_coherent(const Gpus& g, const void* p, uint64_t bytes, const char* what)
 {
     std::array<std::vector<uint32_t>, num_gpus> pages;
@@ -187,18 +250,19 @@ void assert_coherent(const Gpus& g, const void* p, uint64_t bytes, const char* w
         pages[i] = query(g.vm(i), p, bytes);
     const auto mapped = [](uint32_t f) { return (f & DRM_SIMGPU_PAGE_MAPPED) != 0; };
     const auto in_vram = [&](uint32_t f) { return mapped(f) && (f & DRM_SIMGPU_PAGE_VRAM); };
+    // Where a mapped page is: system memory, or the VRAM of a device.
+    const auto where = [](uint32_t f) { return f & (DRM_SIMGPU_PAGE_VRAM | page_device_mask); };
     for (size_t n = 0; n < pages[0].size(); ++n) {
         const uint32_t f0 = pages[0][n], f1 = pages[1][n];
-        bool bad = (mapped(f0) && mapped(f1) && (in_vram(f0) || in_vram(f1)));
+        bool bad = mapped(f0) && mapped(f1) && where(f0) != where(f1);
         for (int i = 0; i < num_gpus; ++i)
-            bad = bad || (in_vram(pages[i][n]) && (pages[i][n] & page_device_mask) !=
-                                                      g.id[i] << DRM_SIMGPU_PAGE_DEVICE_SHIFT);
+            bad = bad || (in_vram(pages[i][n]) && !g.reaches(i, vram_device(pages[i][n])));
         igt_assert_f(!bad,
                      "%s: page %zu (0x%llx) is mapped inconsistently: device %u flags 0x%x, "
-                     "device %u flags 0x%x",
+                     "device %u flags 0x%x (devices %s)",
                      what, n,
                      static_cast<unsigned long long>((va(p) & ~(page_size - 1)) + n * page_size),
-                     g.id[0], f0, g.id[1], f1);
+                     g.id[0], f0, g.id[1], f1, g.linked ? "linked" : "not linked");
     }
 }
 
@@ -305,6 +369,7 @@ void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
     assert_coherent(g, a.data(), 64 * KiB, "the counters' page after the read");
 
     info_both(setup.name, g, s0, s1);
+    uint64_t placed = 0; // ATOMIC_DEVICE: pages moved to VRAM or held, both devices
     for (int i = 0; i < num_gpus; ++i) {
         igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
         igt_assert_lte(jobs[i], stats_delta(s0, s1, i, "jobs_completed"));
@@ -321,10 +386,15 @@ void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
             igt_assert_eq(to_vram, 0u);
         } else {
             // In the device's VRAM, or held exclusive where it could not
-            // move.
-            igt_assert_lte(1u, excl + to_vram);
+            // move. A linked device may find it in the other one's VRAM
+            // each time, and take its atomics there in place.
+            if (!g.linked)
+                igt_assert_lte(1u, excl + to_vram);
+            placed += excl + to_vram;
         }
     }
+    if (setup.policy == uint32_t{DRM_SIMGPU_MADV_ATOMIC_DEVICE})
+        igt_assert_lte(1u, placed);
 }
 
 // ---------------------------------------------------------------------------
@@ -467,13 +537,31 @@ int main(int argc, char** argv)
         const bool vram =
             std::all_of(envs.begin(), envs.begin() + num_gpus,
                         [](const Env& e) { return e.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION); });
-        igt_info("%zu devices; VRAM migration %s\n", envs.size(),
-                 vram ? "supported" : "not supported: everything stays in system memory");
+        // A link joins both ways.
+        const auto links_to = [&](int i, int j) {
+            return (envs[i].info.link_mask >> envs[j].info.device_id & 1) != 0;
+        };
+        igt_assert_f(links_to(0, 1) == links_to(1, 0),
+                     "device %u link_mask 0x%llx, device %u link_mask 0x%llx",
+                     envs[0].info.device_id,
+                     static_cast<unsigned long long>(envs[0].info.link_mask),
+                     envs[1].info.device_id,
+                     static_cast<unsigned long long>(envs[1].info.link_mask));
+        igt_info("%zu devices; VRAM migration %s; devices %u and %u %s\n", envs.size(),
+                 vram ? "supported" : "not supported: everything stays in system memory",
+                 envs[0].info.device_id, envs[1].info.device_id,
+                 links_to(0, 1) ? "linked" : "not linked");
     });
 
     const auto require_vram = [&] {
         for (int i = 0; i < num_gpus; ++i)
             require_vram_migration(envs[i]);
+    };
+    const auto require_link = [&] {
+        require_vram();
+        igt_require_f(devices_linked(envs),
+                      "devices %u and %u share no interconnect: load simgpu with link_groups=0,1",
+                      envs[0].info.device_id, envs[1].info.device_id);
     };
 
     // --- one pointer, two devices ------------------------------------------------
@@ -510,7 +598,12 @@ int main(int argc, char** argv)
         assert_mapped_local(g, 1, in, in_bytes, "ptr after the job on q1");
         assert_coherent(g, ptr, size, "ptr after the job on q1");
         igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
-        if (g.vram) {
+        if (g.linked) {
+            // Used where it is, over the link: device 1 maps device 0's
+            // VRAM, nothing left it.
+            assert_in_vram(g.vm(1), g.id[0], in, in_bytes, "ptr on device 1 after the job on q1");
+            igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
+        } else if (g.vram) {
             // Out of device 0's VRAM.
             assert_not_in_vram(g.vm(0), in, in_bytes, "ptr on device 0 after the job on q1");
             igt_assert_lte(in_bytes / page_size, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
@@ -539,14 +632,19 @@ int main(int argc, char** argv)
         for (int r = 0; r < rounds; ++r) {
             for (int i = 0; i < num_gpus; ++i) {
                 const uint32_t inc = 200 + static_cast<uint32_t>(r * num_gpus + i);
+                const auto before = snapshot(g);
                 gpu_add(g.gpu[i], a.data(), chunk_2m, inc);
+                const auto after = snapshot(g);
                 for (uint64_t w = 0; w < shadow.size(); ++w)
                     shadow[w] += SvmGpu::inc_value(inc, w);
                 // In this device's VRAM, or in system memory (once the
                 // chunk bounced too often); never where the other device
-                // has it.
+                // has it, unless the devices are linked: then the turn
+                // uses it in the other device's VRAM, in place.
                 assert_mapped_local(g, i, a.data(), chunk_2m, "after a device's turn");
                 assert_coherent(g, a.data(), chunk_2m, "after a device's turn");
+                if (g.linked)
+                    igt_assert_eq(svm_delta(before, after, 1 - i, "migrate_to_ram_pages"), 0u);
             }
             const uint32_t add = 0x01010101u * static_cast<uint32_t>(r + 1);
             volatile uint32_t* w = a.words();
@@ -672,6 +770,10 @@ int main(int argc, char** argv)
 
     t.subtest("cross-device-migration", [&] {
         require_vram();
+        igt_require_f(!devices_linked(envs),
+                      "devices %u and %u are linked: they map each other's VRAM in place instead "
+                      "(peer-vram-mapped-in-place)",
+                      envs[0].info.device_id, envs[1].info.device_id);
         Gpus g(envs);
         Area a(chunk_2m);
         fill_words(a.data(), chunk_2m, 5);
@@ -716,50 +818,59 @@ int main(int argc, char** argv)
     });
 
     t.subtest("preferred-location-other-device", [&] {
-        // LOC_DEVICE naming the other device needs an interconnect, and
-        // there is none: -ENOLINK, and the attributes stay as they were.
-        // Without VRAM migration LOC_DEVICE itself is refused first.
+        // LOC_DEVICE naming the other device needs an interconnect: without
+        // one, -ENOLINK, and the attributes stay as they were; over a link
+        // the span prefers the other device. Without VRAM migration
+        // LOC_DEVICE itself is refused first.
         Gpus g(envs);
         Area a(chunk_2m);
         const uint64_t s = va(a.data());
-        const int expect = g.vram ? ENOLINK : EOPNOTSUPP;
         const auto attrs_of = [&](int i) {
             auto r = g.vm(i).query_attrs(s, chunk_2m);
             igt_assert_ok(r);
-            return std::move(r).value();
+            auto attrs = std::move(r).value();
+            igt_assert_eq(attrs.size(), 1u);
+            return attrs[0];
+        };
+        const auto prefer_other = [&](int i) {
+            return g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                   DRM_SIMGPU_MADV_LOC_DEVICE, envs[1 - i].dev.fd());
         };
         for (int i = 0; i < num_gpus; ++i) {
-            const int other = 1 - i;
-            igt_assert_errno(g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                             DRM_SIMGPU_MADV_LOC_DEVICE, envs[other].dev.fd()),
-                             expect);
-            const auto attrs = attrs_of(i);
-            igt_assert_eq(attrs.size(), 1u);
-            igt_assert_eq(attrs[0].preferred_loc, uint32_t{DRM_SIMGPU_MADV_LOC_DEFAULT});
-            igt_assert_eq(attrs[0].preferred_device, 0u);
+            if (g.linked)
+                igt_assert_ok(prefer_other(i));
+            else
+                igt_assert_errno(prefer_other(i), g.vram ? ENOLINK : EOPNOTSUPP);
+            const auto attr = attrs_of(i);
+            igt_assert_eq(attr.preferred_loc, g.linked ? uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE}
+                                                       : uint32_t{DRM_SIMGPU_MADV_LOC_DEFAULT});
+            igt_assert_eq(attr.preferred_device, g.linked ? g.id[1 - i] : 0u);
         }
         if (!g.vram)
             return;
-        // The own device's fd works, and a refused advice after it changes
+        // The own device's fd works, and after it the other device's
+        // replaces it over a link, and without one is refused and changes
         // nothing.
         for (int i = 0; i < num_gpus; ++i) {
             igt_assert_ok(g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
                                           DRM_SIMGPU_MADV_LOC_DEVICE, envs[i].dev.fd()));
-            igt_assert_errno(g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                             DRM_SIMGPU_MADV_LOC_DEVICE, envs[1 - i].dev.fd()),
-                             ENOLINK);
-            const auto attrs = attrs_of(i);
-            igt_assert_eq(attrs.size(), 1u);
-            igt_assert_eq(attrs[0].preferred_loc, uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE});
-            igt_assert_eq(attrs[0].preferred_device, g.id[i]);
+            igt_assert_eq(attrs_of(i).preferred_device, g.id[i]);
+            if (g.linked)
+                igt_assert_ok(prefer_other(i));
+            else
+                igt_assert_errno(prefer_other(i), ENOLINK);
+            const auto attr = attrs_of(i);
+            igt_assert_eq(attr.preferred_loc, uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE});
+            igt_assert_eq(attr.preferred_device, g.id[g.linked ? 1 - i : i]);
         }
     });
 
     t.subtest("migration-policy-across-devices", [&] {
         // Device 1 prefers its own VRAM for two buffers that device 0
         // moved into its VRAM: MIGRATE_ALL_PAGES brings the pages over
-        // (through system memory), MIGRATE_SYSTEM_PAGES maps them in system
-        // memory.
+        // (through system memory, or device to device over a link),
+        // MIGRATE_SYSTEM_PAGES leaves them: mapped in system memory, or in
+        // place in device 0's VRAM over a link.
         require_vram();
         Gpus g(envs);
         Area all(chunk_2m), sys(chunk_2m);
@@ -781,15 +892,24 @@ int main(int argc, char** argv)
         gpu_add(g.gpu[1], sys.data(), chunk_2m, 72);
         const auto s1 = snapshot(g);
         info_both("MIGRATE_SYSTEM_PAGES", g, s0, s1);
-        assert_in_system(g.vm(1), sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES on device 1");
+        if (g.linked) {
+            assert_in_vram(g.vm(1), g.id[0], sys.data(), chunk_2m,
+                           "MIGRATE_SYSTEM_PAGES on device 1, over the link");
+            assert_no_migrations(s0, s1, g, "MIGRATE_SYSTEM_PAGES over the link");
+        } else {
+            assert_in_system(g.vm(1), sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES on device 1");
+            igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
+            igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
+        }
         assert_coherent(g, sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES");
-        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
-        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
 
         gpu_add(g.gpu[1], all.data(), chunk_2m, 62);
         const auto s2 = snapshot(g);
         info_both("MIGRATE_ALL_PAGES", g, s1, s2);
-        igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
+        if (g.linked)
+            igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
+        else
+            igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
         assert_not_in_vram(g.vm(0), all.data(), chunk_2m, "device 0 after device 1's job");
         assert_in_vram(g.vm(1), g.id[1], all.data(), chunk_2m, "MIGRATE_ALL_PAGES on device 1");
         igt_assert_lte(chunk_pages, svm_delta(s1, s2, 1, "migrate_to_vram_pages"));
@@ -853,7 +973,20 @@ int main(int argc, char** argv)
         check_sum(list_sum(g.gpu[0], list.head(), num_nodes + 1), list, "device 0's walk");
         const auto s1 = snapshot(g);
         info_both("device 0's walk", g, s0, s1);
-        if (g.vram) {
+        // Where device @i maps the node of block @k, it maps it where the
+        // node was prefetched to: over a link, whichever device that was.
+        const auto assert_node_in_place = [&](int i, size_t k, const char* what) {
+            assert_in_vram_where_mapped(g, i, g.id[k % num_gpus], list.block(k), page_size, what);
+        };
+        if (g.linked) {
+            // Device 1's nodes stay in its VRAM, device 0 reads them there.
+            assert_no_migrations(s0, s1, g, "device 0's walk over the link");
+            for (size_t k = 0; k < list.size(); ++k) {
+                assert_in_vram(g.vm(0), g.id[k % num_gpus], list.block(k), page_size,
+                               "a node on device 0 after its walk");
+                assert_node_in_place(1, k, "a node on device 1 after device 0's walk");
+            }
+        } else if (g.vram) {
             // Device 1's nodes came to device 0 through system memory.
             igt_assert_lte(num_nodes / 2 * chunk_pages,
                            svm_delta(s0, s1, 1, "migrate_to_ram_pages"));
@@ -879,6 +1012,13 @@ int main(int argc, char** argv)
         if (!g.vram)
             for (int i = 0; i < num_gpus; ++i)
                 igt_assert_eq(stats_delta(s1, s2, i, "faults"), 0u);
+        if (g.linked) {
+            // Nothing moves: the nodes stay where they were prefetched.
+            assert_no_migrations(s1, s2, g, "concurrent walks over the link");
+            for (size_t k = 0; k < list.size(); ++k)
+                for (int i = 0; i < num_gpus; ++i)
+                    assert_node_in_place(i, k, "a node after the concurrent walks");
+        }
         for (int i = 0; i < num_gpus; ++i)
             igt_assert_eq(stats_delta(s0, s2, i, "jobs_failed"), 0u);
     });
@@ -928,6 +1068,343 @@ int main(int argc, char** argv)
             igt_assert_eq(stats_delta(s0, s1, i, "jobs_completed"), want);
             igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
         }
+    });
+
+    // --- over a link -------------------------------------------------------------------
+
+    t.subtest("peer-vram-mapped-in-place", [&] {
+        // Device 1 reads and writes a buffer in device 0's VRAM where it
+        // is, with one 2 MiB entry: nothing migrates, device 0 sees the
+        // writes in its VRAM, and the CPU takes the buffer back from there.
+        require_link();
+        Gpus g(envs);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 5);
+        const auto s0 = snapshot(g);
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 51);
+        const auto s1 = snapshot(g);
+        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
+        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
+
+        GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
+        check_added(out.bytes(), chunk_2m, 5, {51}, "device 1's read of device 0's VRAM");
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 52);
+        const auto s2 = snapshot(g);
+        info_both("device 1 uses device 0's VRAM", g, s1, s2);
+        assert_no_migrations(s1, s2, g, "device 1's jobs in device 0's VRAM");
+        igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
+        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
+        assert_huge(g.vm(1), a.data(), chunk_2m, "device 1, over the link");
+
+        // Device 0 sees device 1's writes, in its VRAM.
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 53);
+        const auto s3 = snapshot(g);
+        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 after device 1's jobs");
+        assert_no_migrations(s2, s3, g, "device 0's job after device 1's");
+
+        // The CPU brings it back from device 0's VRAM; neither device
+        // maps it any more.
+        check_added(a.data(), chunk_2m, 5, {51, 52, 53}, "the CPU's read at the end");
+        const auto s4 = snapshot(g);
+        igt_assert_lte(chunk_pages, svm_delta(s3, s4, 0, "migrate_to_ram_pages"));
+        igt_assert_eq(svm_delta(s3, s4, 1, "migrate_to_ram_pages"), 0u);
+        for (int i = 0; i < num_gpus; ++i) {
+            assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the CPU's read");
+            igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
+        }
+    });
+
+    t.subtest("shared-in-place-without-refaults", [&] {
+        // Once both devices map a chunk of device 0's VRAM, they work on it
+        // at once, each on a half, without faulting again: a device that
+        // maps a linked device's VRAM in place moves nothing, so it has no
+        // reason to take the chunk from the other device's page tables.
+        constexpr uint64_t half = chunk_2m / 2;
+        constexpr int rounds = 3;
+        require_link();
+        Gpus g(envs);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 13);
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 131);
+        check_added(gpu_read(g.gpu[1], a.data(), chunk_2m).bytes(), chunk_2m, 13, {131},
+                    "device 1's read over the link");
+        const auto s0 = snapshot(g);
+        for (int i = 0; i < num_gpus; ++i)
+            assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "both devices, in place");
+        on_both([&](int i) {
+            for (int r = 0; r < rounds; ++r)
+                gpu_add(g.gpu[i], a.at(i * half), half, 133 + 10 * i + r);
+        });
+        const auto s1 = snapshot(g);
+        info_both("both devices in place", g, s0, s1);
+        assert_no_migrations(s0, s1, g, "both devices in place");
+        for (int i = 0; i < num_gpus; ++i) {
+            igt_assert_eq(stats_delta(s0, s1, i, "faults"), 0u);
+            assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "a device after the rounds");
+        }
+        // Each half: the pattern, device 0's first job over the chunk, and
+        // its device's rounds over the half.
+        const uint32_t* w = a.words();
+        for (uint64_t n = 0; n < chunk_2m / 4; ++n) {
+            const uint64_t in_half = n % (half / 4);
+            uint32_t want = pattern(13, n) + SvmGpu::inc_value(131, n);
+            for (int r = 0; r < rounds; ++r)
+                want += SvmGpu::inc_value(133 + 10 * static_cast<uint32_t>(n / (half / 4)) + r,
+                                          in_half);
+            if (w[n] != want)
+                igt_fail("word %llu is 0x%08x, expected 0x%08x",
+                         static_cast<unsigned long long>(n), w[n], want);
+        }
+    });
+
+    t.subtest("preferred-location-linked-device", [&] {
+        // Device 1 prefers device 0's VRAM: its faults migrate the pages
+        // there (device 0's allocator and copy engine) and map them over
+        // the link, every time; device 0 finds them in its own VRAM.
+        require_link();
+        Gpus g(envs);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 9);
+        igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                      DRM_SIMGPU_MADV_LOC_DEVICE, envs[0].dev.fd()));
+        const uint64_t used0 = settled_used_svm(g.id[0]);
+        const uint64_t used1 = settled_used_svm(g.id[1]);
+        const auto s0 = snapshot(g);
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 91);
+        const auto s1 = snapshot(g);
+        info_both("device 1 prefers device 0's VRAM", g, s0, s1);
+        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m,
+                       "device 1's job, preferring device 0's VRAM");
+        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 before touching it");
+        igt_assert_lte(used0 + chunk_2m, used_svm(g.id[0]));
+        igt_assert_lte(used_svm(g.id[1]), used1);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
+
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 92);
+        const auto s2 = snapshot(g);
+        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 in its own VRAM");
+        assert_no_migrations(s1, s2, g, "device 0's job in its own VRAM");
+
+        // The CPU takes it back; device 1's next fault puts it in device
+        // 0's VRAM again.
+        check_added(a.data(), chunk_2m, 9, {91, 92}, "the CPU's read");
+        const auto s3 = snapshot(g);
+        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 0, "migrate_to_ram_pages"));
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 93);
+        const auto s4 = snapshot(g);
+        info_both("device 1's second job", g, s3, s4);
+        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1's second job");
+        check_added(a.data(), chunk_2m, 9, {91, 92, 93}, "the CPU's read at the end");
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
+        // The migrations into device 0's VRAM count there, where the
+        // pages leaving it count too.
+        for (const auto& [a0, a1] : {std::pair{&s0, &s1}, std::pair{&s3, &s4}}) {
+            igt_assert_lte(chunk_pages, svm_delta(*a0, *a1, 0, "migrate_to_vram_pages"));
+            igt_assert_eq(svm_delta(*a0, *a1, 1, "migrate_to_vram_pages"), 0u);
+        }
+    });
+
+    t.subtest("device-to-device-migration", [&] {
+        // Pages in device 0's VRAM and in system memory, in one 2 MiB
+        // range; device 1 prefers its own VRAM with MIGRATE_ALL_PAGES: one
+        // fault moves them all there, device 0's device to device (not
+        // through system memory), and device 0's VRAM is freed. Then
+        // device 0 uses them in place, and takes them back the same way.
+        require_link();
+        Gpus g(envs);
+        constexpr uint64_t half = chunk_2m / 2;
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 10);
+        const uint64_t used0 = settled_used_svm(g.id[0]);
+        igt_assert_ok(g.vm(0).prefetch(va(a.data()), half, DRM_SIMGPU_MEM_VRAM));
+        assert_in_vram(g.vm(0), g.id[0], a.data(), half, "the first half, prefetched");
+        igt_assert_lte(used0 + half, used_svm(g.id[0]));
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_ok(g.vm(i).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
+                                          DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES));
+        igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                      DRM_SIMGPU_MADV_LOC_DEVICE, -1));
+
+        const auto s0 = snapshot(g);
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 101);
+        const auto s1 = snapshot(g);
+        info_both("device 1 pulls device 0's pages", g, s0, s1);
+        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its job");
+        assert_huge(g.vm(1), a.data(), chunk_2m, "device 1 after its job");
+        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), chunk_pages);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
+        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after its pages left");
+        igt_assert_f(wait_used_svm_at_most(used0, g.id[0]) <= used0,
+                     "device 0's VRAM still holds %llu bytes of SVM memory, %llu before",
+                     static_cast<unsigned long long>(used_svm(g.id[0])),
+                     static_cast<unsigned long long>(used0));
+
+        // Device 0's default policy uses them where they are.
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 102);
+        const auto s2 = snapshot(g);
+        assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0, over the link");
+        assert_no_migrations(s1, s2, g, "device 0's job in device 1's VRAM");
+
+        // Device 0 prefers its own VRAM now: back device to device.
+        igt_assert_ok(g.vm(0).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                      DRM_SIMGPU_MADV_LOC_DEVICE, -1));
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 103);
+        const auto s3 = snapshot(g);
+        info_both("device 0 pulls them back", g, s2, s3);
+        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 preferring its VRAM");
+        assert_unmapped(g.vm(1), a.data(), chunk_2m, "device 1 after its pages left");
+        igt_assert_eq(svm_delta(s2, s3, 0, "migrate_to_vram_pages"), chunk_pages);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(svm_delta(s2, s3, i, "migrate_to_ram_pages"), 0u);
+
+        check_added(a.data(), chunk_2m, 10, {101, 102, 103}, "the CPU's read at the end");
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(stats_delta(s0, s3, i, "jobs_failed"), 0u);
+    });
+
+    t.subtest("prefetch-pulls-from-peer", [&] {
+        // A PREFETCH to VRAM on device 1 moves pages in device 0's VRAM
+        // device to device; a PREFETCH to system memory on device 0 brings
+        // them back from device 1's VRAM.
+        require_link();
+        Gpus g(envs);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 11);
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 111);
+        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
+
+        const auto s0 = snapshot(g);
+        igt_assert_ok(g.vm(1).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+        const auto s1 = snapshot(g);
+        info_both("device 1's prefetch to VRAM", g, s0, s1);
+        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its prefetch");
+        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after device 1's prefetch");
+        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), chunk_pages);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
+        // Mapped by the prefetch: device 1's job takes no fault.
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 112);
+        const auto s2 = snapshot(g);
+        igt_assert_eq(stats_delta(s1, s2, 1, "faults"), 0u);
+
+        igt_assert_ok(g.vm(0).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_SYSTEM));
+        const auto s3 = snapshot(g);
+        info_both("device 0's prefetch to system memory", g, s2, s3);
+        assert_in_system(g.vm(0), a.data(), chunk_2m, "device 0 after its prefetch");
+        assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "device 1 after device 0's prefetch");
+        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 1, "migrate_to_ram_pages"));
+        // The CPU finds them in system memory.
+        check_added(a.data(), chunk_2m, 11, {111, 112}, "the CPU's read at the end");
+        const auto s4 = snapshot(g);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(svm_delta(s3, s4, i, "migrate_to_ram_pages"), 0u);
+    });
+
+    t.subtest("atomics-across-linked-devices", [&] {
+        // Counters in both devices' VRAM, each device adding to all of
+        // them at once: atomics in place over the link, nothing moves, the
+        // totals are exact.
+        constexpr int jobs = 4;
+        constexpr uint64_t per_chunk = 16;
+        require_link();
+        Gpus g(envs);
+        Area a(num_gpus * chunk_2m);
+        std::memset(a.data(), 0, num_gpus * chunk_2m);
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_ok(
+                g.vm(i).prefetch(va(a.at(i * chunk_2m)), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+        // Counter n in the chunk of device n % 2, in a page of its own.
+        const auto offset = [](uint64_t n) {
+            return (n % num_gpus) * chunk_2m + (n / num_gpus) * 7 * page_size + 8 * n;
+        };
+        const auto counter = [&](uint64_t n) {
+            return reinterpret_cast<uint64_t*>(a.at(offset(n)));
+        };
+        constexpr uint64_t counters = per_chunk * num_gpus;
+        const auto s0 = snapshot(g);
+        on_both([&](int i) {
+            for (int j = 0; j < jobs; ++j) {
+                BatchBuilder b;
+                for (uint64_t n = 0; n < counters; ++n) {
+                    if (n % 3 == 0)
+                        b.atomic(DRM_SIMGPU_ATOMIC_INC, va(counter(n)), 0);
+                    else
+                        b.atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter(n)), 1 + i * 16 + j);
+                }
+                b.batch_end();
+                run_ok(g.gpu[i], b);
+            }
+        });
+        const auto s1 = snapshot(g);
+        info_both("atomics over the link", g, s0, s1);
+        assert_no_migrations(s0, s1, g, "atomics over the link");
+        for (int i = 0; i < num_gpus; ++i)
+            for (int c = 0; c < num_gpus; ++c)
+                assert_in_vram_where_mapped(g, i, g.id[c], a.at(c * chunk_2m), chunk_2m,
+                                            "a chunk of counters after the atomics");
+        // INC: once per job and device; ADD: (1 + 2 + 3 + 4) + (17 + ... + 20).
+        const auto want = [](uint64_t n) -> uint64_t { return n % 3 == 0 ? 2 * jobs : 10 + 74; };
+        const auto check = [&](const std::byte* base, const char* who) {
+            for (uint64_t n = 0; n < counters; ++n) {
+                uint64_t got;
+                std::memcpy(&got, base + offset(n), sizeof(got));
+                igt_assert_f(got == want(n), "%s reads counter %llu as %llu, expected %llu", who,
+                             static_cast<unsigned long long>(n),
+                             static_cast<unsigned long long>(got),
+                             static_cast<unsigned long long>(want(n)));
+            }
+        };
+        for (int i = 0; i < num_gpus; ++i) {
+            const std::string who = "device " + std::to_string(g.id[i]);
+            check(gpu_read(g.gpu[i], a.data(), a.size()).bytes(), who.c_str());
+        }
+        assert_no_migrations(s1, snapshot(g), g, "both devices' reads of the counters");
+        check(a.data(), "the CPU");
+    });
+
+    t.subtest("eviction-of-peer-mapped-vram", [&] {
+        // Device 1 maps a chunk of device 0's VRAM in place when a buffer
+        // object allocation on device 0 evicts it: device 1's mapping goes
+        // with it, the data is intact, and device 1 faults it in again.
+        require_link();
+        Gpus g(envs);
+        Area a(chunk_2m);
+        fill_words(a.data(), chunk_2m, 12);
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 121);
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 122);
+        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
+
+        // A buffer object as large as all VRAM no object holds: every SVM
+        // chunk of device 0 has to go.
+        const auto v = vram_counters(g.id[0]);
+        const uint64_t bo_size = round_down(v.at("size") - v.at("used_bo"), chunk_2m);
+        const auto s0 = snapshot(g);
+        auto bo = simgpu::Bo::create(envs[0].dev, bo_size, DRM_SIMGPU_MEM_VRAM);
+        igt_assert_ok(bo);
+        const auto s1 = snapshot(g);
+        info_both("a VRAM object fills device 0", g, s0, s1);
+        igt_assert_lte(1u, svm_delta(s0, s1, 0, "evictions"));
+        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "evicted_pages"));
+        for (int i = 0; i < num_gpus; ++i)
+            assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the eviction");
+
+        // Device 1 faults it into its own VRAM, device 0 uses it there.
+        GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
+        check_added(out.bytes(), chunk_2m, 12, {121, 122}, "device 1's read after the eviction");
+        gpu_add(g.gpu[1], a.data(), chunk_2m, 123);
+        const auto s2 = snapshot(g);
+        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after the eviction");
+        gpu_add(g.gpu[0], a.data(), chunk_2m, 124);
+        const auto s3 = snapshot(g);
+        info_both("both devices after the eviction", g, s1, s3);
+        assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0 after the eviction");
+        assert_no_migrations(s2, s3, g, "device 0's job after the eviction");
+        check_added(a.data(), chunk_2m, 12, {121, 122, 123, 124}, "the CPU's read at the end");
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(stats_delta(s0, s3, i, "jobs_failed"), 0u);
     });
 
     return t.exit_code();

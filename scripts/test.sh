@@ -79,6 +79,11 @@ for k in $kernels; do
 				# Working sets sized from VRAM: a small VRAM keeps
 				# them small. Reload with the defaults after.
 				echo "rmmod simgpu && modprobe simgpu vram_size=16 && $(basename "$t"); rc=\$?; rmmod simgpu; modprobe simgpu && exit \$rc" ;;
+			simgpu_multi_gpu)
+				# Unlinked, then with the two devices linked (each
+				# maps the other's VRAM in place).
+				basename "$t"
+				echo "rmmod simgpu && modprobe simgpu link_groups=0,1 && $(basename "$t"); rc=\$?; rmmod simgpu; modprobe simgpu && exit \$rc" ;;
 			*) basename "$t" ;;
 			esac
 		done

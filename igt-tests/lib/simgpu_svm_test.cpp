@@ -203,30 +203,30 @@ uint64_t delta(const Counters& before, const Counters& after, const std::string&
     return a->second - b->second;
 }
 
-uint64_t used_svm()
+uint64_t used_svm(uint32_t device)
 {
-    return vram_counters().at("used_svm");
+    return vram_counters(device).at("used_svm");
 }
 
-uint64_t wait_used_svm_at_most(uint64_t limit, int timeout_ms)
+uint64_t wait_used_svm_at_most(uint64_t limit, uint32_t device, int timeout_ms)
 {
     const int64_t deadline = now_ns() + int64_t{timeout_ms} * ms_ns;
-    uint64_t used = used_svm();
+    uint64_t used = used_svm(device);
     while (used > limit && now_ns() < deadline) {
         sleep_ms(20);
-        used = used_svm();
+        used = used_svm(device);
     }
     return used;
 }
 
-uint64_t settled_used_svm(int timeout_ms)
+uint64_t settled_used_svm(uint32_t device, int timeout_ms)
 {
     const int64_t deadline = now_ns() + int64_t{timeout_ms} * ms_ns;
-    uint64_t used = used_svm();
+    uint64_t used = used_svm(device);
     int64_t since = now_ns();
     while (used != 0 && now_ns() < deadline && now_ns() - since < sec_ns) {
         sleep_ms(50);
-        const uint64_t now = used_svm();
+        const uint64_t now = used_svm(device);
         if (now != used) {
             used = now;
             since = now_ns();

@@ -126,13 +126,14 @@ Counters vram_counters(uint32_t device = 0);
 // @after[@key] - @before[@key], asserting the counter did not go back.
 uint64_t delta(const Counters& before, const Counters& after, const std::string& key);
 
-uint64_t used_svm();
+// used_svm of device @device.
+uint64_t used_svm(uint32_t device = 0);
 // Polls used_svm (freeing VRAM behind pages is deferred to a worker) until
 // it is at most @limit or @timeout_ms passed; returns the last value.
-uint64_t wait_used_svm_at_most(uint64_t limit, int timeout_ms = 10000);
+uint64_t wait_used_svm_at_most(uint64_t limit, uint32_t device = 0, int timeout_ms = 10000);
 // used_svm once it reached 0 or stopped changing for a second (at most
 // @timeout_ms): the baseline of a test.
-uint64_t settled_used_svm(int timeout_ms = 10000);
+uint64_t settled_used_svm(uint32_t device = 0, int timeout_ms = 10000);
 
 // Prints the migration counters' changes.
 void info_deltas(const char* what, const Counters& before, const Counters& after);

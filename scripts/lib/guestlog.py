@@ -156,11 +156,18 @@ def check(d):
 def program(cmd):
     """The program a command runs: the first word of its first part that
     is not a module load or unload ("modprobe x && prog" gives prog), else
-    the first module loaded ("modprobe m && rmmod m" gives m)."""
-    parts = [part.split() for part in cmd.split("&&") if part.split()]
+    the first module loaded ("modprobe m && rmmod m" gives m). The
+    parameters simgpu was loaded with before it follow in brackets
+    ("modprobe simgpu vram_size=16 && prog" gives prog[vram_size=16]), so
+    that runs of a program under different parameters count apart."""
+    parts = [part.split() for part in re.split(r"&&|;", cmd) if part.split()]
+    params = []
     for words in parts:
-        if words[0] not in ("modprobe", "rmmod"):
-            return os.path.basename(words[0])
+        if words[0] == "modprobe" and words[1:2] == ["simgpu"]:
+            params = words[2:]
+        elif words[0] not in ("modprobe", "rmmod"):
+            prog = os.path.basename(words[0])
+            return f"{prog}[{' '.join(params)}]" if params else prog
     return parts[0][-1] if parts else "?"
 
 
