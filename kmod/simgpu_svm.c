@@ -63,6 +63,11 @@ module_param(svm_migrate, bool, 0644);
 MODULE_PARM_DESC(svm_migrate,
 		 "Migrate anonymous memory to VRAM on GPU faults (default true; needs CONFIG_DEVICE_PRIVATE)");
 
+static unsigned int svm_timeslice_ms = 20;
+module_param(svm_timeslice_ms, uint, 0644);
+MODULE_PARM_DESC(svm_timeslice_ms,
+		 "A CPU fault on a chunk a GPU fault just migrated to VRAM waits until it is this old, so the GPU job gets to use it (default 20)");
+
 static unsigned int notifier_size = 512;
 module_param(notifier_size, uint, 0444);
 MODULE_PARM_DESC(notifier_size,
@@ -157,6 +162,7 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 				 &vm->lock, &vm->sdev->svm_stats);
 	if (err)
 		return err;
+	vm->svm.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms));
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;

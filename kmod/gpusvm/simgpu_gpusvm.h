@@ -80,6 +80,8 @@ struct simgpu_gpusvm_devmem_ops {
  * @wq: where @release_work runs
  * @release_work: calls @ops->release
  * @stats: counters to update
+ * @timeslice_end: jiffies until which a CPU fault waits before it takes
+ *	the pages back (the migrating mirror's @timeslice)
  */
 struct simgpu_gpusvm_devmem {
 	const struct simgpu_gpusvm_devmem_ops *ops;
@@ -90,6 +92,7 @@ struct simgpu_gpusvm_devmem {
 	struct workqueue_struct *wq;
 	struct work_struct release_work;
 	struct simgpu_gpusvm_stats *stats;
+	unsigned long timeslice_end;
 };
 
 /**
@@ -145,6 +148,9 @@ struct simgpu_gpusvm_stats {
  * @stats: counters, possibly shared with other mirrors
  * @pages_faulted: pages hmm_range_fault() returned for this mirror's
  *	ranges (@stats counts them too)
+ * @timeslice: jiffies a chunk this mirror migrated to device memory is
+ *	the device's before a CPU fault takes it back (0 after init; the
+ *	driver may set it before the first fault)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;
@@ -162,6 +168,7 @@ struct simgpu_gpusvm {
 	struct list_head gc_list;
 	struct simgpu_gpusvm_stats *stats;
 	atomic64_t pages_faulted;
+	unsigned long timeslice;
 };
 
 /**

@@ -271,10 +271,19 @@ long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct simgpu_gpusvm_devmem *devmem = vmf->page->zone_device_data;
+	unsigned long until = READ_ONCE(devmem->timeslice_end);
 	struct vm_area_struct *vma = vmf->vma;
 	u64 size = (u64)devmem->npages << PAGE_SHIFT;
 	u64 start, end;
 	long ret;
+
+	/*
+	 * The device that just migrated the chunk uses it first: without
+	 * this a CPU hammering the same page (a shared counter) takes it
+	 * back before the GPU job retries its access, again and again.
+	 */
+	if (time_before(jiffies, until))
+		schedule_timeout_uninterruptible(until - jiffies);
 
 	/*
 	 * The whole chunk comes back, not one page: the GPU mapped it as a
@@ -442,14 +451,16 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
 			n++;
 	migrate_vma_finalize(&mig);
+	WRITE_ONCE(devmem->timeslice_end, jiffies + svm->timeslice);
 	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	devmem_put_pages(devmem);
 	kvfree(b.src);
 
-	atomic64_add(n, &svm->stats->to_devmem_pages);
-	atomic64_inc(&svm->stats->to_devmem_by_chunk[range->chunk]);
+	/* The device whose memory took the pages counts them. */
+	atomic64_add(n, &devmem->stats->to_devmem_pages);
+	atomic64_inc(&devmem->stats->to_devmem_by_chunk[range->chunk]);
 	trace_simgpu_migrate(range->start, n, true,
 			     ktime_us_delta(ktime_get(), t0));
 	return n;
