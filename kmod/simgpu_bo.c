@@ -265,7 +265,8 @@ err_arrays:
  *
  * Called by the fault path of a fault-mode VM before it maps @bo. Moves
  * the object back to VRAM when it was evicted and free VRAM can hold it;
- * never evicts, so VRAM pressure leaves the object where it is.
+ * never evicts, so VRAM pressure leaves the object where it is, and
+ * leaves alone VRAM that an allocation is evicting for.
  */
 void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held)
 {
@@ -273,7 +274,9 @@ void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held)
 
 	lockdep_assert_held(&bo->lock);
 
+	/* VRAM an evictor just freed is the evictor's to allocate. */
 	if (bo->placement == bo->preferred ||
+	    atomic_read(&sdev->vram_evictors) ||
 	    bo_move_locked(bo, DRM_SIMGPU_MEM_VRAM, held, false))
 		return;
 	bo_lru_add(sdev, bo);
@@ -377,9 +380,12 @@ int simgpu_bo_evict_for(struct simgpu_device *sdev, u64 size, u64 min_block,
 	int err, ret;
 
 	err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
+	if (err != -ENOSPC)
+		return err;
 	spin_lock(&sdev->bo_lru_lock);
 	budget = sdev->bo_lru_len;
 	spin_unlock(&sdev->bo_lru_lock);
+	atomic_inc(&sdev->vram_evictors);
 	while (err == -ENOSPC && budget--) {
 		ret = simgpu_bo_evict_one(sdev, held, min_age);
 		if (ret < 0)
@@ -388,6 +394,7 @@ int simgpu_bo_evict_for(struct simgpu_device *sdev, u64 size, u64 min_block,
 			err = simgpu_vram_alloc(&sdev->vram, size, min_block,
 						blocks);
 	}
+	atomic_dec(&sdev->vram_evictors);
 	return err;
 }
 

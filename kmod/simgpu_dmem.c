@@ -276,6 +276,7 @@ static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 	budget += sdev->bo_lru_len;
 	spin_unlock(&sdev->bo_lru_lock);
 
+	atomic_inc(&sdev->vram_evictors);
 	while (err == -ENOSPC && budget--) {
 		chunk = dmem_lru_oldest(dmem, &chunk_at);
 		bo = simgpu_bo_lru_oldest(sdev, &bo_at);
@@ -291,6 +292,7 @@ static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			err = simgpu_vram_alloc(&sdev->vram, size, min_block,
 						blocks);
 	}
+	atomic_dec(&sdev->vram_evictors);
 	return err;
 }
 

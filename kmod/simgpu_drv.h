@@ -106,6 +106,8 @@ struct simgpu_stats {
  * @bo_lru_lock: protects @bo_lru and @bo_lru_len
  * @bo_lru: buffer objects in VRAM, least recently placed first
  * @bo_lru_len: entries in @bo_lru
+ * @vram_evictors: allocations evicting for VRAM right now; evicted buffer
+ *	objects do not return to VRAM meanwhile
  * @sched_pool_lock: protects @sched_pool
  * @sched_pool: stopped schedulers of destroyed queues, for reuse
  * @clients: files opened so far; numbers each file (&simgpu_file.client)
@@ -127,6 +129,7 @@ struct simgpu_device {
 	spinlock_t bo_lru_lock;
 	struct list_head bo_lru;
 	unsigned int bo_lru_len;
+	atomic_t vram_evictors;
 	struct mutex sched_pool_lock;
 	struct list_head sched_pool;
 	atomic_t clients;
