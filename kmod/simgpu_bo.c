@@ -31,9 +31,8 @@
  *
  * Eviction. VRAM objects sit on a per-device LRU in the order they went
  * into VRAM. When an allocation of VRAM fails — another object, or an SVM
- * migration after it evicted what SVM chunks it could — the least recently
- * placed objects that are idle move to system memory until it fits
- * (simgpu_bo_evict_for()). An object is idle when it is mapped only in
+ * migration — SVM chunks and idle objects move to system memory in one
+ * least-recently-placed order until it fits (simgpu_dmem_vram_alloc()). An object is idle when it is mapped only in
  * fault-mode VMs (or not at all): a fault-mode VM's PTEs may be zapped at
  * any time, its engines fault and the fault path maps the object where it
  * is now; a VM without fault mode must have every mapping valid whenever a
@@ -356,46 +355,6 @@ int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 out:
 	drm_gem_object_put(&bo->base);
 	return ret;
-}
-
-/**
- * simgpu_bo_evict_for() - allocate VRAM, evicting idle buffer objects
- * @sdev: the device
- * @size: bytes, a multiple of 4 KiB
- * @min_block: smallest block size, a power of two
- * @blocks: list receiving the buddy blocks
- * @held: a VM whose lock the caller holds, or NULL
- * @min_age: evict only objects in VRAM for at least this many jiffies
- *
- * Tries each object on the LRU at most once. The caller holds no buffer
- * object lock.
- *
- * Return: 0, -ENOSPC when VRAM cannot be had, or -ENOMEM.
- */
-int simgpu_bo_evict_for(struct simgpu_device *sdev, u64 size, u64 min_block,
-			struct list_head *blocks, struct simgpu_vm *held,
-			unsigned long min_age)
-{
-	unsigned int budget;
-	int err, ret;
-
-	err = simgpu_vram_alloc(&sdev->vram, size, min_block, blocks);
-	if (err != -ENOSPC)
-		return err;
-	spin_lock(&sdev->bo_lru_lock);
-	budget = sdev->bo_lru_len;
-	spin_unlock(&sdev->bo_lru_lock);
-	atomic_inc(&sdev->vram_evictors);
-	while (err == -ENOSPC && budget--) {
-		ret = simgpu_bo_evict_one(sdev, held, min_age);
-		if (ret < 0)
-			break;
-		if (ret)
-			err = simgpu_vram_alloc(&sdev->vram, size, min_block,
-						blocks);
-	}
-	atomic_dec(&sdev->vram_evictors);
-	return err;
 }
 
 static void simgpu_bo_free(struct drm_gem_object *obj)

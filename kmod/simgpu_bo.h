@@ -47,9 +47,6 @@ void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held);
 bool simgpu_bo_lru_oldest(struct simgpu_device *sdev, unsigned long *at);
 int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 			unsigned long min_age);
-int simgpu_bo_evict_for(struct simgpu_device *sdev, u64 size, u64 min_block,
-			struct list_head *blocks, struct simgpu_vm *held,
-			unsigned long min_age);
 
 int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);

@@ -250,6 +250,35 @@ static bool dmem_lru_oldest(struct simgpu_dmem *dmem, unsigned long *at)
 	return c;
 }
 
+static unsigned int dmem_lru_len(struct simgpu_dmem *dmem)
+{
+	unsigned int n;
+
+	spin_lock(&dmem->lru_lock);
+	n = dmem->lru_len;
+	spin_unlock(&dmem->lru_lock);
+	return n;
+}
+
+#else /* !CONFIG_DEVICE_PRIVATE: no SVM chunks, only buffer objects */
+
+static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
+{
+	return false;
+}
+
+static bool dmem_lru_oldest(struct simgpu_dmem *dmem, unsigned long *at)
+{
+	return false;
+}
+
+static unsigned int dmem_lru_len(struct simgpu_dmem *dmem)
+{
+	return 0;
+}
+
+#endif
+
 /*
  * Allocate VRAM, evicting for it in least-recently-placed order across SVM
  * chunks and idle buffer objects: the older of the two LRU heads goes
@@ -269,9 +298,7 @@ static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 	if (err != -ENOSPC)
 		return err;
 
-	spin_lock(&dmem->lru_lock);
-	budget = dmem->lru_len;
-	spin_unlock(&dmem->lru_lock);
+	budget = dmem_lru_len(dmem);
 	spin_lock(&sdev->bo_lru_lock);
 	budget += sdev->bo_lru_len;
 	spin_unlock(&sdev->bo_lru_lock);
@@ -304,7 +331,8 @@ static int dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
  * @min_block: smallest block size, a power of two (@size for one block)
  * @blocks: list receiving the buddy blocks
  *
- * The caller holds no VM or buffer object lock.
+ * The caller holds no VM or buffer object lock. Without device-private
+ * memory there are only buffer objects to evict.
  *
  * Return: 0, -ENOSPC when VRAM cannot be had even after evicting every SVM
  * chunk and idle object, or -ENOMEM.
@@ -314,6 +342,9 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 {
 	return dmem_vram_alloc(sdev, size, min_block, blocks, NULL, 0);
 }
+
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+
 
 /**
  * simgpu_dmem_svm_alloc() - VRAM for one SVM chunk
@@ -451,22 +482,6 @@ err_wq:
 int simgpu_dmem_init(struct simgpu_device *sdev)
 {
 	return 0;
-}
-
-/**
- * simgpu_dmem_vram_alloc() - allocate VRAM for a buffer object; there is
- * no SVM to evict, idle buffer objects are
- * @sdev: the device
- * @size: bytes, a multiple of 4 KiB
- * @min_block: smallest block size, a power of two
- * @blocks: list receiving the buddy blocks
- *
- * Return: as simgpu_bo_evict_for().
- */
-int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
-			   u64 min_block, struct list_head *blocks)
-{
-	return simgpu_bo_evict_for(sdev, size, min_block, blocks, NULL, 0);
 }
 
 #endif

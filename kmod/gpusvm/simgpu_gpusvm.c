@@ -487,6 +487,19 @@ static int range_ro_devmem_to_ram(struct simgpu_gpusvm *svm,
 	return ret < 0 ? ret : -EBUSY;
 }
 
+/* An hmm_range over @range into its pfns, device pages of the owner kept. */
+static struct hmm_range range_hmm(struct simgpu_gpusvm *svm,
+				  struct simgpu_gpusvm_range *range)
+{
+	return (struct hmm_range) {
+		.notifier = &range->notifier->notifier,
+		.start = range->start,
+		.end = range->last + 1,
+		.hmm_pfns = range->pfns,
+		.dev_private_owner = svm->device_private_owner,
+	};
+}
+
 /**
  * simgpu_gpusvm_range_in_devmem() - whether a range sits in device memory
  * @svm: the mirror
@@ -505,13 +518,7 @@ bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
 				   struct simgpu_gpusvm_range *range)
 {
 	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
-	struct hmm_range hmm_range = {
-		.notifier = &range->notifier->notifier,
-		.start = range->start,
-		.end = range->last + 1,
-		.hmm_pfns = range->pfns,
-		.dev_private_owner = svm->device_private_owner,
-	};
+	struct hmm_range hmm_range = range_hmm(svm, range);
 	int err;
 
 	lockdep_assert_held(svm->driver_lock);
@@ -554,13 +561,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	struct hmm_range hmm_range = {
-		.notifier = &range->notifier->notifier,
-		.start = range->start,
-		.end = range->last + 1,
-		.hmm_pfns = range->pfns,
-		.dev_private_owner = svm->device_private_owner,
-	};
+	struct hmm_range hmm_range = range_hmm(svm, range);
 	struct vm_area_struct *vma;
 	int err;
 
