@@ -1391,9 +1391,38 @@ int main(int argc, char** argv)
                 const auto c2 = svm_counters_x();
                 igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), 0u);
             }
+            // Holds are per page: the page after the counter's is mapped
+            // without atomics, and an atomic further on takes one page of
+            // its own while the counter's page stays held.
+            igt_assert_eq(gpu_atomic_add(gpu, p, 1), expect);
+            expect += 1;
+            const uint32_t next = page_flags(vm, p + 4 * KiB);
+            igt_assert_f((next & (DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_ATOMIC |
+                                  DRM_SIMGPU_PAGE_EXCLUSIVE)) == DRM_SIMGPU_PAGE_MAPPED,
+                         "the page after the counter's has flags 0x%x, expected mapped without "
+                         "atomics", next);
+            std::byte* far = a.at(0x33450);
+            const auto c0 = svm_counters_x();
+            igt_assert_eq(gpu_atomic_add(gpu, far, 5), pattern_qword(17, 0x33450));
+            const auto c1 = svm_counters_x();
+            igt_assert_eq(delta(c0, c1, "exclusive_pages"), 1u);
+            const auto s0 = stats_counters();
+            igt_assert_eq(gpu_atomic_add(gpu, p, 1), expect);
+            expect += 1;
+            igt_assert_eq(gpu_atomic_add(gpu, far, 5), pattern_qword(17, 0x33450) + 5);
+            const auto s1 = stats_counters();
+            igt_assert_eq(delta(s0, s1, "faults"), 0u);
+            for (std::byte* held : {p, far})
+                igt_assert_f(page_flags(vm, held) & DRM_SIMGPU_PAGE_EXCLUSIVE,
+                             "the page at offset 0x%llx is no longer held",
+                             static_cast<unsigned long long>(held - a.data()));
+            igt_assert_eq(load_qword(p), expect);
+            igt_assert_eq(load_qword(far), pattern_qword(17, 0x33450) + 10);
             check_words(a.data(), 0x23450, 17, "the words before the counter");
-            check_words(a.at(0x23458), chunk_2m - 0x23458, 17, "the words after the counter",
+            check_words(a.at(0x23458), 0x10000 - 8, 17, "the words between the counters",
                         0x23458 / 4);
+            check_words(a.at(0x33458), chunk_2m - 0x33458, 17, "the words after the counters",
+                        0x33458 / 4);
             // Plain GPU access works alongside.
             gpu_add(gpu, a.data(), 64 * KiB, 171);
             check_added(a.data(), 64 * KiB, 17, {171}, "the first 64 KiB after a GPU add");

@@ -961,12 +961,6 @@ int main(int argc, char** argv)
 
     t.subtest("atomics-across-devices-global", [&] {
         require_vram();
-        // Known kernel bug (issue #6): each device's GPU atomic fault takes
-        // the whole 2 MiB range exclusive, which revokes the other
-        // device's exclusive access before its job retries; with the CPU
-        // in the mix the jobs livelock (over a minute for six atomics).
-        igt_require_f(false, "ATOMIC_GLOBAL on two devices at once livelocks (range-wide "
-                             "exclusive grabs revoke each other): open in issue #6");
         Gpus g(envs);
         atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_GLOBAL, "ATOMIC_GLOBAL"});
     });

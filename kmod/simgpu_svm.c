@@ -37,7 +37,7 @@
  * and the MADVISE attributes of the address (svm_fault_policy()): with
  * device-private VRAM, anonymous memory migrates there first (see
  * simgpu_dmem.c and docs/design.md, "VRAM migration"), and a GPU atomic
- * may take pages exclusive. The job then retries the access.
+ * may take the page exclusive. The job then retries the access.
  *
  * The core calls back to zap a range's PTEs and flush the TLBs when the
  * CPU mapping changes, and to schedule the removal of ranges the CPU
@@ -200,7 +200,8 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
  *	device to device (else they are mapped in place)
  * @thrash_limit: leave ranges that bounced too often in system memory
  * @force: evict whatever VRAM allocation takes
- * @exclusive: take system pages exclusive for the device (GPU atomics)
+ * @exclusive: take the faulting system page exclusive for the device (GPU
+ *	atomics); other system pages take no atomics until they are held
  * @sys_atomic: system pages take GPU atomics in place
  * @vram_atomic: VRAM pages take GPU atomics
  */
@@ -220,9 +221,11 @@ struct svm_policy {
 	bool vram_atomic;
 };
 
+/* The PTE for page @i of @r. */
 static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
-		   unsigned long pfn, const struct svm_policy *pol)
+		   unsigned long i, const struct svm_policy *pol)
 {
+	unsigned long pfn = r->pfns[i];
 	struct page *page = hmm_pfn_to_page(pfn);
 	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
 	struct simgpu_device *peer = NULL;
@@ -243,10 +246,14 @@ static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 	if (!(pfn & HMM_PFN_WRITE) || r->read_only)
 		return pte;
 	pte |= SIMGPU_PTE_WRITE;
-	if (vram ? pol->vram_atomic : pol->sys_atomic || pol->exclusive)
+	/*
+	 * A page held exclusive takes atomics whatever the fault; under an
+	 * exclusive policy other system pages fault for their own hold.
+	 */
+	if (!vram && r->excl && r->excl[i])
+		pte |= SIMGPU_PTE_ATOMIC | SIMGPU_PTE_EXCLUSIVE;
+	else if (vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC;
-	if (!vram && pol->exclusive)
-		pte |= SIMGPU_PTE_EXCLUSIVE;
 	return pte;
 }
 
@@ -258,7 +265,7 @@ static bool svm_range_huge(struct simgpu_vm *vm,
 			   const struct simgpu_gpusvm_range *r,
 			   const struct svm_policy *pol)
 {
-	u64 first = svm_pte(vm, r, r->pfns[0], pol);
+	u64 first = svm_pte(vm, r, 0, pol);
 	unsigned long i;
 
 	if (simgpu_gpusvm_range_size(r) != SIMGPU_HUGE_SIZE ||
@@ -267,7 +274,7 @@ static bool svm_range_huge(struct simgpu_vm *vm,
 	if (!(first & SIMGPU_PTE_VRAM))
 		return hmm_pfn_to_map_order(r->pfns[0]) >= 9;
 	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
-		if (svm_pte(vm, r, r->pfns[i], pol) !=
+		if (svm_pte(vm, r, i, pol) !=
 		    first + (i << PAGE_SHIFT))
 			return false;
 	return true;
@@ -306,14 +313,13 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 	}
 	if (huge) {
 		err = simgpu_pt_set_prepared(&vm->pt, r->start,
-					     svm_pte(vm, r, r->pfns[0], pol) |
+					     svm_pte(vm, r, 0, pol) |
 					     SIMGPU_PTE_HUGE);
 	} else {
 		for (i = 0; i < n && !err; i++)
 			err = simgpu_pt_set_prepared(&vm->pt,
 						     r->start + (i << PAGE_SHIFT),
-						     svm_pte(vm, r, r->pfns[i],
-							     pol));
+						     svm_pte(vm, r, i, pol));
 	}
 	if (err) {
 		simgpu_pt_zap(&vm->pt, r->start, r->last + 1);
@@ -335,19 +341,23 @@ static int svm_commit_locked(struct simgpu_vm *vm,
  */
 #define SVM_THRASH_BOUNCES	3
 
-/* Pages neither in this device's VRAM nor in a linked device's. */
+/* Neither in this device's VRAM nor in a linked device's. */
+static bool pfn_is_system(struct simgpu_vm *vm, unsigned long pfn)
+{
+	struct page *page = hmm_pfn_to_page(pfn);
+
+	return !simgpu_dmem_page_is_local(vm->sdev, page) &&
+	       !simgpu_dmem_page_peer(vm->sdev, page);
+}
+
 static bool range_has_system_pages(struct simgpu_vm *vm,
 				   const struct simgpu_gpusvm_range *r)
 {
 	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
-	struct page *page;
 
-	for (i = 0; i < n; i++) {
-		page = hmm_pfn_to_page(r->pfns[i]);
-		if (!simgpu_dmem_page_is_local(vm->sdev, page) &&
-		    !simgpu_dmem_page_peer(vm->sdev, page))
+	for (i = 0; i < n; i++)
+		if (pfn_is_system(vm, r->pfns[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -420,8 +430,9 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		    pol.all_pages && range_has_system_pages(vm, r) &&
 		    svm_migrate_range(vm, r, &pol) > 0)
 			err = simgpu_gpusvm_range_get_pages(svm, r, write);
-		if (!err && pol.exclusive && range_has_system_pages(vm, r)) {
-			err = simgpu_gpusvm_range_make_exclusive(svm, r);
+		if (!err && pol.exclusive &&
+		    pfn_is_system(vm, r->pfns[(addr - r->start) >> PAGE_SHIFT])) {
+			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr);
 			/*
 			 * File-backed or shared memory cannot be held; the
 			 * pages collected above are still the ones to map.
@@ -434,8 +445,6 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			} else if (err == -EBUSY) {
 				err = -EAGAIN;
 			}
-		} else {
-			pol.exclusive = false;
 		}
 		if (err == -ERANGE) {
 			simgpu_gpusvm_range_remove(svm, r);

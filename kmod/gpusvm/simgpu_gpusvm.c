@@ -46,6 +46,12 @@
  * are marked unmapped and handed to a garbage collector that the driver
  * runs from a worker: a partial munmap removes the whole range, and the
  * rest faults in again as new ranges.
+ *
+ * Exclusive holds: simgpu_gpusvm_range_make_exclusive() holds one page of
+ * a range for device atomics; collections leave held pages alone, any
+ * invalidation of a page ends its hold, and the page held last belongs to
+ * the device for the mirror's timeslice before a CPU access or another
+ * device takes it back.
  */
 
 /**
@@ -58,12 +64,15 @@
  *   never taken by the notifier callback. Under it the core takes
  *   mmap_lock (read) and the notifier lock.
  * - &simgpu_gpusvm.notifier_lock (rw_semaphore) protects each range's
- *   page validity and the windows' range trees: write in the notifier
- *   callback and when ranges are added or removed, read while the driver
- *   commits a mapping. The callback can run from reclaim, so nothing may
- *   allocate with reclaim under this lock; lockdep is taught that at init.
- *   A non-blockable invalidation only trylocks it and otherwise asks the
- *   caller to retry.
+ *   page validity and exclusive holds, and the windows' range trees:
+ *   write in the notifier callback and when ranges are added or removed,
+ *   read while the driver commits a mapping or the core records a hold.
+ *   The callback can run from reclaim, so nothing may allocate with
+ *   reclaim under this lock; lockdep is taught that at init. A
+ *   non-blockable invalidation only trylocks it and otherwise asks the
+ *   caller to retry. A blockable MMU_NOTIFY_EXCLUSIVE invalidation of a
+ *   freshly held page first sleeps out the hold's timeslice, holding no
+ *   lock of ours.
  * - &simgpu_gpusvm.gc_lock (spinlock) protects the garbage list; leaf.
  *
  * Order: driver lock -> mmap_lock -> notifier_lock -> (driver's
@@ -79,6 +88,56 @@ INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_notifier, rb, u64, __subtree_last,
 #define R_LAST(r) ((r)->last)
 INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_range, rb, u64, __subtree_last,
 		     R_START, R_LAST, static, range_it)
+
+/*
+ * A CPU access to a page the device holds exclusive, or another device
+ * collecting it, restores the CPU mapping first: an MMU_NOTIFY_EXCLUSIVE
+ * invalidation of the page with no owner. The page a device took last is
+ * its own for the mirror's timeslice: the job that faulted for it retries
+ * its atomic before anyone takes the page back. Without that, the CPU and
+ * two devices contending for one counter take it from each other between
+ * every grab and the access it was for, and no job gets on.
+ */
+static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
+				     struct simgpu_gpusvm_notifier *n,
+				     u64 start, u64 last)
+{
+	struct simgpu_gpusvm_range *r;
+	unsigned long until = jiffies;
+	unsigned long i, *excl;
+	long left;
+	u64 addr;
+
+	down_read(&svm->notifier_lock);
+	for (r = range_it_iter_first(&n->ranges, start, last); r;
+	     r = range_it_iter_next(r, start, last)) {
+		/* Pairs with the store in make_exclusive: zeroed first. */
+		excl = smp_load_acquire(&r->excl);
+		if (!excl)
+			continue;
+		i = READ_ONCE(r->excl_fresh);
+		addr = r->start + (i << PAGE_SHIFT);
+		if (READ_ONCE(excl[i]) && addr >= start && addr <= last &&
+		    time_after(READ_ONCE(r->excl_expires), until))
+			until = READ_ONCE(r->excl_expires);
+	}
+	up_read(&svm->notifier_lock);
+
+	left = (long)(until - jiffies);
+	if (left > 0)
+		schedule_timeout_uninterruptible(left);
+}
+
+/* Forget the exclusive holds of @r in [@start, @last]. */
+static void range_excl_clear(struct simgpu_gpusvm_range *r, u64 start,
+			     u64 last)
+{
+	unsigned long i = (max(start, r->start) - r->start) >> PAGE_SHIFT;
+	unsigned long end = (min(last, r->last) - r->start) >> PAGE_SHIFT;
+
+	for (; i <= end; i++)
+		WRITE_ONCE(r->excl[i], 0);
+}
 
 static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 				const struct mmu_notifier_range *mmu_range,
@@ -103,6 +162,10 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	    mmu_range->owner == svm->device_private_owner)
 		return true;
 
+	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE && svm->timeslice &&
+	    mmu_notifier_range_blockable(mmu_range))
+		exclusive_timeslice_wait(svm, n, start, last);
+
 	if (mmu_notifier_range_blockable(mmu_range))
 		down_write(&svm->notifier_lock);
 	else if (!down_write_trylock(&svm->notifier_lock))
@@ -112,6 +175,12 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	for (r = range_it_iter_first(&n->ranges, start, last); r;
 	     r = range_it_iter_next(r, start, last)) {
 		hit = true;
+		/*
+		 * Held pages the CPU took back, or whose exclusive entries
+		 * may have changed: the next collection faults them.
+		 */
+		if (r->excl)
+			range_excl_clear(r, start, last);
 		/*
 		 * Device pages of ours the range collected, leaving on a CPU
 		 * fault, or on another device's collection that faults them
@@ -221,6 +290,7 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	spin_lock(&svm->gc_lock);
 	list_del_init(&r->gc_link);
 	spin_unlock(&svm->gc_lock);
+	kvfree(r->excl);
 	kvfree(r);
 	atomic64_inc(&svm->stats->ranges_removed);
 	trace_simgpu_range_remove(start, end);
@@ -539,6 +609,49 @@ bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
 	return true;
 }
 
+/*
+ * Ask hmm_range_fault() for @flags on every page of @range but those it
+ * holds exclusive: faulting those would take them back from the device.
+ */
+static void range_request(struct simgpu_gpusvm_range *range,
+			  struct hmm_range *hmm_range, unsigned long flags)
+{
+	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+
+	hmm_range->default_flags = 0;
+	hmm_range->pfn_flags_mask = 0;
+	if (!range->excl) {
+		hmm_range->default_flags = flags;
+		return;
+	}
+	hmm_range->pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE;
+	for (i = 0; i < n; i++)
+		range->pfns[i] = READ_ONCE(range->excl[i]) ? 0 : flags;
+}
+
+/*
+ * hmm_range_fault() reported the held pages as absent (an exclusive entry
+ * it was not asked to fault): put the held pages in. A hold that went
+ * meanwhile means an invalidation ran: -EBUSY, collect again.
+ */
+static int range_fill_held(struct simgpu_gpusvm_range *range)
+{
+	unsigned long i, n = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+	unsigned long pfn;
+
+	if (!range->excl)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (range->pfns[i] & HMM_PFN_VALID)
+			continue;
+		pfn = READ_ONCE(range->excl[i]);
+		if (!pfn)
+			return -EBUSY;
+		range->pfns[i] = pfn;
+	}
+	return 0;
+}
+
 /**
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
@@ -563,6 +676,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct hmm_range hmm_range = range_hmm(svm, range);
 	struct vm_area_struct *vma;
+	unsigned long flags;
 	int err;
 
 	lockdep_assert_held(svm->driver_lock);
@@ -581,11 +695,14 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 			err = -ERANGE;
 		} else {
 			range->read_only = !(vma->vm_flags & VM_WRITE);
-			hmm_range.default_flags = HMM_PFN_REQ_FAULT |
+			flags = HMM_PFN_REQ_FAULT |
 				(write && !range->read_only ?
 				 HMM_PFN_REQ_WRITE : 0);
+			range_request(range, &hmm_range, flags);
 			err = hmm_range_fault(&hmm_range);
-			if (!err && hmm_range.default_flags & HMM_PFN_REQ_WRITE &&
+			if (!err)
+				err = range_fill_held(range);
+			if (!err && flags & HMM_PFN_REQ_WRITE &&
 			    range_has_ro_devmem(range))
 				err = range_ro_devmem_to_ram(svm, vma, range);
 		}

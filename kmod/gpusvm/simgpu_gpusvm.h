@@ -148,9 +148,10 @@ struct simgpu_gpusvm_stats {
  * @stats: counters, possibly shared with other mirrors
  * @pages_faulted: pages hmm_range_fault() returned for this mirror's
  *	ranges (@stats counts them too)
- * @timeslice: jiffies a chunk this mirror migrated to device memory is
- *	the device's before a CPU fault takes it back (0 after init; the
- *	driver may set it before the first fault)
+ * @timeslice: jiffies a chunk this mirror migrated to device memory, or a
+ *	page it took exclusive, is the device's before a CPU fault or
+ *	another device takes it back (0 after init; the driver may set it
+ *	before the first fault)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;
@@ -213,6 +214,13 @@ struct simgpu_gpusvm_notifier {
  *	start; notifier lock)
  * @gc_link: on &simgpu_gpusvm.gc_list
  * @notifier_seq: the notifier sequence @pfns were collected under
+ * @excl: NULL until the range holds a page exclusive; then one hmm pfn per
+ *	4 KiB page, non-zero for the pages the device holds exclusive
+ *	(written under the notifier lock, cleared by any invalidation of the
+ *	page other than one of our own exclusive grabs)
+ * @excl_fresh: index in @excl of the page held last
+ * @excl_expires: jiffies until which the page held last is the device's:
+ *	a CPU access or another device's grab of it waits until then
  * @pfns: one hmm pfn per 4 KiB page
  */
 struct simgpu_gpusvm_range {
@@ -230,6 +238,9 @@ struct simgpu_gpusvm_range {
 	unsigned int cpu_bounces;
 	struct list_head gc_link;
 	unsigned long notifier_seq;
+	unsigned long *excl;
+	unsigned long excl_fresh;
+	unsigned long excl_expires;
 	unsigned long pfns[];
 };
 
@@ -284,7 +295,8 @@ int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem);
 long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 				      u64 end, void *owner);
 int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
-				       struct simgpu_gpusvm_range *range);
+				       struct simgpu_gpusvm_range *range,
+				       u64 addr);
 #else
 static inline long
 simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
@@ -310,7 +322,7 @@ simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 
 static inline int
 simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
-				   struct simgpu_gpusvm_range *range)
+				   struct simgpu_gpusvm_range *range, u64 addr)
 {
 	return -EOPNOTSUPP;
 }

@@ -545,75 +545,100 @@ static int split_thp(struct vm_area_struct *vma, u64 start, u64 end)
 }
 
 /**
- * simgpu_gpusvm_range_make_exclusive() - hold a range's pages for the device
+ * simgpu_gpusvm_range_make_exclusive() - hold a page of a range for the device
  * @svm: the mirror
  * @range: the range, writable, its pages collected
+ * @addr: an address in the page to hold
  *
- * Replaces the CPU mappings of the range's pages by device-exclusive
- * entries (make_device_exclusive_range()), bringing back pages that sit in
- * device memory and breaking copy-on-write, and records the pages in the
- * range with a fresh notifier sequence: commit them like collected pages.
- * A CPU access to a page revokes its exclusive entry through an
- * invalidation. PMD-mapped THPs are split first: 6.1 cannot make a page of
- * a huge page exclusive.
+ * Replaces the CPU mapping of the page by a device-exclusive entry
+ * (make_device_exclusive_range()), bringing it back if it sits in device
+ * memory and breaking copy-on-write, and records it in the range as held:
+ * later collections leave it held, and the page held last is the device's
+ * for the mirror's timeslice. A CPU access to the page takes it back
+ * through an invalidation (after that timeslice), which ends the hold.
+ * One page, not the range: a hold is taken back a page at a time, and
+ * holding more only gives the CPU and other devices more to take back
+ * from under a job that waits for one page. A PMD-mapped THP is split
+ * first: 6.1 cannot make a page of a huge page exclusive.
  *
- * Return: 0; -EOPNOTSUPP for memory that is not anonymous private; -EBUSY
- * when a page could not be made exclusive (try again); -EFAULT, -ERANGE as
+ * Return: 0, the range's pfns then hold the page (commit them like
+ * collected pages); -EOPNOTSUPP for memory that is not anonymous private;
+ * -EBUSY when the page could not be held, or the range was invalidated
+ * meanwhile (collect again); -EFAULT, -ERANGE as
  * simgpu_gpusvm_range_get_pages(); -ENOMEM.
  */
 int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
-				       struct simgpu_gpusvm_range *range)
+				       struct simgpu_gpusvm_range *range,
+				       u64 addr)
 {
-	unsigned long i, npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+	unsigned long i = (addr - range->start) >> PAGE_SHIFT;
+	unsigned long npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
+	u64 start = range->start + ((u64)i << PAGE_SHIFT);
+	struct mmu_interval_notifier *mni = &range->notifier->notifier;
 	struct vm_area_struct *vma;
-	struct page **pages;
+	struct page *page = NULL;
+	unsigned long *excl;
 	unsigned long seq;
 	int err, n;
 
 	lockdep_assert_held(svm->driver_lock);
 
-	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
+	if (range->excl && READ_ONCE(range->excl[i]))
+		return 0;
+	excl = range->excl ?: kvcalloc(npages, sizeof(*excl), GFP_KERNEL);
+	if (!excl)
 		return -ENOMEM;
 	if (!mmget_not_zero(svm->mm)) {
-		kvfree(pages);
-		return -EFAULT;
+		err = -EFAULT;
+		goto err_free;
 	}
 
-	seq = mmu_interval_read_begin(&range->notifier->notifier);
 	mmap_read_lock(svm->mm);
 	vma = range_vma(svm, range, true, &err);
 	if (vma && !(vma->vm_flags & VM_WRITE))
 		err = -EFAULT;
-	if (!err && hmm_pfn_to_map_order(range->pfns[0]) >= 9)
-		err = split_thp(vma, range->start, range->last + 1);
-	n = err ? 0 : make_device_exclusive_range(svm->mm, range->start,
-						   range->last + 1, pages,
+	if (!err && hmm_pfn_to_map_order(range->pfns[i]) >= 9)
+		err = split_thp(vma, ALIGN_DOWN(start, SZ_2M),
+				ALIGN_DOWN(start, SZ_2M) + SZ_2M);
+	/* Our own exclusive grab does not bump the sequence. */
+	seq = mmu_interval_read_begin(mni);
+	n = err ? 0 : make_device_exclusive_range(svm->mm, start,
+						   start + PAGE_SIZE, &page,
 						   svm->device_private_owner);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	if (n < 0)
 		err = n;
-	else if (!err && n < npages)
+	else if (!err && (n != 1 || !page))
 		err = -EBUSY;
-
-	for (i = 0; i < n; i++) {
-		if (!pages[i]) {
-			err = err ?: -EBUSY;
-			continue;
-		}
-		range->pfns[i] = page_to_pfn(pages[i]) | HMM_PFN_VALID |
-				 HMM_PFN_WRITE;
-		unlock_page(pages[i]);
-		put_page(pages[i]);
-	}
-	kvfree(pages);
 	if (err)
-		return err;
-	range->notifier_seq = seq;
-	range->devmem_pages = false;
-	atomic64_add(npages, &svm->stats->exclusive_pages);
+		goto err_free;
+
+	/* Recorded only if nothing took it back meanwhile. */
+	down_read(&svm->notifier_lock);
+	if (mmu_interval_read_retry(mni, seq)) {
+		err = -EBUSY;
+	} else {
+		/* Zeroed before the notifier's timeslice check sees it. */
+		smp_store_release(&range->excl, excl);
+		WRITE_ONCE(excl[i], page_to_pfn(page) | HMM_PFN_VALID |
+				    HMM_PFN_WRITE);
+		range->pfns[i] = excl[i];
+		WRITE_ONCE(range->excl_fresh, i);
+		WRITE_ONCE(range->excl_expires, jiffies + svm->timeslice);
+	}
+	up_read(&svm->notifier_lock);
+	unlock_page(page);
+	put_page(page);
+	if (err)
+		goto err_free;
+	atomic64_inc(&svm->stats->exclusive_pages);
 	return 0;
+
+err_free:
+	if (excl != range->excl)
+		kvfree(excl);
+	return err;
 }
 
 #define EVICT_TRIES	16
