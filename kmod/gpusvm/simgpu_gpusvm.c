@@ -105,7 +105,6 @@ static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
 	struct simgpu_gpusvm_range *r;
 	unsigned long until = jiffies;
 	unsigned long i, *excl;
-	long left;
 	u64 addr;
 
 	down_read(&svm->notifier_lock);
@@ -122,10 +121,7 @@ static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
 			until = READ_ONCE(r->excl_expires);
 	}
 	up_read(&svm->notifier_lock);
-
-	left = (long)(until - jiffies);
-	if (left > 0)
-		schedule_timeout_uninterruptible(left);
+	simgpu_gpusvm_sleep_until(until);
 }
 
 /* Forget the exclusive holds of @r in [@start, @last]. */

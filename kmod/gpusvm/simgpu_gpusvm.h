@@ -8,6 +8,7 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -243,6 +244,21 @@ struct simgpu_gpusvm_range {
 	unsigned long excl_expires;
 	unsigned long pfns[];
 };
+
+/**
+ * simgpu_gpusvm_sleep_until() - sleep out a timeslice
+ * @until: jiffies to sleep until; nothing happens if that time has passed
+ *
+ * jiffies is read once: a second read could be past @until and make the
+ * timeout negative.
+ */
+static inline void simgpu_gpusvm_sleep_until(unsigned long until)
+{
+	long left = (long)(until - jiffies);
+
+	if (left > 0)
+		schedule_timeout_uninterruptible(left);
+}
 
 static inline u64 simgpu_gpusvm_range_size(const struct simgpu_gpusvm_range *r)
 {

@@ -282,8 +282,7 @@ static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
 	 * this a CPU hammering the same page (a shared counter) takes it
 	 * back before the GPU job retries its access, again and again.
 	 */
-	if (time_before(jiffies, until))
-		schedule_timeout_uninterruptible(until - jiffies);
+	simgpu_gpusvm_sleep_until(until);
 
 	/*
 	 * The whole chunk comes back, not one page: the GPU mapped it as a
@@ -446,12 +445,13 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 			}
 		goto err_finalize;
 	}
+	/* Set before a CPU fault can find the pages and read it. */
+	WRITE_ONCE(devmem->timeslice_end, jiffies + svm->timeslice);
 	migrate_vma_pages(&mig);
 	for (i = 0, n = 0; i < npages; i++)
 		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
 			n++;
 	migrate_vma_finalize(&mig);
-	WRITE_ONCE(devmem->timeslice_end, jiffies + svm->timeslice);
 	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
