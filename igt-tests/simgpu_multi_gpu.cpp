@@ -274,44 +274,13 @@ struct AtomicsSetup {
     const char* name = "default";
 };
 
-// Sets simgpu's job_timeout_ms for its lifetime (writable parameter).
-class JobTimeout {
-public:
-    explicit JobTimeout(unsigned ms) : old_(read_param("job_timeout_ms"))
-    {
-        igt_require_f(old_ && write_param(std::to_string(ms)), "job_timeout_ms is not writable");
-    }
-    ~JobTimeout() { (void)write_param(*old_); }
-    JobTimeout(const JobTimeout&) = delete;
-    JobTimeout& operator=(const JobTimeout&) = delete;
-
-private:
-    static bool write_param(const std::string& v)
-    {
-        FILE* f = std::fopen("/sys/module/simgpu/parameters/job_timeout_ms", "w");
-        if (!f)
-            return false;
-        const bool ok = std::fputs(v.c_str(), f) >= 0;
-        return std::fclose(f) == 0 && ok;
-    }
-    std::optional<std::string> old_;
-};
-
 void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
 {
     constexpr int min_jobs = 3;
     constexpr int max_jobs = 400;
-    // Under the device and global policies every contended atomic can
-    // move or take exclusive a whole 2 MiB range that a CPU access or the
-    // other device takes back: progress is slow on an emulated machine,
-    // correct however the others interleave. Fewer atomics per job, and
-    // jobs may run longer than the default timeout.
-    const int per_job = setup.policy ? 6 : 48;
-    std::optional<JobTimeout> slow;
-    if (setup.policy)
-        slow.emplace(60000);
+    constexpr int per_job = 48;
     constexpr double busy_ms = 1500;
-    const auto pause = std::chrono::microseconds(setup.policy ? 20000 : 500);
+    constexpr auto pause = std::chrono::microseconds(500);
 
     Area a(chunk_2m);
     std::memset(a.data(), 0, 64 * KiB);
