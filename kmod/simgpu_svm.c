@@ -66,7 +66,7 @@ MODULE_PARM_DESC(svm_migrate,
 static unsigned int svm_timeslice_ms = 20;
 module_param(svm_timeslice_ms, uint, 0644);
 MODULE_PARM_DESC(svm_timeslice_ms,
-		 "A CPU fault on a chunk a GPU fault just migrated to VRAM waits until it is this old, so the GPU job gets to use it (default 20)");
+		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20)");
 
 static unsigned int notifier_size = 512;
 module_param(notifier_size, uint, 0444);
