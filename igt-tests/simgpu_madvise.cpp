@@ -379,17 +379,7 @@ public:
     ThpMode& operator=(const ThpMode&) = delete;
 
 private:
-    static bool write(const char* mode)
-    {
-        const int fd = ::open(thp_enabled_path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            return false;
-        const ssize_t n = ::write(fd, mode, std::strlen(mode));
-        const int err = errno;
-        ::close(fd);
-        errno = err;
-        return n == static_cast<ssize_t>(std::strlen(mode));
-    }
+    static bool write(const char* mode) { return write_file(thp_enabled_path, mode); }
 
     std::string old_;
     bool armed_ = false;

@@ -7,11 +7,13 @@
 // between two devices and the CPU, both devices at once on disjoint and on
 // overlapping memory, one counter incremented atomically by both devices
 // and the CPU, a linked list whose nodes live in different devices' VRAM,
-// and a second process sharing a device. Every subtest checks the data the
-// GPUs wrote or read, and where it matters the placement VM_QUERY_RANGE
-// reports on each device (a page in a device's VRAM is mapped by that
-// device and the devices linked to it only; devices that both map a page
-// map the same page) and the counters of both devices in debugfs.
+// a second process sharing a device, and last one device unbound from the
+// driver while both run jobs (then bound again). Every subtest checks the
+// data the GPUs wrote or read, and where it matters the placement
+// VM_QUERY_RANGE reports on each device (a page in a device's VRAM is
+// mapped by that device and the devices linked to it only; devices that
+// both map a page map the same page) and the counters of both devices in
+// debugfs.
 //
 // Without an interconnect (the default), memory in one device's VRAM
 // reaches another device through system memory (into its VRAM, or mapped
@@ -49,6 +51,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/mman.h>
@@ -66,6 +69,7 @@ using namespace simgpu_test;
 using namespace simgpu_test::svm;
 
 constexpr int num_gpus = 2;
+const std::string platform_driver = "/sys/bus/platform/drivers/simgpu";
 constexpr uint64_t chunk_pages = chunk_2m / page_size;
 
 uint64_t round_down(uint64_t v, uint64_t align)
@@ -396,6 +400,36 @@ void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
     if (setup.policy == uint32_t{DRM_SIMGPU_MADV_ATOMIC_DEVICE})
         igt_assert_lte(1u, placed);
 }
+
+// Unbinds a device from simgpu (sysfs) for its lifetime.
+class Unbind {
+public:
+    explicit Unbind(std::string name) : name_(std::move(name))
+    {
+        igt_assert_f(write_file(platform_driver + "/unbind", name_), "unbind %s: %s",
+                     name_.c_str(), std::strerror(errno));
+        bound_ = false;
+    }
+    ~Unbind()
+    {
+        if (!bound_ && !write_file(platform_driver + "/bind", name_))
+            std::fprintf(stderr, "simgpu_multi_gpu: could not bind %s again: %s\n",
+                         name_.c_str(), std::strerror(errno));
+    }
+    Unbind(const Unbind&) = delete;
+    Unbind& operator=(const Unbind&) = delete;
+
+    void bind()
+    {
+        igt_assert_f(write_file(platform_driver + "/bind", name_), "bind %s: %s", name_.c_str(),
+                     std::strerror(errno));
+        bound_ = true;
+    }
+
+private:
+    std::string name_;
+    bool bound_ = true;
+};
 
 // ---------------------------------------------------------------------------
 // A linked list of malloc'd nodes.
@@ -1405,6 +1439,140 @@ int main(int argc, char** argv)
         check_added(a.data(), chunk_2m, 12, {121, 122, 123, 124}, "the CPU's read at the end");
         for (int i = 0; i < num_gpus; ++i)
             igt_assert_eq(stats_delta(s0, s3, i, "jobs_failed"), 0u);
+    });
+
+    // --- removal -----------------------------------------------------------------------
+
+    // Last: device 1 leaves the driver (sysfs unbind) while both devices
+    // run jobs and device 1's VRAM holds our memory, then comes back.
+    t.subtest("device-removal-while-busy", [&] {
+        igt_require_f(::access((platform_driver + "/unbind").c_str(), W_OK) == 0,
+                      "cannot write %s/unbind", platform_driver.c_str());
+        const std::string name = "simgpu." + std::to_string(envs[1].info.device_id);
+        constexpr uint64_t size = 4 * MiB;
+        // read: the CPU reads it while device 1 is unplugged but open;
+        // left: only once device 1 is gone; busy0/busy1: the jobs' memory.
+        Area read(size), left(size), busy0(size), busy1(size);
+        fill_words(read.data(), size, 91);
+        fill_words(left.data(), size, 92);
+        fill_words(busy0.data(), size, 93);
+        fill_words(busy1.data(), size, 94);
+
+        std::optional<Gpus> g(std::in_place, envs);
+        const bool vram = g->vram;
+        for (Area* a : {&read, &left}) {
+            gpu_add(g->gpu[1], a->data(), size, 95);
+            if (vram)
+                assert_in_vram(g->vm(1), g->id[1], a->data(), size, "device 1's memory");
+        }
+        // A second VM of device 0 outlives device 1; over a link it maps
+        // what is left in device 1's VRAM in place until device 1 goes.
+        std::optional<SvmGpu> keep0(std::in_place);
+        start_gpu(*keep0, envs[0]);
+        std::vector<uint32_t> left_incs{95};
+        if (g->linked) {
+            gpu_add(*keep0, left.data(), size, 100);
+            left_incs.push_back(100);
+            assert_in_vram(keep0->vm(), g->id[1], left.data(), size,
+                           "device 1's memory mapped by device 0 over the link");
+        }
+
+        // Device 1 runs jobs until one fails (no igt macro off the main
+        // thread); device 0 until told to stop, each one checked.
+        std::atomic<int> jobs1{0}, jobs0{0};
+        std::atomic<bool> stop{false};
+        auto busy_1 = std::async(std::launch::async, [&] {
+            SvmGpu& gpu = g->gpu[1];
+            gpu.set_inc(96);
+            BatchBuilder b;
+            if (!gpu.add_inc(b, busy1.data(), size))
+                return -ENOSPC;
+            b.batch_end();
+            while (!stop.load()) {
+                if (const int err = gpu.run(b, 60 * sec_ns); err != 0)
+                    return err;
+                ++jobs1;
+            }
+            return 0;
+        });
+        auto busy_0 = std::async(std::launch::async, [&] {
+            while (!stop.load()) {
+                gpu_add(g->gpu[0], busy0.data(), size, 97);
+                ++jobs0;
+            }
+        });
+        // A failed assertion stops both before their futures wait for them.
+        const std::unique_ptr<std::atomic<bool>, void (*)(std::atomic<bool>*)> stopper(
+            &stop, [](std::atomic<bool>* s) { s->store(true); });
+        const auto running = [](const auto& f) {
+            return f.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+        };
+        while ((jobs1.load() < 2 || jobs0.load() < 1) && running(busy_0) && running(busy_1))
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        igt_assert_f(jobs1.load() >= 2 && jobs0.load() >= 1,
+                     "the jobs before the unbind failed (%d on device 0, %d on device 1)",
+                     jobs0.load(), jobs1.load());
+
+        const int64_t t0 = now_ns();
+        Unbind unbind(name);
+        igt_info("unbound %s in %.0f ms after %d jobs on it\n", name.c_str(), elapsed_ms(t0),
+                 jobs1.load());
+        igt_assert_f(busy_1.wait_for(std::chrono::seconds(60)) == std::future_status::ready,
+                     "device 1's job loop still runs 60 s after the unbind");
+        const int err1 = busy_1.get();
+        igt_assert_f(err1 == -ENODEV, "device 1's next job after the unbind: %s, expected %s",
+                     std::strerror(-err1), std::strerror(ENODEV));
+        const auto q = g->vm(1).query_range(va(read.data()), 1);
+        igt_assert_f(!q.ok() && q.error().err == ENODEV,
+                     "a range query on the unplugged device did not fail with ENODEV");
+
+        // A job in flight at the unbind runs to its end (its user fence),
+        // even though no ioctl can wait for it: nothing is half done.
+        const int last = g->gpu[1].finish(60 * sec_ns);
+        igt_assert_f(last >= 0, "device 1's job in flight at the unbind did not finish");
+        const std::vector<uint32_t> incs1(static_cast<size_t>(jobs1.load() + last), 96u);
+        check_added(busy1.data(), size, 94, incs1, "device 1's job memory after the unbind");
+        // Device 1's VRAM comes back to the CPU while the device is open.
+        check_added(read.data(), size, 91, {95}, "memory in device 1's VRAM, read after the unbind");
+        // Device 0 goes on, and takes over device 1's memory.
+        const int before = jobs0.load();
+        while (jobs0.load() < before + 2 && running(busy_0))
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        stop.store(true);
+        busy_0.get();
+        const std::vector<uint32_t> incs0(static_cast<size_t>(jobs0.load()), 97u);
+        check_added(busy0.data(), size, 93, incs0, "device 0's job memory");
+        gpu_add(g->gpu[0], read.data(), size, 98);
+        check_added(read.data(), size, 91, {95, 98}, "device 1's former memory after device 0");
+
+        // The unplugged device keeps its index while its files are open.
+        igt_assert_f(!write_file(platform_driver + "/bind", name) && errno == EBUSY,
+                     "bind %s while the unbound instance is open: %s, expected %s",
+                     name.c_str(), std::strerror(errno), std::strerror(EBUSY));
+        // The last file of device 1 closes: the device and its VRAM go,
+        // and what was left there comes back to system memory first.
+        g.reset();
+        envs.erase(envs.begin() + 1);
+        assert_not_in_vram(keep0->vm(), left.data(), size,
+                           "memory left in device 1's VRAM, on device 0 after device 1 went");
+        gpu_add(*keep0, left.data(), size, 101);
+        left_incs.push_back(101);
+        check_added(left.data(), size, 92, left_incs,
+                    "memory left in device 1's VRAM until it went, then added to by device 0");
+        keep0.reset();
+        envs.clear();
+
+        unbind.bind();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while ((envs = open_envs()).size() < num_gpus &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        igt_assert_eq(envs.size(), static_cast<size_t>(num_gpus));
+        Gpus again(envs);
+        gpu_add(again.gpu[1], busy1.data(), size, 99);
+        std::vector<uint32_t> incs = incs1;
+        incs.push_back(99);
+        check_added(busy1.data(), size, 94, incs, "device 1's job memory after the bind");
     });
 
     return t.exit_code();

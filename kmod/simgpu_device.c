@@ -30,7 +30,10 @@
  * Removal (module unload, or unbinding through sysfs) unplugs the DRM
  * device: from then on every ioctl on an fd still open returns -ENODEV and
  * the structure is freed when the last reference, the last open file
- * included, goes away.
+ * included, goes away. Jobs submitted before run to their end; process
+ * memory in the device's VRAM stays there, reachable by CPU faults, until
+ * the device goes and evicts it. Binding the device again fails with
+ * -EBUSY until then.
  *
  * Devices of one link group (the link_groups parameter) share an
  * interconnect: their VRAM pagemaps have one owner, the group's cookie, and
@@ -47,7 +50,9 @@
  * device. simgpu_devs[] is written by probe and the device's release and
  * read without a lock by engines that reach a peer's VRAM: an entry is
  * cleared only after the device evicted its VRAM, when no GPU mapping of
- * it is left. No lock of the driver is taken here.
+ * it is left, and a probe fails with -EBUSY while the entry of its index
+ * still holds an unbound instance that open files keep alive. No lock of
+ * the driver is taken here.
  */
 
 static const struct simgpu_params *simgpu_dev_params;
@@ -124,7 +129,8 @@ static void simgpu_device_release(struct drm_device *drm, void *arg)
 {
 	struct simgpu_device *sdev = arg;
 
-	WRITE_ONCE(simgpu_devs[sdev->id], NULL);
+	/* A probe that failed before taking the index leaves it alone. */
+	cmpxchg(&simgpu_devs[sdev->id], sdev, NULL);
 	simgpu_vram_fini(&sdev->vram);
 }
 
@@ -133,6 +139,18 @@ static int simgpu_probe(struct platform_device *pdev)
 	const struct simgpu_params *p = simgpu_dev_params;
 	struct simgpu_device *sdev;
 	int err;
+
+	/*
+	 * A device unbound while files of it stay open lives on (unplugged)
+	 * with its VRAM, which other devices may still map by index: a new
+	 * instance may only take the index once the old one is gone.
+	 */
+	if (READ_ONCE(simgpu_devs[pdev->id])) {
+		dev_warn(&pdev->dev,
+			 "device %d is still open from before its unbind; bind it again once its files are closed\n",
+			 pdev->id);
+		return -EBUSY;
+	}
 
 	sdev = devm_drm_dev_alloc(&pdev->dev, &simgpu_drm_driver,
 				  struct simgpu_device, drm);

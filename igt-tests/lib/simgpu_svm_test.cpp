@@ -416,6 +416,7 @@ int SvmGpu::run(const BatchBuilder& b, int64_t timeout_ns, JobOutcome* out)
     const auto sync = simgpu::user_fence_out(ctl_va_, value);
     if (auto r = queue_.exec(ctl_va_ + ctl_batch, {&sync, 1}); !r.ok())
         return -r.error().err;
+    pending_ = value;
     st = queue_.state();
     if (!st.ok())
         return -st.error().err;
@@ -461,9 +462,25 @@ int SvmGpu::run(const BatchBuilder& b, int64_t timeout_ns, JobOutcome* out)
     o.error = o.state.jobs_failed > failed_before ? o.state.error : 0;
     if (o.error == 0 && !o.fence)
         o.error = o.state.error ? o.state.error : -EPROTO;
+    pending_ = 0;
     if (out)
         *out = o;
     return o.error;
+}
+
+int SvmGpu::finish(int64_t timeout_ns)
+{
+    if (!pending_)
+        return 0;
+    const volatile uint64_t* fence = ctl_map_.as<uint64_t>();
+    const int64_t deadline = now_ns() + timeout_ns;
+    while (*fence != pending_) {
+        if (now_ns() > deadline)
+            return -ETIME;
+        sleep_ms(1);
+    }
+    pending_ = 0;
+    return 1;
 }
 
 // ---------------------------------------------------------------------------

@@ -217,6 +217,12 @@ public:
     // running; the context is then unusable). @out gets the details.
     int run(const BatchBuilder& b, int64_t timeout_ns = job_timeout_ns, JobOutcome* out = nullptr);
 
+    // After run() gave up on a job it submitted (an ioctl failed: -ENODEV
+    // once the device is unplugged), waits up to @timeout_ns for the job's
+    // user fence, reading memory only. 1 when that job completed, 0 when
+    // run() left none behind, -ETIME.
+    int finish(int64_t timeout_ns);
+
 private:
     uint64_t arg_block(const void* data, size_t size);
 
@@ -230,6 +236,7 @@ private:
     simgpu::Mapping inc_map_;
     uint64_t inc_va_ = 0;
     uint64_t args_used_ = 0;
+    uint64_t pending_ = 0; // the fence value of a job run() gave up on
     bool broken_ = false;
 };
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <utility>
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <xf86drm.h>
 
@@ -361,12 +362,19 @@ double elapsed_ms(int64_t start_ns)
 
 bool write_param(const std::string& name, const std::string& value)
 {
-    std::ofstream out(param_dir + name);
-    if (!out)
+    return write_file(param_dir + name, value);
+}
+
+bool write_file(const std::string& path, const std::string& value)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
         return false;
-    out << value << '\n';
-    out.flush();
-    return static_cast<bool>(out);
+    const ssize_t n = ::write(fd, value.data(), value.size());
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return n == static_cast<ssize_t>(value.size());
 }
 
 std::optional<std::string> read_param(const std::string& name)

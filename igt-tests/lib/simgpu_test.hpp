@@ -197,6 +197,9 @@ std::optional<std::string> read_param(const std::string& name);
 
 // The whole content of a (small) file, empty when it cannot be read.
 std::string read_file(const std::string& path);
+// Writes @value with one write(2), as sysfs wants it; false with errno set
+// when it could not.
+bool write_file(const std::string& path, const std::string& value);
 
 // AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
 uint64_t anon_huge_kb(const void* p);
