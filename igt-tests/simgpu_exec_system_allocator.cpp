@@ -50,16 +50,15 @@ namespace {
 
 using namespace simgpu_test;
 using simgpu_test::svm::assert_child_ok;
+using simgpu_test::svm::check_value;
+using simgpu_test::svm::check_words;
+using simgpu_test::svm::fill_words;
 using simgpu_test::svm::pattern;
+using simgpu_test::svm::va;
 using simgpu::Result;
 
 constexpr uint64_t huge_size = 2 * MiB;
 constexpr uint32_t page_ok = DRM_SIMGPU_PAGE_MAPPED | DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC;
-
-uint64_t va(const void* p)
-{
-    return reinterpret_cast<uintptr_t>(p);
-}
 
 template <typename T = std::byte>
 T* align_ptr(void* p, uint64_t align)
@@ -73,26 +72,7 @@ void sleep_ms(int ms)
 }
 
 // ---------------------------------------------------------------------------
-// Data patterns.
-
-
-// Words [first, first + bytes / 4) of the pattern of @seed at @p.
-void fill_words(void* p, uint64_t bytes, uint32_t seed, uint64_t first = 0)
-{
-    auto* w = static_cast<uint32_t*>(p);
-    for (uint64_t i = 0; i < bytes / 4; ++i)
-        w[i] = pattern(seed, first + i);
-}
-
-void check_words(const void* p, uint64_t bytes, uint32_t seed, const char* what, uint64_t first = 0)
-{
-    const auto* w = static_cast<const volatile uint32_t*>(p);
-    for (uint64_t i = 0; i < bytes / 4; ++i)
-        if (w[i] != pattern(seed, first + i))
-            igt_fail("%s: word %llu (at %p) is 0x%08x, expected 0x%08x", what,
-                     static_cast<unsigned long long>(i), const_cast<const uint32_t*>(w + i), w[i],
-                     pattern(seed, first + i));
-}
+// Data patterns (words: simgpu_svm_test.hpp).
 
 void fill_bytes(void* p, uint64_t n, uint32_t seed)
 {
@@ -109,15 +89,6 @@ void check_bytes(const void* p, uint64_t n, uint32_t seed, const char* what)
             igt_fail("%s: byte %llu is 0x%02x, expected 0x%02x", what,
                      static_cast<unsigned long long>(i), b[i],
                      static_cast<uint8_t>(pattern(seed, i) >> 8));
-}
-
-void check_value(const void* p, uint64_t bytes, uint32_t value, const char* what)
-{
-    const auto* w = static_cast<const volatile uint32_t*>(p);
-    for (uint64_t i = 0; i < bytes / 4; ++i)
-        if (w[i] != value)
-            igt_fail("%s: word %llu is 0x%08x, expected 0x%08x", what,
-                     static_cast<unsigned long long>(i), w[i], value);
 }
 
 void check_same(const void* got, const void* expected, uint64_t bytes, const char* what)
