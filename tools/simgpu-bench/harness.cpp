@@ -147,15 +147,20 @@ double Gpu::prefetch(uint64_t addr, uint64_t size, uint32_t region) const
     return t;
 }
 
-void Gpu::prefer(uint64_t addr, uint64_t size, uint32_t loc) const
+void Gpu::madvise(uint64_t addr, uint64_t size, uint32_t attr, uint32_t value) const
 {
     drm_simgpu_vm_madvise args{};
     args.vm_id = vm.id();
-    args.attr = DRM_SIMGPU_MADV_PREFERRED_LOC;
+    args.attr = attr;
     args.start = addr;
     args.range = size;
-    args.value = loc;
+    args.value = value;
     check(dev.ioctl(DRM_IOCTL_SIMGPU_VM_MADVISE, &args));
+}
+
+void Gpu::prefer(uint64_t addr, uint64_t size, uint32_t loc) const
+{
+    madvise(addr, size, DRM_SIMGPU_MADV_PREFERRED_LOC, loc);
 }
 
 uint64_t Gpu::vram_pages(uint64_t addr, uint64_t size) const
@@ -317,6 +322,10 @@ CounterDelta& CounterDelta::operator+=(const CounterDelta& o)
         *migration += *o.migration;
     else
         migration.reset();
+    if (exclusive_pages && o.exclusive_pages)
+        *exclusive_pages += *o.exclusive_pages;
+    else
+        exclusive_pages.reset();
     return *this;
 }
 
@@ -366,7 +375,7 @@ std::optional<CounterDelta> CounterReader::delta(const std::optional<simgpu::Cou
     const auto i = diff("invalidations");
     if (!f || !p || !r || !i)
         return std::nullopt;
-    CounterDelta d{*f, *p, *r, *i, std::nullopt};
+    CounterDelta d{*f, *p, *r, *i, std::nullopt, diff("exclusive_pages")};
     const auto tv = diff("migrate_to_vram_pages");
     const auto tr = diff("migrate_to_ram_pages");
     const auto tc = diff("migrate_to_ram_chunks");

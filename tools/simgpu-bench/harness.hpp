@@ -77,6 +77,9 @@ struct Gpu {
     // VM_BIND PREFETCH of [@addr, @addr + @size) to @region
     // (DRM_SIMGPU_MEM_*); the wall time of the ioctl in seconds.
     double prefetch(uint64_t addr, uint64_t size, uint32_t region) const;
+    // VM_MADVISE of attribute @attr (DRM_SIMGPU_MADV_*) of [@addr,
+    // @addr + @size) set to @value.
+    void madvise(uint64_t addr, uint64_t size, uint32_t attr, uint32_t value) const;
     // VM_MADVISE PREFERRED_LOC of [@addr, @addr + @size) set to @loc
     // (DRM_SIMGPU_MADV_LOC_SYSTEM or _DEFAULT).
     void prefer(uint64_t addr, uint64_t size, uint32_t loc) const;
@@ -151,6 +154,9 @@ struct CounterDelta {
     uint64_t invalidations = 0;
     // Absent for a module without the migration counters.
     std::optional<MigrationDelta> migration;
+    // Pages GPU atomic faults took exclusive (make_device_exclusive_range);
+    // absent for a module without the counter.
+    std::optional<uint64_t> exclusive_pages;
 
     CounterDelta& operator+=(const CounterDelta& o);
 };

@@ -30,6 +30,10 @@
 #define BENCH_HMM_TO_SYS HMM_DMIRROR_MIGRATE_TO_SYS
 #define BENCH_HMM_TO_SYS_NAME "HMM_DMIRROR_MIGRATE_TO_SYS"
 #endif
+// HMM_DMIRROR_EXCLUSIVE came with make_device_exclusive_range() in 5.14.
+#if defined(HMM_DMIRROR_EXCLUSIVE)
+#define BENCH_HMM_EXCLUSIVE_NAME "HMM_DMIRROR_EXCLUSIVE"
+#endif
 
 namespace simgpu_bench {
 
@@ -98,6 +102,15 @@ std::string HmmMirror::to_sys_ioctl()
 #endif
 }
 
+std::string HmmMirror::exclusive_ioctl()
+{
+#ifdef BENCH_HMM_EXCLUSIVE_NAME
+    return BENCH_HMM_EXCLUSIVE_NAME;
+#else
+    return "";
+#endif
+}
+
 std::string HmmMirror::unavailable_reason()
 {
     if (access(device_path, F_OK) != 0)
@@ -141,6 +154,18 @@ double HmmMirror::migrate_to_sys(void* addr, uint64_t size) const
 #endif
 }
 
+double HmmMirror::exclusive(void* addr, uint64_t size, void* bounce) const
+{
+#ifdef BENCH_HMM_EXCLUSIVE_NAME
+    return run(fd_.get(), HMM_DMIRROR_EXCLUSIVE, BENCH_HMM_EXCLUSIVE_NAME, addr, size, bounce);
+#else
+    (void)addr;
+    (void)size;
+    (void)bounce;
+    throw BenchError("test_hmm_uapi.h has no HMM_DMIRROR_EXCLUSIVE");
+#endif
+}
+
 #else // no usable test_hmm_uapi.h
 
 bool HmmMirror::compiled()
@@ -169,6 +194,11 @@ std::string HmmMirror::to_dev_ioctl()
 }
 
 std::string HmmMirror::to_sys_ioctl()
+{
+    return "";
+}
+
+std::string HmmMirror::exclusive_ioctl()
 {
     return "";
 }
@@ -205,6 +235,11 @@ double HmmMirror::migrate_to_dev(void*, uint64_t, void*) const
 }
 
 double HmmMirror::migrate_to_sys(void*, uint64_t) const
+{
+    throw BenchError("test_hmm anchors compiled out");
+}
+
+double HmmMirror::exclusive(void*, uint64_t, void*) const
 {
     throw BenchError("test_hmm anchors compiled out");
 }

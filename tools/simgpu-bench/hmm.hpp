@@ -30,6 +30,7 @@ public:
     static std::string write_ioctl();
     static std::string to_dev_ioctl();
     static std::string to_sys_ioctl();
+    static std::string exclusive_ioctl();
 
     // Empty when the anchors can be measured, else why not (compiled out,
     // no device file: "modprobe test_hmm", cannot open it).
@@ -55,6 +56,12 @@ public:
     // to_sys: migration of device pages back to system memory; throws
     // when the header has no such ioctl (see to_sys_ioctl()).
     double migrate_to_sys(void* addr, uint64_t size) const;
+    // exclusive: HMM_DMIRROR_EXCLUSIVE, the device takes the pages
+    // exclusive (make_device_exclusive_range(), as a GPU atomic fault does
+    // under MADVISE ATOMIC_GLOBAL; a CPU access takes them back), then
+    // reads them into @bounce; throws when the header has no such ioctl
+    // (see exclusive_ioctl()).
+    double exclusive(void* addr, uint64_t size, void* bounce) const;
 
 private:
     simgpu::Fd fd_;

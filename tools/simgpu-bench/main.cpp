@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu-bench: shared-virtual-memory costs of simgpu (GPU first touch,
-// sparse faults, munmap invalidation, several queues at once, two devices; VRAM
+// sparse faults, munmap invalidation, several queues at once, two devices,
+// GPU atomics against CPU atomics under each MADVISE atomic policy; VRAM
 // migration on faults and PREFETCH, CPU faults back, eviction), each next
-// to a CPU memcpy of the same size measured in the same process and, where
-// test_hmm.ko is loaded, the matching operation of the kernel's reference
-// HMM driver on the same size.
+// to a CPU memcpy of the same size (for atomics, the CPU's own atomics)
+// measured in the same process and, where test_hmm.ko is loaded, the
+// matching operation of the kernel's reference HMM driver on the same size.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -35,13 +36,16 @@ void usage(FILE* out)
                  "                          first-touch-populated, first-touch-untouched,\n"
                  "                          sparse-faults, munmap-invalidate,\n"
                  "                          multi-thread-faults, two-devices,\n"
+                 "                          atomics-contended (its ATOMIC_GLOBAL and\n"
+                 "                          ATOMIC_DEVICE rows need VRAM migration),\n"
                  "                          and with VRAM migration (else skipped):\n"
                  "                          vram-first-touch, prefetch-vram, prefetch-system,\n"
                  "                          vram-cpu-touch, evict-thrash (at twice VRAM)\n"
                  "  --sizes LIST            default 4K,64K,2M,16M (K/M/G binary, up to 1G)\n"
                  "  --repeat N              samples per workload and size (default 5)\n"
                  "  --quick                 sizes 64K,2M, repeat 3, thrash-max 16M (unless\n"
-                 "                          given)\n"
+                 "                          given), atomics-contended samples of 100 ms\n"
+                 "                          (else 200 ms)\n"
                  "  --device I              simgpu device index (default 0)\n"
                  "  --threads T             exec queues of multi-thread-faults (default 2)\n"
                  "  --thrash-max SIZE       evict-thrash only when twice VRAM is at most\n"
@@ -131,6 +135,7 @@ Options parse_args(int argc, char** argv)
             opt.repeat = 3;
         if (!thrash_given)
             opt.thrash_max = 16 * MiB;
+        opt.atomics_sample_ms = 100;
     }
     return opt;
 }
@@ -208,11 +213,9 @@ std::string row_json(const Row& r, unsigned repeat)
         .number("max", r.stats.max)
         .integer("repeat", repeat);
     JsonObject anchor;
-    anchor.string("kind", r.anchor_kind)
-        .number("value", r.anchor)
-        .string("unit", r.unit)
-        .stats("cold_mib_s", r.memcpy_cold)
-        .stats("warm_mib_s", r.memcpy_warm);
+    anchor.string("kind", r.anchor_kind).number("value", r.anchor).string("unit", r.unit);
+    if (r.memcpy_cold.count)
+        anchor.stats("cold_mib_s", r.memcpy_cold).stats("warm_mib_s", r.memcpy_warm);
     o.field("memcpy", anchor.str()).number("ratio", r.ratio);
     if (r.hmm) {
         JsonObject h;
@@ -243,6 +246,8 @@ std::string row_json(const Row& r, unsigned repeat)
                 .integer("evictions", m->evictions)
                 .integer("evicted_pages", m->evicted_pages)
                 .integer("migrate_fallbacks", m->fallbacks);
+        if (const auto& e = r.counters->exclusive_pages)
+            c.integer("exclusive_pages", *e);
         o.field("counters", c.str());
     } else {
         o.null("counters");
@@ -331,15 +336,9 @@ int main(int argc, char** argv)
             for (const uint64_t size : opt.sizes) {
                 if (own_size(w) && size != opt.sizes.front())
                     break;
-                std::string skip;
-                const std::vector<Row> rows = bench.run(w, size, skip);
+                std::vector<Skipped> skipped;
+                const std::vector<Row> rows = bench.run(w, size, skipped);
                 progress.clear();
-                if (!skip.empty()) {
-                    std::printf("%-24s skipped: %s\n", w.c_str(), skip.c_str());
-                    json_skipped.push_back(
-                        JsonObject().string("workload", w).string("reason", skip).str());
-                    break;
-                }
                 for (const Row& r : rows) {
                     const double nan = std::numeric_limits<double>::quiet_NaN();
                     const bool h = r.hmm && r.hmm->available;
@@ -353,6 +352,15 @@ int main(int argc, char** argv)
                         std::printf("  note: %s\n", n.c_str());
                     json_rows.push_back(row_json(r, opt.repeat));
                 }
+                for (const Skipped& sk : skipped) {
+                    std::printf("%-25s skipped: %s\n", sk.workload.c_str(), sk.reason.c_str());
+                    json_skipped.push_back(JsonObject()
+                                               .string("workload", sk.workload)
+                                               .string("reason", sk.reason)
+                                               .str());
+                }
+                if (rows.empty() && !skipped.empty())
+                    break;
             }
         }
         progress.clear();
@@ -363,7 +371,11 @@ int main(int argc, char** argv)
                     "operation on the same size (read: HMM_DMIRROR_READ, write: "
                     "HMM_DMIRROR_WRITE, to-dev / to-sys: migration to device / system memory, "
                     "cpu-fault: CPU touch after migration to the device, munmap: of mirrored "
-                    "memory; details in the JSON). us rows: lower is better.\n");
+                    "memory, exclusive: HMM_DMIRROR_EXCLUSIVE of one page, then a CPU atomic "
+                    "on it; details in the JSON). us rows: lower is better. ops/s rows "
+                    "(atomics-contended): GPU atomics per second while a CPU thread increments "
+                    "the same counter; their anchor (cpu) is one CPU thread's "
+                    "__atomic_fetch_add on a counter of its own.\n");
     } catch (const BenchError& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());

@@ -116,11 +116,11 @@ std::string format_number(double value)
 }
 
 namespace {
-constexpr const char* row_format = "%-24s %-8s %9s %9s %9s  %-5s %9s %9s  %-6s  %-9s %9s %9s";
+constexpr const char* row_format = "%-25s %-8s %9s %9s %9s  %-5s %9s %9s  %-6s  %-9s %9s %9s";
 // The heading's "× memcpy" and "× hmm": "×" is two bytes in UTF-8 and one
 // column.
 constexpr const char* head_format =
-    "%-24s %-8s %9s %9s %9s  %-5s %9s %10s  %-6s  %-9s %9s %10s";
+    "%-25s %-8s %9s %9s %9s  %-5s %9s %10s  %-6s  %-9s %9s %10s";
 }
 
 std::string table_header()
@@ -149,6 +149,23 @@ std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
     while (!out.empty() && out.back() == ' ')
         out.pop_back();
     return out;
+}
+
+simgpu::BatchBuilder atomics_job(uint64_t addr, unsigned count, uint64_t& adds)
+{
+    simgpu::BatchBuilder b;
+    adds = 0;
+    for (unsigned k = 0; k < count; ++k) {
+        if (k % 2 == 0) {
+            b.atomic(DRM_SIMGPU_ATOMIC_INC, addr, 0);
+            adds += 1;
+        } else {
+            b.atomic(DRM_SIMGPU_ATOMIC_ADD, addr, 3);
+            adds += 3;
+        }
+    }
+    b.batch_end();
+    return b;
 }
 
 std::string json_string(std::string_view text)

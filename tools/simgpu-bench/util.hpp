@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "simgpu/batch.hpp"
 #include "simgpu/result.hpp"
 
 namespace simgpu_bench {
@@ -56,6 +57,10 @@ std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
                       std::string_view anchor_kind, std::string_view hmm_op = "-",
                       double hmm = std::numeric_limits<double>::quiet_NaN(),
                       double hmm_ratio = std::numeric_limits<double>::quiet_NaN());
+
+// A GPU job of @count atomics on the qword at @addr, INC and ADD 3 in
+// turn, BATCH_END included; @adds is set to what they add to the qword.
+simgpu::BatchBuilder atomics_job(uint64_t addr, unsigned count, uint64_t& adds);
 
 // @text as a JSON string literal, quotes included.
 std::string json_string(std::string_view text);

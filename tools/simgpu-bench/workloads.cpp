@@ -2,10 +2,14 @@
 #include "workloads.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <malloc.h>
+#include <stop_token>
+#include <thread>
 #include <unistd.h>
 
 #include "hmm.hpp"
@@ -98,7 +102,7 @@ std::string pages_note(const char* what, uint64_t got, uint64_t want)
 
 bool own_size(const std::string& workload)
 {
-    return workload == "evict-thrash";
+    return workload == "evict-thrash" || workload == "atomics-contended";
 }
 
 Bench::Bench(const Options& opt, std::vector<simgpu::Device>& devices)
@@ -181,7 +185,20 @@ Row Bench::mibps_row(std::string workload, uint64_t size, const std::vector<doub
     return row;
 }
 
-std::vector<Row> Bench::run(const std::string& name, uint64_t size, std::string& skip_reason)
+std::vector<Row> Bench::run(const std::string& name, uint64_t size,
+                            std::vector<Skipped>& skipped)
+{
+    if (name == "atomics-contended")
+        return atomics_contended(skipped);
+    std::string reason;
+    std::vector<Row> rows = run_workload(name, size, reason);
+    if (!reason.empty())
+        skipped.push_back({name, reason});
+    return rows;
+}
+
+std::vector<Row> Bench::run_workload(const std::string& name, uint64_t size,
+                                     std::string& skip_reason)
 {
     if (name == "first-touch-populated")
         return first_touch_populated(size);
@@ -473,6 +490,197 @@ std::vector<Row> Bench::two_devices(uint64_t size, std::string& skip_reason)
         row.counters = sums[d].total;
         row.extra.emplace_back("device", std::to_string(ids[d]));
         row.extra.emplace_back("order", std::to_string(d));
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+// ---- atomics ----
+
+namespace {
+
+constexpr unsigned atomics_per_job = 48;
+// Between two increments of the CPU thread.
+constexpr auto cpu_pause = std::chrono::microseconds(500);
+// Increments in a sample of the CPU anchor.
+constexpr uint64_t cpu_atomics_per_sample = uint64_t{1} << 18;
+// Grabs in a sample of the test_hmm exclusive anchor.
+constexpr unsigned exclusive_grabs = 128;
+
+struct AtomicPolicy {
+    const char* row;   // row name suffix
+    const char* name;  // as MADVISE names it
+    uint32_t value;    // DRM_SIMGPU_MADV_ATOMIC_*
+};
+
+constexpr AtomicPolicy atomic_policies[] = {
+    {"default", "ATOMIC_DEFAULT", DRM_SIMGPU_MADV_ATOMIC_DEFAULT},
+    {"global", "ATOMIC_GLOBAL", DRM_SIMGPU_MADV_ATOMIC_GLOBAL},
+    {"device", "ATOMIC_DEVICE", DRM_SIMGPU_MADV_ATOMIC_DEVICE},
+};
+
+// One CPU thread's __atomic_fetch_add on a counter no other thread or
+// device touches: increments per second, @repeat samples.
+Stats cpu_atomic_rate(unsigned repeat)
+{
+    Buffer buf(page);
+    auto* counter = reinterpret_cast<uint64_t*>(buf.data());
+    *counter = 0;
+    std::vector<double> samples;
+    for (unsigned r = 0; r < repeat; ++r) {
+        const double t0 = now_s();
+        for (uint64_t i = 0; i < cpu_atomics_per_sample; ++i)
+            __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+        samples.push_back(static_cast<double>(cpu_atomics_per_sample) / (now_s() - t0));
+    }
+    if (*counter != cpu_atomics_per_sample * repeat)
+        throw BenchError("atomics-contended CPU anchor: the counter is " +
+                         std::to_string(*counter) + " after " +
+                         std::to_string(cpu_atomics_per_sample * repeat) + " increments");
+    return summarize(samples);
+}
+
+// One sample of a policy: rates over the time the GPU jobs ran.
+struct AtomicsSample {
+    double gpu_per_s = 0;
+    double cpu_per_s = 0;
+    uint64_t jobs = 0;
+};
+
+} // namespace
+
+// A counter in a fresh 2 MiB buffer the CPU faulted in, with MADVISE
+// ATOMIC set to each policy the device allows (default attributes for
+// ATOMIC_DEFAULT): GPU jobs of atomics_per_job atomics on it, one after
+// the other for Options::atomics_sample_ms, while a CPU thread increments
+// it with __atomic_fetch_add every cpu_pause. GPU atomics per second, the
+// CPU's increments meanwhile, and the counter checked against both every
+// sample.
+std::vector<Row> Bench::atomics_contended(std::vector<Skipped>& skipped)
+{
+    std::vector<const AtomicPolicy*> policies;
+    for (const AtomicPolicy& p : atomic_policies) {
+        std::string why;
+        if (p.value != DRM_SIMGPU_MADV_ATOMIC_DEFAULT)
+            why = vram_skip_reason(false);
+        if (why.empty())
+            policies.push_back(&p);
+        else
+            skipped.push_back({std::string("atomics-contended/") + p.row,
+                               std::string("MADVISE ") + p.name + " is refused (EOPNOTSUPP): " +
+                                   why});
+    }
+    const CounterReader& cr = counters();
+    const double budget = opt_.atomics_sample_ms / 1e3;
+    auto sample = [&](const AtomicPolicy& p, CounterSum& sum) {
+        const std::string what = std::string("atomics-contended ") + p.name;
+        Buffer buf(huge);
+        std::memset(buf.data(), 0, buf.size());
+        auto* counter = reinterpret_cast<uint64_t*>(buf.data());
+        if (p.value != DRM_SIMGPU_MADV_ATOMIC_DEFAULT)
+            gpu_->madvise(buf.gpu(), buf.size(), DRM_SIMGPU_MADV_ATOMIC, p.value);
+        uint64_t adds_per_job = 0;
+        const simgpu::BatchBuilder job = atomics_job(buf.gpu(), atomics_per_job, adds_per_job);
+
+        AtomicsSample s;
+        std::atomic<uint64_t> cpu_incs{0};
+        const auto before = cr.snapshot();
+        {
+            std::jthread cpu([&](std::stop_token stop) {
+                while (!stop.stop_requested()) {
+                    __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+                    cpu_incs.fetch_add(1, std::memory_order_relaxed);
+                    std::this_thread::sleep_for(cpu_pause);
+                }
+            });
+            while (cpu_incs.load() == 0)
+                std::this_thread::yield();
+            const uint64_t incs0 = cpu_incs.load();
+            const double t0 = now_s();
+            do {
+                queue_->run(job);
+                ++s.jobs;
+            } while (now_s() - t0 < budget);
+            const double t = now_s() - t0;
+            s.cpu_per_s = static_cast<double>(cpu_incs.load() - incs0) / t;
+            s.gpu_per_s = static_cast<double>(s.jobs * atomics_per_job) / t;
+        }
+        sum.add(CounterReader::delta(before, cr.snapshot()));
+        const uint64_t cpu = cpu_incs.load();
+        const uint64_t gpu = s.jobs * adds_per_job;
+        const uint64_t got = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+        if (got != cpu + gpu)
+            throw BenchError(what + ": wrong result, the counter is " + std::to_string(got) +
+                             ", not " + std::to_string(cpu + gpu) + " (" + std::to_string(cpu) +
+                             " CPU increments + " + std::to_string(gpu) + " added by " +
+                             std::to_string(s.jobs) + " GPU jobs)");
+        return s;
+    };
+
+    std::vector<CounterSum> sums(policies.size());
+    std::vector<std::vector<double>> gpu_rates(policies.size()), cpu_rates(policies.size());
+    std::vector<uint64_t> jobs(policies.size(), 0);
+    std::vector<unsigned> cpu_idle(policies.size(), 0);
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        // Policy after policy in each round, so that a slower stretch of
+        // the host spreads over all of them.
+        for (size_t i = 0; i < policies.size(); ++i) {
+            const AtomicsSample s = sample(*policies[i], sums[i]);
+            gpu_rates[i].push_back(s.gpu_per_s);
+            cpu_rates[i].push_back(s.cpu_per_s);
+            jobs[i] += s.jobs;
+            cpu_idle[i] += s.cpu_per_s == 0;
+        }
+        sample_done("atomics-contended");
+    }
+
+    const Stats cpu_alone = cpu_atomic_rate(opt_.repeat);
+    const std::string timeslice = read_text("/sys/module/simgpu/parameters/svm_timeslice_ms");
+    std::vector<Row> rows;
+    for (size_t i = 0; i < policies.size(); ++i) {
+        const AtomicPolicy& p = *policies[i];
+        Row row;
+        row.workload = std::string("atomics-contended/") + p.row;
+        row.size = huge;
+        row.unit = "ops/s";
+        row.higher_is_better = true;
+        row.stats = summarize(gpu_rates[i]);
+        row.anchor = cpu_alone.median;
+        row.anchor_kind = "cpu";
+        row.ratio = row.stats.median / row.anchor;
+        row.counters = sums[i].total;
+        const Stats cpu = summarize(cpu_rates[i]);
+        row.extra.emplace_back("policy", json_string(p.name));
+        row.extra.emplace_back("atomics_per_job", std::to_string(atomics_per_job));
+        row.extra.emplace_back("gpu_jobs", std::to_string(jobs[i]));
+        row.extra.emplace_back("sample_ms", std::to_string(opt_.atomics_sample_ms));
+        row.extra.emplace_back("cpu_increments_per_s", json_stats(cpu));
+        row.extra.emplace_back("cpu_pause_us", std::to_string(cpu_pause.count()));
+        row.extra.emplace_back("cpu_alone_per_s", json_stats(cpu_alone));
+        row.extra.emplace_back("anchor_note",
+                               json_string("one CPU thread's __atomic_fetch_add on a counter "
+                                           "no one else touches, without pauses"));
+        if (!timeslice.empty())
+            row.extra.emplace_back("svm_timeslice_ms", timeslice);
+        std::string note = "CPU meanwhile " + format_number(cpu.median) +
+                           " increments/s (median; one per " +
+                           std::to_string(cpu_pause.count()) + " us at most)";
+        if (const auto& c = row.counters) {
+            note += "; " + std::to_string(c->faults) + " faults";
+            if (c->exclusive_pages)
+                note += ", " + std::to_string(*c->exclusive_pages) + " pages taken exclusive";
+            if (c->migration)
+                note += ", " + std::to_string(c->migration->to_vram_pages) + " pages to VRAM, " +
+                        std::to_string(c->migration->to_ram_pages) + " back";
+            note += " in " + std::to_string(opt_.repeat) + " samples";
+        }
+        row.notes.push_back(note);
+        if (cpu_idle[i])
+            row.notes.push_back("the CPU thread made no increment while the GPU ran in " +
+                                std::to_string(cpu_idle[i]) + " of " +
+                                std::to_string(opt_.repeat) + " samples");
+        if (p.value == DRM_SIMGPU_MADV_ATOMIC_GLOBAL)
+            attach_hmm(row, HmmOp::exclusive);
         rows.push_back(std::move(row));
     }
     return rows;
@@ -787,7 +995,8 @@ namespace {
 // Indexed by Bench::HmmOp, in its order.
 const char* hmm_op_name(int op)
 {
-    static const char* const names[] = {"read", "write", "to-dev", "to-sys", "cpu-fault", "munmap"};
+    static const char* const names[] = {"read",      "write",  "to-dev",   "to-sys",
+                                        "cpu-fault", "munmap", "exclusive"};
     return names[op];
 }
 
@@ -801,6 +1010,10 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
     }
     if (op == HmmOp::to_sys && HmmMirror::to_sys_ioctl().empty()) {
         why_not = "the test_hmm uAPI has no migrate-to-system ioctl";
+        return nullptr;
+    }
+    if (op == HmmOp::exclusive && HmmMirror::exclusive_ioctl().empty()) {
+        why_not = "the test_hmm uAPI has no HMM_DMIRROR_EXCLUSIVE";
         return nullptr;
     }
     const auto key = std::make_pair(op, size);
@@ -820,7 +1033,8 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
         HmmMirror mirror;
         Buffer bounce(size);
         std::memset(bounce.data(), 0, size);
-        if (!hmm_warm_) {
+        // The exclusive anchor migrates nothing.
+        if (!hmm_warm_ && op != HmmOp::exclusive) {
             Buffer w(page);
             std::memset(w.data(), 1, page);
             mirror.migrate_to_dev(w.data(), page, bounce.data());
@@ -868,6 +1082,23 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
                 mirror.write(buf.data(), size, bounce.data());
                 t = buf.unmap_data();
                 break;
+            case HmmOp::exclusive: {
+                // The device takes the page, reads it back; the CPU's
+                // atomic takes it back. Seconds per grab.
+                auto* counter = reinterpret_cast<uint64_t*>(buf.data());
+                std::memset(buf.data(), 0, size);
+                const double t0 = now_s();
+                for (uint64_t g = 0; g < exclusive_grabs; ++g) {
+                    mirror.exclusive(buf.data(), size, bounce.data());
+                    const uint64_t seen = *reinterpret_cast<const uint64_t*>(bounce.data());
+                    if (seen != g)
+                        throw BenchError(what + ": the device read " + std::to_string(seen) +
+                                         " after " + std::to_string(g) + " CPU increments");
+                    __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+                }
+                t = (now_s() - t0) / exclusive_grabs;
+                break;
+            }
             }
             samples.push_back(t);
         }
@@ -912,9 +1143,15 @@ void Bench::attach_hmm(Row& row, HmmOp op)
         a.what = "munmap of memory mirrored by HMM_DMIRROR_WRITE (its notifier drops the "
                  "mirror)";
         break;
+    case HmmOp::exclusive:
+        a.what = "HMM_DMIRROR_EXCLUSIVE of one page (make_device_exclusive_range(), then "
+                 "test_hmm reads it back), then a CPU __atomic_fetch_add on it, which takes "
+                 "it back: grabs per second";
+        break;
     }
     std::string why;
-    const std::vector<double>* seconds = hmm_seconds(op, row.size, why);
+    const std::vector<double>* seconds =
+        hmm_seconds(op, op == HmmOp::exclusive ? page : row.size, why);
     if (!seconds) {
         a.reason = why;
         // Unavailable anchors are said once, in the heading; a failure
@@ -922,10 +1159,11 @@ void Bench::attach_hmm(Row& row, HmmOp op)
         if (why.rfind("failed: ", 0) == 0)
             row.notes.push_back("test_hmm anchor " + why);
     } else {
-        const bool per_call = row.unit == "us";
         std::vector<double> v;
         for (const double t : *seconds)
-            v.push_back(per_call ? t * 1e6 : mibps(row.size, t));
+            v.push_back(row.unit == "us"      ? t * 1e6
+                        : row.unit == "ops/s" ? 1.0 / t
+                                              : mibps(row.size, t));
         a.available = true;
         a.stats = summarize(v);
         a.ratio = row.higher_is_better ? row.stats.median / a.stats.median

@@ -18,12 +18,15 @@ namespace simgpu_bench {
 inline const std::vector<std::string> all_workloads{
     "first-touch-populated", "first-touch-untouched", "sparse-faults",
     "munmap-invalidate",     "multi-thread-faults",   "two-devices",
+    // Its ATOMIC_GLOBAL and ATOMIC_DEVICE rows need VRAM migration.
+    "atomics-contended",
     // VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION): skipped without it.
     "vram-first-touch",      "prefetch-vram",         "prefetch-system",
     "vram-cpu-touch",        "evict-thrash"};
 
-// Workloads with a size of their own (evict-thrash: twice VRAM), run once
-// rather than at each of --sizes.
+// Workloads with a size of their own (evict-thrash: twice VRAM,
+// atomics-contended: one 2 MiB buffer), run once rather than at each of
+// --sizes.
 bool own_size(const std::string& workload);
 
 struct Options {
@@ -34,6 +37,8 @@ struct Options {
     unsigned threads = 2;
     // evict-thrash runs only when twice VRAM is at most this.
     uint64_t thrash_max = 128 * MiB;
+    // How long each sample of atomics-contended runs GPU jobs.
+    unsigned atomics_sample_ms = 200;
     std::string json_path;
     bool progress = true;
 };
@@ -53,12 +58,14 @@ struct HmmAnchor {
 struct Row {
     std::string workload;
     uint64_t size = 0;
-    std::string unit;            // "MiB/s" or "us"
+    std::string unit;            // "MiB/s", "us" or "ops/s" (GPU atomics per second)
     bool higher_is_better = true;
     Stats stats;
     // The memcpy anchor in the row's unit, which memcpy ("cold": into
     // never-touched memory, "warm": between touched buffers), and the
-    // speed ratio (> 1: faster than memcpy).
+    // speed ratio (> 1: faster than memcpy). An ops/s row's anchor is one
+    // CPU thread's __atomic_fetch_add on a counter no one else touches
+    // ("cpu"), and it has no memcpy (count 0).
     double anchor = 0;
     std::string anchor_kind;
     double ratio = 0;
@@ -73,15 +80,22 @@ struct Row {
     std::vector<std::string> notes;
 };
 
+// A row a workload could not measure (or a whole workload, under its
+// name), and why.
+struct Skipped {
+    std::string workload;
+    std::string reason;
+};
+
 // Everything a run shares: devices, the primary VM and queue, counters,
 // memcpy anchors, progress.
 class Bench {
 public:
     Bench(const Options& opt, std::vector<simgpu::Device>& devices);
 
-    // Runs workload @name at @size; the rows it produced (none when
-    // skipped, with the reason in @skip_reason).
-    std::vector<Row> run(const std::string& name, uint64_t size, std::string& skip_reason);
+    // Runs workload @name at @size; the rows it produced, and in @skipped
+    // those it could not (a workload skipped whole: no rows, one entry).
+    std::vector<Row> run(const std::string& name, uint64_t size, std::vector<Skipped>& skipped);
 
     Stats empty_job_us();
     const CounterReader& counters() const { return *counters_[opt_.device]; }
@@ -96,12 +110,17 @@ public:
     std::function<void(const std::string&)> on_sample;
 
 private:
+    // The workloads other than atomics-contended: their rows, or none
+    // with the reason in @skip_reason.
+    std::vector<Row> run_workload(const std::string& name, uint64_t size,
+                                  std::string& skip_reason);
     std::vector<Row> first_touch_populated(uint64_t size);
     std::vector<Row> first_touch_untouched(uint64_t size);
     std::vector<Row> sparse_faults(uint64_t size);
     std::vector<Row> munmap_invalidate(uint64_t size);
     std::vector<Row> multi_thread_faults(uint64_t size);
     std::vector<Row> two_devices(uint64_t size, std::string& skip_reason);
+    std::vector<Row> atomics_contended(std::vector<Skipped>& skipped);
     std::vector<Row> vram_first_touch(uint64_t size);
     std::vector<Row> prefetch_vram(uint64_t size);
     std::vector<Row> prefetch_system(uint64_t size);
@@ -111,13 +130,15 @@ private:
     std::string vram_skip_reason(bool needs_fault_migration) const;
 
     // The test_hmm operations anchors are made of.
-    enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap };
-    // Seconds of each sample of @op on @size bytes, measured once per op
-    // and size; null with @why_not when unavailable or failed (a failing
-    // anchor does not end the run).
+    enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap, exclusive };
+    // Seconds of each sample of @op on @size bytes (exclusive: of one
+    // grab of one page), measured once per op and size; null with
+    // @why_not when unavailable or failed (a failing anchor does not end
+    // the run).
     const std::vector<double>* hmm_seconds(HmmOp op, uint64_t size, std::string& why_not);
-    // The anchor of @row for @op, in the row's unit: MiB/s of row.size, or
-    // microseconds per operation for a "us" row.
+    // The anchor of @row for @op, in the row's unit: MiB/s of row.size,
+    // microseconds per operation for a "us" row, operations per second
+    // for an "ops/s" row.
     void attach_hmm(Row& row, HmmOp op);
 
     // memcpy MiB/s of @size, measured once per size, @opt_.repeat samples.

@@ -152,4 +152,48 @@ TEST(BenchTable, HmmColumns)
     EXPECT_EQ(unavailable.substr(unavailable.size() - 3), "  -");
 }
 
+TEST(BenchTable, AtomicsRow)
+{
+    // The longest row name, unit, anchor kind and hmm-op of
+    // atomics-contended keep the columns.
+    const std::string row =
+        table_row("atomics-contended/default", 2 * MiB, Stats{9000.0, 9500.0, 9900.0, 3},
+                  "ops/s", 2.5e7, 9500.0 / 2.5e7, "cpu", "exclusive", 21000.0, 0.4524);
+    const std::string head = table_header();
+    EXPECT_EQ(row.find("2 MiB"), head.find("size"));
+    EXPECT_EQ(head.find("median") + 6, row.find("9500") + 4);
+    EXPECT_EQ(head.find("unit"), row.find("ops/s"));
+    EXPECT_EQ(head.find("anchor"), row.find("cpu") + 1);
+    EXPECT_EQ(head.find("hmm-op"), row.find("exclusive") + 1);
+    EXPECT_EQ(head.size(), row.size() + 2);
+}
+
+TEST(BenchAtomics, Job)
+{
+    const uint64_t addr = 0x7f0000201000;
+    uint64_t adds = 1234;
+    const simgpu::BatchBuilder b = atomics_job(addr, 48, adds);
+    const std::vector<uint32_t>& d = b.dwords();
+    // 48 atomics of 9 dwords, then BATCH_END.
+    ASSERT_EQ(d.size(), 48u * 9 + 1);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < 48; ++i) {
+        const uint32_t* a = &d[i * 9];
+        EXPECT_EQ(a[0] >> 24, uint32_t{DRM_SIMGPU_OP_ATOMIC}) << i;
+        EXPECT_EQ(a[1] | uint64_t{a[2]} << 32, addr) << i;
+        const uint32_t op = (a[0] >> 16) & 0xff; // qword: no DRM_SIMGPU_ATOMIC_32
+        const uint64_t operand = a[3] | uint64_t{a[4]} << 32;
+        ASSERT_TRUE(op == DRM_SIMGPU_ATOMIC_INC || op == DRM_SIMGPU_ATOMIC_ADD) << i;
+        sum += op == DRM_SIMGPU_ATOMIC_INC ? 1 : operand;
+        // No old value written back.
+        EXPECT_EQ(a[7] | uint64_t{a[8]} << 32, 0u) << i;
+    }
+    EXPECT_EQ(adds, sum);
+    EXPECT_EQ(adds, 24u * 1 + 24u * 3);
+    EXPECT_EQ(d.back(), simgpu::BatchBuilder().batch_end().dwords().back());
+
+    atomics_job(addr, 0, adds);
+    EXPECT_EQ(adds, 0u);
+}
+
 } // namespace
