@@ -7,8 +7,8 @@
 --plots DIR writes one PNG per workload into DIR (gnuplot): the workload's
 median against the size, with min..max error bars, next to its anchors
 measured in the same run (memcpy; test_hmm where it was available), and
-overview.png, every workload's speed relative to memcpy. MiB/s plots:
-higher is better; microsecond plots (per fault, per call): lower is.
+overview.png, every workload's speed relative to memcpy. MiB/s and ops/s
+plots: higher is better; microsecond plots (per fault, per call): lower is.
 
 --markdown prints a Markdown table of every result row with its anchors
 and ratios, for README.md.
@@ -131,18 +131,17 @@ def plot_group(name, unit, rows, doc, terminal, png):
             continue
         blocks.append(datablock(f"m{i}", lines))
         plots.append(f"$m{i} using 1:2 with linespoints dt 2 lw 2 pt 6 lc rgb '#555555' "
-                     f"title {gp_quote('anchor: memcpy ' + kind)}")
+                     f"title {gp_quote('anchor: ' + anchor_name(kind))}")
     for i, (op, by_size) in enumerate(sorted(hmm.items())):
         lines = [f"{s} {h['median']} {h['min']} {h['max']}" for s, h in sorted(by_size.items())]
         blocks.append(datablock(f"h{i}", lines))
         plots.append(f"$h{i} using 1:2:3:4 with yerrorlines dt 3 lw 2 pt 4 lc rgb '#d95f02' "
                      f"title {gp_quote('anchor: test_hmm ' + op)}")
 
-    if unit == "MiB/s":
-        ylabel = "MiB/s (higher is better)"
+    if higher_is_better(rows[0]):
+        ylabel = f"{unit} (higher is better)"
     else:
-        what = "per fault" if name == "sparse-faults" else "per call"
-        ylabel = f"{unit} {what} (lower is better)"
+        ylabel = f"{unit}{per_what(rows[0])} (lower is better)"
     sizes = sorted({r["size"] for r in rows})
     xtics = ", ".join(f"{gp_quote(r['size_text'])} {r['size']}"
                       for r in sorted({r["size"]: r for r in rows}.values(),
@@ -164,6 +163,22 @@ def plot_group(name, unit, rows, doc, terminal, png):
             "unset output\n")
 
 
+def anchor_name(kind):
+    """What a row's first anchor is: a memcpy (cold, warm) or one CPU thread."""
+    return "one CPU thread" if kind == "cpu" else "memcpy " + kind
+
+
+def higher_is_better(row):
+    return row.get("higher_is_better", row["unit"] == "MiB/s")
+
+
+def per_what(row):
+    """The unit's suffix of a lower-is-better row."""
+    if higher_is_better(row):
+        return ""
+    return " per fault" if row["workload"] == "sparse-faults" else " per call"
+
+
 def plot_overview(doc, terminal, png):
     """gnuplot commands: each workload's ratio to memcpy against size."""
     blocks = []
@@ -173,7 +188,8 @@ def plot_overview(doc, terminal, png):
     for row in doc["results"]:
         # munmap-invalidate's per-call row has its MiB/s row's ratio.
         key = (row["workload"], row["size"])
-        if row["workload"].startswith("(") or row.get("ratio") is None or key in seen:
+        if (row["workload"].startswith("(") or row.get("ratio") is None or key in seen or
+                row["memcpy"]["kind"] == "cpu"):
             continue
         seen.add(key)
         series.setdefault(row["workload"], []).append(row)
@@ -185,6 +201,8 @@ def plot_overview(doc, terminal, png):
         plots.append(f"$r{i} using 1:2 with linespoints lw 2 title {gp_quote(label)}")
     sizes = {r["size"]: r["size_text"] for rows in series.values() for r in rows}
     xtics = ", ".join(f"{gp_quote(t)} {s}" for s, t in sorted(sizes.items()))
+    # The 1 line in view, and a range even for a single point.
+    ratios = [r["ratio"] for rows in series.values() for r in rows] + [1]
     return (f"set terminal {terminal}\n"
             f"set output {gp_quote(png)}\n"
             f"set title {gp_quote('speed relative to memcpy (> 1: faster)' + chr(10) + describe(doc))} noenhanced\n"
@@ -192,6 +210,7 @@ def plot_overview(doc, terminal, png):
             "set grid\n"
             "set logscale xy\n"
             f"set xrange [{min(sizes) / 2}:{max(sizes) * 2}]\n"
+            f"set yrange [{min(ratios) / 2}:{max(ratios) * 2}]\n"
             f"set xtics ({xtics}) rotate by -30\n"
             "set xlabel 'size'\n"
             "set ylabel '× memcpy'\n"
@@ -251,15 +270,14 @@ def markdown(doc):
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in doc["results"]:
         unit = r["unit"]
-        per = "" if unit == "MiB/s" else (" per fault" if r["workload"] == "sparse-faults"
-                                           else " per call")
+        per = per_what(r)
         h = hmm_of(r)
         if h:
             hmm_cell, hmm_ratio = f"{fmt(h['median'])} {unit} ({h['op']})", fmt(h["ratio"])
         else:
             hmm_cell, hmm_ratio = "-", "-"
         out.append(f"| {r['workload']} | {r['size_text']} | {fmt(r['median'])} {unit}{per} "
-                   f"| {fmt(r['memcpy']['value'])} {unit} ({r['memcpy']['kind']}) "
+                   f"| {fmt(r['memcpy']['value'])} {unit} ({anchor_name(r['memcpy']['kind'])}) "
                    f"| {fmt(r['ratio'])} | {hmm_cell} | {hmm_ratio} |")
     skipped = {}
     for s in doc.get("skipped", []):
@@ -267,10 +285,11 @@ def markdown(doc):
     for reason, names in skipped.items():
         out.append(f"| {', '.join(names)} | | skipped: {reason} | | | | |")
     out.append("")
-    out.append("Result: median of the samples; MiB/s: higher is better, us: lower is "
-               "better. × memcpy / × test_hmm: speed relative to the anchor measured in "
-               "the same run on the same size (> 1: faster than the anchor); memcpy cold: "
-               "into never-touched memory, warm: between touched buffers.")
+    out.append("Result: median of the samples; MiB/s and ops/s: higher is better, us: "
+               "lower is better. × memcpy / × test_hmm: speed relative to the anchor "
+               "measured in the same run on the same size (> 1: faster than the anchor); "
+               "memcpy cold: into never-touched memory, warm: between touched buffers; "
+               "atomics-contended's first anchor is one CPU thread's uncontended atomics.")
     return "\n".join(out)
 
 
