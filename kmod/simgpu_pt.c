@@ -352,8 +352,16 @@ int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end)
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_clear);
 
-static void pt_zap_level(u64 *table, unsigned int level, u64 base,
-			 u64 start, u64 end)
+/*
+ * Call @leaf(slot, lo, hi, @arg) for every valid leaf of @table (a table
+ * of @level whose first entry maps @base) that overlaps [@start, @end),
+ * [lo, hi) being the part of that range the leaf maps. Visits only the
+ * tables that exist, so a sparse range costs what is mapped in it;
+ * allocates and frees nothing.
+ */
+static void pt_walk_leaves(u64 *table, unsigned int level, u64 base,
+			   u64 start, u64 end,
+			   void (*leaf)(u64 *, u64, u64, void *), void *arg)
 {
 	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
 	unsigned int i;
@@ -367,11 +375,16 @@ static void pt_zap_level(u64 *table, unsigned int level, u64 base,
 		if (!(entry & SIMGPU_PTE_VALID))
 			continue;
 		if (pt_is_table(entry, level))
-			pt_zap_level(pt_table(entry), level - 1, lo,
-				     max(start, lo), min(end, hi));
+			pt_walk_leaves(pt_table(entry), level - 1, lo,
+				       max(start, lo), min(end, hi), leaf, arg);
 		else
-			WRITE_ONCE(table[i], 0);
+			leaf(&table[i], max(start, lo), min(end, hi), arg);
 	}
+}
+
+static void pt_zap_leaf(u64 *slot, u64 start, u64 end, void *arg)
+{
+	WRITE_ONCE(*slot, 0);
 }
 
 /**
@@ -387,7 +400,8 @@ static void pt_zap_level(u64 *table, unsigned int level, u64 base,
 void simgpu_pt_zap(struct simgpu_pt *pt, u64 start, u64 end)
 {
 	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
-		pt_zap_level(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end);
+		pt_walk_leaves(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
+			       pt_zap_leaf, NULL);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_zap);
 
@@ -431,34 +445,18 @@ u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size)
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_lookup);
 
-static void pt_count_level(const u64 *table, unsigned int level, u64 base,
-			   u64 start, u64 end, struct simgpu_pt_mapped *mapped)
+static void pt_count_leaf(u64 *slot, u64 start, u64 end, void *arg)
 {
-	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
-	unsigned int i;
-	u64 pages;
+	struct simgpu_pt_mapped *mapped = arg;
+	u64 entry = READ_ONCE(*slot);
+	u64 pages = (end - start) >> PAGE_SHIFT;
 
-	for (i = pt_index(start, level); i < SIMGPU_PT_ENTRIES; i++) {
-		u64 lo = base + i * span, hi = lo + span;
-		u64 entry = READ_ONCE(table[i]);
-
-		if (lo >= end)
-			break;
-		if (!(entry & SIMGPU_PTE_VALID))
-			continue;
-		if (pt_is_table(entry, level)) {
-			pt_count_level(pt_table(entry), level - 1, lo,
-				       max(start, lo), min(end, hi), mapped);
-			continue;
-		}
-		pages = (min(end, hi) - max(start, lo)) >> PAGE_SHIFT;
-		if (!(entry & SIMGPU_PTE_VRAM))
-			mapped->system += pages;
-		else if (entry & SIMGPU_PTE_PEER)
-			mapped->peer += pages;
-		else
-			mapped->vram += pages;
-	}
+	if (!(entry & SIMGPU_PTE_VRAM))
+		mapped->system += pages;
+	else if (entry & SIMGPU_PTE_PEER)
+		mapped->peer += pages;
+	else
+		mapped->vram += pages;
 }
 
 /**
@@ -478,7 +476,7 @@ void simgpu_pt_count_mapped(const struct simgpu_pt *pt, u64 start, u64 end,
 			    struct simgpu_pt_mapped *mapped)
 {
 	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
-		pt_count_level(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
-			       mapped);
+		pt_walk_leaves(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
+			       pt_count_leaf, mapped);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_count_mapped);
