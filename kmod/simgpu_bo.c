@@ -111,7 +111,7 @@ static void bo_storage_free(struct simgpu_device *sdev, struct bo_storage *s,
 static int bo_storage_alloc(struct simgpu_device *sdev, struct bo_storage *s,
 			    pgoff_t n, gfp_t gfp, bool evict)
 {
-	struct drm_buddy_block *block;
+	struct gpu_buddy_block *block;
 	u64 off, end, size = (u64)n << PAGE_SHIFT;
 	pgoff_t i = 0;
 	int err;
@@ -143,8 +143,8 @@ static int bo_storage_alloc(struct simgpu_device *sdev, struct bo_storage *s,
 		return err;
 	}
 	list_for_each_entry(block, &s->blocks, link) {
-		off = drm_buddy_block_offset(block);
-		end = off + drm_buddy_block_size(&sdev->vram.mm, block);
+		off = gpu_buddy_block_offset(block);
+		end = off + gpu_buddy_block_size(&sdev->vram.mm, block);
 		for (; off < end && i < n; off += PAGE_SIZE, i++) {
 			s->vram_offsets[i] = off;
 			if (gfp & __GFP_ZERO)
@@ -404,9 +404,9 @@ static int simgpu_bo_mmap(struct drm_gem_object *obj,
 			  struct vm_area_struct *vma)
 {
 	/* A PFN mapping cannot be copy-on-write: MAP_SHARED only. */
-	if (is_cow_mapping(vma->vm_flags))
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
 		return -EINVAL;
-	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
 	return 0;
 }

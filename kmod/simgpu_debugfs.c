@@ -240,17 +240,20 @@ static int vms_show_file(struct seq_file *m, struct drm_file *file)
 	struct task_struct *task;
 	struct simgpu_vm *vm;
 	unsigned long id;
+	pid_t pid = 0;
 	int err = 0;
 
+	/* The file's pid changes when another process uses it (RCU). */
 	rcu_read_lock();
-	task = pid_task(file->pid, PIDTYPE_PID);
-	if (task)
+	task = pid_task(rcu_dereference(file->pid), PIDTYPE_PID);
+	if (task) {
 		get_task_comm(comm, task);
+		pid = task_pid_vnr(task);
+	}
 	rcu_read_unlock();
 
 	for (id = 0; !err && (vm = simgpu_vm_find_next(file, &id)); id++) {
-		err = vm_show(m, sfile->client, id, pid_vnr(file->pid), comm,
-			      vm);
+		err = vm_show(m, sfile->client, id, pid, comm, vm);
 		simgpu_vm_put(vm);
 	}
 	return err;

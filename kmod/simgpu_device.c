@@ -198,12 +198,11 @@ static int simgpu_probe(struct platform_device *pdev)
 	return 0;
 }
 
-static int simgpu_remove(struct platform_device *pdev)
+static void simgpu_remove(struct platform_device *pdev)
 {
 	struct simgpu_device *sdev = platform_get_drvdata(pdev);
 
 	drm_dev_unplug(&sdev->drm);
-	return 0;
 }
 
 static struct platform_driver simgpu_platform_driver = {

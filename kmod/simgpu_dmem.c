@@ -28,7 +28,7 @@
  * device page through the VRAM storage like any VRAM, and a GPU PTE of an
  * SVM page in VRAM is a plain VRAM PTE.
  *
- * VRAM is one pool (drm_buddy) for buffer objects and SVM. An SVM chunk
+ * VRAM is one pool (gpu_buddy) for buffer objects and SVM. An SVM chunk
  * (&struct simgpu_dmem_chunk) is one contiguous, naturally aligned buddy
  * block of the range's size (2 MiB, 64 KiB or 4 KiB), so a 2 MiB chunk
  * that migrated whole can be mapped with a 2 MiB GPU entry. Chunks sit on
@@ -63,7 +63,7 @@
  * sleep on a completion, so they are safe in migrate_to_ram.
  */
 
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+#if SIMGPU_HAVE_DEVMEM
 
 /**
  * struct simgpu_dmem_chunk - VRAM holding the pages of one SVM chunk
@@ -87,7 +87,7 @@ struct simgpu_dmem_chunk {
 
 static struct simgpu_device *page_to_sdev(struct page *page)
 {
-	return container_of(page->pgmap, struct simgpu_device, dmem.pagemap);
+	return container_of(page_pgmap(page), struct simgpu_device, dmem.pagemap);
 }
 
 /**
@@ -112,7 +112,7 @@ u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page)
 bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page)
 {
 	return sdev->dmem.enabled && is_device_private_page(page) &&
-	       page->pgmap == &sdev->dmem.pagemap;
+	       page_pgmap(page) == &sdev->dmem.pagemap;
 }
 
 /**
@@ -127,8 +127,8 @@ struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
 					    struct page *page)
 {
 	if (!sdev->dmem.enabled || !is_device_private_page(page) ||
-	    page->pgmap == &sdev->dmem.pagemap ||
-	    page->pgmap->owner != sdev->dmem.pagemap.owner)
+	    page_pgmap(page) == &sdev->dmem.pagemap ||
+	    page_pgmap(page)->owner != sdev->dmem.pagemap.owner)
 		return NULL;
 	return page_to_sdev(page);
 }
@@ -260,7 +260,7 @@ static unsigned int dmem_lru_len(struct simgpu_dmem *dmem)
 	return n;
 }
 
-#else /* !CONFIG_DEVICE_PRIVATE: no SVM chunks, only buffer objects */
+#else /* !SIMGPU_HAVE_DEVMEM: no SVM chunks, only buffer objects */
 
 static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
 {
@@ -343,7 +343,7 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 	return dmem_vram_alloc(sdev, size, min_block, blocks, NULL, 0);
 }
 
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+#if SIMGPU_HAVE_DEVMEM
 
 
 /**
@@ -363,7 +363,7 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   unsigned long min_age)
 {
 	struct simgpu_dmem *dmem = &sdev->dmem;
-	struct drm_buddy_block *block;
+	struct gpu_buddy_block *block;
 	struct simgpu_dmem_chunk *c;
 	int err;
 
@@ -383,11 +383,11 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 		kfree(c);
 		return ERR_PTR(err);
 	}
-	block = list_first_entry(&c->blocks, struct drm_buddy_block, link);
+	block = list_first_entry(&c->blocks, struct gpu_buddy_block, link);
 	simgpu_gpusvm_devmem_init(&c->devmem, &dmem_devmem_ops,
 				  dmem->pagemap.owner,
 				  dmem->first_pfn +
-				  (drm_buddy_block_offset(block) >> PAGE_SHIFT),
+				  (gpu_buddy_block_offset(block) >> PAGE_SHIFT),
 				  size >> PAGE_SHIFT, dmem->wq,
 				  &sdev->svm_stats);
 	atomic64_add(size, &dmem->used_svm);
@@ -469,7 +469,7 @@ err_wq:
 	return err;
 }
 
-#else /* !CONFIG_DEVICE_PRIVATE */
+#else /* !SIMGPU_HAVE_DEVMEM */
 
 /**
  * simgpu_dmem_init() - nothing to do without device-private memory

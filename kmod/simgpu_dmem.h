@@ -9,6 +9,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "simgpu_compat.h"
+
 struct resource;
 struct simgpu_device;
 struct simgpu_gpusvm_devmem;
@@ -40,7 +42,7 @@ struct simgpu_dmem {
 	atomic64_t used_svm;
 };
 
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+#if SIMGPU_HAVE_DEVMEM
 int simgpu_dmem_init(struct simgpu_device *sdev);
 int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks);

@@ -245,7 +245,6 @@ const struct drm_driver simgpu_drm_driver = {
 	.fops = &simgpu_fops,
 	.name = SIMGPU_DRIVER_NAME,
 	.desc = "Simulated GPU with shared virtual memory",
-	.date = "20261122",
 	.major = 1,
 	.minor = 0,
 };

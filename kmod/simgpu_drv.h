@@ -16,6 +16,8 @@
 #include <drm/drm_device.h>
 #include <drm/simgpu_drm.h>
 
+#include "simgpu_compat.h"
+
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_dmem.h"
 #include "simgpu_vram.h"
@@ -34,7 +36,7 @@ struct simgpu_engine;
  * into their own namespace, and only on kernels with KUnit.
  */
 #if IS_ENABLED(CONFIG_KUNIT)
-#define SIMGPU_EXPORT_FOR_KUNIT(sym) EXPORT_SYMBOL_NS_GPL(sym, SIMGPU_KUNIT)
+#define SIMGPU_EXPORT_FOR_KUNIT(sym) EXPORT_SYMBOL_NS_GPL(sym, SIMGPU_KUNIT_NS)
 #else
 #define SIMGPU_EXPORT_FOR_KUNIT(sym)
 #endif

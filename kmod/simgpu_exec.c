@@ -493,7 +493,8 @@ static int exec_submit_sched(struct simgpu_exec_queue *q,
 	unsigned int i;
 	int err;
 
-	err = drm_sched_job_init(&job->base, &q->entity, file);
+	err = drm_sched_job_init(&job->base, &q->entity, 1, file,
+				 file->client_id);
 	if (err)
 		return err;
 

@@ -224,7 +224,7 @@ int simgpu_syncs_write_ufences_user(struct simgpu_syncs *syncs)
 void simgpu_ufence_written(const struct simgpu_ufence *uf)
 {
 	if (uf->eventfd)
-		eventfd_signal(uf->eventfd, 1);
+		eventfd_signal(uf->eventfd);
 }
 
 /**

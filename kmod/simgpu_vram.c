@@ -13,7 +13,7 @@
 /**
  * DOC: Overview
  *
- * A device's VRAM is a range of offsets [0, size) managed by drm_buddy in
+ * A device's VRAM is a range of offsets [0, size) managed by gpu_buddy in
  * 4 KiB units. Its storage is system memory taken at probe, in 2 MiB runs
  * of order-0 pages (allocated as one order-9 block and split, so that each
  * 4 KiB page can be mapped to userspace on its own). The engines reach a
@@ -27,7 +27,7 @@
  *
  * &simgpu_vram.lock protects the buddy allocator. It is a leaf lock: no
  * other lock is taken under it, and allocation inside it uses GFP_KERNEL
- * (drm_buddy allocates its block structures), so it must never be taken
+ * (gpu_buddy allocates its block structures), so it must never be taken
  * from a reclaim or MMU-notifier path. @chunks is written only at init and
  * fini.
  */
@@ -72,7 +72,7 @@ int simgpu_vram_init(struct simgpu_vram *vram, u64 size)
 		vram->chunks[i] = page;
 	}
 
-	err = drm_buddy_init(&vram->mm, size, SZ_4K);
+	err = gpu_buddy_init(&vram->mm, size, SZ_4K);
 	if (err)
 		goto err_chunks;
 	return 0;
@@ -97,7 +97,7 @@ void simgpu_vram_fini(struct simgpu_vram *vram)
 {
 	unsigned int i, j;
 
-	drm_buddy_fini(&vram->mm);
+	gpu_buddy_fini(&vram->mm);
 	for (i = 0; i < vram->num_chunks; i++)
 		for (j = 0; j < (1u << VRAM_CHUNK_ORDER); j++)
 			__free_page(vram->chunks[i] + j);
@@ -111,7 +111,7 @@ void simgpu_vram_fini(struct simgpu_vram *vram)
  * @size: bytes, a multiple of 4 KiB
  * @min_block: smallest block, a power of two from 4 KiB; @size for one
  *	contiguous, naturally aligned block
- * @blocks: list receiving the &struct drm_buddy_block pieces
+ * @blocks: list receiving the &struct gpu_buddy_block pieces
  *
  * Return: 0, -ENOSPC when VRAM cannot satisfy the request, or -ENOMEM.
  */
@@ -121,7 +121,7 @@ int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size, u64 min_block,
 	int err;
 
 	mutex_lock(&vram->lock);
-	err = drm_buddy_alloc_blocks(&vram->mm, 0, vram->size, size,
+	err = gpu_buddy_alloc_blocks(&vram->mm, 0, vram->size, size,
 				     min_block, blocks, 0);
 	mutex_unlock(&vram->lock);
 	if (err)
@@ -138,14 +138,14 @@ int simgpu_vram_alloc(struct simgpu_vram *vram, u64 size, u64 min_block,
  */
 void simgpu_vram_free(struct simgpu_vram *vram, struct list_head *blocks)
 {
-	struct drm_buddy_block *block;
+	struct gpu_buddy_block *block;
 	u64 size = 0;
 
 	list_for_each_entry(block, blocks, link)
-		size += drm_buddy_block_size(&vram->mm, block);
+		size += gpu_buddy_block_size(&vram->mm, block);
 
 	mutex_lock(&vram->lock);
-	drm_buddy_free_list(&vram->mm, blocks);
+	gpu_buddy_free_list(&vram->mm, blocks, 0);
 	mutex_unlock(&vram->lock);
 	atomic64_sub(size, &vram->used);
 }

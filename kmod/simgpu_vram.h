@@ -5,7 +5,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
-#include <drm/drm_buddy.h>
+#include <linux/gpu_buddy.h>
 
 struct page;
 
@@ -21,7 +21,7 @@ struct page;
 struct simgpu_vram {
 	u64 size;
 	struct mutex lock;
-	struct drm_buddy mm;
+	struct gpu_buddy mm;
 	struct page **chunks;
 	unsigned int num_chunks;
 	atomic64_t used;

@@ -338,7 +338,7 @@ u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,
 	}
 	return U64_MAX;
 }
-EXPORT_SYMBOL_NS_GPL(simgpu_gpusvm_chunk_start, SIMGPU_KUNIT);
+EXPORT_SYMBOL_NS_GPL(simgpu_gpusvm_chunk_start, SIMGPU_KUNIT_NS);
 
 static struct simgpu_gpusvm_notifier *notifier_get(struct simgpu_gpusvm *svm,
 						   u64 addr)

@@ -12,6 +12,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "simgpu_compat.h"
+
 struct dev_pagemap_ops;
 struct page;
 struct simgpu_gpusvm;
@@ -293,7 +295,7 @@ void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm);
 void simgpu_gpusvm_count_ranges(struct simgpu_gpusvm *svm,
 				unsigned long counts[SIMGPU_GPUSVM_MAX_CHUNKS]);
 
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+#if SIMGPU_HAVE_DEVMEM
 void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 			       const struct simgpu_gpusvm_devmem_ops *ops,
 			       void *owner, unsigned long first_pfn,

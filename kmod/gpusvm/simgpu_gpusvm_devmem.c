@@ -17,6 +17,8 @@
 #include "simgpu_gpusvm.h"
 #include "simgpu_trace.h"
 
+#if SIMGPU_HAVE_DEVMEM
+
 /**
  * DOC: Overview
  *
@@ -113,9 +115,9 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 	devmem->stats = stats;
 }
 
-static void gpusvm_page_free(struct page *page)
+static void gpusvm_folio_free(struct folio *folio)
 {
-	devmem_put_pages(page->zone_device_data);
+	devmem_put_pages(folio_zone_device_data(folio));
 }
 
 /* The arrays of a migration of @npages pages. */
@@ -302,7 +304,7 @@ static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
 }
 
 static const struct dev_pagemap_ops gpusvm_pagemap_ops = {
-	.page_free = gpusvm_page_free,
+	.folio_free = gpusvm_folio_free,
 	.migrate_to_ram = gpusvm_migrate_to_ram,
 };
 
@@ -413,7 +415,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		goto err_finalize;
 	}
 
-	pgmap = pfn_to_page(devmem->first_pfn)->pgmap;
+	pgmap = page_pgmap(pfn_to_page(devmem->first_pfn));
 	for (i = 0, n = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(mig.src[i]);
 		struct page *dpage;
@@ -422,11 +424,11 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 			continue;
 		/* Already where it goes: it stays (no destination). */
 		if (spage && is_device_private_page(spage) &&
-		    spage->pgmap == pgmap)
+		    page_pgmap(spage) == pgmap)
 			continue;
 		dpage = pfn_to_page(devmem->first_pfn + i);
+		zone_device_page_init(dpage, pgmap, 0);
 		dpage->zone_device_data = devmem;
-		zone_device_page_init(dpage);
 		atomic_inc(&devmem->pages_alive);
 		mig.dst[i] = migrate_pfn(devmem->first_pfn + i);
 		b.dpages[n] = dpage;
@@ -514,36 +516,6 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	return ret;
 }
 
-/*
- * Split the transparent huge pages mapped by PMDs in [start, end): the
- * collection step of a migration splits them, and the migration is then
- * abandoned (no destination pages), leaving small pages in place.
- */
-static int split_thp(struct vm_area_struct *vma, u64 start, u64 end)
-{
-	unsigned long npages = (end - start) >> PAGE_SHIFT;
-	struct migrate_vma mig = {
-		.vma = vma,
-		.start = start,
-		.end = end,
-		.flags = MIGRATE_VMA_SELECT_SYSTEM,
-	};
-	struct migrate_bufs b;
-	int err;
-
-	if (migrate_bufs_alloc(&b, npages))
-		return -ENOMEM;
-	mig.src = b.src;
-	mig.dst = b.dst;
-	err = migrate_vma_setup(&mig);
-	if (!err) {
-		migrate_vma_pages(&mig);
-		migrate_vma_finalize(&mig);
-	}
-	kvfree(b.src);
-	return err;
-}
-
 /**
  * simgpu_gpusvm_range_make_exclusive() - hold a page of a range for the device
  * @svm: the mirror
@@ -551,15 +523,15 @@ static int split_thp(struct vm_area_struct *vma, u64 start, u64 end)
  * @addr: an address in the page to hold
  *
  * Replaces the CPU mapping of the page by a device-exclusive entry
- * (make_device_exclusive_range()), bringing it back if it sits in device
+ * (make_device_exclusive()), bringing it back if it sits in device
  * memory and breaking copy-on-write, and records it in the range as held:
  * later collections leave it held, and the page held last is the device's
  * for the mirror's timeslice. A CPU access to the page takes it back
  * through an invalidation (after that timeslice), which ends the hold.
  * One page, not the range: a hold is taken back a page at a time, and
  * holding more only gives the CPU and other devices more to take back
- * from under a job that waits for one page. A PMD-mapped THP is split
- * first: 6.1 cannot make a page of a huge page exclusive.
+ * from under a job that waits for one page. A PMD-mapped THP is
+ * remapped by PTEs by make_device_exclusive() itself.
  *
  * Return: 0, the range's pfns then hold the page (commit them like
  * collected pages); -EOPNOTSUPP for memory that is not anonymous private;
@@ -575,11 +547,12 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 	unsigned long npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
 	u64 start = range->start + ((u64)i << PAGE_SHIFT);
 	struct mmu_interval_notifier *mni = &range->notifier->notifier;
+	struct folio *folio = NULL;
 	struct vm_area_struct *vma;
 	struct page *page = NULL;
 	unsigned long *excl;
 	unsigned long seq;
-	int err, n;
+	int err;
 
 	lockdep_assert_held(svm->driver_lock);
 
@@ -597,20 +570,16 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 	vma = range_vma(svm, range, true, &err);
 	if (vma && !(vma->vm_flags & VM_WRITE))
 		err = -EFAULT;
-	if (!err && hmm_pfn_to_map_order(range->pfns[i]) >= 9)
-		err = split_thp(vma, ALIGN_DOWN(start, SZ_2M),
-				ALIGN_DOWN(start, SZ_2M) + SZ_2M);
 	/* Our own exclusive grab does not bump the sequence. */
 	seq = mmu_interval_read_begin(mni);
-	n = err ? 0 : make_device_exclusive_range(svm->mm, start,
-						   start + PAGE_SIZE, &page,
-						   svm->device_private_owner);
+	if (!err) {
+		page = make_device_exclusive(svm->mm, start,
+					     svm->device_private_owner, &folio);
+		if (IS_ERR(page))
+			err = PTR_ERR(page);
+	}
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
-	if (n < 0)
-		err = n;
-	else if (!err && (n != 1 || !page))
-		err = -EBUSY;
 	if (err)
 		goto err_free;
 
@@ -628,8 +597,8 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 		WRITE_ONCE(range->excl_expires, jiffies + svm->timeslice);
 	}
 	up_read(&svm->notifier_lock);
-	unlock_page(page);
-	put_page(page);
+	folio_unlock(folio);
+	folio_put(folio);
 	if (err)
 		goto err_free;
 	atomic64_inc(&svm->stats->exclusive_pages);
@@ -697,3 +666,5 @@ int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 			   ktime_us_delta(ktime_get(), t0));
 	return err;
 }
+
+#endif /* SIMGPU_HAVE_DEVMEM */

@@ -8,7 +8,7 @@
 
 #include "gpusvm/simgpu_gpusvm.h"
 
-MODULE_IMPORT_NS(SIMGPU_KUNIT);
+MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
 static const u64 chunks[] = { SZ_2M, SZ_64K, SZ_4K };
 

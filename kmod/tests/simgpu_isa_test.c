@@ -9,7 +9,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_isa.h"
 
-MODULE_IMPORT_NS(SIMGPU_KUNIT);
+MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
 struct decode_case {
 	const char *name;

@@ -10,7 +10,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_vm.h"
 
-MODULE_IMPORT_NS(SIMGPU_KUNIT);
+MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
 #define K(x) ((u64)(x) * SZ_4K)
 

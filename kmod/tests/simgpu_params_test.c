@@ -8,7 +8,7 @@
 
 #include "simgpu_drv.h"
 
-MODULE_IMPORT_NS(SIMGPU_KUNIT);
+MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
 static const struct simgpu_params defaults = {
 	.num_devices = 2,

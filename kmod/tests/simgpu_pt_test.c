@@ -10,7 +10,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_pt.h"
 
-MODULE_IMPORT_NS(SIMGPU_KUNIT);
+MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
 #define RW	(SIMGPU_PTE_VALID | SIMGPU_PTE_WRITE)
 
