@@ -230,6 +230,7 @@ static struct simgpu_sched *sched_get(struct simgpu_device *sdev)
 {
 	const struct drm_sched_init_args args = {
 		.ops = &queue_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 		.credit_limit = SIMGPU_HW_CREDITS,
 		.timeout = MAX_SCHEDULE_TIMEOUT,
 		.name = "simgpu-queue",

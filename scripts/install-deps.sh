@@ -10,10 +10,13 @@ PKGS=(
 	# userspace toolchain and libraries
 	build-essential cmake pkg-config libdrm-dev liburing-dev
 	googletest libgtest-dev
-	# kernel module builds and checks
-	linux-headers-amd64 linux-image-amd64 kmod sparse
-	# svm-dev kernel build
-	linux-source-6.1 bc bison flex libssl-dev libelf-dev xz-utils
+	# kernel module builds and checks against the stock lane, Debian's
+	# 6.12 LTS (the meta-packages follow its newest release); sparse is
+	# built from Debian's source (scripts/kernel/build-sparse.sh)
+	linux-headers-6.12-amd64 linux-image-6.12-amd64 kmod dpkg-dev
+	# svm-dev kernel build (linux-source-7.3 comes from trixie-backports
+	# through scripts/kernel/fetch-source.sh)
+	debian-archive-keyring bc bison flex libssl-dev libelf-dev xz-utils
 	rsync python3 perl
 	# guest
 	qemu-system-x86 busybox-static cpio

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the svm-dev kernel from Debian's linux-source-6.1 with the config
-# fragment beside this script, once, into a cache outside the repository.
-# The cache is keyed by the source package version, the fragment and this
-# script, so any change to either rebuilds and an unchanged tree is reused.
+# Build the svm-dev kernel (Linux 7.3) from Debian's linux-source-7.3
+# (fetched by fetch-source.sh) with the config fragment beside this script,
+# once, into a cache outside the repository. The cache is keyed by the
+# source package version, the fragment and this script, so any change to
+# either rebuilds and an unchanged tree is reused.
 #
 # Prints the kernel tree directory (KDIR for module builds; bzImage inside)
 # on stdout as its last line.
@@ -12,15 +13,18 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SIMGPU_CACHE:-$HOME/.cache/simgpu}
-tarball=/usr/src/linux-source-6.1.tar.xz
 fragment=$here/svm-dev.config
 jobs=${JOBS:-$(nproc)}
 
-[ -f "$tarball" ] || { echo "build-kernel: $tarball missing (scripts/install-deps.sh)" >&2; exit 1; }
-
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+src=$("$here/fetch-source.sh" | tail -n 1)
+read -r srcver tarball <<<"$src"
 key=$( { echo "$srcver"; cat "$fragment" "$0"; } | sha256sum | cut -c1-12)
 tree=$cache/linux-$srcver-$key
+
+# One build at a time: a second caller waits and then finds the tree.
+mkdir -p "$cache"
+exec 9>"$cache/.build-kernel.lock"
+flock 9
 
 if [ -f "$tree/.simgpu-built" ]; then
 	echo "$tree"
@@ -35,11 +39,14 @@ log "extracting $tarball ($srcver)"
 tar -C "$tree.tmp" --strip-components=1 -xf "$tarball"
 cd "$tree.tmp"
 
-# DRM_BUDDY and DRM_SCHED have no prompt in 6.1: only in-tree drivers
-# select them. Give them one so the fragment can turn them on.
-sed -i -e '/^config DRM_BUDDY$/,/^$/ s/^\ttristate$/\ttristate "DRM buddy allocator"/' \
-       -e '/^config DRM_SCHED$/,/^$/ s/^\ttristate$/\ttristate "DRM GPU scheduler"/' \
-       drivers/gpu/drm/Kconfig
+# The DRM helpers simgpu uses have no prompt: only in-tree drivers select
+# them. Give each one so the fragment can turn them on.
+for sym in DRM_BUDDY DRM_SCHED DRM_EXEC DRM_GPUVM DRM_GPUSVM; do
+	sed -i "/^config $sym\$/,/^\$/ s/^\ttristate\$/\ttristate \"$sym\"/" \
+		drivers/gpu/drm/Kconfig
+	grep -A1 -x "config $sym" drivers/gpu/drm/Kconfig | grep -q "tristate \"$sym\"" ||
+		{ log "could not give $sym a prompt"; exit 1; }
+done
 
 log "configuring: x86_64_defconfig + kvm_guest.config + $(basename "$fragment")"
 make -s x86_64_defconfig kvm_guest.config >/dev/null

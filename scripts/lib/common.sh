@@ -14,14 +14,44 @@ export SIMGPU_CACHE=${SIMGPU_CACHE:-${HOME:-/root}/.cache/simgpu}
 log() { echo "[simgpu] $*" >&2; }
 die() { echo "[simgpu] error: $*" >&2; exit 1; }
 
+# private_apt SUITE [deb|deb-src...]: set APT_OPTS, apt options that reach
+# one suite of the Debian mirror the machine already uses through a private
+# configuration under the cache (sources list, package lists, archives),
+# leaving the machine's apt state untouched, and refresh its lists. Returns
+# non-zero (lists left as they were) when the mirror cannot be reached.
+private_apt() {
+	local suite=$1 dir=$SIMGPU_CACHE/apt/$1 mirrors mirror kind
+	shift
+	mirrors=($(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/ 2>/dev/null || true))
+	mirror=${mirrors[0]:-http://deb.debian.org/debian}
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	: >"$dir/sources.list"
+	for kind in "${@:-deb}"; do
+		echo "$kind [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} $suite main" \
+			>>"$dir/sources.list"
+	done
+	APT_OPTS=(-o "Dir::Etc::sourcelist=$dir/sources.list"
+		  -o Dir::Etc::sourceparts=/dev/null
+		  -o "Dir::State::Lists=$dir/lists"
+		  -o "Dir::Cache=$dir/cache"
+		  -o APT::Sandbox::User=root)
+	apt-get "${APT_OPTS[@]}" -qq update >"$dir/update.log" 2>&1
+}
+
+# The stock lane: Debian bookworm's 6.12 LTS, through its meta-packages,
+# so the newest 6.12 the machine's apt sources offer is the one installed.
+STOCK_IMAGE_META=linux-image-6.12-amd64
+STOCK_HEADERS_META=linux-headers-6.12-amd64
+
 # kernel_resolve FLAVOR: set KVER, VMLINUZ, KDIR and KMODS (the directory
-# holding that kernel's own modules) for "stock" or "svm-dev".
+# holding that kernel's own modules) for "stock" (6.12) or "svm-dev" (7.3).
 kernel_resolve() {
 	case "$1" in
 	stock)
-		KVER=$(dpkg-query -W -f='${Depends}' linux-image-amd64 |
+		KVER=$(dpkg-query -W -f='${Depends}' "$STOCK_IMAGE_META" |
 			sed -n 's/.*linux-image-\([0-9][^ ,]*-amd64\).*/\1/p')
-		[ -n "$KVER" ] || die "linux-image-amd64 is not installed"
+		[ -n "$KVER" ] || die "$STOCK_IMAGE_META is not installed"
 		VMLINUZ=/boot/vmlinuz-$KVER
 		KDIR=/lib/modules/$KVER/build
 		KMODS=/lib/modules/$KVER
@@ -81,14 +111,16 @@ userspace_build() {
 # the svm-dev tree, for the guest's guest-extra/ directory. It proves the
 # kernel's device-private memory under the project against test_hmm.ko.
 hmm_tests_build() {
-	local src=$KDIR/tools/testing/selftests/vm/hmm-tests.c
+	local mm=$KDIR/tools/testing/selftests/mm
 	local dir=$SIMGPU_BUILD/svm-dev/guest-extra
 
-	[ -f "$src" ] || die "no $src in the svm-dev tree"
+	[ -f "$mm/hmm-tests.c" ] || die "no $mm/hmm-tests.c in the svm-dev tree"
 	mkdir -p "$dir"
-	if [ ! -x "$dir/hmm-tests" ] || [ "$src" -nt "$dir/hmm-tests" ]; then
-		gcc -O2 -static -I"$KDIR" -I"$KDIR/tools/testing/selftests" \
-			"$src" -o "$dir/hmm-tests" -lpthread
+	if [ ! -x "$dir/hmm-tests" ] || [ "$mm/hmm-tests.c" -nt "$dir/hmm-tests" ]; then
+		gcc -O2 -static -I"$KDIR" -I"$KDIR/tools/testing/selftests" -I"$mm" \
+			-isystem "$KDIR/tools/include/uapi" \
+			"$mm/hmm-tests.c" "$mm/vm_util.c" "$mm/hugepage_settings.c" \
+			-o "$dir/hmm-tests" -lpthread
 	fi
 }
 
@@ -131,10 +163,16 @@ initramfs_build() {
 			local path
 			path=$(modinfo -k "$KVER" -n "$m" 2>/dev/null) || continue
 			case "$path" in (builtin*|"") continue ;; esac
+			# Debian ships its modules xz-compressed; busybox's
+			# modprobe loads plain ones.
 			local rel=${path#"$KMODS"/}
+			rel=${rel%.xz}
 			[ -f "$mroot/$rel" ] && continue
 			mkdir -p "$(dirname "$mroot/$rel")"
-			cp "$path" "$mroot/$rel"
+			case "$path" in
+			*.xz) xz -dc "$path" >"$mroot/$rel" ;;
+			*) cp "$path" "$mroot/$rel" ;;
+			esac
 			dep=$(modinfo -F depends "$path" | tr ',' ' ')
 			next="$next $dep"
 		done

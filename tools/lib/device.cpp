@@ -181,7 +181,6 @@ Result<DriverVersion> Device::driver_version() const
         .major = version->version_major,
         .minor = version->version_minor,
         .patchlevel = version->version_patchlevel,
-        .date = text(version->date, version->date_len),
         .desc = text(version->desc, version->desc_len),
     };
 }

@@ -136,7 +136,7 @@ void print_text(const std::vector<DeviceReport>& reports)
               << "\n";
     for (const auto& r : reports) {
         std::cout << "device " << r.info.device_id << "  " << r.node << "  " << r.version.name
-                  << " " << r.version.number() << " (" << r.version.date << ")\n";
+                  << " " << r.version.number() << "\n";
         std::cout << "  vram      " << simgpu::format_bytes(r.info.vram_size);
         if (r.vram_bo && r.vram_svm)
             std::cout << " (in use: " << simgpu::format_bytes(*r.vram_bo) << " buffer objects, "
@@ -181,7 +181,6 @@ void print_json(const std::vector<DeviceReport>& reports)
             << ", \"driver\": {\"name\": " << json_string(r.version.name)
             << ", \"major\": " << r.version.major << ", \"minor\": " << r.version.minor
             << ", \"patchlevel\": " << r.version.patchlevel
-            << ", \"date\": " << json_string(r.version.date)
             << "}, \"vram_size\": " << r.info.vram_size << ", \"va_bits\": " << r.info.va_bits
             << ", \"caps\": " << r.info.caps << ", \"caps_names\": [";
         const auto caps = simgpu::caps_names(r.info.caps);

@@ -33,7 +33,6 @@ struct DriverVersion {
     int major = 0;
     int minor = 0;
     int patchlevel = 0;
-    std::string date;
     std::string desc;
 
     // "1.0.0"
