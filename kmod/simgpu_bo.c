@@ -448,7 +448,7 @@ int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 		return -ENOMEM;
 	n = args->size >> PAGE_SHIFT;
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	bo = kzalloc_obj(*bo, GFP_KERNEL);
 	if (!bo)
 		return -ENOMEM;
 	bo->base.funcs = &simgpu_bo_funcs;

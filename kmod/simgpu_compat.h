@@ -50,4 +50,14 @@
 #define SIMGPU_KUNIT_NS SIMGPU_KUNIT
 #endif
 
+/*
+ * kmalloc_obj(), kzalloc_obj(): typed allocation of one object, from 7.0
+ * (macros, so their presence is the test); before, kmalloc(sizeof(...)).
+ */
+#include <linux/slab.h>
+#ifndef kzalloc_obj
+#define kmalloc_obj(P, GFP) kmalloc(sizeof(P), GFP)
+#define kzalloc_obj(P, GFP) kzalloc(sizeof(P), GFP)
+#endif
+
 #endif /* _SIMGPU_COMPAT_H_ */

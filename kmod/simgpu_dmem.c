@@ -370,7 +370,7 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 	if (!dmem->enabled)
 		return ERR_PTR(-EOPNOTSUPP);
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	c = kzalloc_obj(*c, GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
 	INIT_LIST_HEAD(&c->blocks);

@@ -247,7 +247,7 @@ static struct simgpu_sched *sched_get(struct simgpu_device *sdev)
 	mutex_unlock(&sdev->sched_pool_lock);
 
 	if (!s) {
-		s = kzalloc(sizeof(*s), GFP_KERNEL);
+		s = kzalloc_obj(*s, GFP_KERNEL);
 		if (!s)
 			return ERR_PTR(-ENOMEM);
 	}
@@ -360,7 +360,7 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	if (!vm)
 		return -ENOENT;
 
-	q = kzalloc(sizeof(*q), GFP_KERNEL);
+	q = kzalloc_obj(*q, GFP_KERNEL);
 	if (!q) {
 		err = -ENOMEM;
 		goto err_vm;
@@ -558,7 +558,7 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 	    args->num_syncs > SIMGPU_MAX_SYNCS)
 		return -EINVAL;
 
-	syncs = kmalloc(sizeof(*syncs), GFP_KERNEL);
+	syncs = kmalloc_obj(*syncs, GFP_KERNEL);
 	if (!syncs)
 		return -ENOMEM;
 	err = simgpu_syncs_get(file, args->syncs, args->num_syncs, syncs);
@@ -582,7 +582,7 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 		goto err_queue;
 	}
 	if (!q->lr) {
-		job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL);
+		job->hw_fence = kzalloc_obj(*job->hw_fence, GFP_KERNEL);
 		if (!job->hw_fence) {
 			err = -ENOMEM;
 			goto err_job;

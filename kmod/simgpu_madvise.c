@@ -236,7 +236,7 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 	}
 
 	for (i = 0; i < n; i++) {
-		s = kzalloc(sizeof(*s), GFP_KERNEL);
+		s = kzalloc_obj(*s, GFP_KERNEL);
 		if (!s) {
 			err = -ENOMEM;
 			break;

@@ -558,7 +558,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	    args->flags & ~DRM_SIMGPU_VM_CREATE_FAULT_MODE)
 		return -EINVAL;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc_obj(*vm, GFP_KERNEL);
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->ref);
@@ -764,10 +764,10 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
 
 	lockdep_assert_held(&vm->lock);
 
-	spare[0] = kzalloc(sizeof(*m), GFP_KERNEL);
-	spare[1] = kzalloc(sizeof(*m), GFP_KERNEL);
+	spare[0] = kzalloc_obj(*m, GFP_KERNEL);
+	spare[1] = kzalloc_obj(*m, GFP_KERNEL);
 	if (op->op == DRM_SIMGPU_VM_BIND_OP_MAP)
-		nm = kzalloc(sizeof(*nm), GFP_KERNEL);
+		nm = kzalloc_obj(*nm, GFP_KERNEL);
 	if (!spare[0] || !spare[1] ||
 	    (op->op == DRM_SIMGPU_VM_BIND_OP_MAP && !nm))
 		goto out;
@@ -895,7 +895,7 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 
 	ops = kvcalloc(args->num_binds, sizeof(*ops), GFP_KERNEL);
-	syncs = kmalloc(sizeof(*syncs), GFP_KERNEL);
+	syncs = kmalloc_obj(*syncs, GFP_KERNEL);
 	if (!ops || !syncs) {
 		err = -ENOMEM;
 		goto err_free;

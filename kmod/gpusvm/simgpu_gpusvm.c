@@ -350,7 +350,7 @@ static struct simgpu_gpusvm_notifier *notifier_get(struct simgpu_gpusvm *svm,
 	if (n)
 		return n;
 
-	n = kzalloc(sizeof(*n), GFP_KERNEL);
+	n = kzalloc_obj(*n, GFP_KERNEL);
 	if (!n)
 		return ERR_PTR(-ENOMEM);
 	n->svm = svm;
