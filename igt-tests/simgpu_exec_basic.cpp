@@ -97,23 +97,6 @@ Result<void> raw(const Env& env, unsigned long request, T& args)
     return env.dev.ioctl(request, &args);
 }
 
-// Restores a module parameter when it goes out of scope.
-class ParamRestorer {
-public:
-    ParamRestorer(std::string name, std::string old) : name_(std::move(name)), old_(std::move(old)) {}
-    ~ParamRestorer()
-    {
-        if (!write_param(name_, old_))
-            igt_info("could not restore %s to %s\n", name_.c_str(), old_.c_str());
-    }
-    ParamRestorer(const ParamRestorer&) = delete;
-    ParamRestorer& operator=(const ParamRestorer&) = delete;
-
-private:
-    std::string name_;
-    std::string old_;
-};
-
 // An anonymous mapping, unmapped on destruction.
 class AnonMapping {
 public:

@@ -197,19 +197,6 @@ void gem_create_test(const Env& env, uint32_t placement)
     igt_assert_neq(oa, ob);
 }
 
-// Restores a module parameter when it goes out of scope.
-class ParamRestorer {
-public:
-    ParamRestorer(std::string name, std::string old) : name_(std::move(name)), old_(std::move(old)) {}
-    ~ParamRestorer() { (void)write_param(name_, old_); }
-    ParamRestorer(const ParamRestorer&) = delete;
-    ParamRestorer& operator=(const ParamRestorer&) = delete;
-
-private:
-    std::string name_;
-    std::string old_;
-};
-
 // Anonymous memory of this process for PREFETCH, unmapped on destruction
 // (munmap of holes punched into it is harmless).
 class CpuMem {

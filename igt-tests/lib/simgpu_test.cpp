@@ -360,6 +360,12 @@ double elapsed_ms(int64_t start_ns)
     return static_cast<double>(now_ns() - start_ns) / 1e6;
 }
 
+ParamRestorer::~ParamRestorer()
+{
+    if (!write_param(name_, old_))
+        igt_info("could not restore %s to %s\n", name_.c_str(), old_.c_str());
+}
+
 bool write_param(const std::string& name, const std::string& value)
 {
     return write_file(param_dir + name, value);

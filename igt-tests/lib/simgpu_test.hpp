@@ -195,6 +195,19 @@ int64_t now_ns();
 bool write_param(const std::string& name, const std::string& value);
 std::optional<std::string> read_param(const std::string& name);
 
+// Restores a module parameter to @old when it goes out of scope.
+class ParamRestorer {
+public:
+    ParamRestorer(std::string name, std::string old) : name_(std::move(name)), old_(std::move(old)) {}
+    ~ParamRestorer();
+    ParamRestorer(const ParamRestorer&) = delete;
+    ParamRestorer& operator=(const ParamRestorer&) = delete;
+
+private:
+    std::string name_;
+    std::string old_;
+};
+
 // The whole content of a (small) file, empty when it cannot be read.
 std::string read_file(const std::string& path);
 // Writes @value with one write(2), as sysfs wants it; false with errno set
