@@ -125,12 +125,16 @@ static int svm_show(struct seq_file *m, void *data)
 		   atomic64_read(&s->to_devmem_by_chunk[1]));
 	seq_printf(m, "migrate_to_vram_4K %lld\n",
 		   atomic64_read(&s->to_devmem_by_chunk[2]));
+	seq_printf(m, "migrate_to_vram_thp %lld\n",
+		   atomic64_read(&s->to_devmem_folios));
 	seq_printf(m, "migrate_to_ram_pages %lld\n",
 		   atomic64_read(&s->to_ram_pages));
 	seq_printf(m, "migrate_to_ram_bytes %lld\n",
 		   atomic64_read(&s->to_ram_pages) << PAGE_SHIFT);
 	seq_printf(m, "migrate_to_ram_chunks %lld\n",
 		   atomic64_read(&s->to_ram_chunks));
+	seq_printf(m, "migrate_to_ram_thp %lld\n",
+		   atomic64_read(&s->to_ram_folios));
 	seq_printf(m, "evictions %lld\n", atomic64_read(&s->evictions));
 	seq_printf(m, "evicted_pages %lld\n", atomic64_read(&s->evicted_pages));
 	seq_printf(m, "migrate_fallbacks %lld\n",

@@ -68,6 +68,11 @@ module_param(svm_timeslice_ms, uint, 0644);
 MODULE_PARM_DESC(svm_timeslice_ms,
 		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20)");
 
+static bool svm_device_thp = true;
+module_param(svm_device_thp, bool, 0644);
+MODULE_PARM_DESC(svm_device_thp,
+		 "Migrate an aligned 2 MiB range that the CPU maps with a huge page, or not at all, as one 2 MiB device folio, and back into a huge page (default true; false: 512 device pages); read when a VM starts mirroring");
+
 static unsigned int notifier_size = 512;
 module_param(notifier_size, uint, 0444);
 MODULE_PARM_DESC(notifier_size,
@@ -163,6 +168,7 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	if (err)
 		return err;
 	vm->svm.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms));
+	vm->svm.device_folios = READ_ONCE(svm_device_thp);
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;

@@ -107,8 +107,12 @@ struct simgpu_gpusvm_devmem {
  * @invalidations: notifier invalidations that hit at least one range
  * @to_devmem_pages: pages migrated to device memory
  * @to_devmem_by_chunk: chunks migrated to device memory, per chunk size
+ * @to_devmem_folios: 2 MiB ranges migrated to device memory as one
+ *	compound device folio
  * @to_ram_pages: pages migrated back to system memory
  * @to_ram_chunks: migrations back (CPU faults, prefetches) that moved pages
+ * @to_ram_folios: compound device folios migrated back whole, into a
+ *	huge page
  * @evictions: device allocations evicted
  * @evicted_pages: pages those evictions moved to system memory
  * @migrate_fallbacks: migrations to device memory that found no memory
@@ -122,8 +126,10 @@ struct simgpu_gpusvm_stats {
 	atomic64_t invalidations;
 	atomic64_t to_devmem_pages;
 	atomic64_t to_devmem_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
+	atomic64_t to_devmem_folios;
 	atomic64_t to_ram_pages;
 	atomic64_t to_ram_chunks;
+	atomic64_t to_ram_folios;
 	atomic64_t evictions;
 	atomic64_t evicted_pages;
 	atomic64_t migrate_fallbacks;
@@ -155,6 +161,9 @@ struct simgpu_gpusvm_stats {
  *	page it took exclusive, is the device's before a CPU fault or
  *	another device takes it back (0 after init; the driver may set it
  *	before the first fault)
+ * @device_folios: migrate an aligned 2 MiB range that the CPU maps with
+ *	one PMD, or not at all, as one compound device folio (false after
+ *	init; the driver may set it before the first fault)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;
@@ -173,6 +182,7 @@ struct simgpu_gpusvm {
 	struct simgpu_gpusvm_stats *stats;
 	atomic64_t pages_faulted;
 	unsigned long timeslice;
+	bool device_folios;
 };
 
 /**

@@ -25,11 +25,20 @@
  * Device memory is exposed to the core mm as MEMORY_DEVICE_PRIVATE pages
  * of a pagemap the driver creates with simgpu_gpusvm_pagemap_ops(). The
  * driver allocates device memory per chunk (&struct simgpu_gpusvm_devmem,
- * contiguous pages); each device page in use points to its allocation
- * through page->zone_device_data, and the allocation counts its live pages
+ * contiguous pages); each device folio in use points to its allocation
+ * through its zone_device_data, and the allocation counts its live folios
  * so that the driver's release callback runs, from a worker, once the last
- * one is freed (page_free runs in any context, e.g. under a page table
+ * one is freed (folio_free runs in any context, e.g. under a page table
  * lock, so it must not sleep).
+ *
+ * Compound device folios: with &simgpu_gpusvm.device_folios set, an
+ * aligned 2 MiB range that the CPU maps with one PMD (a transparent huge
+ * page) or not at all moves as one 2 MiB device folio
+ * (MIGRATE_VMA_SELECT_COMPOUND): one migration entry, one device-private
+ * PMD, one folio_free, instead of 512 of each. It comes back the same way
+ * into a huge page, or, when none can be had on a CPU fault, split into
+ * 4 KiB pages (the core splits the device folio and calls folio_split for
+ * each new folio). An eviction, which has no VMA, needs a huge page.
  *
  * To device memory (simgpu_gpusvm_migrate_to_devmem()): migrate_vma_setup()
  * selects the system pages of a range (and the never-populated ones, which
@@ -115,9 +124,32 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 	devmem->stats = stats;
 }
 
+/* The allocation a device page belongs to (the data of its folio). */
+static struct simgpu_gpusvm_devmem *page_devmem(struct page *page)
+{
+	return folio_zone_device_data(page_folio(page));
+}
+
 static void gpusvm_folio_free(struct folio *folio)
 {
 	devmem_put_pages(folio_zone_device_data(folio));
+}
+
+/*
+ * A compound device folio is being split: each new folio (@tail) belongs
+ * to the same allocation and is freed on its own, so it counts as a live
+ * folio of it. The last call (@tail NULL) has nothing to do.
+ */
+static void gpusvm_folio_split(struct folio *head, struct folio *tail)
+{
+	struct simgpu_gpusvm_devmem *devmem = folio_zone_device_data(head);
+
+	if (!tail)
+		return;
+	tail->pgmap = head->pgmap;
+	tail->page.mapping = head->page.mapping;
+	folio_set_zone_device_data(tail, devmem);
+	atomic_inc(&devmem->pages_alive);
 }
 
 /* The arrays of a migration of @npages pages. */
@@ -140,39 +172,87 @@ static int migrate_bufs_alloc(struct migrate_bufs *b, unsigned long npages)
 	return 0;
 }
 
+/* System memory for one device folio of @order moving back. */
+static struct folio *ram_folio_alloc(struct vm_area_struct *vma, u64 addr,
+				     unsigned int order)
+{
+	gfp_t gfp = order ? GFP_TRANSHUGE : GFP_HIGHUSER_MOVABLE;
+
+	return vma ? vma_alloc_folio(gfp, order, vma, addr) :
+		     folio_alloc(gfp, order);
+}
+
 /*
- * Allocate system pages for the device pages that migrate, copy into them
- * and fill @dst. Pages that cannot be had stay in device memory. Returns
- * the number of pages that will move, or a negative errno from the copy.
+ * Allocate system memory for the device folios that migrate, copy into it
+ * and fill @dst. A compound device folio gets a huge page, or, with a VMA
+ * (the core then splits the device folio), 4 KiB pages. Folios that cannot
+ * be given memory stay in device memory. Returns the number of pages that
+ * will move, or a negative errno from the copy.
  */
 static long ram_pages_prepare(struct vm_area_struct *vma, u64 start,
 			      struct migrate_bufs *b, unsigned long npages,
-			      const struct simgpu_gpusvm_devmem_ops *ops)
+			      const struct simgpu_gpusvm_devmem_ops *ops,
+			      unsigned long *folios)
 {
 	unsigned long *src = b->src, *dst = b->dst;
 	struct page **dpages = b->dpages, **spages = b->spages;
-	unsigned long i, n = 0;
+	unsigned long i, j, nr, n = 0;
 	int err;
 
-	for (i = 0; i < npages; i++) {
+	*folios = 0;
+	memset(dst, 0, npages * sizeof(*dst));
+	for (i = 0; i < npages; i += nr) {
 		struct page *dpage = migrate_pfn_to_page(src[i]);
-		struct page *spage;
+		unsigned int order = 0;
+		struct folio *dfolio;
+		struct folio *folio;
 
-		dst[i] = 0;
+		nr = 1;
 		if (!dpage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		if (vma)
-			spage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
-					       start + (i << PAGE_SHIFT));
-		else
-			spage = alloc_page(GFP_HIGHUSER_MOVABLE);
-		if (!spage)
+		dfolio = page_folio(dpage);
+		if (src[i] & MIGRATE_PFN_COMPOUND)
+			order = folio_order(dfolio);
+		nr = min(1UL << order, npages - i);
+		if (nr != 1UL << order)
 			continue;
-		lock_page(spage);
-		dpages[n] = dpage;
-		spages[n] = spage;
-		dst[i] = migrate_pfn(page_to_pfn(spage));
-		n++;
+
+		folio = ram_folio_alloc(vma, start + (i << PAGE_SHIFT), order);
+		if (folio) {
+			folio_lock(folio);
+			dst[i] = migrate_pfn(folio_pfn(folio)) |
+				 (order ? MIGRATE_PFN_COMPOUND : 0);
+			for (j = 0; j < nr; j++, n++) {
+				dpages[n] = folio_page(dfolio, j);
+				spages[n] = folio_page(folio, j);
+			}
+			*folios += !!order;
+			continue;
+		}
+		if (!order || !vma)
+			continue;
+		/* No huge page: 4 KiB pages, all of them or none. */
+		for (j = 0; j < nr; j++) {
+			struct page *spage;
+
+			spage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+					       start + ((i + j) << PAGE_SHIFT));
+			if (!spage)
+				break;
+			lock_page(spage);
+			dst[i + j] = migrate_pfn(page_to_pfn(spage));
+			dpages[n + j] = folio_page(dfolio, j);
+			spages[n + j] = spage;
+		}
+		if (j == nr) {
+			n += nr;
+			continue;
+		}
+		while (j--) {
+			unlock_page(spages[n + j]);
+			put_page(spages[n + j]);
+			dst[i + j] = 0;
+		}
 	}
 	if (!n)
 		return 0;
@@ -208,7 +288,7 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 	const struct simgpu_gpusvm_devmem_ops *ops = NULL;
 	struct simgpu_gpusvm_stats *stats = NULL;
 	ktime_t t0 = ktime_get();
-	unsigned long i;
+	unsigned long i, folios;
 	struct migrate_bufs b;
 	long moved;
 	int err;
@@ -217,6 +297,9 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 		return -ENOMEM;
 	mig.src = b.src;
 	mig.dst = b.dst;
+	/* A compound device folio in an aligned 2 MiB span comes back whole. */
+	if (IS_ALIGNED(start, HPAGE_PMD_SIZE) && end - start == HPAGE_PMD_SIZE)
+		mig.flags |= MIGRATE_VMA_SELECT_COMPOUND;
 
 	err = migrate_vma_setup(&mig);
 	if (err)
@@ -233,15 +316,17 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 
 		if (!page)
 			continue;
-		devmem = page->zone_device_data;
+		devmem = page_devmem(page);
 		ops = devmem->ops;
 		stats = devmem->stats;
 	}
-	moved = ops ? ram_pages_prepare(vma, start, &b, npages, ops) : 0;
+	moved = ops ? ram_pages_prepare(vma, start, &b, npages, ops,
+					&folios) : 0;
 	migrate_vma_pages(&mig);
 	migrate_vma_finalize(&mig);
 	if (moved > 0) {
 		atomic64_add(moved, &stats->to_ram_pages);
+		atomic64_add(folios, &stats->to_ram_folios);
 		atomic64_inc(&stats->to_ram_chunks);
 		trace_simgpu_migrate(start, moved, false,
 				     ktime_us_delta(ktime_get(), t0));
@@ -272,7 +357,7 @@ long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 
 static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
 {
-	struct simgpu_gpusvm_devmem *devmem = vmf->page->zone_device_data;
+	struct simgpu_gpusvm_devmem *devmem = page_devmem(vmf->page);
 	unsigned long until = READ_ONCE(devmem->timeslice_end);
 	struct vm_area_struct *vma = vmf->vma;
 	u64 size = (u64)devmem->npages << PAGE_SHIFT;
@@ -305,6 +390,7 @@ static vm_fault_t gpusvm_migrate_to_ram(struct vm_fault *vmf)
 
 static const struct dev_pagemap_ops gpusvm_pagemap_ops = {
 	.folio_free = gpusvm_folio_free,
+	.folio_split = gpusvm_folio_split,
 	.migrate_to_ram = gpusvm_migrate_to_ram,
 };
 
@@ -335,6 +421,63 @@ static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
 		 (!vma_is_anonymous(vma) || vma->vm_flags & VM_SHARED))
 		*err = -EOPNOTSUPP;
 	return *err ? NULL : vma;
+}
+
+/*
+ * Give each page of @mig that moves a page of @devmem as its destination,
+ * and list the copies in @b. A compound source (a huge page, or a hole the
+ * core collected whole) spanning all of @devmem becomes one compound device
+ * folio; one that cannot (an unaligned allocation) gets 4 KiB device pages
+ * and the core splits it. Pages already in @devmem's pagemap stay. Returns
+ * the number of pages to copy; *@folio tells whether they are one folio.
+ */
+static unsigned long devmem_pages_prepare(struct simgpu_gpusvm_devmem *devmem,
+					  struct migrate_vma *mig,
+					  struct migrate_bufs *b,
+					  unsigned long npages, bool *folio)
+{
+	struct dev_pagemap *pgmap = page_pgmap(pfn_to_page(devmem->first_pfn));
+	unsigned long i, j, nr, n = 0;
+
+	*folio = false;
+	for (i = 0; i < npages; i += nr) {
+		struct page *spage = migrate_pfn_to_page(mig->src[i]);
+		struct page *dpage = pfn_to_page(devmem->first_pfn + i);
+
+		nr = 1;
+		if (!(mig->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		/* Already where it goes: it stays (no destination). */
+		if (spage && is_device_private_page(spage) &&
+		    page_pgmap(spage) == pgmap)
+			continue;
+		if (mig->src[i] & MIGRATE_PFN_COMPOUND)
+			nr = min_t(unsigned long, HPAGE_PMD_NR, npages - i);
+		if (nr == HPAGE_PMD_NR && nr == npages &&
+		    IS_ALIGNED(devmem->first_pfn, HPAGE_PMD_NR)) {
+			zone_device_folio_init(page_folio(dpage), pgmap,
+					       HPAGE_PMD_ORDER);
+			folio_set_zone_device_data(page_folio(dpage), devmem);
+			atomic_inc(&devmem->pages_alive);
+			mig->dst[i] = migrate_pfn(devmem->first_pfn) |
+				      MIGRATE_PFN_COMPOUND;
+			*folio = true;
+		} else {
+			for (j = 0; j < nr; j++) {
+				zone_device_page_init(dpage + j, pgmap, 0);
+				dpage[j].zone_device_data = devmem;
+				atomic_inc(&devmem->pages_alive);
+				mig->dst[i + j] =
+					migrate_pfn(devmem->first_pfn + i + j);
+			}
+		}
+		/* A compound source's pages follow its head. */
+		for (j = 0; j < nr; j++, n++) {
+			b->dpages[n] = dpage + j;
+			b->spages[n] = spage ? spage + j : NULL;
+		}
+	}
+	return n;
 }
 
 /**
@@ -375,9 +518,9 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 			 (device_pages ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : 0),
 	};
 	struct simgpu_gpusvm_devmem *devmem = NULL;
-	struct dev_pagemap *pgmap;
 	ktime_t t0 = ktime_get();
 	struct migrate_bufs b;
+	bool folio;
 	long err;
 	int verr;
 
@@ -389,6 +532,9 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		return -ENOMEM;
 	mig.src = b.src;
 	mig.dst = b.dst;
+	if (svm->device_folios && size == HPAGE_PMD_SIZE &&
+	    IS_ALIGNED(range->start, HPAGE_PMD_SIZE))
+		mig.flags |= MIGRATE_VMA_SELECT_COMPOUND;
 
 	if (!mmget_not_zero(svm->mm)) {
 		err = -EFAULT;
@@ -415,26 +561,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		goto err_finalize;
 	}
 
-	pgmap = page_pgmap(pfn_to_page(devmem->first_pfn));
-	for (i = 0, n = 0; i < npages; i++) {
-		struct page *spage = migrate_pfn_to_page(mig.src[i]);
-		struct page *dpage;
-
-		if (!(mig.src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		/* Already where it goes: it stays (no destination). */
-		if (spage && is_device_private_page(spage) &&
-		    page_pgmap(spage) == pgmap)
-			continue;
-		dpage = pfn_to_page(devmem->first_pfn + i);
-		zone_device_page_init(dpage, pgmap, 0);
-		dpage->zone_device_data = devmem;
-		atomic_inc(&devmem->pages_alive);
-		mig.dst[i] = migrate_pfn(devmem->first_pfn + i);
-		b.dpages[n] = dpage;
-		b.spages[n] = migrate_pfn_to_page(mig.src[i]);
-		n++;
-	}
+	n = devmem_pages_prepare(devmem, &mig, &b, npages, &folio);
 	err = devmem->ops->copy_to_devmem(b.dpages, b.spages, n);
 	if (err) {
 		/* Nothing moves: the device pages are freed by finalize. */
@@ -452,7 +579,8 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	migrate_vma_pages(&mig);
 	for (i = 0, n = 0; i < npages; i++)
 		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
-			n++;
+			n += mig.dst[i] & MIGRATE_PFN_COMPOUND ? HPAGE_PMD_NR : 1;
+	folio = folio && n;
 	migrate_vma_finalize(&mig);
 	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
@@ -463,6 +591,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	/* The device whose memory took the pages counts them. */
 	atomic64_add(n, &devmem->stats->to_devmem_pages);
 	atomic64_inc(&devmem->stats->to_devmem_by_chunk[range->chunk]);
+	atomic64_add(folio, &devmem->stats->to_devmem_folios);
 	trace_simgpu_migrate(range->start, n, true,
 			     ktime_us_delta(ktime_get(), t0));
 	return n;
@@ -626,7 +755,7 @@ err_free:
  */
 int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 {
-	unsigned long i, npages = devmem->npages;
+	unsigned long i, folios, npages = devmem->npages;
 	unsigned int tries;
 	ktime_t t0 = ktime_get();
 	long moved, total = 0;
@@ -640,7 +769,8 @@ int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 		bool busy = false;
 
 		migrate_device_range(b.src, devmem->first_pfn, npages);
-		moved = ram_pages_prepare(NULL, 0, &b, npages, devmem->ops);
+		moved = ram_pages_prepare(NULL, 0, &b, npages, devmem->ops,
+					  &folios);
 		migrate_device_pages(b.src, b.dst, npages);
 		for (i = 0; i < npages; i++)
 			if (b.src[i] & MIGRATE_PFN_MIGRATE && !b.dst[i])
