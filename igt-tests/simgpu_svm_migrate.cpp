@@ -368,7 +368,7 @@ int main(int argc, char** argv)
         igt_require_f(old.has_value(), "no svm_device_thp parameter");
         const ParamRestorer restore("svm_device_thp", *old);
         igt_assert(write_param("svm_device_thp", "0"));
-        SvmGpu gpu; // its VM reads the parameter when it starts mirroring
+        SvmGpu gpu; // each migration reads the parameter
         start_gpu(gpu, *env);
         Area a(chunk_2m, Thp::on);
         fill_words(a.data(), chunk_2m, 9);

@@ -71,7 +71,7 @@ MODULE_PARM_DESC(svm_timeslice_ms,
 static bool svm_device_thp = true;
 module_param(svm_device_thp, bool, 0644);
 MODULE_PARM_DESC(svm_device_thp,
-		 "Migrate an aligned 2 MiB range that the CPU maps with a huge page, or not at all, as one 2 MiB device folio, and back into a huge page (default true; false: 512 device pages); read when a VM starts mirroring");
+		 "Migrate an aligned 2 MiB range that the CPU maps with a huge page, or not at all, as one 2 MiB device folio, and back into a huge page (default true; false: 512 device pages)");
 
 static unsigned int notifier_size = 512;
 module_param(notifier_size, uint, 0444);
@@ -168,7 +168,6 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	if (err)
 		return err;
 	vm->svm.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms));
-	vm->svm.device_folios = READ_ONCE(svm_device_thp);
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
@@ -387,6 +386,7 @@ static long svm_migrate_range(struct simgpu_vm *vm,
 	 */
 	if (!device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
 		return 0;
+	vm->svm.device_folios = READ_ONCE(svm_device_thp);
 	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target,
 					       device_pages, pol->force);
 }

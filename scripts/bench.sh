@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# test_hmm stays loaded: its 6.1 unload leaks. Without it (it failed to
+# test_hmm stays loaded for the run. Without it (it failed to
 # load) simgpu-bench runs anyway and reports the anchors unavailable.
 pre=""
 [ "$kernel" = svm-dev ] && pre="modprobe test_hmm; "

@@ -19,6 +19,7 @@
 #include "igt.hpp"
 #include "simgpu/batch.hpp"
 #include "simgpu/bo.hpp"
+#include "simgpu/procfs.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/exec_queue.hpp"
 #include "simgpu/sync.hpp"
@@ -214,8 +215,7 @@ std::string read_file(const std::string& path);
 // when it could not.
 bool write_file(const std::string& path, const std::string& value);
 
-// AnonHugePages (kB) of the VMA holding @p, from /proc/self/smaps.
-uint64_t anon_huge_kb(const void* p);
+using simgpu::anon_huge_kb;
 
 // A file descriptor, closed on destruction.
 struct FileFd {

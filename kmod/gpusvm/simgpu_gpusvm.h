@@ -163,7 +163,7 @@ struct simgpu_gpusvm_stats {
  *	before the first fault)
  * @device_folios: migrate an aligned 2 MiB range that the CPU maps with
  *	one PMD, or not at all, as one compound device folio (false after
- *	init; the driver may set it before the first fault)
+ *	init; the driver sets it under its lock before a migration)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;

@@ -187,7 +187,7 @@ initramfs_build() {
 	for bin in "$USERSPACE"/bin/* "$SIMGPU_BUILD/$flavor"/guest-extra/*; do
 		[ -f "$bin" ] || continue
 		cp "$bin" "$root/usr/bin/"
-		for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+		for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
 			mkdir -p "$root$(dirname "$lib")"
 			cp -L "$lib" "$root$lib"
 		done

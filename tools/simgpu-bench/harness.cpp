@@ -309,6 +309,8 @@ MigrationDelta& MigrationDelta::operator+=(const MigrationDelta& o)
     evictions += o.evictions;
     evicted_pages += o.evicted_pages;
     fallbacks += o.fallbacks;
+    to_vram_thp += o.to_vram_thp;
+    to_ram_thp += o.to_ram_thp;
     return *this;
 }
 
@@ -382,8 +384,10 @@ std::optional<CounterDelta> CounterReader::delta(const std::optional<simgpu::Cou
     const auto ev = diff("evictions");
     const auto ep = diff("evicted_pages");
     const auto fb = diff("migrate_fallbacks");
-    if (tv && tr && tc && ev && ep && fb)
-        d.migration = MigrationDelta{*tv, *tr, *tc, *ev, *ep, *fb};
+    const auto vt = diff("migrate_to_vram_thp");
+    const auto rt = diff("migrate_to_ram_thp");
+    if (tv && tr && tc && ev && ep && fb && vt && rt)
+        d.migration = MigrationDelta{*tv, *tr, *tc, *ev, *ep, *fb, *vt, *rt};
     return d;
 }
 

@@ -142,6 +142,8 @@ struct MigrationDelta {
     uint64_t evictions = 0;      // chunks evicted
     uint64_t evicted_pages = 0;
     uint64_t fallbacks = 0;      // migrate_fallbacks: faults that mapped system memory instead
+    uint64_t to_vram_thp = 0;    // migrate_to_vram_thp: 2 MiB compound device folios in
+    uint64_t to_ram_thp = 0;     // migrate_to_ram_thp: and back whole
 
     MigrationDelta& operator+=(const MigrationDelta& o);
 };

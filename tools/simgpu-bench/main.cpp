@@ -39,7 +39,9 @@ void usage(FILE* out)
                  "                          atomics-contended (its ATOMIC_GLOBAL and\n"
                  "                          ATOMIC_DEVICE rows need VRAM migration),\n"
                  "                          and with VRAM migration (else skipped):\n"
-                 "                          vram-first-touch, prefetch-vram, prefetch-system,\n"
+                 "                          vram-first-touch, vram-thp-first-touch (2 MiB\n"
+                 "                          multiples, needs root), prefetch-vram,\n"
+                 "                          prefetch-system,\n"
                  "                          vram-cpu-touch, evict-thrash (at twice VRAM)\n"
                  "  --sizes LIST            default 4K,64K,2M,16M (K/M/G binary, up to 1G)\n"
                  "  --repeat N              samples per workload and size (default 5)\n"
@@ -245,7 +247,9 @@ std::string row_json(const Row& r, unsigned repeat)
                 .integer("migrate_to_ram_chunks", m->to_ram_chunks)
                 .integer("evictions", m->evictions)
                 .integer("evicted_pages", m->evicted_pages)
-                .integer("migrate_fallbacks", m->fallbacks);
+                .integer("migrate_fallbacks", m->fallbacks)
+                .integer("migrate_to_vram_thp", m->to_vram_thp)
+                .integer("migrate_to_ram_thp", m->to_ram_thp);
         if (const auto& e = r.counters->exclusive_pages)
             c.integer("exclusive_pages", *e);
         o.field("counters", c.str());

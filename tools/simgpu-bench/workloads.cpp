@@ -8,12 +8,14 @@
 #include <cstring>
 #include <fstream>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stop_token>
 #include <thread>
 #include <unistd.h>
 
 #include "hmm.hpp"
 #include "simgpu/format.hpp"
+#include "simgpu/procfs.hpp"
 
 namespace simgpu_bench {
 namespace {
@@ -212,16 +214,20 @@ std::vector<Row> Bench::run_workload(const std::string& name, uint64_t size,
         return multi_thread_faults(size);
     if (name == "two-devices")
         return two_devices(size, skip_reason);
-    const bool vram = name == "vram-first-touch" || name == "prefetch-vram" ||
+    const bool vram = name == "vram-first-touch" || name == "vram-thp-first-touch" ||
+                      name == "prefetch-vram" ||
                       name == "prefetch-system" || name == "vram-cpu-touch" ||
                       name == "evict-thrash";
     if (vram) {
-        skip_reason = vram_skip_reason(name == "vram-first-touch" || name == "evict-thrash");
+        skip_reason = vram_skip_reason(name == "vram-first-touch" ||
+                                       name == "vram-thp-first-touch" || name == "evict-thrash");
         if (!skip_reason.empty())
             return {};
     }
     if (name == "vram-first-touch")
         return vram_first_touch(size);
+    if (name == "vram-thp-first-touch")
+        return vram_thp_first_touch(size, skip_reason);
     if (name == "prefetch-vram")
         return prefetch_vram(size);
     if (name == "prefetch-system")
@@ -750,6 +756,87 @@ std::vector<Row> Bench::vram_first_touch(uint64_t size)
     base.extra.emplace_back("src_pages_in_vram", std::to_string(in_place_vram));
     attach_hmm(base, HmmOp::read);
     return {row, base};
+}
+
+// vram-first-touch on a source the CPU fills through transparent huge
+// pages (MADV_HUGEPAGE): each 2 MiB moves to VRAM as one compound device
+// folio (simgpu svm_device_thp=1, the default), and then, for comparison,
+// as 512 device pages (svm_device_thp=0). The parameter is restored.
+std::vector<Row> Bench::vram_thp_first_touch(uint64_t size, std::string& skip_reason)
+{
+    const std::string param = "/sys/module/simgpu/parameters/svm_device_thp";
+    const std::string old = read_text(param);
+    if (size % huge != 0) {
+        skip_reason = "sizes of whole 2 MiB huge pages only";
+        return {};
+    }
+    if (old.empty() || ::access(param.c_str(), W_OK) != 0) {
+        skip_reason = "cannot switch " + param + " (this simgpu, or not root)";
+        return {};
+    }
+    const auto set_param = [&](const std::string& v) {
+        std::ofstream f(param);
+        f << v;
+        if (!f.flush())
+            throw BenchError("cannot write " + param);
+    };
+    const std::string what = where("vram-thp-first-touch", size);
+    const CounterReader& cr = counters();
+    CounterSum sums[2];
+    std::vector<double> samples[2];
+    uint64_t vram[2] = {0, 0}, huge_kb[2] = {0, 0};
+    try {
+        for (unsigned r = 0; r < opt_.repeat; ++r) {
+            for (const int folio : {1, 0}) {
+                set_param(folio ? "1" : "0");
+                Buffer dst(size);
+                simgpu::BatchBuilder pre;
+                pre.fill(dst.gpu(), size, 0).batch_end();
+                queue_->run(pre);
+                Buffer src(size);
+                if (::madvise(src.data(), size, MADV_HUGEPAGE) != 0)
+                    throw BenchError(std::string("madvise(MADV_HUGEPAGE): ") + std::strerror(errno));
+                cpu_fill(src.data(), size, r + 41);
+                huge_kb[folio] += simgpu::anon_huge_kb(src.data());
+
+                simgpu::BatchBuilder b;
+                b.copy(dst.gpu(), src.gpu(), size).batch_end();
+                const double t = cr.measured(sums[folio], [&] { return queue_->run(b); });
+                vram[folio] += gpu_->vram_pages(src.gpu(), size);
+                check_copy(what, dst.data(), src.data(), size);
+                samples[folio].push_back(mibps(size, t));
+            }
+            sample_done(what);
+        }
+    } catch (...) {
+        set_param(old == "Y" ? "1" : "0");
+        throw;
+    }
+    set_param(old == "Y" ? "1" : "0");
+
+    const uint64_t want = size / page * opt_.repeat;
+    std::vector<Row> rows;
+    for (const int folio : {1, 0}) {
+        Row row = mibps_row(folio ? "vram-thp-first-touch" : "(4 KiB device pages)", size,
+                            samples[folio], true, size);
+        row.counters = sums[folio].total;
+        row.extra.emplace_back("svm_device_thp", folio ? "1" : "0");
+        row.extra.emplace_back("src_pages_in_vram", std::to_string(vram[folio]));
+        row.extra.emplace_back("src_anon_huge_kb", std::to_string(huge_kb[folio]));
+        if (!folio)
+            row.extra.emplace_back("of", json_string("vram-thp-first-touch"));
+        if (vram[folio] < want)
+            row.notes.push_back(pages_note("source pages", vram[folio], want));
+        if (huge_kb[folio] < size / KiB * opt_.repeat)
+            row.notes.push_back("the source was not all THP-backed (AnonHugePages " +
+                                std::to_string(huge_kb[folio]) + " kB over the samples)");
+        if (const auto& c = row.counters; folio && c && c->migration)
+            row.notes.push_back(std::to_string(c->migration->to_vram_thp) +
+                                " compound device folios of 2 MiB");
+        attach_hmm(row, HmmOp::to_dev);
+        rows.push_back(std::move(row));
+    }
+    return rows;
 }
 
 // The CPU fills a fresh buffer; VM_BIND PREFETCH moves it to VRAM (and

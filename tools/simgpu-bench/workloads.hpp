@@ -21,8 +21,8 @@ inline const std::vector<std::string> all_workloads{
     // Its ATOMIC_GLOBAL and ATOMIC_DEVICE rows need VRAM migration.
     "atomics-contended",
     // VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION): skipped without it.
-    "vram-first-touch",      "prefetch-vram",         "prefetch-system",
-    "vram-cpu-touch",        "evict-thrash"};
+    "vram-first-touch",      "vram-thp-first-touch",  "prefetch-vram",
+    "prefetch-system",       "vram-cpu-touch",        "evict-thrash"};
 
 // Workloads with a size of their own (evict-thrash: twice VRAM,
 // atomics-contended: one 2 MiB buffer), run once rather than at each of
@@ -122,6 +122,7 @@ private:
     std::vector<Row> two_devices(uint64_t size, std::string& skip_reason);
     std::vector<Row> atomics_contended(std::vector<Skipped>& skipped);
     std::vector<Row> vram_first_touch(uint64_t size);
+    std::vector<Row> vram_thp_first_touch(uint64_t size, std::string& skip_reason);
     std::vector<Row> prefetch_vram(uint64_t size);
     std::vector<Row> prefetch_system(uint64_t size);
     std::vector<Row> vram_cpu_touch(uint64_t size);
