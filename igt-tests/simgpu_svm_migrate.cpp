@@ -138,6 +138,38 @@ void* stack_thread(void* arg)
     return nullptr;
 }
 
+// thp-device-folio*: a THP-backed 2 MiB goes to VRAM on a GPU fault and
+// comes back on a CPU read of one word, as one compound device folio each
+// way with @folio, else as 512 device pages; every page moves either way
+// and the data survives.
+void thp_round_trip(SvmGpu& gpu, uint32_t dev_id, uint32_t seed, uint32_t inc, bool folio)
+{
+    const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+    igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
+                  "transparent hugepages are off (enabled: %s)",
+                  enabled.empty() ? "missing" : enabled.c_str());
+    Area a(chunk_2m, Thp::on);
+    fill_words(a.data(), chunk_2m, seed);
+    igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
+                  "the kernel did not back the 2 MiB area with a THP");
+    const uint64_t folios = folio ? 1 : 0;
+    const auto c0 = svm_counters();
+    gpu_add(gpu, a.data(), chunk_2m, inc);
+    const auto c1 = svm_counters();
+    assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "a THP after the GPU job");
+    igt_assert_eq(delta(c0, c1, "migrate_to_vram_thp"), folios);
+    igt_assert_eq(delta(c0, c1, "migrate_to_vram_pages"), chunk_pages);
+    const uint64_t word = 100 * page_size / 4 + 9;
+    igt_assert_eq(reinterpret_cast<volatile uint32_t*>(a.data())[word],
+                  expected_word(seed, std::array{inc}, word));
+    const auto c2 = svm_counters();
+    igt_assert_eq(delta(c1, c2, "migrate_to_ram_thp"), folios);
+    igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), chunk_pages);
+    if (folio)
+        igt_assert_lte(chunk_2m / KiB, anon_huge_kb(a.data()));
+    check_added(a.data(), chunk_2m, seed, {inc}, "the THP back in system memory");
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -325,63 +357,28 @@ int main(int argc, char** argv)
     // --- 2 MiB compound device folios (svm_device_thp) ---------------------
 
     t.subtest("thp-device-folio", [&] {
-        const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
-        igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
-                      "transparent hugepages are off (enabled: %s)",
-                      enabled.empty() ? "missing" : enabled.c_str());
         igt_require_f(read_param("svm_device_thp").value_or("N") == "Y",
                       "svm_device_thp is off");
         SvmGpu gpu;
         start_gpu(gpu, *env);
-        Area a(chunk_2m, Thp::on);
-        fill_words(a.data(), chunk_2m, 8);
-        igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
-                      "the kernel did not back the 2 MiB area with a THP");
-        // The THP moves as one 2 MiB device folio...
-        const auto c0 = svm_counters();
-        gpu_add(gpu, a.data(), chunk_2m, 81);
-        const auto c1 = svm_counters();
-        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "a THP after the GPU job");
-        igt_assert_eq(delta(c0, c1, "migrate_to_vram_thp"), 1u);
-        igt_assert_eq(delta(c0, c1, "migrate_to_vram_pages"), chunk_pages);
-        // ...and comes back on a CPU read of one word as one huge page.
-        const uint64_t word = 100 * page_size / 4 + 9;
-        igt_assert_eq(reinterpret_cast<volatile uint32_t*>(a.data())[word],
-                      expected_word(8, std::array{81u}, word));
-        const auto c2 = svm_counters();
-        igt_assert_eq(delta(c1, c2, "migrate_to_ram_thp"), 1u);
-        igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), chunk_pages);
-        igt_assert_lte(chunk_2m / KiB, anon_huge_kb(a.data()));
-        check_added(a.data(), chunk_2m, 8, {81}, "the THP back in system memory");
+        thp_round_trip(gpu, dev_id, 8, 81, true);
         // An untouched aligned 2 MiB (no page table yet) is one folio too.
         Area u(chunk_2m, Thp::on);
-        const auto c3 = svm_counters();
+        const auto c0 = svm_counters();
         gpu_add(gpu, u.data(), chunk_2m, 82);
-        const auto c4 = svm_counters();
-        igt_assert_eq(delta(c3, c4, "migrate_to_vram_thp"), 1u);
+        const auto c1 = svm_counters();
+        igt_assert_eq(delta(c0, c1, "migrate_to_vram_thp"), 1u);
         check_added(u.data(), chunk_2m, std::nullopt, {82}, "untouched memory after the GPU job");
     });
 
     t.subtest("thp-device-folio-off", [&] {
-        // With svm_device_thp off the same THP moves as 512 device pages.
         const auto old = read_param("svm_device_thp");
         igt_require_f(old.has_value(), "no svm_device_thp parameter");
         const ParamRestorer restore("svm_device_thp", *old);
-        igt_assert(write_param("svm_device_thp", "0"));
-        SvmGpu gpu; // each migration reads the parameter
+        igt_assert(write_param("svm_device_thp", "0")); // read at each migration
+        SvmGpu gpu;
         start_gpu(gpu, *env);
-        Area a(chunk_2m, Thp::on);
-        fill_words(a.data(), chunk_2m, 9);
-        const auto c0 = svm_counters();
-        gpu_add(gpu, a.data(), chunk_2m, 91);
-        const auto c1 = svm_counters();
-        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "after the GPU job");
-        igt_assert_eq(delta(c0, c1, "migrate_to_vram_thp"), 0u);
-        igt_assert_eq(delta(c0, c1, "migrate_to_vram_pages"), chunk_pages);
-        check_added(a.data(), chunk_2m, 9, {91}, "after the CPU read");
-        const auto c2 = svm_counters();
-        igt_assert_eq(delta(c1, c2, "migrate_to_ram_thp"), 0u);
-        igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), chunk_pages);
+        thp_round_trip(gpu, dev_id, 9, 91, false);
     });
 
     t.subtest("straddle-vmas", [&] {

@@ -22,7 +22,8 @@
 /**
  * DOC: Overview
  *
- * On a kernel with CONFIG_DEVICE_PRIVATE each device registers its whole
+ * On a kernel with CONFIG_DEVICE_PRIVATE (and the device-page API of 6.19,
+ * SIMGPU_HAVE_DEVMEM) each device registers its whole
  * VRAM as a MEMORY_DEVICE_PRIVATE pagemap whose owner is the device:
  * device page i stands for VRAM offset i * 4 KiB, so the engines reach a
  * device page through the VRAM storage like any VRAM, and a GPU PTE of an
@@ -475,12 +476,18 @@ err_wq:
  * simgpu_dmem_init() - nothing to do without device-private memory
  * @sdev: the device
  *
- * SVM stays in system memory on a kernel without CONFIG_DEVICE_PRIVATE.
+ * SVM stays in system memory on a kernel without CONFIG_DEVICE_PRIVATE, or
+ * one older than the device-page API simgpu uses (SIMGPU_HAVE_DEVMEM); the
+ * log says which, once per device.
  *
  * Return: 0.
  */
 int simgpu_dmem_init(struct simgpu_device *sdev)
 {
+	drm_info(&sdev->drm, "no VRAM migration: %s\n",
+		 IS_ENABLED(CONFIG_DEVICE_PRIVATE) ?
+		 "the kernel predates the folio-based device-page API of 6.19" :
+		 "kernel without CONFIG_DEVICE_PRIVATE");
 	return 0;
 }
 
