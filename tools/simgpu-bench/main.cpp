@@ -363,7 +363,7 @@ int main(int argc, char** argv)
                                                .string("reason", sk.reason)
                                                .str());
                 }
-                if (rows.empty() && !skipped.empty())
+                if (rows.empty() && !skipped.empty() && !skipped.front().this_size_only)
                     break;
             }
         }

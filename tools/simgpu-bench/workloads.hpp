@@ -85,6 +85,7 @@ struct Row {
 struct Skipped {
     std::string workload;
     std::string reason;
+    bool this_size_only = false; // the other sizes may still run
 };
 
 // Everything a run shares: devices, the primary VM and queue, counters,
