@@ -4,7 +4,8 @@
 // from the device's VRAM, so run it with simgpu loaded with a small one
 // (modprobe simgpu vram_size=16); VRAM larger than 64 MiB skips, since the
 // working sets are 2 and 4 times VRAM. GPU sweeps over more memory than
-// VRAM evict the least recently migrated chunks and keep every word exact;
+// VRAM evict the least recently migrated chunks and keep every word exact
+// (also through THPs, moved and evicted as 2 MiB compound device folios);
 // evicted memory reads right from the CPU without another migration; VRAM
 // buffer objects and SVM share VRAM (a BO allocation evicts SVM, SVM
 // migration evicts idle BOs); two processes compete for VRAM; all the VRAM
@@ -62,13 +63,21 @@ std::string read_param(const char* name)
 constexpr int passes = 3;
 
 // @passes GPU passes over a fresh @set bytes, each adding to every word;
-// then every word is checked on the CPU.
-void sweep(const Env& env, uint64_t set, uint32_t seed)
+// then every word is checked on the CPU. With @thp the CPU fills the set
+// through transparent huge pages, which move to VRAM as 2 MiB compound
+// device folios and are evicted as such (into huge pages).
+void sweep(const Env& env, uint64_t set, uint32_t seed, Thp thp = Thp::off)
 {
     SvmGpu gpu;
     start_gpu(gpu, env);
-    Area a(set);
+    Area a(set, thp);
     fill_words(a.data(), set, seed);
+    if (thp == Thp::on) {
+        igt_require_f(read_param("svm_device_thp") == "Y", "svm_device_thp is off");
+        igt_require_f(anon_huge_kb(a.data()) >= set / KiB,
+                      "the kernel did not back the set with THPs (AnonHugePages %llu kB)",
+                      static_cast<unsigned long long>(anon_huge_kb(a.data())));
+    }
     const auto c0 = svm_counters();
     std::vector<uint32_t> incs;
     for (int p = 0; p < passes; ++p) {
@@ -83,6 +92,8 @@ void sweep(const Env& env, uint64_t set, uint32_t seed)
     igt_assert_lte(1u, delta(c0, c1, "evictions"));
     igt_assert_lte(1u, delta(c0, c1, "evicted_pages"));
     igt_assert_lte(set / page_size, delta(c0, c1, "migrate_to_vram_pages"));
+    if (thp == Thp::on)
+        igt_assert_lte(set / chunk_2m, delta(c0, c1, "migrate_to_vram_thp"));
     check_added(a.data(), set, seed, incs, "after the sweeps");
     info_deltas("sweeps", c0, svm_counters());
 }
@@ -222,6 +233,8 @@ int main(int argc, char** argv)
     t.subtest("sweep-2x-vram", [&] { sweep(*env, 2 * vram, 1); });
 
     t.subtest("sweep-4x-vram", [&] { sweep(*env, 4 * vram, 2); });
+
+    t.subtest("sweep-2x-vram-thp", [&] { sweep(*env, 2 * vram, 4, Thp::on); });
 
     t.subtest("evict-then-cpu-read", [&] {
         SvmGpu gpu;
