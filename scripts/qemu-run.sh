@@ -7,8 +7,9 @@
 #   scripts/qemu-run.sh [options] -c FILE                one command a line
 #
 # Options:
-#   -k, --kernel NAME     stock (Debian's linux-image-amd64) or svm-dev
-#                         (built by scripts/kernel/build-kernel.sh); default stock
+#   -k, --kernel NAME     stock (Debian's 6.12 LTS, linux-image-6.12-amd64) or
+#                         svm-dev (Linux 7.3, built by
+#                         scripts/kernel/build-kernel.sh); default stock
 #   -c, --commands FILE   guest shell commands, one a line
 #   -p, --modparams STR   simgpu module parameters
 #       --no-load         do not load simgpu at boot

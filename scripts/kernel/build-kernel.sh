@@ -21,9 +21,9 @@ read -r srcver tarball <<<"$src"
 key=$( { echo "$srcver"; cat "$fragment" "$0"; } | sha256sum | cut -c1-12)
 tree=$cache/linux-$srcver-$key
 
-# One build at a time: a second caller waits and then finds the tree.
+# One build of a tree at a time: a second caller waits and then finds it.
 mkdir -p "$cache"
-exec 9>"$cache/.build-kernel.lock"
+exec 9>"$tree.lock"
 flock 9
 
 if [ -f "$tree/.simgpu-built" ]; then
@@ -81,6 +81,6 @@ cd /
 mv "$tree.tmp" "$tree"
 # Keep only the newest tree: old keys are dead weight.
 for old in "$cache"/linux-*; do
-	[ "$old" = "$tree" ] || rm -rf "$old"
+	[ "$old" = "$tree" ] || [ "$old" = "$tree.lock" ] || rm -rf "$old"
 done
 echo "$tree"
