@@ -293,6 +293,7 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 	long moved;
 	int err;
 
+	mmap_assert_locked(vma->vm_mm);
 	if (migrate_bufs_alloc(&b, npages))
 		return -ENOMEM;
 	mig.src = b.src;
@@ -410,8 +411,10 @@ static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
 					struct simgpu_gpusvm_range *range,
 					bool anon_only, int *err)
 {
-	struct vm_area_struct *vma = vma_lookup(svm->mm, range->start);
+	struct vm_area_struct *vma;
 
+	mmap_assert_locked(svm->mm);
+	vma = vma_lookup(svm->mm, range->start);
 	*err = 0;
 	if (!vma || !(vma->vm_flags & VM_READ))
 		*err = -EFAULT;
