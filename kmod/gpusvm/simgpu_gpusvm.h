@@ -78,7 +78,8 @@ struct simgpu_gpusvm_devmem_ops {
  * @owner: the pgmap owner of the pages
  * @first_pfn: pfn of the first device page; the pages are contiguous
  * @npages: pages of the allocation
- * @pages_alive: device pages in use plus one while a migration into the
+ * @pages_alive: device folios in use (a 2 MiB compound folio counts
+ *	once until it splits) plus one while a migration into the
  *	allocation runs; @ops->release runs when it drops to zero
  * @wq: where @release_work runs
  * @release_work: calls @ops->release

@@ -75,7 +75,9 @@
  * could be waiting on one of them. Concurrent migrations of a page are
  * resolved by the page lock taken with trylock in migrate_vma_setup(): the
  * loser leaves the page where it is and the fault is retried.
- * @pages_alive is atomic; page_free only queues the release work.
+ * @pages_alive is atomic: folio_free only drops it and queues the release
+ * work, folio_split (called by the core under the folio lock while a
+ * compound device folio splits) only raises it; neither takes a lock.
  */
 
 static void devmem_release_work(struct work_struct *work)
