@@ -25,10 +25,8 @@ else
 	log "build-sparse: sid unreachable; using the cache"
 fi
 if [ -z "$ver" ]; then
-	last=$(ls -d "$dir"/sparse_*/ 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$last" ] || die "build-sparse: no sparse source in sid and none cached"
-	ver=$(basename "$last")
-	ver=${ver#sparse_}
+	ver=$(newest_cached "$dir" sparse_) ||
+		die "build-sparse: no sparse source in sid and none cached"
 fi
 
 tree=$dir/sparse_$ver

@@ -23,10 +23,8 @@ else
 	log "fetch-source: trixie-backports unreachable; using the cache"
 fi
 if [ -z "$ver" ]; then
-	last=$(ls -d "$src"/"$pkg"_*/ 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$last" ] || die "fetch-source: no $pkg in trixie-backports and none cached"
-	ver=$(basename "$last")
-	ver=${ver#"${pkg}_"}
+	ver=$(newest_cached "$src" "${pkg}_") ||
+		die "fetch-source: no $pkg in trixie-backports and none cached"
 fi
 
 dir=$src/${pkg}_$ver

@@ -39,6 +39,16 @@ private_apt() {
 	apt-get "${APT_OPTS[@]}" -qq update >"$dir/update.log" 2>&1
 }
 
+# newest_cached DIR PREFIX: print the version of the newest DIR/PREFIX<version>
+# directory, what a fetch falls back to offline; non-zero when there is none.
+newest_cached() {
+	local last
+	last=$(ls -d "$1"/"$2"*/ 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$last" ] || return 1
+	last=$(basename "$last")
+	echo "${last#"$2"}"
+}
+
 # The stock lane: Debian bookworm's 6.12 LTS, through its meta-packages,
 # so the newest 6.12 the machine's apt sources offer is the one installed.
 STOCK_IMAGE_META=linux-image-6.12-amd64
