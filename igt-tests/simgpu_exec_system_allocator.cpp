@@ -1008,6 +1008,69 @@ std::map<std::string, uint64_t> svm_counters()
     return *c;
 }
 
+// The VAs of @vm as the simgpu_vms debugfs file counts them: buffer-object
+// mappings and mirror pieces. Skips when debugfs cannot be read.
+std::pair<uint64_t, uint64_t> va_counts(const Env& env, const Vm& vm)
+{
+    const uint32_t device = env.info.device_id;
+    auto dirs = simgpu::counter_dirs();
+    igt_require_f(dirs.ok() && dirs.value().size() > device,
+                  "no debugfs directory of device %u (not root or no debugfs)", device);
+    auto vms = simgpu::read_vms(dirs.value()[device]);
+    igt_assert_f(vms.ok(), "%s", vms.ok() ? "" : vms.error().message().c_str());
+    const uint64_t pid = static_cast<uint64_t>(::getpid());
+    for (const auto& v : vms.value()) {
+        if (v.id != vm.id() || v.value("pid") != pid)
+            continue;
+        const auto bo = v.value("bo_mappings"), mirror = v.value("mirror_mappings");
+        igt_assert_f(bo && mirror, "vm %u has no bo_mappings or mirror_mappings line", v.id);
+        return {*bo, *mirror};
+    }
+    igt_assert_f(false, "vm %u of pid %llu is not in simgpu_vms", vm.id(),
+                 static_cast<unsigned long long>(pid));
+    return {};
+}
+
+// Binds split the VAs they overlap (drm_gpuvm's remap): an object bound
+// inside a mirror leaves the mirror pieces around it, a mirror bound over
+// it removes it, an UNMAP punches a hole that faults, and an object across
+// the end of a piece trims it. The debugfs counts are the VA tree's.
+void mirror_split_test(const Env& env)
+{
+    const Svm s(env);
+    Map m(256 * KiB);
+    const uint64_t base = va(m.data()), bo_size = 32 * KiB;
+    GpuBuffer bo = make_unbound(env.dev, bo_size);
+    const auto [bo0, mirror0] = va_counts(env, s.vm);
+    const auto expect = [&](uint64_t bos, uint64_t mirrors, const char* step) {
+        const auto [b, mi] = va_counts(env, s.vm);
+        igt_assert_f(b == bo0 + bos && mi == mirror0 + mirrors,
+                     "%s: %llu object VAs and %llu mirror pieces, expected %llu and %llu", step,
+                     static_cast<unsigned long long>(b), static_cast<unsigned long long>(mi),
+                     static_cast<unsigned long long>(bo0 + bos),
+                     static_cast<unsigned long long>(mirror0 + mirrors));
+    };
+
+    igt_assert_ok(s.vm.map(bo.bo, base + 64 * KiB, bo_size));
+    expect(1, 1, "object inside the mirror");
+    igt_assert_ok(s.vm.mirror(base, 256 * KiB));
+    expect(0, 2, "mirror bound over the object");
+    igt_assert_ok(s.vm.unmap(base + 64 * KiB, bo_size));
+    expect(0, 3, "hole unmapped in the mirror");
+    igt_assert_ok(s.vm.map(bo.bo, base + 240 * KiB, bo_size));
+    expect(1, 3, "object across the end of a piece");
+
+    BatchBuilder hole;
+    hole.store_dw(base + 64 * KiB + 0x40, 1).batch_end();
+    run_fault(s.q, hole, base + 64 * KiB + 0x40);
+    BatchBuilder fill;
+    fill.fill(base, 64 * KiB, 0x5a5a5a5au).fill(base + 96 * KiB, 144 * KiB, 0x5a5a5a5au)
+        .batch_end();
+    run_ok(s.q, fill);
+    check_value(m.data(), 64 * KiB, 0x5a5a5a5au, "CPU memory before the hole");
+    check_value(m.data() + 96 * KiB, 144 * KiB, 0x5a5a5a5au, "CPU memory after the hole");
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -1814,6 +1877,8 @@ int main(int argc, char** argv)
         check_value(m.data(), size, 0xc3c3c3c3u, "CPU memory after mirroring again");
         check_value(bo.bytes(), bo_size, 0x22222222u, "BO after unbinding");
     });
+
+    t.subtest("mirror-split", [&] { mirror_split_test(*env); });
 
     // --- list-sum -----------------------------------------------------------
     t.subtest("list-sum", [&] {

@@ -46,14 +46,17 @@
 /**
  * DOC: Locking
  *
- * &simgpu_bo.lock (mutex) protects the placement, the storage and the
- * list of VM mappings. Order: &simgpu_vm.lock -> mmap_lock -> bo->lock:
- * the GPU fault path takes it under the faulting VM's lock (and, for SVM
- * migrations that evict, the mmap_lock), the CPU fault handler under the
- * mmap_lock. A move from a fault path takes the locks of the other VMs
- * that map the object with mutex_trylock() under bo->lock, and gives up
- * when one is busy; an evictor that holds no VM lock (an allocation) waits
- * for them all before it takes bo->lock (simgpu_vm_bo_lock_all()). A move
+ * The object's reservation (the &dma_resv lock of the GEM object)
+ * protects the placement, the storage and the object's &drm_gpuvm_bo
+ * list (its VM mappings). Order: &simgpu_vm.lock -> mmap_lock ->
+ * reservation: the GPU fault path takes it under the faulting VM's lock
+ * (and, for SVM migrations that evict, the mmap_lock), the CPU fault
+ * handler under the mmap_lock, a bind with drm_exec under the VM's lock;
+ * no code here holds two reservations. A move from a fault path takes the
+ * locks of the other VMs that map the object with mutex_trylock() under
+ * the reservation, and gives up when one is busy; an evictor that holds
+ * no VM lock (an allocation) waits for them all before it takes the
+ * reservation (simgpu_vm_bo_lock_all()). A move
  * then takes the engines' TLB locks, the mapping's i_mmap_rwsem (zapping
  * CPU mappings) and the VRAM allocator's lock. &simgpu_device.bo_lru_lock
  * (spinlock) protects the LRU; an evictor takes an object reference under
@@ -72,7 +75,7 @@ struct page *simgpu_bo_page_locked(struct simgpu_bo *bo, pgoff_t idx)
 {
 	struct simgpu_device *sdev = to_simgpu_device(bo->base.dev);
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
 	if (bo->placement == DRM_SIMGPU_MEM_VRAM)
 		return simgpu_vram_page(&sdev->vram, bo->vram_offsets[idx]);
@@ -198,7 +201,7 @@ static int bo_move_locked(struct simgpu_bo *bo, u32 to, struct simgpu_vm *held,
 	struct page **src, **dst;
 	int err;
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
 	src = kvmalloc_array(n, sizeof(*src), GFP_KERNEL);
 	dst = kvmalloc_array(n, sizeof(*dst), GFP_KERNEL);
@@ -271,7 +274,7 @@ void simgpu_bo_restore_locked(struct simgpu_bo *bo, struct simgpu_vm *held)
 {
 	struct simgpu_device *sdev = to_simgpu_device(bo->base.dev);
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
 	/* VRAM an evictor just freed is the evictor's to allocate. */
 	if (bo->placement == bo->preferred ||
@@ -340,7 +343,7 @@ int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 
 	/* Holding no VM, wait for the VMs that map it; else only try them. */
 	if (held)
-		mutex_lock(&bo->lock);
+		dma_resv_lock(bo->base.resv, NULL);
 	else if (simgpu_vm_bo_lock_all(bo, &vms))
 		goto out;
 	if (bo->placement == DRM_SIMGPU_MEM_VRAM &&
@@ -350,7 +353,7 @@ int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 		atomic64_add(bo->base.size, &sdev->stats.bo_evicted_bytes);
 		ret = 1;
 	}
-	mutex_unlock(&bo->lock);
+	dma_resv_unlock(bo->base.resv);
 	simgpu_vm_set_unlock(&vms);
 out:
 	drm_gem_object_put(&bo->base);
@@ -373,7 +376,6 @@ static void simgpu_bo_free(struct drm_gem_object *obj)
 	bo_storage_free(sdev, &s, obj->size >> PAGE_SHIFT);
 	drm_gem_free_mmap_offset(obj);
 	drm_gem_object_release(obj);
-	mutex_destroy(&bo->lock);
 	kfree(bo);
 }
 
@@ -387,10 +389,10 @@ static vm_fault_t simgpu_bo_fault(struct vm_fault *vmf)
 	if (idx >= bo->base.size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
 	/* A move zaps the mapping under the lock before the storage goes. */
-	mutex_lock(&bo->lock);
+	dma_resv_lock(bo->base.resv, NULL);
 	ret = vmf_insert_pfn(vma, vmf->address,
 			     page_to_pfn(simgpu_bo_page_locked(bo, idx)));
-	mutex_unlock(&bo->lock);
+	dma_resv_unlock(bo->base.resv);
 	return ret;
 }
 
@@ -454,11 +456,10 @@ int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 	bo->base.funcs = &simgpu_bo_funcs;
 	bo->preferred = args->placement;
 	bo->placement = args->placement;
-	mutex_init(&bo->lock);
 	INIT_LIST_HEAD(&bo->blocks);
-	INIT_LIST_HEAD(&bo->mappings);
 	INIT_LIST_HEAD(&bo->lru_link);
 	drm_gem_private_object_init(drm, &bo->base, args->size);
+	drm_gem_gpuva_init(&bo->base);
 
 	storage.placement = args->placement;
 	err = bo_storage_alloc(sdev, &storage, n, GFP_HIGHUSER | __GFP_ZERO,

@@ -3,7 +3,6 @@
 #define _SIMGPU_BO_H_
 
 #include <linux/list.h>
-#include <linux/mutex.h>
 #include <drm/drm_gem.h>
 
 struct simgpu_device;
@@ -14,25 +13,22 @@ struct simgpu_vm;
  * @base: the GEM object
  * @preferred: the placement asked for at creation: DRM_SIMGPU_MEM_SYSTEM
  *	or DRM_SIMGPU_MEM_VRAM
- * @lock: protects @placement, the storage and @mappings
- * @placement: where the storage is now; a VRAM object evicted to system
+ * @placement: where the storage is now (the object's reservation
+ *	protects it, the storage and the VM mappings: simgpu_bo.c); a VRAM object evicted to system
  *	memory returns to VRAM on its next GPU fault when VRAM is free
  * @pages: storage in system memory: one page per 4 KiB
  * @vram_offsets: storage in VRAM: the VRAM offset of each 4 KiB page
  * @blocks: storage in VRAM: the buddy blocks backing the object
- * @mappings: the VM mappings of the object (simgpu_vm.c)
  * @lru_link: on &simgpu_device.bo_lru while the object sits in VRAM
  * @lru_at: jiffies when the object last went into VRAM
  */
 struct simgpu_bo {
 	struct drm_gem_object base;
 	u32 preferred;
-	struct mutex lock;
 	u32 placement;
 	struct page **pages;
 	u64 *vram_offsets;
 	struct list_head blocks;
-	struct list_head mappings;
 	struct list_head lru_link;
 	unsigned long lru_at;
 };

@@ -60,4 +60,39 @@
 #define kzalloc_obj(P, GFP) kzalloc(sizeof(P), GFP)
 #endif
 
+/*
+ * simgpu_gpuvm_sm_map(): drm_gpuvm_sm_map() takes its request as a
+ * &struct drm_gpuvm_map_req since 6.18; before, as four arguments.
+ */
+#include <drm/drm_gpuvm.h>
+static inline int simgpu_gpuvm_sm_map(struct drm_gpuvm *gpuvm, void *priv,
+				      u64 addr, u64 range,
+				      struct drm_gem_object *obj, u64 offset)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+	struct drm_gpuvm_map_req req = {
+		.map.va.addr = addr,
+		.map.va.range = range,
+		.map.gem.obj = obj,
+		.map.gem.offset = offset,
+	};
+
+	return drm_gpuvm_sm_map(gpuvm, priv, &req);
+#else
+	return drm_gpuvm_sm_map(gpuvm, priv, addr, range, obj, offset);
+#endif
+}
+
+/*
+ * simgpu_gpuvm_bo_obtain(): find or create the &drm_gpuvm_bo of a VM and
+ * an object whose reservation the caller holds. 7.0 renamed
+ * drm_gpuvm_bo_obtain() to drm_gpuvm_bo_obtain_locked() when it added
+ * immediate mode.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define simgpu_gpuvm_bo_obtain drm_gpuvm_bo_obtain_locked
+#else
+#define simgpu_gpuvm_bo_obtain drm_gpuvm_bo_obtain
+#endif
+
 #endif /* _SIMGPU_COMPAT_H_ */

@@ -68,7 +68,7 @@
  * VM whose last reference it drops is freed there, under filelist_mutex
  * only, which is the same order.
  * It takes nothing else: no mmap_lock, no SVM notifier lock (the counts
- * come from the VM's mapping tree, page table and SVM ranges, which the
+ * come from the VM's drm_gpuvm VAs, page table and SVM ranges, which the
  * VM lock keeps in place), so the MMU notifier and reclaim never wait
  * for it; a fault of the VM waits for one VM's walk. The comm is read
  * under RCU, as drm's own "clients" file does.

@@ -5,13 +5,14 @@
 
 #include <linux/bitfield.h>
 #include <linux/delay.h>
-#include <linux/interval_tree_generic.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
 
+#include <drm/drm_exec.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_gpuvm.h>
 #include <drm/drm_syncobj.h>
 
 #include "simgpu_bo.h"
@@ -24,17 +25,23 @@
  * DOC: Overview
  *
  * A VM is a GPU address space: a page table (simgpu_pt.c) that the
- * engines walk, and an interval tree of the buffer-object mappings that
- * the page table was written from. Each mapping holds a reference to its
- * object, so the pages a PTE points at stay allocated while the PTE can be
- * used.
+ * engines walk, and a &struct drm_gpuvm whose GPU VAs (&struct drm_gpuva)
+ * say what the page table was written from: a range of a buffer object,
+ * linked to the object through the VM's &struct drm_gpuvm_bo for it, or
+ * a piece of CPU address mirror (%SIMGPU_VA_MIRROR, no object), which GPU
+ * faults fill in from the process's page tables (simgpu_svm.c). The
+ * object's &drm_gpuvm_bo holds a reference to it, so the pages a PTE
+ * points at stay allocated while the PTE can be used.
  *
- * VM_BIND applies its operations in order. An operation first clears the
- * page-table range (MAP replaces, UNMAP removes), then updates the tree,
- * splitting a mapping that straddles either end of the range into the
- * part(s) that stay, then (MAP) writes the new PTEs, using a 2 MiB entry
+ * VM_BIND applies its operations in order. MAP and UNMAP clear the
+ * page-table range first, then let drm_gpuvm split the VAs around it
+ * (drm_gpuvm_sm_map(), drm_gpuvm_sm_unmap()): a VA that straddles either
+ * end of the range is remapped into the piece(s) that stay, one inside is
+ * unmapped, and MAP inserts the new VA. A mirror bound over part of a
+ * buffer object, or an object bound into a mirror, splits the other the
+ * same way. MAP of an object then writes its PTEs, using a 2 MiB entry
  * wherever a 2 MiB aligned piece of the range is backed by 2 MiB of
- * contiguous, aligned memory. Before the objects of removed mappings are
+ * contiguous, aligned memory. Before the objects of removed VAs can be
  * released, the range is invalidated in every engine's TLB (see
  * simgpu_engine.c): once simgpu_vm_invalidate_locked() returns, no engine
  * uses an old translation, and no access through one is in flight.
@@ -43,15 +50,24 @@
 /**
  * DOC: Locking
  *
- * &simgpu_vm.lock (a mutex) serialises binds of one VM and protects its
- * mapping tree and page-table updates. Under it the code allocates with
- * GFP_KERNEL and takes each engine's TLB lock (a spinlock) for the
- * invalidation: vm->lock -> engine->tlb_lock, and an object's lock to
- * link or unlink a mapping, or to map it on a fault: vm->lock -> bo->lock.
- * A move of an object from a fault takes the other VMs' locks with
- * mutex_trylock() under bo->lock; one holding no VM lock (an allocation)
- * takes them all first, in address order with one lockdep subclass each,
- * then bo->lock (simgpu_vm_bo_lock_all()). The engines never take
+ * &simgpu_vm.lock (a mutex) serialises binds and GPU faults of one VM and
+ * protects its VA tree (drm_gpuvm leaves that to the driver) and
+ * page-table updates. Under it the code allocates with GFP_KERNEL and
+ * takes each engine's TLB lock (a spinlock) for the invalidation:
+ * vm->lock -> engine->tlb_lock. An object's list of &drm_gpuvm_bo, and
+ * each of those's list of VAs, are protected by the object's reservation
+ * (its &dma_resv, drm_gpuvm's default): a bind locks the VM's own
+ * reservation object, the object it maps and every object mapped in the
+ * range it changes with drm_exec (one ww acquire context), under
+ * vm->lock; a GPU fault takes the one object it maps with
+ * dma_resv_lock(): vm->lock -> reservation. A move of an object from a
+ * fault takes the other VMs' locks with mutex_trylock() under the
+ * reservation; one holding no VM lock (an allocation) takes them all
+ * first, in address order with one lockdep subclass each, then the
+ * reservation (simgpu_vm_bo_lock_all()). No reservation is held while
+ * the mmap_lock is taken (the kernel's order, dma_resv_lockdep(), is
+ * mmap_lock -> reservation): a bind's PREFETCH runs between the locked
+ * MAP and UNMAP operations, not inside them. The engines never take
  * vm->lock; they read the page table locklessly under their TLB lock.
  * The simgpu_vms debugfs file takes it under &drm_device.filelist_mutex
  * to count what the VM maps (simgpu_vm_info_locked()).
@@ -59,51 +75,21 @@
  * is taken under it (simgpu_vm_lookup(), simgpu_vm_find_next()).
  */
 
-struct simgpu_mapping {
-	struct rb_node rb;
-	u64 start;
-	u64 last;
-	u64 __subtree_last;
-	struct simgpu_vm *vm;
-	struct simgpu_bo *bo;
-	u64 offset;
-	u32 flags;
-	bool dead;		/* out of the tree, TLBs not yet flushed */
-	struct list_head bo_link;	/* on bo->mappings */
-	struct list_head link;	/* on a to-free list */
-};
+/* Driver bits of &drm_gpuva.flags. */
+#define SIMGPU_VA_MIRROR	DRM_GPUVA_USERBITS		/* CPU mirror */
+#define SIMGPU_VA_READONLY	(DRM_GPUVA_USERBITS << 1)	/* no writes */
 
-#define MAPPING_START(m) ((m)->start)
-#define MAPPING_LAST(m) ((m)->last)
-
-INTERVAL_TREE_DEFINE(struct simgpu_mapping, rb, u64, __subtree_last,
-		     MAPPING_START, MAPPING_LAST, static, mapping_it)
-
-/* Insert @m into @vm's tree and, for an object, into the object's list. */
-static void mapping_insert_locked(struct simgpu_vm *vm, struct simgpu_mapping *m)
+static struct simgpu_vm *to_simgpu_vm(struct drm_gpuvm *gpuvm)
 {
-	lockdep_assert_held(&vm->lock);
-
-	m->vm = vm;
-	mapping_it_insert(m, &vm->mappings);
-	if (!m->bo)
-		return;
-	mutex_lock(&m->bo->lock);
-	list_add_tail(&m->bo_link, &m->bo->mappings);
-	mutex_unlock(&m->bo->lock);
+	return container_of(gpuvm, struct simgpu_vm, gpuvm);
 }
 
-/*
- * Take a mapping off its object's list: only once no engine can use its
- * PTEs any more, as a move of the object no longer sees it.
- */
-static void mapping_bo_unlink(struct simgpu_mapping *m)
+static const struct drm_gpuvm_ops simgpu_gpuvm_ops;
+
+/* The end of a VA, exclusive. */
+static u64 gpuva_end(const struct drm_gpuva *va)
 {
-	if (!m->bo)
-		return;
-	mutex_lock(&m->bo->lock);
-	list_del(&m->bo_link);
-	mutex_unlock(&m->bo->lock);
+	return va->va.addr + va->va.range;
 }
 
 /**
@@ -112,8 +98,8 @@ static void mapping_bo_unlink(struct simgpu_mapping *m)
  * @held: a VM whose lock the caller holds, or NULL
  * @set: receives the VMs locked here
  *
- * The VMs are taken with mutex_trylock(): the caller holds @bo's lock,
- * which nests inside VM locks.
+ * The VMs are taken with mutex_trylock(): the caller holds @bo's
+ * reservation, which nests inside VM locks.
  *
  * Return: 0 with every VM that maps @bo locked; with none, -EBUSY when a
  * VM was busy, -EPERM when one has no fault mode (its jobs need every PTE
@@ -122,30 +108,27 @@ static void mapping_bo_unlink(struct simgpu_mapping *m)
 int simgpu_vm_bo_lock_vms_locked(struct simgpu_bo *bo, struct simgpu_vm *held,
 				 struct simgpu_vm_set *set)
 {
-	struct simgpu_mapping *m;
-	unsigned int i;
+	struct drm_gpuvm_bo *vm_bo;
+	struct simgpu_vm *vm;
 	int err;
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
 	set->n = 0;
 	set->refs = false;
-	list_for_each_entry(m, &bo->mappings, bo_link) {
+	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base) {
+		vm = to_simgpu_vm(vm_bo->vm);
 		err = -EPERM;
-		if (!simgpu_vm_fault_mode(m->vm))
+		if (!simgpu_vm_fault_mode(vm))
 			goto err_unlock;
-		if (m->vm == held)
-			continue;
-		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
-			;
-		if (i < set->n)
+		if (vm == held)
 			continue;
 		if (set->n == SIMGPU_VM_SET_MAX)
 			goto err_unlock;
 		err = -EBUSY;
-		if (!mutex_trylock(&m->vm->lock))
+		if (!mutex_trylock(&vm->lock))
 			goto err_unlock;
-		set->vms[set->n++] = m->vm;
+		set->vms[set->n++] = vm;
 	}
 	return 0;
 
@@ -160,7 +143,8 @@ err_unlock:
  * @set: the VMs
  *
  * Drops the references simgpu_vm_bo_lock_all() took: the caller must not
- * hold an object lock then (the last reference unlinks the VM's mappings).
+ * hold an object's reservation then (the last reference unlinks the VM's
+ * VAs).
  */
 void simgpu_vm_set_unlock(struct simgpu_vm_set *set)
 {
@@ -187,24 +171,19 @@ static int vm_cmp(const void *a, const void *b)
 static int vm_set_collect_locked(struct simgpu_bo *bo,
 				 struct simgpu_vm_set *set)
 {
-	struct simgpu_mapping *m;
-	unsigned int i;
+	struct drm_gpuvm_bo *vm_bo;
+	struct simgpu_vm *vm;
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
-	list_for_each_entry(m, &bo->mappings, bo_link) {
-		if (!simgpu_vm_fault_mode(m->vm))
+	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base) {
+		vm = to_simgpu_vm(vm_bo->vm);
+		if (!simgpu_vm_fault_mode(vm) || set->n == SIMGPU_VM_SET_MAX)
 			return -EPERM;
-		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
-			;
-		if (i < set->n)
-			continue;
-		if (set->n == SIMGPU_VM_SET_MAX)
-			return -EPERM;
-		/* A VM being released unlinks its mappings soon. */
-		if (!kref_get_unless_zero(&m->vm->ref))
+		/* A VM being released unlinks its VAs soon. */
+		if (!kref_get_unless_zero(&vm->ref))
 			return -EAGAIN;
-		set->vms[set->n++] = m->vm;
+		set->vms[set->n++] = vm;
 	}
 	return 0;
 }
@@ -213,13 +192,13 @@ static int vm_set_collect_locked(struct simgpu_bo *bo,
 static bool vm_set_covers_locked(struct simgpu_bo *bo,
 				 const struct simgpu_vm_set *set)
 {
-	struct simgpu_mapping *m;
+	struct drm_gpuvm_bo *vm_bo;
 	unsigned int i;
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
-	list_for_each_entry(m, &bo->mappings, bo_link) {
-		for (i = 0; i < set->n && set->vms[i] != m->vm; i++)
+	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base) {
+		for (i = 0; i < set->n && &set->vms[i]->gpuvm != vm_bo->vm; i++)
 			;
 		if (i == set->n)
 			return false;
@@ -228,24 +207,24 @@ static bool vm_set_covers_locked(struct simgpu_bo *bo,
 }
 
 #define VM_SET_TRIES	16
-/* A VM being released unlinks its mappings within this many tries. */
+/* A VM being released unlinks its VAs within this many tries. */
 #define VM_SET_RELEASE_TRIES	1000
 
 /**
  * simgpu_vm_bo_lock_all() - lock every VM that maps an object, waiting
- * @bo: the object, its lock not held
+ * @bo: the object, its reservation not held
  * @set: receives the VMs, locked and referenced
  *
  * For a caller that holds no VM lock: takes the VMs' locks in address
  * order (mutex_lock_nested(), one lockdep subclass each), then the
- * object's lock, and starts again if a mapping in another VM came in
+ * object's reservation, and starts again if a VA in another VM came in
  * meanwhile, and waits (sleeping, up to a second or two) for a VM being
- * released to unlink its mappings. Release with mutex_unlock(&bo->lock),
- * then simgpu_vm_set_unlock().
+ * released to unlink its VAs. Release with dma_resv_unlock(), then
+ * simgpu_vm_set_unlock().
  *
- * Return: 0 with @bo's lock and every VM that maps it locked; -EPERM when
- * @bo is pinned (see simgpu_vm_bo_lock_vms_locked()), -EBUSY when the
- * mappings kept changing; nothing locked then.
+ * Return: 0 with @bo's reservation and every VM that maps it locked;
+ * -EPERM when @bo is pinned (see simgpu_vm_bo_lock_vms_locked()), -EBUSY
+ * when the mappings kept changing; nothing locked then.
  */
 int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
 {
@@ -255,9 +234,9 @@ int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
 	while (tries < VM_SET_TRIES) {
 		set->n = 0;
 		set->refs = true;
-		mutex_lock(&bo->lock);
+		dma_resv_lock(bo->base.resv, NULL);
 		err = vm_set_collect_locked(bo, set);
-		mutex_unlock(&bo->lock);
+		dma_resv_unlock(bo->base.resv);
 		if (err) {
 			for (i = 0; i < set->n; i++)
 				simgpu_vm_put(set->vms[i]);
@@ -270,10 +249,10 @@ int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
 		sort(set->vms, set->n, sizeof(set->vms[0]), vm_cmp, NULL);
 		for (i = 0; i < set->n; i++)
 			mutex_lock_nested(&set->vms[i]->lock, i);
-		mutex_lock(&bo->lock);
+		dma_resv_lock(bo->base.resv, NULL);
 		if (vm_set_covers_locked(bo, set))
 			return 0;
-		mutex_unlock(&bo->lock);
+		dma_resv_unlock(bo->base.resv);
 		simgpu_vm_set_unlock(set);
 		tries++;
 	}
@@ -284,29 +263,65 @@ int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
  * simgpu_vm_bo_zap_locked() - remove every GPU mapping of an object
  * @bo: the object; every VM that maps it is locked
  *
- * Clears the PTEs of the object's mappings and flushes them from the TLBs;
- * on return no engine accesses the object's storage. The VMs, all in
- * fault mode, map it again on their next GPU fault.
+ * Clears the PTEs of the object's VAs and flushes them from the TLBs; on
+ * return no engine accesses the object's storage. The VMs, all in fault
+ * mode, map it again on their next GPU fault.
  */
 void simgpu_vm_bo_zap_locked(struct simgpu_bo *bo)
 {
-	struct simgpu_mapping *m;
+	struct drm_gpuvm_bo *vm_bo;
+	struct simgpu_vm *vm;
+	struct drm_gpuva *va;
 
-	lockdep_assert_held(&bo->lock);
+	dma_resv_assert_held(bo->base.resv);
 
-	list_for_each_entry(m, &bo->mappings, bo_link) {
-		lockdep_assert_held(&m->vm->lock);
-		/* A dead mapping's PTEs are gone, its TLB entries not yet. */
-		if (!m->dead)
-			simgpu_pt_zap(&m->vm->pt, m->start, m->last + 1);
-		simgpu_vm_invalidate_locked(m->vm, m->start, m->last + 1);
+	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base) {
+		vm = to_simgpu_vm(vm_bo->vm);
+		lockdep_assert_held(&vm->lock);
+		drm_gpuvm_bo_for_each_va(va, vm_bo) {
+			simgpu_pt_zap(&vm->pt, va->va.addr, gpuva_end(va));
+			simgpu_vm_invalidate_locked(vm, va->va.addr,
+						    gpuva_end(va));
+		}
+	}
+}
+
+/* Take @va out of the tree and off its object; free it. */
+static void va_destroy(struct drm_gpuva *va)
+{
+	drm_gpuva_remove(va);
+	drm_gpuva_unlink(va);
+	kfree(va);
+}
+
+/*
+ * Remove every VA of a VM nobody uses any more. Each object's reservation
+ * is taken alone, with a reference held across the unlink (the VM's
+ * &drm_gpuvm_bo may hold the last one).
+ */
+static void vm_remove_all(struct simgpu_vm *vm)
+{
+	struct drm_gpuva *va, *next;
+	struct drm_gem_object *obj;
+
+	drm_gpuvm_for_each_va_safe(va, next, &vm->gpuvm) {
+		obj = va->gem.obj;
+		if (!obj) {
+			va_destroy(va);
+			continue;
+		}
+		drm_gem_object_get(obj);
+		dma_resv_lock(obj->resv, NULL);
+		va_destroy(va);
+		dma_resv_unlock(obj->resv);
+		drm_gem_object_put(obj);
+		cond_resched();
 	}
 }
 
 static void vm_release(struct kref *ref)
 {
 	struct simgpu_vm *vm = container_of(ref, struct simgpu_vm, ref);
-	struct simgpu_mapping *m;
 
 	/*
 	 * No engine can use the VM any more: no queue refers to it. Its TLB
@@ -314,16 +329,18 @@ static void vm_release(struct kref *ref)
 	 */
 	simgpu_svm_fini(vm);
 	simgpu_vm_tlb_invalidate(vm, 0, U64_MAX);
-	while ((m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX))) {
-		mapping_it_remove(m, &vm->mappings);
-		mapping_bo_unlink(m);
-		if (m->bo)
-			drm_gem_object_put(&m->bo->base);
-		kfree(m);
-	}
+	vm_remove_all(vm);
 	simgpu_pt_fini(&vm->pt);
-	mutex_destroy(&vm->lock);
 	atomic64_dec(&vm->sdev->stats.vms);
+	/* The last &drm_gpuvm_bo is gone: this is the last reference. */
+	drm_gpuvm_put(&vm->gpuvm);
+}
+
+static void vm_gpuvm_free(struct drm_gpuvm *gpuvm)
+{
+	struct simgpu_vm *vm = to_simgpu_vm(gpuvm);
+
+	mutex_destroy(&vm->lock);
 	kfree(vm);
 }
 
@@ -384,26 +401,25 @@ struct simgpu_vm *simgpu_vm_find_next(struct drm_file *file,
  * @vm: the VM
  * @info: receives the counts
  *
- * Walks the mappings, the page-table levels under them that exist, and
+ * Walks the VAs, the page-table levels under them that exist, and
  * the SVM ranges: the cost follows what the VM maps. Takes no lock of
  * its own: the MMU notifier may zap PTEs meanwhile, which are then
  * counted or not.
  */
 void simgpu_vm_info_locked(struct simgpu_vm *vm, struct simgpu_vm_info *info)
 {
-	struct simgpu_mapping *m;
+	struct drm_gpuva *va;
 
 	lockdep_assert_held(&vm->lock);
 
 	memset(info, 0, sizeof(*info));
-	for (m = mapping_it_iter_first(&vm->mappings, 0, U64_MAX); m;
-	     m = mapping_it_iter_next(m, 0, U64_MAX)) {
-		if (m->bo)
+	drm_gpuvm_for_each_va(va, &vm->gpuvm) {
+		if (va->gem.obj)
 			info->bo_mappings++;
 		else
 			info->mirror_mappings++;
-		simgpu_pt_count_mapped(&vm->pt, m->start, m->last + 1,
-				       m->bo ? &info->bo : &info->svm);
+		simgpu_pt_count_mapped(&vm->pt, va->va.addr, gpuva_end(va),
+				       va->gem.obj ? &info->bo : &info->svm);
 		cond_resched();
 	}
 	if (vm->svm_active)
@@ -461,22 +477,23 @@ void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end)
 }
 
 static int vm_write_ptes_locked(struct simgpu_vm *vm,
-				const struct simgpu_mapping *m);
+				const struct drm_gpuva *va);
 
 /*
- * A fault-mode VM's mapping of an object that moved: bring the object back
- * to VRAM if it was evicted and VRAM is free, and map it where it is.
+ * A fault-mode VM's VA of an object that moved: bring the object back to
+ * VRAM if it was evicted and VRAM is free, and map it where it is.
  */
-static int vm_bo_fault_locked(struct simgpu_vm *vm, struct simgpu_mapping *m)
+static int vm_bo_fault_locked(struct simgpu_vm *vm, struct drm_gpuva *va)
 {
+	struct simgpu_bo *bo = to_simgpu_bo(va->gem.obj);
 	int err;
 
 	lockdep_assert_held(&vm->lock);
 
-	mutex_lock(&m->bo->lock);
-	simgpu_bo_restore_locked(m->bo, vm);
-	err = vm_write_ptes_locked(vm, m);
-	mutex_unlock(&m->bo->lock);
+	dma_resv_lock(bo->base.resv, NULL);
+	simgpu_bo_restore_locked(bo, vm);
+	err = vm_write_ptes_locked(vm, va);
+	dma_resv_unlock(bo->base.resv);
 	return err;
 }
 
@@ -496,17 +513,17 @@ static int vm_bo_fault_locked(struct simgpu_vm *vm, struct simgpu_mapping *m)
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access)
 {
-	struct simgpu_mapping *m;
+	struct drm_gpuva *va;
 	u64 pte;
 	int err;
 
 	mutex_lock(&vm->lock);
 	pte = simgpu_pt_lookup(&vm->pt, addr, NULL);
-	m = mapping_it_iter_first(&vm->mappings, addr, addr);
+	va = drm_gpuva_find_first(&vm->gpuvm, addr, 1);
 	if (simgpu_pte_allows(pte, access))
 		err = 0;
-	else if (m && m->bo && !(pte & SIMGPU_PTE_VALID))
-		err = vm_bo_fault_locked(vm, m);
+	else if (va && va->gem.obj && !(pte & SIMGPU_PTE_VALID))
+		err = vm_bo_fault_locked(vm, va);
 	else
 		err = simgpu_svm_fault_locked(vm, addr, access);
 	mutex_unlock(&vm->lock);
@@ -525,15 +542,15 @@ int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 bool simgpu_vm_mirror_bounds_locked(struct simgpu_vm *vm, u64 addr,
 				    u64 *start, u64 *end)
 {
-	struct simgpu_mapping *m;
+	struct drm_gpuva *va;
 
 	lockdep_assert_held(&vm->lock);
 
-	m = mapping_it_iter_first(&vm->mappings, addr, addr);
-	if (!m || m->bo)
+	va = drm_gpuva_find_first(&vm->gpuvm, addr, 1);
+	if (!va || !(va->flags & SIMGPU_VA_MIRROR))
 		return false;
-	*start = m->start;
-	*end = m->last + 1;
+	*start = va->va.addr;
+	*end = gpuva_end(va);
 	return true;
 }
 
@@ -550,6 +567,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 {
 	struct simgpu_file *sfile = file->driver_priv;
 	struct drm_simgpu_vm_create *args = data;
+	struct drm_gem_object *r_obj;
 	struct simgpu_vm *vm;
 	u32 id;
 	int err;
@@ -561,19 +579,26 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	vm = kzalloc_obj(*vm, GFP_KERNEL);
 	if (!vm)
 		return -ENOMEM;
+	r_obj = drm_gpuvm_resv_object_alloc(drm);
+	if (!r_obj) {
+		kfree(vm);
+		return -ENOMEM;
+	}
+	err = simgpu_pt_init(&vm->pt);
+	if (err)
+		goto err_put_resv;
+	/* From here on the last drm_gpuvm_put() frees the VM. */
+	drm_gpuvm_init(&vm->gpuvm, "simgpu", 0, drm, r_obj, 0,
+		       1ULL << SIMGPU_VA_BITS, 0, 0, &simgpu_gpuvm_ops);
+	drm_gem_object_put(r_obj);
 	kref_init(&vm->ref);
 	vm->sdev = to_simgpu_device(drm);
 	vm->flags = args->flags;
 	mutex_init(&vm->lock);
-	vm->mappings = RB_ROOT_CACHED;
 	INIT_WORK(&vm->svm_gc_work, simgpu_svm_gc_work);
 	vm->madv = RB_ROOT_CACHED;
 	spin_lock_init(&vm->madv_lock);
 	INIT_LIST_HEAD(&vm->madv_gc);
-
-	err = simgpu_pt_init(&vm->pt);
-	if (err)
-		goto err_free;
 
 	atomic64_inc(&vm->sdev->stats.vms);
 	err = xa_alloc(&sfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
@@ -584,8 +609,8 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	args->vm_id = id;
 	return 0;
 
-err_free:
-	mutex_destroy(&vm->lock);
+err_put_resv:
+	drm_gem_object_put(r_obj);
 	kfree(vm);
 	return err;
 }
@@ -704,29 +729,32 @@ static bool bo_range_huge(struct simgpu_bo *bo, pgoff_t idx)
 }
 
 static int vm_write_ptes_locked(struct simgpu_vm *vm,
-				const struct simgpu_mapping *m)
+				const struct drm_gpuva *va)
 {
+	struct simgpu_bo *bo = to_simgpu_bo(va->gem.obj);
 	u64 perm = SIMGPU_PTE_VALID;
-	u64 va = m->start, end = m->last + 1;
+	u64 addr = va->va.addr, end = gpuva_end(va);
 	int err;
 
 	lockdep_assert_held(&vm->lock);
+	dma_resv_assert_held(bo->base.resv);
 
-	if (!(m->flags & DRM_SIMGPU_VM_BIND_FLAG_READONLY))
+	if (!(va->flags & SIMGPU_VA_READONLY))
 		perm |= SIMGPU_PTE_WRITE | SIMGPU_PTE_ATOMIC;
 
-	while (va < end) {
-		pgoff_t idx = (m->offset + (va - m->start)) >> PAGE_SHIFT;
+	while (addr < end) {
+		pgoff_t idx = (va->gem.offset + (addr - va->va.addr)) >>
+			      PAGE_SHIFT;
 
-		if (IS_ALIGNED(va, SIMGPU_HUGE_SIZE) &&
-		    end - va >= SIMGPU_HUGE_SIZE && bo_range_huge(m->bo, idx)) {
-			err = simgpu_pt_set(&vm->pt, va, bo_pte_addr(m->bo, idx) |
+		if (IS_ALIGNED(addr, SIMGPU_HUGE_SIZE) &&
+		    end - addr >= SIMGPU_HUGE_SIZE && bo_range_huge(bo, idx)) {
+			err = simgpu_pt_set(&vm->pt, addr, bo_pte_addr(bo, idx) |
 					    perm | SIMGPU_PTE_HUGE);
-			va += SIMGPU_HUGE_SIZE;
+			addr += SIMGPU_HUGE_SIZE;
 		} else {
-			err = simgpu_pt_set(&vm->pt, va,
-					    bo_pte_addr(m->bo, idx) | perm);
-			va += PAGE_SIZE;
+			err = simgpu_pt_set(&vm->pt, addr,
+					    bo_pte_addr(bo, idx) | perm);
+			addr += PAGE_SIZE;
 		}
 		if (err)
 			return err;
@@ -734,87 +762,178 @@ static int vm_write_ptes_locked(struct simgpu_vm *vm,
 	return 0;
 }
 
-static struct simgpu_mapping *mapping_piece(struct simgpu_mapping **spare,
-					    const struct simgpu_mapping *m,
-					    u64 start, u64 last)
-{
-	struct simgpu_mapping *p = *spare;
+/*
+ * One MAP or UNMAP while drm_gpuvm splits the VAs: the VAs it may need,
+ * allocated before the tree changes (the pieces of the VAs straddling the
+ * two ends of the range, and the new VA), and the object's VM link.
+ */
+struct vm_bind_ctx {
+	struct simgpu_vm *vm;
+	const struct bind_op *op;
+	struct drm_gpuvm_bo *vm_bo;
+	struct drm_gpuva *spare[3];
+};
 
-	*spare = NULL;
-	p->start = start;
-	p->last = last;
-	p->bo = m->bo;
-	if (p->bo)
-		drm_gem_object_get(&p->bo->base);
-	p->offset = m->offset + (start - m->start);
-	p->flags = m->flags;
-	return p;
+static struct drm_gpuva *bind_ctx_va(struct vm_bind_ctx *ctx)
+{
+	struct drm_gpuva *va = NULL;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ctx->spare) && !va; i++)
+		swap(va, ctx->spare[i]);
+	return va;
 }
 
 /*
- * Apply one operation. Mappings it removes go to @dead, to be released
- * after the caller has invalidated the TLBs.
+ * A VA leaves the tree and its object: the range's PTEs are already
+ * cleared, and the object outlives the TLB invalidation that follows, as
+ * the bind's drm_exec holds a reference to it.
  */
-static int vm_bind_op_locked(struct simgpu_vm *vm, struct bind_op *op,
-			     struct list_head *dead)
+static void bind_va_drop(struct drm_gpuva *va)
 {
-	struct simgpu_mapping *spare[2] = {}, *m, *next, *nm = NULL;
-	u64 last = op->end - 1;
+	drm_gpuva_unlink(va);
+	kfree(va);
+}
+
+static int vm_sm_step_map(struct drm_gpuva_op *op, void *priv)
+{
+	struct vm_bind_ctx *ctx = priv;
+	struct drm_gpuva *va = bind_ctx_va(ctx);
+
+	if (!va)
+		return -ENOMEM;
+	drm_gpuva_map(&ctx->vm->gpuvm, va, &op->map);
+	if (!ctx->vm_bo) {
+		va->flags = SIMGPU_VA_MIRROR;
+		return 0;
+	}
+	if (ctx->op->flags & DRM_SIMGPU_VM_BIND_FLAG_READONLY)
+		va->flags = SIMGPU_VA_READONLY;
+	drm_gpuva_link(va, ctx->vm_bo);
+	/* On the object's list, it cannot move while vm->lock is held. */
+	return vm_write_ptes_locked(ctx->vm, va);
+}
+
+static int vm_sm_step_remap(struct drm_gpuva_op *op, void *priv)
+{
+	struct vm_bind_ctx *ctx = priv;
+	struct drm_gpuva *old = op->remap.unmap->va;
+	struct drm_gpuva *piece[2] = {};
+	unsigned int i;
+
+	if (op->remap.prev)
+		piece[0] = bind_ctx_va(ctx);
+	if (op->remap.next)
+		piece[1] = bind_ctx_va(ctx);
+	if (!piece[0] != !op->remap.prev || !piece[1] != !op->remap.next) {
+		kfree(piece[0]);
+		kfree(piece[1]);
+		return -ENOMEM;
+	}
+	drm_gpuva_remap(piece[0], piece[1], &op->remap);
+	for (i = 0; i < ARRAY_SIZE(piece); i++) {
+		if (!piece[i])
+			continue;
+		piece[i]->flags = old->flags;
+		if (old->vm_bo)
+			drm_gpuva_link(piece[i], old->vm_bo);
+	}
+	bind_va_drop(old);
+	return 0;
+}
+
+static int vm_sm_step_unmap(struct drm_gpuva_op *op, void *priv)
+{
+	drm_gpuva_unmap(&op->unmap);
+	bind_va_drop(op->unmap.va);
+	return 0;
+}
+
+static const struct drm_gpuvm_ops simgpu_gpuvm_ops = {
+	.vm_free = vm_gpuvm_free,
+	.sm_step_map = vm_sm_step_map,
+	.sm_step_remap = vm_sm_step_remap,
+	.sm_step_unmap = vm_sm_step_unmap,
+};
+
+/* Lock the VM's reservation, @op's object and every object in its range. */
+static int bind_op_lock(struct simgpu_vm *vm, struct drm_exec *exec,
+			const struct bind_op *op)
+{
+	int err;
+
+	drm_exec_until_all_locked(exec) {
+		err = drm_gpuvm_prepare_vm(&vm->gpuvm, exec, 0);
+		drm_exec_retry_on_contention(exec);
+		if (err)
+			return err;
+		err = drm_gpuvm_prepare_range(&vm->gpuvm, exec, op->start,
+					      op->end - op->start, 0);
+		drm_exec_retry_on_contention(exec);
+		if (err)
+			return err;
+		if (op->bo) {
+			err = drm_exec_lock_obj(exec, &op->bo->base);
+			drm_exec_retry_on_contention(exec);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Apply a MAP or UNMAP: clear the range's PTEs, split the VAs around it,
+ * map the new one, and flush the range from the TLBs before the objects
+ * of the removed VAs can go.
+ */
+static int vm_bind_op_locked(struct simgpu_vm *vm, const struct bind_op *op)
+{
+	struct vm_bind_ctx ctx = { .vm = vm, .op = op };
+	u64 range = op->end - op->start;
+	struct drm_exec exec;
+	unsigned int i;
 	int err = -ENOMEM;
 
 	lockdep_assert_held(&vm->lock);
 
-	spare[0] = kzalloc_obj(*m, GFP_KERNEL);
-	spare[1] = kzalloc_obj(*m, GFP_KERNEL);
-	if (op->op == DRM_SIMGPU_VM_BIND_OP_MAP)
-		nm = kzalloc_obj(*nm, GFP_KERNEL);
-	if (!spare[0] || !spare[1] ||
-	    (op->op == DRM_SIMGPU_VM_BIND_OP_MAP && !nm))
-		goto out;
+	for (i = 0; i < ARRAY_SIZE(ctx.spare); i++) {
+		ctx.spare[i] = kzalloc_obj(*ctx.spare[i], GFP_KERNEL);
+		if (!ctx.spare[i])
+			goto out_free;
+	}
 
 	if (vm->svm_active)
 		simgpu_gpusvm_remove_ranges(&vm->svm, op->start, op->end);
 	err = simgpu_pt_clear(&vm->pt, op->start, op->end);
 	if (err)
-		goto out;
+		goto out_free;
 
-	for (m = mapping_it_iter_first(&vm->mappings, op->start, last); m;
-	     m = next) {
-		next = mapping_it_iter_next(m, op->start, last);
-		mapping_it_remove(m, &vm->mappings);
-		m->dead = true;
-		if (m->start < op->start)
-			mapping_insert_locked(vm, mapping_piece(&spare[0], m,
-								m->start,
-								op->start - 1));
-		if (m->last > last)
-			mapping_insert_locked(vm, mapping_piece(&spare[1], m,
-								op->end,
-								m->last));
-		list_add_tail(&m->link, dead);
+	drm_exec_init(&exec, DRM_EXEC_IGNORE_DUPLICATES, 0);
+	err = bind_op_lock(vm, &exec, op);
+	if (err)
+		goto out_invalidate;
+	if (op->op == DRM_SIMGPU_VM_BIND_OP_UNMAP) {
+		err = drm_gpuvm_sm_unmap(&vm->gpuvm, &ctx, op->start, range);
+		goto out_invalidate;
 	}
-
-	if (nm) {
-		nm->start = op->start;
-		nm->last = last;
-		nm->bo = op->bo;
-		nm->offset = op->offset;
-		nm->flags = op->flags;
-		if (nm->bo)
-			drm_gem_object_get(&nm->bo->base);
-		mapping_insert_locked(vm, nm);
-		/*
-		 * A mirror is mapped by GPU faults, a buffer object now, where
-		 * it is: on the object's list, it cannot move under vm->lock.
-		 */
-		if (nm->bo)
-			err = vm_write_ptes_locked(vm, nm);
-		nm = NULL;
+	if (op->bo) {
+		ctx.vm_bo = simgpu_gpuvm_bo_obtain(&vm->gpuvm, &op->bo->base);
+		if (IS_ERR(ctx.vm_bo)) {
+			err = PTR_ERR(ctx.vm_bo);
+			goto out_invalidate;
+		}
 	}
-out:
-	kfree(nm);
-	kfree(spare[0]);
-	kfree(spare[1]);
+	err = simgpu_gpuvm_sm_map(&vm->gpuvm, &ctx, op->start, range,
+				  op->bo ? &op->bo->base : NULL, op->offset);
+	if (ctx.vm_bo)
+		drm_gpuvm_bo_put(ctx.vm_bo);
+out_invalidate:
+	simgpu_vm_invalidate_locked(vm, op->start, op->end);
+	drm_exec_fini(&exec);
+out_free:
+	for (i = 0; i < ARRAY_SIZE(ctx.spare); i++)
+		kfree(ctx.spare[i]);
 	return err;
 }
 
@@ -829,41 +948,30 @@ static void bind_ops_put(struct bind_op *ops, u32 n)
 
 static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 {
-	struct simgpu_mapping *m, *tmp;
-	LIST_HEAD(dead);
-	u64 start = U64_MAX, end = 0;
 	int err = 0;
 	u32 i;
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < n && !err; i++) {
-		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_PREFETCH) {
+		switch (ops[i].op) {
+		case DRM_SIMGPU_VM_BIND_OP_PREFETCH:
 			/* Maps pages itself, under the SVM notifier lock. */
 			err = simgpu_svm_prefetch_locked(vm, ops[i].start,
 							 ops[i].end,
 							 ops[i].region);
-			continue;
+			break;
+		case DRM_SIMGPU_VM_BIND_OP_MAP:
+			if (!ops[i].bo) {
+				err = simgpu_svm_activate_locked(vm);
+				if (err)
+					break;
+			}
+			fallthrough;
+		default:
+			err = vm_bind_op_locked(vm, &ops[i]);
 		}
-		if (ops[i].op == DRM_SIMGPU_VM_BIND_OP_MAP && !ops[i].bo) {
-			err = simgpu_svm_activate_locked(vm);
-			if (err)
-				break;
-		}
-		err = vm_bind_op_locked(vm, &ops[i], &dead);
-		start = min(start, ops[i].start);
-		end = max(end, ops[i].end);
 	}
-	if (start < end)
-		simgpu_vm_invalidate_locked(vm, start, end);
-	list_for_each_entry(m, &dead, link)
-		mapping_bo_unlink(m);
 	mutex_unlock(&vm->lock);
-
-	list_for_each_entry_safe(m, tmp, &dead, link) {
-		if (m->bo)
-			drm_gem_object_put(&m->bo->base);
-		kfree(m);
-	}
 	return err;
 }
 

@@ -6,6 +6,7 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/workqueue.h>
+#include <drm/drm_gpuvm.h>
 
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_engine.h"
@@ -54,13 +55,14 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
 
 /**
  * struct simgpu_vm - a GPU virtual address space
+ * @gpuvm: the GPU VAs: buffer-object mappings and CPU address mirrors
+ *	(simgpu_vm.c); its reference count keeps the memory, the last
+ *	&drm_gpuvm_put() frees the VM
  * @ref: references: the file's id, and every exec queue on the VM
  * @sdev: the device
  * @flags: DRM_SIMGPU_VM_CREATE_* given at creation
- * @lock: protects @mappings and updates of @pt
+ * @lock: protects the VA tree of @gpuvm and updates of @pt
  * @pt: the page table the engines walk
- * @mappings: interval tree of &struct simgpu_mapping: buffer objects and
- *	CPU address mirrors
  * @svm_active: @svm mirrors a process (after the first mirror MAP)
  * @svm_pid: that process (lock)
  * @svm: the SVM core's mirror of that process
@@ -73,12 +75,12 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
  * @faults_cancelled: GPU faults that ended their job with -EFAULT
  */
 struct simgpu_vm {
+	struct drm_gpuvm gpuvm;
 	struct kref ref;
 	struct simgpu_device *sdev;
 	u32 flags;
 	struct mutex lock;
 	struct simgpu_pt pt;
-	struct rb_root_cached mappings;
 	bool svm_active;
 	struct pid *svm_pid;
 	struct simgpu_gpusvm svm;
