@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 
 #include "simgpu_gpusvm.h"
-#include "simgpu_trace.h"
+#include "simgpu_gpusvm_trace.h"
 
 /**
  * DOC: Overview

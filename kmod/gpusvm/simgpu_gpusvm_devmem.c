@@ -15,7 +15,7 @@
 #include <linux/workqueue.h>
 
 #include "simgpu_gpusvm.h"
-#include "simgpu_trace.h"
+#include "simgpu_gpusvm_trace.h"
 
 #if SIMGPU_HAVE_DEVMEM
 
