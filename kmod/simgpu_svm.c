@@ -56,7 +56,9 @@
  * -> engine tlb_lock.
  */
 
-static const u64 svm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+static const u64 svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = {
+	SZ_2M, SZ_64K, SZ_4K
+};
 
 static bool svm_migrate = true;
 module_param(svm_migrate, bool, 0644);
@@ -66,7 +68,7 @@ MODULE_PARM_DESC(svm_migrate,
 static unsigned int svm_timeslice_ms = 20;
 module_param(svm_timeslice_ms, uint, 0644);
 MODULE_PARM_DESC(svm_timeslice_ms,
-		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20)");
+		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20; read at each GPU fault)");
 
 static bool svm_device_thp = true;
 module_param(svm_device_thp, bool, 0644);
@@ -83,6 +85,28 @@ static struct simgpu_vm *svm_to_vm(struct simgpu_gpusvm *svm)
 	return container_of(svm, struct simgpu_vm, svm);
 }
 
+static struct simgpu_svm_stats *svm_stats(struct simgpu_gpusvm *svm)
+{
+	return &svm_to_vm(svm)->sdev->svm_stats;
+}
+
+/**
+ * simgpu_svm_chunk_index() - the index of a range size in the chunk list
+ * @size: a range size: 2 MiB, 64 KiB or 4 KiB
+ *
+ * Return: the index of @size in the driver's chunk list, which orders the
+ * per-size counters of &struct simgpu_svm_stats.
+ */
+unsigned int simgpu_svm_chunk_index(u64 size)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_chunk_sizes) - 1; i++)
+		if (size == svm_chunk_sizes[i])
+			break;
+	return i;
+}
+
 static void svm_invalidate(struct simgpu_gpusvm *svm,
 			   struct simgpu_gpusvm_range *range, u64 start,
 			   u64 end)
@@ -94,9 +118,30 @@ static void svm_invalidate(struct simgpu_gpusvm *svm,
 	simgpu_vm_tlb_invalidate(vm, start, end);
 }
 
+static void svm_invalidated(struct simgpu_gpusvm *svm)
+{
+	atomic64_inc(&svm_stats(svm)->invalidations);
+}
+
 static void svm_schedule_gc(struct simgpu_gpusvm *svm)
 {
 	queue_work(system_unbound_wq, &svm_to_vm(svm)->svm_gc_work);
+}
+
+static void svm_range_created(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range)
+{
+	struct simgpu_svm_stats *s = svm_stats(svm);
+	u64 size = simgpu_gpusvm_range_size(range);
+
+	atomic64_inc(&s->ranges_created);
+	atomic64_inc(&s->ranges_by_chunk[simgpu_svm_chunk_index(size)]);
+}
+
+static void svm_range_removed(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range)
+{
+	atomic64_inc(&svm_stats(svm)->ranges_removed);
 }
 
 static unsigned int svm_evict_age_ms = 100;
@@ -106,20 +151,29 @@ MODULE_PARM_DESC(svm_evict_age_ms,
 
 static struct simgpu_gpusvm_devmem *
 svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
-		 u64 size, void *target, bool force)
+		 u64 size, void *target, const struct simgpu_gpusvm_ctx *ctx)
 {
+	struct simgpu_gpusvm_devmem *devmem;
+
 	/*
 	 * A fault that would evict what the GPU just brought in is
 	 * thrashing: the working set exceeds VRAM, and mapping the range in
 	 * system memory serves the GPU sooner than another migration.
 	 */
-	return simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm), force ? 0 :
-				     msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
+	devmem = simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm),
+				       ctx->force ? 0 :
+				       msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
+	if (IS_ERR(devmem))
+		atomic64_inc(&svm_stats(svm)->migrate_fallbacks);
+	return devmem;
 }
 
 static const struct simgpu_gpusvm_ops svm_ops = {
 	.invalidate = svm_invalidate,
+	.invalidated = svm_invalidated,
 	.schedule_gc = svm_schedule_gc,
+	.range_created = svm_range_created,
+	.range_removed = svm_range_removed,
 	.devmem_alloc = svm_devmem_alloc,
 };
 
@@ -164,10 +218,9 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
 				 vm->sdev->dmem.enabled ?
 				 vm->sdev->dmem.pagemap.owner : NULL,
-				 &vm->lock, &vm->sdev->svm_stats);
+				 &vm->lock);
 	if (err)
 		return err;
-	vm->svm.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms));
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
@@ -369,11 +422,13 @@ static bool range_has_system_pages(struct simgpu_vm *vm,
 /* Migrate @r to VRAM as @pol says, if it may; the pages moved or 0. */
 static long svm_migrate_range(struct simgpu_vm *vm,
 			      struct simgpu_gpusvm_range *r,
-			      const struct svm_policy *pol)
+			      const struct svm_policy *pol,
+			      const struct simgpu_gpusvm_ctx *fault_ctx)
 {
+	struct simgpu_gpusvm_ctx ctx = *fault_ctx;
+
 	/* Other VRAM pages only move device to device, over a link. */
-	bool device_pages = pol->peer_pages &&
-			    simgpu_device_link_mask(vm->sdev);
+	ctx.device_pages = pol->peer_pages && simgpu_device_link_mask(vm->sdev);
 
 	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
 	    (pol->thrash_limit &&
@@ -384,11 +439,24 @@ static long svm_migrate_range(struct simgpu_vm *vm,
 	 * migration would move nothing, yet invalidate the linked devices
 	 * that map the range.
 	 */
-	if (!device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
+	if (!ctx.device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
 		return 0;
-	vm->svm.device_folios = READ_ONCE(svm_device_thp);
-	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target,
-					       device_pages, pol->force);
+	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target, &ctx);
+}
+
+/* Collect the pages of @r, counting them for the device and the VM. */
+static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_gpusvm_range *r,
+			 const struct simgpu_gpusvm_ctx *ctx)
+{
+	u64 npages = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+	int err;
+
+	err = simgpu_gpusvm_range_get_pages(&vm->svm, r, ctx);
+	if (err)
+		return err;
+	atomic64_add(npages, &vm->sdev->svm_stats.pages_faulted);
+	atomic64_add(npages, &vm->svm_pages_faulted);
+	return 0;
 }
 
 /*
@@ -401,6 +469,12 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 				u64 hi, bool write, bool strict,
 				const struct svm_policy *policy, u64 *next)
 {
+	const struct simgpu_gpusvm_ctx ctx = {
+		.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms)),
+		.write = write,
+		.device_folios = READ_ONCE(svm_device_thp),
+		.force = policy->force,
+	};
 	struct simgpu_gpusvm *svm = &vm->svm;
 	struct simgpu_gpusvm_range *r;
 	struct svm_policy pol;
@@ -420,13 +494,12 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		if (pol.place == SVM_PLACE_SYSTEM)
 			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
 		else
-			moved = svm_migrate_range(vm, r, &pol);
+			moved = svm_migrate_range(vm, r, &pol, &ctx);
 		/*
 		 * Memory that cannot move, or no VRAM: map it where it is.
 		 * A range no longer in one VMA is made anew.
 		 */
-		err = moved == -ERANGE ? -ERANGE :
-		      simgpu_gpusvm_range_get_pages(svm, r, write);
+		err = moved == -ERANGE ? -ERANGE : svm_get_pages(vm, r, &ctx);
 		/*
 		 * Pages in the VRAM of a device without a link came to system
 		 * memory as they were collected: with all pages wanted here,
@@ -434,11 +507,16 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		 */
 		if (!err && moved >= 0 && pol.place == SVM_PLACE_VRAM &&
 		    pol.all_pages && range_has_system_pages(vm, r) &&
-		    svm_migrate_range(vm, r, &pol) > 0)
-			err = simgpu_gpusvm_range_get_pages(svm, r, write);
+		    svm_migrate_range(vm, r, &pol, &ctx) > 0)
+			err = svm_get_pages(vm, r, &ctx);
 		if (!err && pol.exclusive &&
 		    pfn_is_system(vm, r->pfns[(addr - r->start) >> PAGE_SHIFT])) {
-			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr);
+			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr,
+								 &ctx);
+			if (err > 0) {
+				atomic64_inc(&vm->sdev->svm_stats.exclusive_pages);
+				err = 0;
+			}
 			/*
 			 * File-backed or shared memory cannot be held; the
 			 * pages collected above are still the ones to map.

@@ -50,8 +50,14 @@
  * Exclusive holds: simgpu_gpusvm_range_make_exclusive() holds one page of
  * a range for device atomics; collections leave held pages alone, any
  * invalidation of a page ends its hold, and the page held last belongs to
- * the device for the mirror's timeslice before a CPU access or another
- * device takes it back.
+ * the device for the timeslice the grab's context gave before a CPU access
+ * or another device takes it back.
+ *
+ * Policy: the core keeps none. Each call that needs a decision gets it in a
+ * &struct simgpu_gpusvm_ctx (write faults, timeslices, compound device
+ * folios, device-to-device moves), and what happened is reported back, for
+ * the driver's counters, through return values and the optional callbacks
+ * of &struct simgpu_gpusvm_ops and &struct simgpu_gpusvm_devmem_ops.
  */
 
 /**
@@ -93,7 +99,7 @@ INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_range, rb, u64, __subtree_last,
  * A CPU access to a page the device holds exclusive, or another device
  * collecting it, restores the CPU mapping first: an MMU_NOTIFY_EXCLUSIVE
  * invalidation of the page with no owner. The page a device took last is
- * its own for the mirror's timeslice: the job that faulted for it retries
+ * its own for the timeslice of its grab: the job that faulted for it retries
  * its atomic before anyone takes the page back. Without that, the CPU and
  * two devices contending for one counter take it from each other between
  * every grab and the access it was for, and no job gets on.
@@ -158,7 +164,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	    mmu_range->owner == svm->device_private_owner)
 		return true;
 
-	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE && svm->timeslice &&
+	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE &&
 	    mmu_notifier_range_blockable(mmu_range))
 		exclusive_timeslice_wait(svm, n, start, last);
 
@@ -205,8 +211,8 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	}
 	up_write(&svm->notifier_lock);
 
-	if (hit)
-		atomic64_inc(&svm->stats->invalidations);
+	if (hit && svm->ops->invalidated)
+		svm->ops->invalidated(svm);
 	if (gc)
 		svm->ops->schedule_gc(svm);
 	return true;
@@ -230,7 +236,6 @@ static const struct mmu_interval_notifier_ops notifier_ops = {
  *	hmm_range_fault() may return in place (the driver maps them); NULL
  *	when the driver has no device memory
  * @driver_lock: the driver lock
- * @stats: counters to update, may be shared by several mirrors
  *
  * Return: 0, or -EINVAL for inconsistent sizes.
  */
@@ -238,8 +243,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       void *device_private_owner, struct mutex *driver_lock,
-		       struct simgpu_gpusvm_stats *stats)
+		       void *device_private_owner, struct mutex *driver_lock)
 {
 	if (!num_chunks || num_chunks > SIMGPU_GPUSVM_MAX_CHUNKS ||
 	    chunk_sizes[num_chunks - 1] != PAGE_SIZE ||
@@ -257,7 +261,6 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 	svm->ops = ops;
 	svm->device_private_owner = device_private_owner;
 	svm->driver_lock = driver_lock;
-	svm->stats = stats;
 	init_rwsem(&svm->notifier_lock);
 	svm->notifiers = RB_ROOT_CACHED;
 	spin_lock_init(&svm->gc_lock);
@@ -286,9 +289,10 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	spin_lock(&svm->gc_lock);
 	list_del_init(&r->gc_link);
 	spin_unlock(&svm->gc_lock);
+	if (svm->ops->range_removed)
+		svm->ops->range_removed(svm, r);
 	kvfree(r->excl);
 	kvfree(r);
-	atomic64_inc(&svm->stats->ranges_removed);
 	trace_simgpu_range_remove(start, end);
 
 	if (!RB_EMPTY_ROOT(&n->ranges.rb_root))
@@ -476,9 +480,9 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	range_it_insert(r, &n->ranges);
 	up_write(&svm->notifier_lock);
 
-	atomic64_inc(&svm->stats->ranges_created);
+	if (svm->ops->range_created)
+		svm->ops->range_created(svm, r);
 	trace_simgpu_range_create(r->start, r->last + 1);
-	atomic64_inc(&svm->stats->ranges_by_chunk[chunk]);
 	goto out;
 
 err_notifier:
@@ -652,7 +656,8 @@ static int range_fill_held(struct simgpu_gpusvm_range *range)
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
  * @range: the range
- * @write: fault the pages in for writing (when the mapping allows it)
+ * @ctx: the policy: @ctx->write faults the pages in for writing (when the
+ *	mapping allows it)
  *
  * Takes the range's permission from the CPU mapping as it is now (so a
  * later mprotect() is followed), then faults the pages in and records
@@ -666,7 +671,8 @@ static int range_fill_held(struct simgpu_gpusvm_range *range)
  * HMM_RANGE_DEFAULT_TIMEOUT; -ENOMEM.
  */
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
-				  struct simgpu_gpusvm_range *range, bool write)
+				  struct simgpu_gpusvm_range *range,
+				  const struct simgpu_gpusvm_ctx *ctx)
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
@@ -692,7 +698,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		} else {
 			range->read_only = !(vma->vm_flags & VM_WRITE);
 			flags = HMM_PFN_REQ_FAULT |
-				(write && !range->read_only ?
+				(ctx->write && !range->read_only ?
 				 HMM_PFN_REQ_WRITE : 0);
 			range_request(range, &hmm_range, flags);
 			err = hmm_range_fault(&hmm_range);
@@ -717,10 +723,6 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 
 	range->notifier_seq = hmm_range.notifier_seq;
 	WRITE_ONCE(range->devmem_pages, range_has_devmem(range));
-	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
-		     &svm->stats->pages_faulted);
-	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
-		     &svm->pages_faulted);
 	return 0;
 }
 
