@@ -113,6 +113,7 @@ static void svm_invalidate(struct simgpu_gpusvm *svm,
 {
 	struct simgpu_vm *vm = svm_to_vm(svm);
 
+	simgpu_gpusvm_assert_in_notifier(svm);
 	trace_simgpu_invalidate(start, end);
 	simgpu_pt_zap(&vm->pt, start, end);
 	simgpu_vm_tlb_invalidate(vm, start, end);
@@ -155,6 +156,8 @@ svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
 {
 	struct simgpu_gpusvm_devmem *devmem;
 
+	lockdep_assert_held(&svm_to_vm(svm)->lock);
+	mmap_assert_locked(simgpu_gpusvm_mm(svm));
 	/*
 	 * A fault that would evict what the GPU just brought in is
 	 * thrashing: the working set exceeds VRAM, and mapping the range in
@@ -208,7 +211,7 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	lockdep_assert_held(&vm->lock);
 
 	if (vm->svm_active)
-		return vm->svm.mm == current->mm ? 0 : -EINVAL;
+		return simgpu_gpusvm_mm(&vm->svm) == current->mm ? 0 : -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
 
@@ -217,10 +220,10 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 				 (u64)notifier_size * SZ_1M, svm_chunk_sizes,
 				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
 				 vm->sdev->dmem.enabled ?
-				 vm->sdev->dmem.pagemap.owner : NULL,
-				 &vm->lock);
+				 vm->sdev->dmem.pagemap.owner : NULL);
 	if (err)
 		return err;
+	simgpu_gpusvm_driver_set_lock(&vm->svm, &vm->lock);
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
@@ -283,7 +286,7 @@ struct svm_policy {
 static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 		   unsigned long i, const struct svm_policy *pol)
 {
-	unsigned long pfn = r->pfns[i];
+	unsigned long pfn = simgpu_gpusvm_range_pfn(r, i);
 	struct page *page = hmm_pfn_to_page(pfn);
 	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
 	struct simgpu_device *peer = NULL;
@@ -301,14 +304,14 @@ static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 		pte = page_to_phys(page);
 	vram |= !!peer;
 	pte |= SIMGPU_PTE_VALID;
-	if (!(pfn & HMM_PFN_WRITE) || r->read_only)
+	if (!(pfn & HMM_PFN_WRITE) || simgpu_gpusvm_range_read_only(r))
 		return pte;
 	pte |= SIMGPU_PTE_WRITE;
 	/*
 	 * A page held exclusive takes atomics whatever the fault; under an
 	 * exclusive policy other system pages fault for their own hold.
 	 */
-	if (!vram && r->excl && r->excl[i])
+	if (!vram && simgpu_gpusvm_range_page_held(r, i))
 		pte |= SIMGPU_PTE_ATOMIC | SIMGPU_PTE_EXCLUSIVE;
 	else if (vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC;
@@ -330,7 +333,7 @@ static bool svm_range_huge(struct simgpu_vm *vm,
 	    !IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
 		return false;
 	if (!(first & SIMGPU_PTE_VRAM))
-		return hmm_pfn_to_map_order(r->pfns[0]) >= 9;
+		return hmm_pfn_to_map_order(simgpu_gpusvm_range_pfn(r, 0)) >= 9;
 	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
 		if (svm_pte(vm, r, i, pol) !=
 		    first + (i << PAGE_SHIFT))
@@ -344,48 +347,49 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 			     const struct svm_policy *pol)
 {
 	struct simgpu_gpusvm *svm = &vm->svm;
-	u64 size = simgpu_gpusvm_range_size(r);
-	unsigned long i, n = size >> PAGE_SHIFT;
+	u64 start = simgpu_gpusvm_range_start(r);
+	u64 end = simgpu_gpusvm_range_end(r);
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
 	bool huge;
 	int err;
 
 	lockdep_assert_held(&vm->lock);
 
 	huge = svm_range_huge(vm, r, pol);
-	err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, huge);
+	err = simgpu_pt_prepare(&vm->pt, start, end, huge);
 	if (err == -EBUSY) {
 		huge = false;
-		err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, false);
+		err = simgpu_pt_prepare(&vm->pt, start, end, false);
 	}
 	if (err)
 		return err;
 	/* A table of small leaves made way for a 2 MiB one: flush, free. */
 	if (!list_empty(&vm->pt.stale))
-		simgpu_vm_invalidate_locked(vm, r->start, r->last + 1);
+		simgpu_vm_invalidate_locked(vm, start, end);
 
-	down_read(&svm->notifier_lock);
-	if (READ_ONCE(r->unmapped) ||
+	simgpu_gpusvm_notifier_lock(svm);
+	if (simgpu_gpusvm_range_unmapped(r) ||
 	    simgpu_gpusvm_range_retry_locked(svm, r)) {
-		up_read(&svm->notifier_lock);
+		simgpu_gpusvm_notifier_unlock(svm);
 		return -EAGAIN;
 	}
 	if (huge) {
-		err = simgpu_pt_set_prepared(&vm->pt, r->start,
+		err = simgpu_pt_set_prepared(&vm->pt, start,
 					     svm_pte(vm, r, 0, pol) |
 					     SIMGPU_PTE_HUGE);
 	} else {
 		for (i = 0; i < n && !err; i++)
 			err = simgpu_pt_set_prepared(&vm->pt,
-						     r->start + (i << PAGE_SHIFT),
+						     start + (i << PAGE_SHIFT),
 						     svm_pte(vm, r, i, pol));
 	}
 	if (err) {
-		simgpu_pt_zap(&vm->pt, r->start, r->last + 1);
-		simgpu_vm_tlb_invalidate(vm, r->start, r->last + 1);
+		simgpu_pt_zap(&vm->pt, start, end);
+		simgpu_vm_tlb_invalidate(vm, start, end);
 	} else {
-		WRITE_ONCE(r->pages_valid, true);
+		simgpu_gpusvm_range_set_pages_valid_locked(svm, r);
 	}
-	up_read(&svm->notifier_lock);
+	simgpu_gpusvm_notifier_unlock(svm);
 	return err;
 }
 
@@ -408,13 +412,22 @@ static bool pfn_is_system(struct simgpu_vm *vm, unsigned long pfn)
 	       !simgpu_dmem_page_peer(vm->sdev, page);
 }
 
+/* The collected pfn of the page at @addr in @r. */
+static unsigned long range_pfn_at(const struct simgpu_gpusvm_range *r,
+				  u64 addr)
+{
+	return simgpu_gpusvm_range_pfn(r, (addr -
+				       simgpu_gpusvm_range_start(r)) >>
+				       PAGE_SHIFT);
+}
+
 static bool range_has_system_pages(struct simgpu_vm *vm,
 				   const struct simgpu_gpusvm_range *r)
 {
 	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
 
 	for (i = 0; i < n; i++)
-		if (pfn_is_system(vm, r->pfns[i]))
+		if (pfn_is_system(vm, simgpu_gpusvm_range_pfn(r, i)))
 			return true;
 	return false;
 }
@@ -432,7 +445,7 @@ static long svm_migrate_range(struct simgpu_vm *vm,
 
 	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
 	    (pol->thrash_limit &&
-	     READ_ONCE(r->cpu_bounces) >= SVM_THRASH_BOUNCES))
+	     simgpu_gpusvm_range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
 		return 0;
 	/*
 	 * All in this VRAM or a linked device's, to be mapped in place: a
@@ -489,7 +502,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		r = simgpu_gpusvm_range_find_or_insert(svm, addr, lo, hi);
 		if (IS_ERR(r))
 			return PTR_ERR(r);
-		*next = r->last + 1;
+		*next = simgpu_gpusvm_range_end(r);
 
 		if (pol.place == SVM_PLACE_SYSTEM)
 			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
@@ -510,7 +523,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		    svm_migrate_range(vm, r, &pol, &ctx) > 0)
 			err = svm_get_pages(vm, r, &ctx);
 		if (!err && pol.exclusive &&
-		    pfn_is_system(vm, r->pfns[(addr - r->start) >> PAGE_SHIFT])) {
+		    pfn_is_system(vm, range_pfn_at(r, addr))) {
 			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr,
 								 &ctx);
 			if (err > 0) {
@@ -540,7 +553,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		/* Kept being invalidated: not the job's fault, try again. */
 		if (err == -ETIME)
 			err = -EAGAIN;
-		if (!err && strict && write && r->read_only)
+		if (!err && strict && write && simgpu_gpusvm_range_read_only(r))
 			err = -EFAULT;
 		if (!err)
 			err = svm_commit_locked(vm, r, &pol);
@@ -663,7 +676,7 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 
 	lockdep_assert_held(&vm->lock);
 
-	if (!vm->svm_active || vm->svm.mm != current->mm)
+	if (!vm->svm_active || simgpu_gpusvm_mm(&vm->svm) != current->mm)
 		return -EINVAL;
 	for (addr = start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))

@@ -63,7 +63,9 @@
 /**
  * DOC: Locking
  *
- * - The driver lock (a mutex the driver registers) serialises range
+ * - The driver lock (any lock the driver registers with
+ *   simgpu_gpusvm_driver_set_lock(); the core asserts it is held for
+ *   write with simgpu_gpusvm_driver_lock_held()) serialises range
  *   creation, page collection, commit and removal, and protects the
  *   notifier tree; the range trees change only under it too, so it is
  *   enough to count the ranges (simgpu_gpusvm_count_ranges()). It is
@@ -72,7 +74,10 @@
  * - &simgpu_gpusvm.notifier_lock (rw_semaphore) protects each range's
  *   page validity and exclusive holds, and the windows' range trees:
  *   write in the notifier callback and when ranges are added or removed,
- *   read while the driver commits a mapping or the core records a hold.
+ *   read while the driver commits a mapping
+ *   (simgpu_gpusvm_notifier_lock()) or the core records a hold. The
+ *   driver's invalidate callback runs with it held for write and may
+ *   assert so (simgpu_gpusvm_assert_in_notifier()).
  *   The callback can run from reclaim, so nothing may allocate with
  *   reclaim under this lock; lockdep is taught that at init. A
  *   non-blockable invalidation only trylocks it and otherwise asks the
@@ -131,12 +136,14 @@ static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
 }
 
 /* Forget the exclusive holds of @r in [@start, @last]. */
-static void range_excl_clear(struct simgpu_gpusvm_range *r, u64 start,
+static void range_excl_clear(struct simgpu_gpusvm *svm,
+			     struct simgpu_gpusvm_range *r, u64 start,
 			     u64 last)
 {
 	unsigned long i = (max(start, r->start) - r->start) >> PAGE_SHIFT;
 	unsigned long end = (min(last, r->last) - r->start) >> PAGE_SHIFT;
 
+	lockdep_assert_held_write(&svm->notifier_lock);
 	for (; i <= end; i++)
 		WRITE_ONCE(r->excl[i], 0);
 }
@@ -182,7 +189,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 		 * may have changed: the next collection faults them.
 		 */
 		if (r->excl)
-			range_excl_clear(r, start, last);
+			range_excl_clear(svm, r, start, last);
 		/*
 		 * Device pages of ours the range collected, leaving on a CPU
 		 * fault, or on another device's collection that faults them
@@ -235,7 +242,8 @@ static const struct mmu_interval_notifier_ops notifier_ops = {
  * @device_private_owner: pgmap owner of the device-private pages that
  *	hmm_range_fault() may return in place (the driver maps them); NULL
  *	when the driver has no device memory
- * @driver_lock: the driver lock
+ *
+ * The driver then registers its lock with simgpu_gpusvm_driver_set_lock().
  *
  * Return: 0, or -EINVAL for inconsistent sizes.
  */
@@ -243,7 +251,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       void *device_private_owner, struct mutex *driver_lock)
+		       void *device_private_owner)
 {
 	if (!num_chunks || num_chunks > SIMGPU_GPUSVM_MAX_CHUNKS ||
 	    chunk_sizes[num_chunks - 1] != PAGE_SIZE ||
@@ -260,7 +268,6 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 	svm->num_chunks = num_chunks;
 	svm->ops = ops;
 	svm->device_private_owner = device_private_owner;
-	svm->driver_lock = driver_lock;
 	init_rwsem(&svm->notifier_lock);
 	svm->notifiers = RB_ROOT_CACHED;
 	spin_lock_init(&svm->gc_lock);
@@ -280,6 +287,7 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	struct simgpu_gpusvm_notifier *n = r->notifier;
 	u64 start = r->start, end = r->last + 1;
 
+	simgpu_gpusvm_driver_lock_held(svm);
 	down_write(&svm->notifier_lock);
 	if (r->pages_valid)
 		svm->ops->invalidate(svm, r, r->start, r->last + 1);
@@ -306,9 +314,12 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 /**
  * simgpu_gpusvm_fini() - remove every range and notifier, drop the mm
  * @svm: the mirror, no longer used by anyone else
+ *
+ * Call with the driver lock held, so that no garbage collector runs.
  */
 void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm)
 {
+	simgpu_gpusvm_driver_lock_held(svm);
 	simgpu_gpusvm_remove_ranges(svm, 0, U64_MAX);
 	mmdrop(svm->mm);
 }
@@ -414,7 +425,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	unsigned int chunk;
 	int err = 0;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (addr < svm->mm_start || addr >= svm->mm_end ||
 	    addr < gpuva_start || addr >= gpuva_end)
@@ -509,7 +520,7 @@ out:
 void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range)
 {
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 	range_remove(svm, range);
 }
 
@@ -591,7 +602,7 @@ bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
 	struct hmm_range hmm_range = range_hmm(svm, range);
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->device_private_owner || !mmget_not_zero(svm->mm))
 		return false;
@@ -681,7 +692,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 	unsigned long flags;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!mmget_not_zero(svm->mm))
 		return -EFAULT;
@@ -751,13 +762,16 @@ bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
  * @end: end address
  *
  * The device mappings of the ranges are removed through the driver's
- * invalidate callback; windows left empty lose their notifier.
+ * invalidate callback; windows left empty lose their notifier. Call with
+ * the driver lock held.
  */
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
 				 u64 end)
 {
 	struct simgpu_gpusvm_notifier *n, *next;
 	struct simgpu_gpusvm_range *r;
+
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	for (n = notifier_it_iter_first(&svm->notifiers, start, end - 1); n;
 	     n = next) {
@@ -778,7 +792,7 @@ void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm)
 {
 	struct simgpu_gpusvm_range *r;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	for (;;) {
 		spin_lock(&svm->gc_lock);
@@ -806,7 +820,7 @@ void simgpu_gpusvm_count_ranges(struct simgpu_gpusvm *svm,
 	struct simgpu_gpusvm_notifier *n;
 	struct simgpu_gpusvm_range *r;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	memset(counts, 0, SIMGPU_GPUSVM_MAX_CHUNKS * sizeof(*counts));
 	for (n = notifier_it_iter_first(&svm->notifiers, 0, U64_MAX); n;

@@ -4,8 +4,8 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
-#include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
@@ -184,8 +184,9 @@ struct simgpu_gpusvm_devmem {
  * @ops: the driver callbacks
  * @device_private_owner: pgmap owner of the device pages the driver maps
  *	in place (NULL: none)
- * @driver_lock: the driver lock that serialises range creation, page
- *	collection and removal (for lockdep assertions)
+ * @lock_dep_map: the driver lock that serialises range creation, page
+ *	collection and removal, for lockdep assertions
+ *	(simgpu_gpusvm_driver_set_lock(); lockdep kernels only)
  * @notifier_lock: protects the validity of every range's pages: held for
  *	write by invalidations, for read by a driver committing a mapping
  * @notifiers: interval tree of &struct simgpu_gpusvm_notifier
@@ -201,7 +202,9 @@ struct simgpu_gpusvm {
 	unsigned int num_chunks;
 	const struct simgpu_gpusvm_ops *ops;
 	void *device_private_owner;
-	struct mutex *driver_lock;
+#ifdef CONFIG_LOCKDEP
+	struct lockdep_map *lock_dep_map;
+#endif
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached notifiers;
 	spinlock_t gc_lock;
@@ -296,16 +299,224 @@ static inline void simgpu_gpusvm_sleep_until(unsigned long until)
 		schedule_timeout_uninterruptible(left);
 }
 
+#ifdef CONFIG_LOCKDEP
+/**
+ * simgpu_gpusvm_driver_set_lock() - register the driver lock
+ * @svm__: the mirror, just initialised
+ * @lock__: the lock serialising the driver's calls into the core (any
+ *	lock with a dep_map: mutex, rw_semaphore, ...)
+ *
+ * The core asserts it is held, for write, where it relies on it
+ * (simgpu_gpusvm_driver_lock_held()). Set once, before the first fault.
+ */
+#define simgpu_gpusvm_driver_set_lock(svm__, lock__)			\
+	do {								\
+		if (!WARN((svm__)->lock_dep_map,			\
+			  "simgpu_gpusvm driver lock set twice"))	\
+			(svm__)->lock_dep_map = &(lock__)->dep_map;	\
+	} while (0)
+
+/**
+ * simgpu_gpusvm_driver_lock_held() - assert that the driver lock is held
+ * @svm: the mirror
+ *
+ * Nothing is checked before simgpu_gpusvm_driver_set_lock().
+ */
+static inline void simgpu_gpusvm_driver_lock_held(struct simgpu_gpusvm *svm)
+{
+	if (svm->lock_dep_map)
+		lockdep_assert(lock_is_held_type(svm->lock_dep_map, 0));
+}
+#else
+#define simgpu_gpusvm_driver_set_lock(svm__, lock__)			\
+	do {								\
+		(void)(svm__);						\
+		(void)(lock__);						\
+	} while (0)
+
+static inline void simgpu_gpusvm_driver_lock_held(struct simgpu_gpusvm *svm)
+{
+}
+#endif
+
+/**
+ * simgpu_gpusvm_mm() - the address space a mirror mirrors
+ * @svm: the mirror
+ *
+ * Return: the mm, which the mirror keeps (mmgrab()) until
+ * simgpu_gpusvm_fini().
+ */
+static inline struct mm_struct *
+simgpu_gpusvm_mm(const struct simgpu_gpusvm *svm)
+{
+	return svm->mm;
+}
+
+/**
+ * simgpu_gpusvm_notifier_lock() - take the notifier lock for read
+ * @svm: the mirror
+ *
+ * Held while the driver checks simgpu_gpusvm_range_retry_locked() and
+ * commits a mapping: no invalidation of the mirror runs meanwhile.
+ * Nothing may allocate under it (see DOC: Locking).
+ */
+static inline void simgpu_gpusvm_notifier_lock(struct simgpu_gpusvm *svm)
+{
+	down_read(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_notifier_unlock() - drop the notifier lock
+ * @svm: the mirror
+ */
+static inline void simgpu_gpusvm_notifier_unlock(struct simgpu_gpusvm *svm)
+{
+	up_read(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_assert_in_notifier() - assert the invalidation context
+ * @svm: the mirror
+ *
+ * For the driver's invalidate callback: the core calls it with the
+ * notifier lock held for write (from the MMU notifier, or removing a
+ * range), which is what keeps a commit from racing with it.
+ */
+static inline void simgpu_gpusvm_assert_in_notifier(struct simgpu_gpusvm *svm)
+{
+	lockdep_assert_held_write(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_range_start() - the first address of a range
+ * @r: the range
+ *
+ * Return: the start, fixed for the range's life.
+ */
+static inline u64 simgpu_gpusvm_range_start(const struct simgpu_gpusvm_range *r)
+{
+	return r->start;
+}
+
+/**
+ * simgpu_gpusvm_range_end() - the end of a range
+ * @r: the range
+ *
+ * Return: the first address after the range, fixed for its life.
+ */
+static inline u64 simgpu_gpusvm_range_end(const struct simgpu_gpusvm_range *r)
+{
+	return r->last + 1;
+}
+
+/**
+ * simgpu_gpusvm_range_size() - the size of a range
+ * @r: the range
+ *
+ * Return: its size in bytes, one of the mirror's chunk sizes.
+ */
 static inline u64 simgpu_gpusvm_range_size(const struct simgpu_gpusvm_range *r)
 {
-	return r->last + 1 - r->start;
+	return simgpu_gpusvm_range_end(r) - simgpu_gpusvm_range_start(r);
+}
+
+/**
+ * simgpu_gpusvm_range_pfn() - the collected page at an index of a range
+ * @r: the range, pages collected (simgpu_gpusvm_range_get_pages())
+ * @i: the index of the 4 KiB page in the range
+ *
+ * Return: the hmm pfn (HMM_PFN_* flags) of the page, valid for a commit
+ * that simgpu_gpusvm_range_retry_locked() allows.
+ */
+static inline unsigned long
+simgpu_gpusvm_range_pfn(const struct simgpu_gpusvm_range *r, unsigned long i)
+{
+	return r->pfns[i];
+}
+
+/**
+ * simgpu_gpusvm_range_read_only() - whether a range must be mapped read-only
+ * @r: the range, pages collected
+ *
+ * Return: true when the CPU mapping did not allow writes when the pages
+ * were last collected.
+ */
+static inline bool
+simgpu_gpusvm_range_read_only(const struct simgpu_gpusvm_range *r)
+{
+	return r->read_only;
+}
+
+/**
+ * simgpu_gpusvm_range_page_held() - whether the device holds a page exclusive
+ * @r: the range
+ * @i: the index of the 4 KiB page in the range
+ *
+ * Exact under the notifier lock, which every hold's end takes for write.
+ *
+ * Return: true while the page is held (simgpu_gpusvm_range_make_exclusive()).
+ */
+static inline bool
+simgpu_gpusvm_range_page_held(const struct simgpu_gpusvm_range *r,
+			      unsigned long i)
+{
+	const unsigned long *excl = READ_ONCE(r->excl);
+
+	return excl && READ_ONCE(excl[i]);
+}
+
+/**
+ * simgpu_gpusvm_range_unmapped() - whether the CPU unmapped part of a range
+ * @r: the range
+ *
+ * Exact under the notifier lock. An unmapped range is not to be mapped:
+ * the garbage collector removes it, and a fault makes a new one.
+ *
+ * Return: true once an MMU_NOTIFY_UNMAP hit the range.
+ */
+static inline bool
+simgpu_gpusvm_range_unmapped(const struct simgpu_gpusvm_range *r)
+{
+	return READ_ONCE(r->unmapped);
+}
+
+/**
+ * simgpu_gpusvm_range_cpu_bounces() - how often device pages of a range left
+ * @r: the range
+ *
+ * Return: the times the CPU, or another device, took pages of @r back from
+ * device memory after @r collected them, not counting the core's own
+ * migrations (evictions do not count either). What it means for placement
+ * is the driver's policy.
+ */
+static inline unsigned int
+simgpu_gpusvm_range_cpu_bounces(const struct simgpu_gpusvm_range *r)
+{
+	return READ_ONCE(r->cpu_bounces);
+}
+
+/**
+ * simgpu_gpusvm_range_set_pages_valid_locked() - record a committed mapping
+ * @svm: the mirror
+ * @r: the range whose pages the driver just mapped
+ *
+ * Call with the notifier lock held, after simgpu_gpusvm_range_retry_locked()
+ * said the pages are current: the next invalidation overlapping @r calls
+ * the driver's invalidate callback for it.
+ */
+static inline void
+simgpu_gpusvm_range_set_pages_valid_locked(struct simgpu_gpusvm *svm,
+					   struct simgpu_gpusvm_range *r)
+{
+	lockdep_assert_held(&svm->notifier_lock);
+	WRITE_ONCE(r->pages_valid, true);
 }
 
 int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       void *device_private_owner, struct mutex *driver_lock);
+		       void *device_private_owner);
 void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm);
 
 u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,

@@ -362,6 +362,7 @@ out:
 long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 				      u64 end, void *owner)
 {
+	mmap_assert_locked(vma->vm_mm);
 	return migrate_vma_to_ram(vma, start, end, owner, NULL);
 }
 
@@ -536,7 +537,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	long err;
 	int verr;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->ops->devmem_alloc)
 		return -EOPNOTSUPP;
@@ -636,7 +637,7 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	long ret;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->device_private_owner)
 		return 0;
@@ -694,7 +695,7 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 	unsigned long seq;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (range->excl && READ_ONCE(range->excl[i]))
 		return 0;
