@@ -41,14 +41,19 @@
  *
  * The core calls back to zap a range's PTEs and flush the TLBs when the
  * CPU mapping changes, and to schedule the removal of ranges the CPU
- * unmapped, which runs from a worker under the VM lock.
+ * unmapped, which runs from a worker under the VM lock. The policy of each
+ * call (timeslice, write fault, compound device folios) goes to the core in
+ * a &struct simgpu_gpusvm_ctx built per fault from the module parameters,
+ * and the counters of debugfs' simgpu_svm (&struct simgpu_svm_stats) are
+ * kept here and in simgpu_dmem.c from what the core reports.
  */
 
 /**
  * DOC: Locking
  *
- * The VM lock is the driver lock of the core: fault handling, binds and
- * the garbage collector hold it. PTEs of a range are written under the
+ * The VM lock is the driver lock of the core, registered with
+ * simgpu_gpusvm_driver_set_lock() so that the core asserts it: fault
+ * handling, binds and the garbage collector hold it. PTEs of a range are written under the
  * core's notifier lock (read) after simgpu_pt_prepare() created the
  * tables, so nothing allocates under it; the invalidate callback, under
  * the notifier lock (write), only clears leaves (simgpu_pt_zap()) and takes

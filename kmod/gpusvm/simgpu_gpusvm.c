@@ -90,6 +90,129 @@
  * invalidation locks) ; notifier_lock -> gc_lock.
  */
 
+/**
+ * DOC: Examples
+ *
+ * How a driver uses the core; simgpu_svm.c is the full version. The
+ * driver embeds &struct simgpu_gpusvm in its VM and serialises its calls
+ * into the core with one lock of its own, here ``vm->lock``.
+ *
+ * 1) Init, when the VM starts mirroring the calling process:
+ *
+ * .. code-block:: c
+ *
+ *	static const u64 chunks[] = { SZ_2M, SZ_64K, SZ_4K };
+ *
+ *	static const struct simgpu_gpusvm_ops driver_svm_ops = {
+ *		.invalidate = driver_invalidate,
+ *		.schedule_gc = driver_schedule_gc,
+ *		.range_created = driver_count_range,	// optional
+ *		.devmem_alloc = driver_devmem_alloc,	// optional
+ *	};
+ *
+ *	err = simgpu_gpusvm_init(&vm->svm, current->mm, 0, TASK_SIZE, SZ_512M,
+ *				 chunks, ARRAY_SIZE(chunks), &driver_svm_ops,
+ *				 driver_pgmap_owner);
+ *	if (err)
+ *		return err;
+ *	simgpu_gpusvm_driver_set_lock(&vm->svm, &vm->lock);
+ *
+ * 2) GPU fault handler: find or make the range, optionally migrate it,
+ * collect its pages, prepare the page tables (may allocate), then commit
+ * under the notifier lock if nothing invalidated the pages meanwhile:
+ *
+ * .. code-block:: c
+ *
+ *	int driver_fault(struct driver_vm *vm, u64 addr, u64 lo, u64 hi,
+ *			 bool write)
+ *	{
+ *		struct simgpu_gpusvm_ctx ctx = {
+ *			.timeslice = msecs_to_jiffies(20),
+ *			.write = write,
+ *			.device_folios = true,
+ *		};
+ *		struct simgpu_gpusvm_range *r;
+ *		int err;
+ *
+ *		lockdep_assert_held(&vm->lock);
+ *	retry:
+ *		r = simgpu_gpusvm_range_find_or_insert(&vm->svm, addr, lo, hi);
+ *		if (IS_ERR(r))
+ *			return PTR_ERR(r);
+ *		if (driver_wants_devmem(vm, r))	// the driver's policy
+ *			simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, vm->dev,
+ *							&ctx);
+ *		err = simgpu_gpusvm_range_get_pages(&vm->svm, r, &ctx);
+ *		if (err == -ERANGE) {		// no longer one VMA
+ *			simgpu_gpusvm_range_remove(&vm->svm, r);
+ *			goto retry;
+ *		}
+ *		if (err)
+ *			return err;
+ *		err = driver_prepare_page_tables(vm,
+ *						 simgpu_gpusvm_range_start(r),
+ *						 simgpu_gpusvm_range_end(r));
+ *		if (err)
+ *			return err;
+ *
+ *		simgpu_gpusvm_notifier_lock(&vm->svm);
+ *		if (simgpu_gpusvm_range_unmapped(r) ||
+ *		    simgpu_gpusvm_range_retry_locked(&vm->svm, r)) {
+ *			simgpu_gpusvm_notifier_unlock(&vm->svm);
+ *			goto retry;		// bounded in a real driver
+ *		}
+ *		driver_write_ptes(vm, r);	// simgpu_gpusvm_range_pfn(r, i)
+ *		simgpu_gpusvm_range_set_pages_valid_locked(&vm->svm, r);
+ *		simgpu_gpusvm_notifier_unlock(&vm->svm);
+ *		return 0;
+ *	}
+ *
+ * 3) Invalidate callback: the core calls it from the MMU notifier (and
+ * when it removes a range) for each range whose pages the driver mapped,
+ * with the notifier lock held for write. It must not allocate, sleep on
+ * memory or take the driver lock:
+ *
+ * .. code-block:: c
+ *
+ *	static void driver_invalidate(struct simgpu_gpusvm *svm,
+ *				      struct simgpu_gpusvm_range *range,
+ *				      u64 start, u64 end)
+ *	{
+ *		struct driver_vm *vm = container_of(svm, struct driver_vm, svm);
+ *
+ *		simgpu_gpusvm_assert_in_notifier(svm);
+ *		driver_zap_ptes(vm, start, end);	// no allocation
+ *		driver_flush_tlbs(vm, start, end);	// before returning
+ *	}
+ *
+ * 4) Garbage collector: ranges the CPU unmapped are queued by the core,
+ * which calls schedule_gc; the driver removes them from a worker, under
+ * its lock (the notifier cannot take it):
+ *
+ * .. code-block:: c
+ *
+ *	static void driver_schedule_gc(struct simgpu_gpusvm *svm)
+ *	{
+ *		struct driver_vm *vm = container_of(svm, struct driver_vm, svm);
+ *
+ *		queue_work(system_unbound_wq, &vm->gc_work);
+ *	}
+ *
+ *	static void driver_gc_work(struct work_struct *work)
+ *	{
+ *		struct driver_vm *vm = container_of(work, struct driver_vm,
+ *						    gc_work);
+ *
+ *		mutex_lock(&vm->lock);
+ *		simgpu_gpusvm_garbage_collect(&vm->svm);
+ *		mutex_unlock(&vm->lock);
+ *	}
+ *
+ * At the end, simgpu_gpusvm_fini() under the driver lock removes every
+ * range (through the invalidate callback) and notifier; then the driver
+ * cancels its garbage collector work.
+ */
+
 #define N_START(n) ((n)->start)
 #define N_LAST(n) ((n)->last)
 INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_notifier, rb, u64, __subtree_last,
