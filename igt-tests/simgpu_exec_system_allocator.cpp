@@ -432,8 +432,10 @@ std::vector<uint32_t> query(const Vm& vm, const void* start, uint64_t bytes)
     return {answer.as<uint32_t>(), answer.as<uint32_t>() + n};
 }
 
-// ftrace through tracefs; the events of the simgpu trace system.
+// ftrace through tracefs; the events of the simgpu trace system and of its
+// SVM core's (ranges, migrations, evictions).
 constexpr const char* tracefs = "/sys/kernel/tracing";
+constexpr const char* trace_systems[] = {"simgpu", "simgpu_gpusvm"};
 
 void trace_write(const std::string& file, const std::string& value)
 {
@@ -451,7 +453,7 @@ std::string trace_read()
     return text.str();
 }
 
-// Whether an event of the simgpu_span class covers @addr.
+// Whether an event of a span class (simgpu_span, simgpu_gpusvm_span) covers @addr.
 bool trace_span_covers(const std::string& trace, const std::string& event, uint64_t addr)
 {
     std::istringstream lines(trace);
@@ -1528,8 +1530,10 @@ int main(int argc, char** argv)
     });
 
     t.subtest("tracepoints", [&] {
-        igt_require_f(::access((std::string(tracefs) + "/events/simgpu/enable").c_str(), W_OK) == 0,
-                      "no writable %s/events/simgpu (tracefs or root missing)", tracefs);
+        for (const char* sys : trace_systems)
+            igt_require_f(::access((std::string(tracefs) + "/events/" + sys + "/enable").c_str(),
+                                   W_OK) == 0,
+                          "no writable %s/events/%s (tracefs or root missing)", tracefs, sys);
         const Svm s(*env);
         const uint64_t size = 64 * KiB;
         auto m = std::make_optional<Map>(size);
@@ -1538,14 +1542,16 @@ int main(int argc, char** argv)
         std::snprintf(hex, sizeof(hex), "addr=0x%llx", static_cast<unsigned long long>(addr));
 
         trace_write("trace", "");
-        trace_write("events/simgpu/enable", "1");
+        for (const char* sys : trace_systems)
+            trace_write(std::string("events/") + sys + "/enable", "1");
         trace_write("tracing_on", "1");
         BatchBuilder w;
         w.store_dw(addr, 0x7ace).batch_end();
         run_ok(s.q, w);
         m.reset();  // munmap: invalidation, then the range goes
         sleep_ms(100);
-        trace_write("events/simgpu/enable", "0");
+        for (const char* sys : trace_systems)
+            trace_write(std::string("events/") + sys + "/enable", "0");
         const std::string trace = trace_read();
 
         igt_assert_f(trace_has(trace, "simgpu_fault", std::string(hex) + " access=write"),

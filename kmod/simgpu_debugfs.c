@@ -103,7 +103,7 @@ static int stats_show(struct seq_file *m, void *data)
 
 static int svm_show(struct seq_file *m, void *data)
 {
-	struct simgpu_gpusvm_stats *s = &node_sdev(m)->svm_stats;
+	struct simgpu_svm_stats *s = &node_sdev(m)->svm_stats;
 
 	seq_printf(m, "ranges_created %lld\n",
 		   atomic64_read(&s->ranges_created));
@@ -233,7 +233,7 @@ static int vm_show(struct seq_file *m, u32 client, unsigned long id,
 	seq_printf(m, "  faults_cancelled %lld\n",
 		   atomic64_read(&vm->faults_cancelled));
 	seq_printf(m, "  pages_faulted %lld\n",
-		   atomic64_read(&vm->svm.pages_faulted));
+		   atomic64_read(&vm->svm_pages_faulted));
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
+#include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_bo.h"
 #include "simgpu_dmem.h"
 #include "simgpu_drv.h"
@@ -200,10 +201,38 @@ static void dmem_chunk_release(struct simgpu_gpusvm_devmem *devmem)
 	kref_put(&c->ref, chunk_free);
 }
 
+/* The device whose VRAM the pages went into or came out of counts them. */
+static void dmem_chunk_migrated(struct simgpu_gpusvm_devmem *devmem,
+				const struct simgpu_gpusvm_migration *mig)
+{
+	struct simgpu_dmem_chunk *c =
+		container_of(devmem, struct simgpu_dmem_chunk, devmem);
+	struct simgpu_svm_stats *s = &c->sdev->svm_stats;
+	unsigned int chunk = simgpu_svm_chunk_index(c->size);
+
+	switch (mig->kind) {
+	case SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM:
+		atomic64_add(mig->pages, &s->to_devmem_pages);
+		atomic64_inc(&s->to_devmem_by_chunk[chunk]);
+		atomic64_add(mig->folios, &s->to_devmem_folios);
+		break;
+	case SIMGPU_GPUSVM_MIGRATED_TO_RAM:
+		atomic64_add(mig->pages, &s->to_ram_pages);
+		atomic64_add(mig->folios, &s->to_ram_folios);
+		atomic64_inc(&s->to_ram_chunks);
+		break;
+	case SIMGPU_GPUSVM_EVICTED:
+		atomic64_inc(&s->evictions);
+		atomic64_add(mig->pages, &s->evicted_pages);
+		break;
+	}
+}
+
 static const struct simgpu_gpusvm_devmem_ops dmem_devmem_ops = {
 	.copy_to_devmem = dmem_copy_to_devmem,
 	.copy_to_ram = dmem_copy_to_ram,
 	.release = dmem_chunk_release,
+	.migrated = dmem_chunk_migrated,
 };
 
 /*
@@ -389,8 +418,7 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 				  dmem->pagemap.owner,
 				  dmem->first_pfn +
 				  (gpu_buddy_block_offset(block) >> PAGE_SHIFT),
-				  size >> PAGE_SHIFT, dmem->wq,
-				  &sdev->svm_stats);
+				  size >> PAGE_SHIFT, dmem->wq);
 	atomic64_add(size, &dmem->used_svm);
 	c->migrated_at = jiffies;
 

@@ -18,8 +18,8 @@
 
 #include "simgpu_compat.h"
 
-#include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_dmem.h"
+#include "simgpu_svm.h"
 #include "simgpu_vram.h"
 
 struct simgpu_engine;
@@ -127,7 +127,7 @@ struct simgpu_device {
 	struct work_struct fault_work;
 	wait_queue_head_t ufence_wq;
 	struct simgpu_stats stats;
-	struct simgpu_gpusvm_stats svm_stats;
+	struct simgpu_svm_stats svm_stats;
 	spinlock_t bo_lru_lock;
 	struct list_head bo_lru;
 	unsigned int bo_lru_len;

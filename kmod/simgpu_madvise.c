@@ -246,7 +246,8 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 		s->last = pieces[i].end - 1;
 		s->attrs = pieces[i].attrs;
 		INIT_LIST_HEAD(&s->gc_link);
-		err = mmu_interval_notifier_insert(&s->notifier, vm->svm.mm,
+		err = mmu_interval_notifier_insert(&s->notifier,
+						   simgpu_gpusvm_mm(&vm->svm),
 						   s->start,
 						   pieces[i].end - s->start,
 						   &span_notifier_ops);
@@ -481,7 +482,7 @@ int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
 	end = args->start + args->range;
 	mutex_lock(&vm->lock);
 	err = -EINVAL;
-	if (!vm->svm_active || vm->svm.mm != current->mm)
+	if (!vm->svm_active || simgpu_gpusvm_mm(&vm->svm) != current->mm)
 		goto out;
 	for (addr = args->start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))

@@ -41,14 +41,19 @@
  *
  * The core calls back to zap a range's PTEs and flush the TLBs when the
  * CPU mapping changes, and to schedule the removal of ranges the CPU
- * unmapped, which runs from a worker under the VM lock.
+ * unmapped, which runs from a worker under the VM lock. The policy of each
+ * call (timeslice, write fault, compound device folios) goes to the core in
+ * a &struct simgpu_gpusvm_ctx built per fault from the module parameters,
+ * and the counters of debugfs' simgpu_svm (&struct simgpu_svm_stats) are
+ * kept here and in simgpu_dmem.c from what the core reports.
  */
 
 /**
  * DOC: Locking
  *
- * The VM lock is the driver lock of the core: fault handling, binds and
- * the garbage collector hold it. PTEs of a range are written under the
+ * The VM lock is the driver lock of the core, registered with
+ * simgpu_gpusvm_driver_set_lock() so that the core asserts it: fault
+ * handling, binds and the garbage collector hold it. PTEs of a range are written under the
  * core's notifier lock (read) after simgpu_pt_prepare() created the
  * tables, so nothing allocates under it; the invalidate callback, under
  * the notifier lock (write), only clears leaves (simgpu_pt_zap()) and takes
@@ -56,7 +61,9 @@
  * -> engine tlb_lock.
  */
 
-static const u64 svm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+static const u64 svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = {
+	SZ_2M, SZ_64K, SZ_4K
+};
 
 static bool svm_migrate = true;
 module_param(svm_migrate, bool, 0644);
@@ -66,7 +73,7 @@ MODULE_PARM_DESC(svm_migrate,
 static unsigned int svm_timeslice_ms = 20;
 module_param(svm_timeslice_ms, uint, 0644);
 MODULE_PARM_DESC(svm_timeslice_ms,
-		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20)");
+		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20; read at each GPU fault)");
 
 static bool svm_device_thp = true;
 module_param(svm_device_thp, bool, 0644);
@@ -83,20 +90,64 @@ static struct simgpu_vm *svm_to_vm(struct simgpu_gpusvm *svm)
 	return container_of(svm, struct simgpu_vm, svm);
 }
 
+static struct simgpu_svm_stats *svm_stats(struct simgpu_gpusvm *svm)
+{
+	return &svm_to_vm(svm)->sdev->svm_stats;
+}
+
+/**
+ * simgpu_svm_chunk_index() - the index of a range size in the chunk list
+ * @size: a range size: 2 MiB, 64 KiB or 4 KiB
+ *
+ * Return: the index of @size in the driver's chunk list, which orders the
+ * per-size counters of &struct simgpu_svm_stats.
+ */
+unsigned int simgpu_svm_chunk_index(u64 size)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_chunk_sizes) - 1; i++)
+		if (size == svm_chunk_sizes[i])
+			break;
+	return i;
+}
+
 static void svm_invalidate(struct simgpu_gpusvm *svm,
 			   struct simgpu_gpusvm_range *range, u64 start,
 			   u64 end)
 {
 	struct simgpu_vm *vm = svm_to_vm(svm);
 
+	simgpu_gpusvm_assert_in_notifier(svm);
 	trace_simgpu_invalidate(start, end);
 	simgpu_pt_zap(&vm->pt, start, end);
 	simgpu_vm_tlb_invalidate(vm, start, end);
 }
 
+static void svm_invalidated(struct simgpu_gpusvm *svm)
+{
+	atomic64_inc(&svm_stats(svm)->invalidations);
+}
+
 static void svm_schedule_gc(struct simgpu_gpusvm *svm)
 {
 	queue_work(system_unbound_wq, &svm_to_vm(svm)->svm_gc_work);
+}
+
+static void svm_range_created(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range)
+{
+	struct simgpu_svm_stats *s = svm_stats(svm);
+	u64 size = simgpu_gpusvm_range_size(range);
+
+	atomic64_inc(&s->ranges_created);
+	atomic64_inc(&s->ranges_by_chunk[simgpu_svm_chunk_index(size)]);
+}
+
+static void svm_range_removed(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range)
+{
+	atomic64_inc(&svm_stats(svm)->ranges_removed);
 }
 
 static unsigned int svm_evict_age_ms = 100;
@@ -106,20 +157,31 @@ MODULE_PARM_DESC(svm_evict_age_ms,
 
 static struct simgpu_gpusvm_devmem *
 svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
-		 u64 size, void *target, bool force)
+		 u64 size, void *target, const struct simgpu_gpusvm_ctx *ctx)
 {
+	struct simgpu_gpusvm_devmem *devmem;
+
+	lockdep_assert_held(&svm_to_vm(svm)->lock);
+	mmap_assert_locked(simgpu_gpusvm_mm(svm));
 	/*
 	 * A fault that would evict what the GPU just brought in is
 	 * thrashing: the working set exceeds VRAM, and mapping the range in
 	 * system memory serves the GPU sooner than another migration.
 	 */
-	return simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm), force ? 0 :
-				     msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
+	devmem = simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm),
+				       ctx->force ? 0 :
+				       msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
+	if (IS_ERR(devmem))
+		atomic64_inc(&svm_stats(svm)->migrate_fallbacks);
+	return devmem;
 }
 
 static const struct simgpu_gpusvm_ops svm_ops = {
 	.invalidate = svm_invalidate,
+	.invalidated = svm_invalidated,
 	.schedule_gc = svm_schedule_gc,
+	.range_created = svm_range_created,
+	.range_removed = svm_range_removed,
 	.devmem_alloc = svm_devmem_alloc,
 };
 
@@ -154,7 +216,7 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	lockdep_assert_held(&vm->lock);
 
 	if (vm->svm_active)
-		return vm->svm.mm == current->mm ? 0 : -EINVAL;
+		return simgpu_gpusvm_mm(&vm->svm) == current->mm ? 0 : -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
 
@@ -163,11 +225,10 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 				 (u64)notifier_size * SZ_1M, svm_chunk_sizes,
 				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
 				 vm->sdev->dmem.enabled ?
-				 vm->sdev->dmem.pagemap.owner : NULL,
-				 &vm->lock, &vm->sdev->svm_stats);
+				 vm->sdev->dmem.pagemap.owner : NULL);
 	if (err)
 		return err;
-	vm->svm.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms));
+	simgpu_gpusvm_driver_set_lock(&vm->svm, &vm->lock);
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
@@ -230,7 +291,7 @@ struct svm_policy {
 static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 		   unsigned long i, const struct svm_policy *pol)
 {
-	unsigned long pfn = r->pfns[i];
+	unsigned long pfn = simgpu_gpusvm_range_pfn(r, i);
 	struct page *page = hmm_pfn_to_page(pfn);
 	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
 	struct simgpu_device *peer = NULL;
@@ -248,14 +309,14 @@ static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
 		pte = page_to_phys(page);
 	vram |= !!peer;
 	pte |= SIMGPU_PTE_VALID;
-	if (!(pfn & HMM_PFN_WRITE) || r->read_only)
+	if (!(pfn & HMM_PFN_WRITE) || simgpu_gpusvm_range_read_only(r))
 		return pte;
 	pte |= SIMGPU_PTE_WRITE;
 	/*
 	 * A page held exclusive takes atomics whatever the fault; under an
 	 * exclusive policy other system pages fault for their own hold.
 	 */
-	if (!vram && r->excl && r->excl[i])
+	if (!vram && simgpu_gpusvm_range_page_held(r, i))
 		pte |= SIMGPU_PTE_ATOMIC | SIMGPU_PTE_EXCLUSIVE;
 	else if (vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC;
@@ -277,7 +338,7 @@ static bool svm_range_huge(struct simgpu_vm *vm,
 	    !IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
 		return false;
 	if (!(first & SIMGPU_PTE_VRAM))
-		return hmm_pfn_to_map_order(r->pfns[0]) >= 9;
+		return hmm_pfn_to_map_order(simgpu_gpusvm_range_pfn(r, 0)) >= 9;
 	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
 		if (svm_pte(vm, r, i, pol) !=
 		    first + (i << PAGE_SHIFT))
@@ -291,48 +352,49 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 			     const struct svm_policy *pol)
 {
 	struct simgpu_gpusvm *svm = &vm->svm;
-	u64 size = simgpu_gpusvm_range_size(r);
-	unsigned long i, n = size >> PAGE_SHIFT;
+	u64 start = simgpu_gpusvm_range_start(r);
+	u64 end = simgpu_gpusvm_range_end(r);
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
 	bool huge;
 	int err;
 
 	lockdep_assert_held(&vm->lock);
 
 	huge = svm_range_huge(vm, r, pol);
-	err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, huge);
+	err = simgpu_pt_prepare(&vm->pt, start, end, huge);
 	if (err == -EBUSY) {
 		huge = false;
-		err = simgpu_pt_prepare(&vm->pt, r->start, r->last + 1, false);
+		err = simgpu_pt_prepare(&vm->pt, start, end, false);
 	}
 	if (err)
 		return err;
 	/* A table of small leaves made way for a 2 MiB one: flush, free. */
 	if (!list_empty(&vm->pt.stale))
-		simgpu_vm_invalidate_locked(vm, r->start, r->last + 1);
+		simgpu_vm_invalidate_locked(vm, start, end);
 
-	down_read(&svm->notifier_lock);
-	if (READ_ONCE(r->unmapped) ||
+	simgpu_gpusvm_notifier_lock(svm);
+	if (simgpu_gpusvm_range_unmapped(r) ||
 	    simgpu_gpusvm_range_retry_locked(svm, r)) {
-		up_read(&svm->notifier_lock);
+		simgpu_gpusvm_notifier_unlock(svm);
 		return -EAGAIN;
 	}
 	if (huge) {
-		err = simgpu_pt_set_prepared(&vm->pt, r->start,
+		err = simgpu_pt_set_prepared(&vm->pt, start,
 					     svm_pte(vm, r, 0, pol) |
 					     SIMGPU_PTE_HUGE);
 	} else {
 		for (i = 0; i < n && !err; i++)
 			err = simgpu_pt_set_prepared(&vm->pt,
-						     r->start + (i << PAGE_SHIFT),
+						     start + (i << PAGE_SHIFT),
 						     svm_pte(vm, r, i, pol));
 	}
 	if (err) {
-		simgpu_pt_zap(&vm->pt, r->start, r->last + 1);
-		simgpu_vm_tlb_invalidate(vm, r->start, r->last + 1);
+		simgpu_pt_zap(&vm->pt, start, end);
+		simgpu_vm_tlb_invalidate(vm, start, end);
 	} else {
-		WRITE_ONCE(r->pages_valid, true);
+		simgpu_gpusvm_range_set_pages_valid_locked(svm, r);
 	}
-	up_read(&svm->notifier_lock);
+	simgpu_gpusvm_notifier_unlock(svm);
 	return err;
 }
 
@@ -355,13 +417,22 @@ static bool pfn_is_system(struct simgpu_vm *vm, unsigned long pfn)
 	       !simgpu_dmem_page_peer(vm->sdev, page);
 }
 
+/* The collected pfn of the page at @addr in @r. */
+static unsigned long range_pfn_at(const struct simgpu_gpusvm_range *r,
+				  u64 addr)
+{
+	return simgpu_gpusvm_range_pfn(r, (addr -
+				       simgpu_gpusvm_range_start(r)) >>
+				       PAGE_SHIFT);
+}
+
 static bool range_has_system_pages(struct simgpu_vm *vm,
 				   const struct simgpu_gpusvm_range *r)
 {
 	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
 
 	for (i = 0; i < n; i++)
-		if (pfn_is_system(vm, r->pfns[i]))
+		if (pfn_is_system(vm, simgpu_gpusvm_range_pfn(r, i)))
 			return true;
 	return false;
 }
@@ -369,26 +440,41 @@ static bool range_has_system_pages(struct simgpu_vm *vm,
 /* Migrate @r to VRAM as @pol says, if it may; the pages moved or 0. */
 static long svm_migrate_range(struct simgpu_vm *vm,
 			      struct simgpu_gpusvm_range *r,
-			      const struct svm_policy *pol)
+			      const struct svm_policy *pol,
+			      const struct simgpu_gpusvm_ctx *fault_ctx)
 {
+	struct simgpu_gpusvm_ctx ctx = *fault_ctx;
+
 	/* Other VRAM pages only move device to device, over a link. */
-	bool device_pages = pol->peer_pages &&
-			    simgpu_device_link_mask(vm->sdev);
+	ctx.device_pages = pol->peer_pages && simgpu_device_link_mask(vm->sdev);
 
 	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
 	    (pol->thrash_limit &&
-	     READ_ONCE(r->cpu_bounces) >= SVM_THRASH_BOUNCES))
+	     simgpu_gpusvm_range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
 		return 0;
 	/*
 	 * All in this VRAM or a linked device's, to be mapped in place: a
 	 * migration would move nothing, yet invalidate the linked devices
 	 * that map the range.
 	 */
-	if (!device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
+	if (!ctx.device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
 		return 0;
-	vm->svm.device_folios = READ_ONCE(svm_device_thp);
-	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target,
-					       device_pages, pol->force);
+	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target, &ctx);
+}
+
+/* Collect the pages of @r, counting them for the device and the VM. */
+static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_gpusvm_range *r,
+			 const struct simgpu_gpusvm_ctx *ctx)
+{
+	u64 npages = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+	int err;
+
+	err = simgpu_gpusvm_range_get_pages(&vm->svm, r, ctx);
+	if (err)
+		return err;
+	atomic64_add(npages, &vm->sdev->svm_stats.pages_faulted);
+	atomic64_add(npages, &vm->svm_pages_faulted);
+	return 0;
 }
 
 /*
@@ -401,6 +487,12 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 				u64 hi, bool write, bool strict,
 				const struct svm_policy *policy, u64 *next)
 {
+	const struct simgpu_gpusvm_ctx ctx = {
+		.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms)),
+		.write = write,
+		.device_folios = READ_ONCE(svm_device_thp),
+		.force = policy->force,
+	};
 	struct simgpu_gpusvm *svm = &vm->svm;
 	struct simgpu_gpusvm_range *r;
 	struct svm_policy pol;
@@ -415,18 +507,17 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		r = simgpu_gpusvm_range_find_or_insert(svm, addr, lo, hi);
 		if (IS_ERR(r))
 			return PTR_ERR(r);
-		*next = r->last + 1;
+		*next = simgpu_gpusvm_range_end(r);
 
 		if (pol.place == SVM_PLACE_SYSTEM)
 			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
 		else
-			moved = svm_migrate_range(vm, r, &pol);
+			moved = svm_migrate_range(vm, r, &pol, &ctx);
 		/*
 		 * Memory that cannot move, or no VRAM: map it where it is.
 		 * A range no longer in one VMA is made anew.
 		 */
-		err = moved == -ERANGE ? -ERANGE :
-		      simgpu_gpusvm_range_get_pages(svm, r, write);
+		err = moved == -ERANGE ? -ERANGE : svm_get_pages(vm, r, &ctx);
 		/*
 		 * Pages in the VRAM of a device without a link came to system
 		 * memory as they were collected: with all pages wanted here,
@@ -434,11 +525,16 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		 */
 		if (!err && moved >= 0 && pol.place == SVM_PLACE_VRAM &&
 		    pol.all_pages && range_has_system_pages(vm, r) &&
-		    svm_migrate_range(vm, r, &pol) > 0)
-			err = simgpu_gpusvm_range_get_pages(svm, r, write);
+		    svm_migrate_range(vm, r, &pol, &ctx) > 0)
+			err = svm_get_pages(vm, r, &ctx);
 		if (!err && pol.exclusive &&
-		    pfn_is_system(vm, r->pfns[(addr - r->start) >> PAGE_SHIFT])) {
-			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr);
+		    pfn_is_system(vm, range_pfn_at(r, addr))) {
+			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr,
+								 &ctx);
+			if (err > 0) {
+				atomic64_inc(&vm->sdev->svm_stats.exclusive_pages);
+				err = 0;
+			}
 			/*
 			 * File-backed or shared memory cannot be held; the
 			 * pages collected above are still the ones to map.
@@ -462,7 +558,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		/* Kept being invalidated: not the job's fault, try again. */
 		if (err == -ETIME)
 			err = -EAGAIN;
-		if (!err && strict && write && r->read_only)
+		if (!err && strict && write && simgpu_gpusvm_range_read_only(r))
 			err = -EFAULT;
 		if (!err)
 			err = svm_commit_locked(vm, r, &pol);
@@ -585,7 +681,7 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 
 	lockdep_assert_held(&vm->lock);
 
-	if (!vm->svm_active || vm->svm.mm != current->mm)
+	if (!vm->svm_active || simgpu_gpusvm_mm(&vm->svm) != current->mm)
 		return -EINVAL;
 	for (addr = start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))

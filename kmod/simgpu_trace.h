@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * simgpu tracepoints: GPU faults, SVM ranges, invalidations and jobs, for
- * ftrace and trace-cmd users (events/simgpu/).
+ * simgpu tracepoints: GPU faults, invalidations of SVM ranges and jobs,
+ * for ftrace and trace-cmd users (events/simgpu/). The SVM core's own
+ * (ranges, migrations, evictions) are in gpusvm/simgpu_gpusvm_trace.h.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM simgpu
@@ -69,56 +70,9 @@ DECLARE_EVENT_CLASS(simgpu_span,
 		  __entry->end, __entry->end - __entry->start)
 );
 
-DEFINE_EVENT(simgpu_span, simgpu_range_create,
-	TP_PROTO(u64 start, u64 end),
-	TP_ARGS(start, end)
-);
-
-DEFINE_EVENT(simgpu_span, simgpu_range_remove,
-	TP_PROTO(u64 start, u64 end),
-	TP_ARGS(start, end)
-);
-
 DEFINE_EVENT(simgpu_span, simgpu_invalidate,
 	TP_PROTO(u64 start, u64 end),
 	TP_ARGS(start, end)
-);
-
-TRACE_EVENT(simgpu_migrate,
-	TP_PROTO(u64 start, unsigned long npages, bool to_vram, u64 usecs),
-	TP_ARGS(start, npages, to_vram, usecs),
-	TP_STRUCT__entry(
-		__field(u64, start)
-		__field(unsigned long, npages)
-		__field(bool, to_vram)
-		__field(u64, usecs)
-	),
-	TP_fast_assign(
-		__entry->start = start;
-		__entry->npages = npages;
-		__entry->to_vram = to_vram;
-		__entry->usecs = usecs;
-	),
-	TP_printk("start=0x%llx pages=%lu to=%s us=%llu", __entry->start,
-		  __entry->npages, __entry->to_vram ? "vram" : "system",
-		  __entry->usecs)
-);
-
-TRACE_EVENT(simgpu_evict,
-	TP_PROTO(unsigned long pfn, unsigned long npages, u64 usecs),
-	TP_ARGS(pfn, npages, usecs),
-	TP_STRUCT__entry(
-		__field(unsigned long, pfn)
-		__field(unsigned long, npages)
-		__field(u64, usecs)
-	),
-	TP_fast_assign(
-		__entry->pfn = pfn;
-		__entry->npages = npages;
-		__entry->usecs = usecs;
-	),
-	TP_printk("pfn=0x%lx pages=%lu us=%llu", __entry->pfn,
-		  __entry->npages, __entry->usecs)
 );
 
 TRACE_EVENT(simgpu_job_end,

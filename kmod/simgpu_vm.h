@@ -73,6 +73,7 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
  * @madv_gc: spans with unmapped memory to reset
  * @faults_retried: GPU faults of the VM's queues resolved, the job resumed
  * @faults_cancelled: GPU faults that ended their job with -EFAULT
+ * @svm_pages_faulted: pages hmm_range_fault() returned for @svm's ranges
  */
 struct simgpu_vm {
 	struct drm_gpuvm gpuvm;
@@ -90,6 +91,7 @@ struct simgpu_vm {
 	struct list_head madv_gc;
 	atomic64_t faults_retried;
 	atomic64_t faults_cancelled;
+	atomic64_t svm_pages_faulted;
 };
 
 /**

@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 
 #include "simgpu_gpusvm.h"
-#include "simgpu_trace.h"
+#include "simgpu_gpusvm_trace.h"
 
 /**
  * DOC: Overview
@@ -50,14 +50,22 @@
  * Exclusive holds: simgpu_gpusvm_range_make_exclusive() holds one page of
  * a range for device atomics; collections leave held pages alone, any
  * invalidation of a page ends its hold, and the page held last belongs to
- * the device for the mirror's timeslice before a CPU access or another
- * device takes it back.
+ * the device for the timeslice the grab's context gave before a CPU access
+ * or another device takes it back.
+ *
+ * Policy: the core keeps none. Each call that needs a decision gets it in a
+ * &struct simgpu_gpusvm_ctx (write faults, timeslices, compound device
+ * folios, device-to-device moves), and what happened is reported back, for
+ * the driver's counters, through return values and the optional callbacks
+ * of &struct simgpu_gpusvm_ops and &struct simgpu_gpusvm_devmem_ops.
  */
 
 /**
  * DOC: Locking
  *
- * - The driver lock (a mutex the driver registers) serialises range
+ * - The driver lock (any lock the driver registers with
+ *   simgpu_gpusvm_driver_set_lock(); the core asserts it is held for
+ *   write with simgpu_gpusvm_driver_lock_held()) serialises range
  *   creation, page collection, commit and removal, and protects the
  *   notifier tree; the range trees change only under it too, so it is
  *   enough to count the ranges (simgpu_gpusvm_count_ranges()). It is
@@ -66,7 +74,10 @@
  * - &simgpu_gpusvm.notifier_lock (rw_semaphore) protects each range's
  *   page validity and exclusive holds, and the windows' range trees:
  *   write in the notifier callback and when ranges are added or removed,
- *   read while the driver commits a mapping or the core records a hold.
+ *   read while the driver commits a mapping
+ *   (simgpu_gpusvm_notifier_lock()) or the core records a hold. The
+ *   driver's invalidate callback runs with it held for write and may
+ *   assert so (simgpu_gpusvm_assert_in_notifier()).
  *   The callback can run from reclaim, so nothing may allocate with
  *   reclaim under this lock; lockdep is taught that at init. A
  *   non-blockable invalidation only trylocks it and otherwise asks the
@@ -77,6 +88,129 @@
  *
  * Order: driver lock -> mmap_lock -> notifier_lock -> (driver's
  * invalidation locks) ; notifier_lock -> gc_lock.
+ */
+
+/**
+ * DOC: Examples
+ *
+ * How a driver uses the core; simgpu_svm.c is the full version. The
+ * driver embeds &struct simgpu_gpusvm in its VM and serialises its calls
+ * into the core with one lock of its own, here ``vm->lock``.
+ *
+ * 1) Init, when the VM starts mirroring the calling process:
+ *
+ * .. code-block:: c
+ *
+ *	static const u64 chunks[] = { SZ_2M, SZ_64K, SZ_4K };
+ *
+ *	static const struct simgpu_gpusvm_ops driver_svm_ops = {
+ *		.invalidate = driver_invalidate,
+ *		.schedule_gc = driver_schedule_gc,
+ *		.range_created = driver_count_range,	// optional
+ *		.devmem_alloc = driver_devmem_alloc,	// optional
+ *	};
+ *
+ *	err = simgpu_gpusvm_init(&vm->svm, current->mm, 0, TASK_SIZE, SZ_512M,
+ *				 chunks, ARRAY_SIZE(chunks), &driver_svm_ops,
+ *				 driver_pgmap_owner);
+ *	if (err)
+ *		return err;
+ *	simgpu_gpusvm_driver_set_lock(&vm->svm, &vm->lock);
+ *
+ * 2) GPU fault handler: find or make the range, optionally migrate it,
+ * collect its pages, prepare the page tables (may allocate), then commit
+ * under the notifier lock if nothing invalidated the pages meanwhile:
+ *
+ * .. code-block:: c
+ *
+ *	int driver_fault(struct driver_vm *vm, u64 addr, u64 lo, u64 hi,
+ *			 bool write)
+ *	{
+ *		struct simgpu_gpusvm_ctx ctx = {
+ *			.timeslice = msecs_to_jiffies(20),
+ *			.write = write,
+ *			.device_folios = true,
+ *		};
+ *		struct simgpu_gpusvm_range *r;
+ *		int err;
+ *
+ *		lockdep_assert_held(&vm->lock);
+ *	retry:
+ *		r = simgpu_gpusvm_range_find_or_insert(&vm->svm, addr, lo, hi);
+ *		if (IS_ERR(r))
+ *			return PTR_ERR(r);
+ *		if (driver_wants_devmem(vm, r))	// the driver's policy
+ *			simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, vm->dev,
+ *							&ctx);
+ *		err = simgpu_gpusvm_range_get_pages(&vm->svm, r, &ctx);
+ *		if (err == -ERANGE) {		// no longer one VMA
+ *			simgpu_gpusvm_range_remove(&vm->svm, r);
+ *			goto retry;
+ *		}
+ *		if (err)
+ *			return err;
+ *		err = driver_prepare_page_tables(vm,
+ *						 simgpu_gpusvm_range_start(r),
+ *						 simgpu_gpusvm_range_end(r));
+ *		if (err)
+ *			return err;
+ *
+ *		simgpu_gpusvm_notifier_lock(&vm->svm);
+ *		if (simgpu_gpusvm_range_unmapped(r) ||
+ *		    simgpu_gpusvm_range_retry_locked(&vm->svm, r)) {
+ *			simgpu_gpusvm_notifier_unlock(&vm->svm);
+ *			goto retry;		// bounded in a real driver
+ *		}
+ *		driver_write_ptes(vm, r);	// simgpu_gpusvm_range_pfn(r, i)
+ *		simgpu_gpusvm_range_set_pages_valid_locked(&vm->svm, r);
+ *		simgpu_gpusvm_notifier_unlock(&vm->svm);
+ *		return 0;
+ *	}
+ *
+ * 3) Invalidate callback: the core calls it from the MMU notifier (and
+ * when it removes a range) for each range whose pages the driver mapped,
+ * with the notifier lock held for write. It must not allocate, sleep on
+ * memory or take the driver lock:
+ *
+ * .. code-block:: c
+ *
+ *	static void driver_invalidate(struct simgpu_gpusvm *svm,
+ *				      struct simgpu_gpusvm_range *range,
+ *				      u64 start, u64 end)
+ *	{
+ *		struct driver_vm *vm = container_of(svm, struct driver_vm, svm);
+ *
+ *		simgpu_gpusvm_assert_in_notifier(svm);
+ *		driver_zap_ptes(vm, start, end);	// no allocation
+ *		driver_flush_tlbs(vm, start, end);	// before returning
+ *	}
+ *
+ * 4) Garbage collector: ranges the CPU unmapped are queued by the core,
+ * which calls schedule_gc; the driver removes them from a worker, under
+ * its lock (the notifier cannot take it):
+ *
+ * .. code-block:: c
+ *
+ *	static void driver_schedule_gc(struct simgpu_gpusvm *svm)
+ *	{
+ *		struct driver_vm *vm = container_of(svm, struct driver_vm, svm);
+ *
+ *		queue_work(system_unbound_wq, &vm->gc_work);
+ *	}
+ *
+ *	static void driver_gc_work(struct work_struct *work)
+ *	{
+ *		struct driver_vm *vm = container_of(work, struct driver_vm,
+ *						    gc_work);
+ *
+ *		mutex_lock(&vm->lock);
+ *		simgpu_gpusvm_garbage_collect(&vm->svm);
+ *		mutex_unlock(&vm->lock);
+ *	}
+ *
+ * At the end, simgpu_gpusvm_fini() under the driver lock removes every
+ * range (through the invalidate callback) and notifier; then the driver
+ * cancels its garbage collector work.
  */
 
 #define N_START(n) ((n)->start)
@@ -93,7 +227,7 @@ INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_range, rb, u64, __subtree_last,
  * A CPU access to a page the device holds exclusive, or another device
  * collecting it, restores the CPU mapping first: an MMU_NOTIFY_EXCLUSIVE
  * invalidation of the page with no owner. The page a device took last is
- * its own for the mirror's timeslice: the job that faulted for it retries
+ * its own for the timeslice of its grab: the job that faulted for it retries
  * its atomic before anyone takes the page back. Without that, the CPU and
  * two devices contending for one counter take it from each other between
  * every grab and the access it was for, and no job gets on.
@@ -125,12 +259,14 @@ static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
 }
 
 /* Forget the exclusive holds of @r in [@start, @last]. */
-static void range_excl_clear(struct simgpu_gpusvm_range *r, u64 start,
+static void range_excl_clear(struct simgpu_gpusvm *svm,
+			     struct simgpu_gpusvm_range *r, u64 start,
 			     u64 last)
 {
 	unsigned long i = (max(start, r->start) - r->start) >> PAGE_SHIFT;
 	unsigned long end = (min(last, r->last) - r->start) >> PAGE_SHIFT;
 
+	lockdep_assert_held_write(&svm->notifier_lock);
 	for (; i <= end; i++)
 		WRITE_ONCE(r->excl[i], 0);
 }
@@ -158,7 +294,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	    mmu_range->owner == svm->device_private_owner)
 		return true;
 
-	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE && svm->timeslice &&
+	if (mmu_range->event == MMU_NOTIFY_EXCLUSIVE &&
 	    mmu_notifier_range_blockable(mmu_range))
 		exclusive_timeslice_wait(svm, n, start, last);
 
@@ -176,7 +312,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 		 * may have changed: the next collection faults them.
 		 */
 		if (r->excl)
-			range_excl_clear(r, start, last);
+			range_excl_clear(svm, r, start, last);
 		/*
 		 * Device pages of ours the range collected, leaving on a CPU
 		 * fault, or on another device's collection that faults them
@@ -205,8 +341,8 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 	}
 	up_write(&svm->notifier_lock);
 
-	if (hit)
-		atomic64_inc(&svm->stats->invalidations);
+	if (hit && svm->ops->invalidated)
+		svm->ops->invalidated(svm);
 	if (gc)
 		svm->ops->schedule_gc(svm);
 	return true;
@@ -229,8 +365,8 @@ static const struct mmu_interval_notifier_ops notifier_ops = {
  * @device_private_owner: pgmap owner of the device-private pages that
  *	hmm_range_fault() may return in place (the driver maps them); NULL
  *	when the driver has no device memory
- * @driver_lock: the driver lock
- * @stats: counters to update, may be shared by several mirrors
+ *
+ * The driver then registers its lock with simgpu_gpusvm_driver_set_lock().
  *
  * Return: 0, or -EINVAL for inconsistent sizes.
  */
@@ -238,8 +374,7 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       void *device_private_owner, struct mutex *driver_lock,
-		       struct simgpu_gpusvm_stats *stats)
+		       void *device_private_owner)
 {
 	if (!num_chunks || num_chunks > SIMGPU_GPUSVM_MAX_CHUNKS ||
 	    chunk_sizes[num_chunks - 1] != PAGE_SIZE ||
@@ -256,8 +391,6 @@ int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 	svm->num_chunks = num_chunks;
 	svm->ops = ops;
 	svm->device_private_owner = device_private_owner;
-	svm->driver_lock = driver_lock;
-	svm->stats = stats;
 	init_rwsem(&svm->notifier_lock);
 	svm->notifiers = RB_ROOT_CACHED;
 	spin_lock_init(&svm->gc_lock);
@@ -277,6 +410,7 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	struct simgpu_gpusvm_notifier *n = r->notifier;
 	u64 start = r->start, end = r->last + 1;
 
+	simgpu_gpusvm_driver_lock_held(svm);
 	down_write(&svm->notifier_lock);
 	if (r->pages_valid)
 		svm->ops->invalidate(svm, r, r->start, r->last + 1);
@@ -286,9 +420,10 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 	spin_lock(&svm->gc_lock);
 	list_del_init(&r->gc_link);
 	spin_unlock(&svm->gc_lock);
+	if (svm->ops->range_removed)
+		svm->ops->range_removed(svm, r);
 	kvfree(r->excl);
 	kvfree(r);
-	atomic64_inc(&svm->stats->ranges_removed);
 	trace_simgpu_range_remove(start, end);
 
 	if (!RB_EMPTY_ROOT(&n->ranges.rb_root))
@@ -302,9 +437,12 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 /**
  * simgpu_gpusvm_fini() - remove every range and notifier, drop the mm
  * @svm: the mirror, no longer used by anyone else
+ *
+ * Call with the driver lock held, so that no garbage collector runs.
  */
 void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm)
 {
+	simgpu_gpusvm_driver_lock_held(svm);
 	simgpu_gpusvm_remove_ranges(svm, 0, U64_MAX);
 	mmdrop(svm->mm);
 }
@@ -410,7 +548,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	unsigned int chunk;
 	int err = 0;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (addr < svm->mm_start || addr >= svm->mm_end ||
 	    addr < gpuva_start || addr >= gpuva_end)
@@ -476,9 +614,9 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	range_it_insert(r, &n->ranges);
 	up_write(&svm->notifier_lock);
 
-	atomic64_inc(&svm->stats->ranges_created);
+	if (svm->ops->range_created)
+		svm->ops->range_created(svm, r);
 	trace_simgpu_range_create(r->start, r->last + 1);
-	atomic64_inc(&svm->stats->ranges_by_chunk[chunk]);
 	goto out;
 
 err_notifier:
@@ -505,7 +643,7 @@ out:
 void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range)
 {
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 	range_remove(svm, range);
 }
 
@@ -587,7 +725,7 @@ bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
 	struct hmm_range hmm_range = range_hmm(svm, range);
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->device_private_owner || !mmget_not_zero(svm->mm))
 		return false;
@@ -652,7 +790,8 @@ static int range_fill_held(struct simgpu_gpusvm_range *range)
  * simgpu_gpusvm_range_get_pages() - collect the CPU pages of a range
  * @svm: the mirror
  * @range: the range
- * @write: fault the pages in for writing (when the mapping allows it)
+ * @ctx: the policy: @ctx->write faults the pages in for writing (when the
+ *	mapping allows it)
  *
  * Takes the range's permission from the CPU mapping as it is now (so a
  * later mprotect() is followed), then faults the pages in and records
@@ -666,7 +805,8 @@ static int range_fill_held(struct simgpu_gpusvm_range *range)
  * HMM_RANGE_DEFAULT_TIMEOUT; -ENOMEM.
  */
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
-				  struct simgpu_gpusvm_range *range, bool write)
+				  struct simgpu_gpusvm_range *range,
+				  const struct simgpu_gpusvm_ctx *ctx)
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
@@ -675,7 +815,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 	unsigned long flags;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!mmget_not_zero(svm->mm))
 		return -EFAULT;
@@ -692,7 +832,7 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 		} else {
 			range->read_only = !(vma->vm_flags & VM_WRITE);
 			flags = HMM_PFN_REQ_FAULT |
-				(write && !range->read_only ?
+				(ctx->write && !range->read_only ?
 				 HMM_PFN_REQ_WRITE : 0);
 			range_request(range, &hmm_range, flags);
 			err = hmm_range_fault(&hmm_range);
@@ -717,10 +857,6 @@ int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
 
 	range->notifier_seq = hmm_range.notifier_seq;
 	WRITE_ONCE(range->devmem_pages, range_has_devmem(range));
-	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
-		     &svm->stats->pages_faulted);
-	atomic64_add(simgpu_gpusvm_range_size(range) >> PAGE_SHIFT,
-		     &svm->pages_faulted);
 	return 0;
 }
 
@@ -749,13 +885,16 @@ bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
  * @end: end address
  *
  * The device mappings of the ranges are removed through the driver's
- * invalidate callback; windows left empty lose their notifier.
+ * invalidate callback; windows left empty lose their notifier. Call with
+ * the driver lock held.
  */
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
 				 u64 end)
 {
 	struct simgpu_gpusvm_notifier *n, *next;
 	struct simgpu_gpusvm_range *r;
+
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	for (n = notifier_it_iter_first(&svm->notifiers, start, end - 1); n;
 	     n = next) {
@@ -776,7 +915,7 @@ void simgpu_gpusvm_garbage_collect(struct simgpu_gpusvm *svm)
 {
 	struct simgpu_gpusvm_range *r;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	for (;;) {
 		spin_lock(&svm->gc_lock);
@@ -804,7 +943,7 @@ void simgpu_gpusvm_count_ranges(struct simgpu_gpusvm *svm,
 	struct simgpu_gpusvm_notifier *n;
 	struct simgpu_gpusvm_range *r;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	memset(counts, 0, SIMGPU_GPUSVM_MAX_CHUNKS * sizeof(*counts));
 	for (n = notifier_it_iter_first(&svm->notifiers, 0, U64_MAX); n;

@@ -4,8 +4,8 @@
 
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mmu_notifier.h>
-#include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
@@ -25,32 +25,101 @@ struct workqueue_struct;
 #define SIMGPU_GPUSVM_MAX_CHUNKS	4
 
 /**
+ * struct simgpu_gpusvm_ctx - the driver's policy for one call into the core
+ * @timeslice: jiffies that device memory a migration fills, or a page an
+ *	exclusive grab holds, stays the device's before a CPU fault or
+ *	another device takes it back (0: no wait)
+ * @write: simgpu_gpusvm_range_get_pages(): fault the pages in for writing
+ *	(when the CPU mapping allows it)
+ * @device_folios: simgpu_gpusvm_migrate_to_devmem(): migrate an aligned
+ *	2 MiB range that the CPU maps with one PMD, or not at all, as one
+ *	compound device folio
+ * @device_pages: simgpu_gpusvm_migrate_to_devmem(): move the mirror
+ *	owner's device pages that are not in the new memory's pagemap too
+ *	(device to device, between devices sharing the owner)
+ * @force: simgpu_gpusvm_migrate_to_devmem(): passed to the driver's
+ *	devmem_alloc: the caller insists (an explicit request rather than a
+ *	fault)
+ *
+ * Like &struct drm_gpusvm_ctx: the core keeps no policy of its own; each
+ * call that needs one gets it here, so the driver may change it between
+ * calls (a module parameter, an attribute of the address).
+ */
+struct simgpu_gpusvm_ctx {
+	unsigned long timeslice;
+	unsigned int write :1;
+	unsigned int device_folios :1;
+	unsigned int device_pages :1;
+	unsigned int force :1;
+};
+
+/**
+ * enum simgpu_gpusvm_migration_kind - what a migration did
+ * @SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM: a range moved into device memory
+ * @SIMGPU_GPUSVM_MIGRATED_TO_RAM: device pages came back to system memory
+ *	(a CPU fault, simgpu_gpusvm_migrate_to_ram(), a collection)
+ * @SIMGPU_GPUSVM_EVICTED: simgpu_gpusvm_devmem_evict() ran
+ */
+enum simgpu_gpusvm_migration_kind {
+	SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM,
+	SIMGPU_GPUSVM_MIGRATED_TO_RAM,
+	SIMGPU_GPUSVM_EVICTED,
+};
+
+/**
+ * struct simgpu_gpusvm_migration - one migration, reported to the driver
+ * @kind: what it did
+ * @pages: 4 KiB pages moved (may be 0 for %SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM,
+ *	when every page was taken meanwhile, and for an eviction)
+ * @folios: 2 MiB compound device folios among them that moved whole
+ */
+struct simgpu_gpusvm_migration {
+	enum simgpu_gpusvm_migration_kind kind;
+	unsigned long pages;
+	unsigned long folios;
+};
+
+/**
  * struct simgpu_gpusvm_ops - what the driver supplies
  * @invalidate: remove the device's mappings of [@start, @end) of @range
  *	and flush its TLBs before returning. Called with the notifier lock
  *	held for write, possibly from reclaim: must not allocate with
  *	reclaim, sleep on memory or take the driver lock.
+ * @invalidated: optional; an MMU notifier invalidation overlapped ranges
+ *	of the mirror (after @invalidate ran for the mapped ones, the
+ *	notifier lock dropped). For the driver's counters; same context as
+ *	@invalidate otherwise.
  * @schedule_gc: ranges were unmapped by the CPU; arrange for
  *	simgpu_gpusvm_garbage_collect() to run soon, from a worker holding
  *	the driver lock. Called from the notifier.
+ * @range_created: optional; @range was just created, with the driver
+ *	lock held. For the driver's counters.
+ * @range_removed: optional; @range is about to be freed, with the driver
+ *	lock held. For the driver's counters.
  * @devmem_alloc: optional; device memory of @size bytes (the size of
  *	@range) to migrate @range into, from the device @target names (the
  *	caller's choice, passed through simgpu_gpusvm_migrate_to_devmem()),
  *	its pages initialised with simgpu_gpusvm_devmem_init(). Called with
  *	the driver lock and the mmap_lock (read) held, while the range's
  *	pages are isolated for migration; may evict other device memory,
- *	any of it when @force (an explicit request rather than a fault).
- *	Return ERR_PTR(-ENOSPC) when none can be had.
+ *	any of it when @ctx->force. Return ERR_PTR(-ENOSPC) when none can be
+ *	had.
  */
 struct simgpu_gpusvm_ops {
 	void (*invalidate)(struct simgpu_gpusvm *svm,
 			   struct simgpu_gpusvm_range *range,
 			   u64 start, u64 end);
+	void (*invalidated)(struct simgpu_gpusvm *svm);
 	void (*schedule_gc)(struct simgpu_gpusvm *svm);
+	void (*range_created)(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range);
+	void (*range_removed)(struct simgpu_gpusvm *svm,
+			      struct simgpu_gpusvm_range *range);
 	struct simgpu_gpusvm_devmem *
 		(*devmem_alloc)(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range, u64 size,
-				void *target, bool force);
+				void *target,
+				const struct simgpu_gpusvm_ctx *ctx);
 };
 
 /**
@@ -63,6 +132,11 @@ struct simgpu_gpusvm_ops {
  *	that is held while waiting for memory or for a migration.
  * @release: every device page of @devmem was freed: give its memory back
  *	and drop the allocation. Called from the devmem's workqueue.
+ * @migrated: optional; a migration into @devmem, out of device memory
+ *	(@devmem: the allocation of a page that moved; all of the owner's
+ *	have the same ops) or an eviction of @devmem ended, as @mig says.
+ *	For the driver's counters: may run from a CPU fault, with the
+ *	mmap_lock held; must not sleep.
  */
 struct simgpu_gpusvm_devmem_ops {
 	int (*copy_to_devmem)(struct page **dev, struct page **sys,
@@ -70,6 +144,8 @@ struct simgpu_gpusvm_devmem_ops {
 	int (*copy_to_ram)(struct page **dev, struct page **sys,
 			   unsigned long npages);
 	void (*release)(struct simgpu_gpusvm_devmem *devmem);
+	void (*migrated)(struct simgpu_gpusvm_devmem *devmem,
+			 const struct simgpu_gpusvm_migration *mig);
 };
 
 /**
@@ -83,9 +159,8 @@ struct simgpu_gpusvm_devmem_ops {
  *	allocation runs; @ops->release runs when it drops to zero
  * @wq: where @release_work runs
  * @release_work: calls @ops->release
- * @stats: counters to update
  * @timeslice_end: jiffies until which a CPU fault waits before it takes
- *	the pages back (the migrating mirror's @timeslice)
+ *	the pages back (the timeslice of the migration's context)
  */
 struct simgpu_gpusvm_devmem {
 	const struct simgpu_gpusvm_devmem_ops *ops;
@@ -95,46 +170,7 @@ struct simgpu_gpusvm_devmem {
 	atomic_t pages_alive;
 	struct workqueue_struct *wq;
 	struct work_struct release_work;
-	struct simgpu_gpusvm_stats *stats;
 	unsigned long timeslice_end;
-};
-
-/**
- * struct simgpu_gpusvm_stats - counters of one mirror
- * @ranges_created: ranges created, all sizes
- * @ranges_removed: ranges removed
- * @ranges_by_chunk: ranges created per chunk size, index as chunk_sizes
- * @pages_faulted: pages hmm_range_fault() returned for ranges
- * @invalidations: notifier invalidations that hit at least one range
- * @to_devmem_pages: pages migrated to device memory
- * @to_devmem_by_chunk: chunks migrated to device memory, per chunk size
- * @to_devmem_folios: 2 MiB ranges migrated to device memory as one
- *	compound device folio
- * @to_ram_pages: pages migrated back to system memory
- * @to_ram_chunks: migrations back (CPU faults, prefetches) that moved pages
- * @to_ram_folios: compound device folios migrated back whole, into a
- *	huge page
- * @evictions: device allocations evicted
- * @evicted_pages: pages those evictions moved to system memory
- * @migrate_fallbacks: migrations to device memory that found no memory
- * @exclusive_pages: pages taken exclusive for device atomics
- */
-struct simgpu_gpusvm_stats {
-	atomic64_t ranges_created;
-	atomic64_t ranges_removed;
-	atomic64_t ranges_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
-	atomic64_t pages_faulted;
-	atomic64_t invalidations;
-	atomic64_t to_devmem_pages;
-	atomic64_t to_devmem_by_chunk[SIMGPU_GPUSVM_MAX_CHUNKS];
-	atomic64_t to_devmem_folios;
-	atomic64_t to_ram_pages;
-	atomic64_t to_ram_chunks;
-	atomic64_t to_ram_folios;
-	atomic64_t evictions;
-	atomic64_t evicted_pages;
-	atomic64_t migrate_fallbacks;
-	atomic64_t exclusive_pages;
 };
 
 /**
@@ -148,23 +184,14 @@ struct simgpu_gpusvm_stats {
  * @ops: the driver callbacks
  * @device_private_owner: pgmap owner of the device pages the driver maps
  *	in place (NULL: none)
- * @driver_lock: the driver lock that serialises range creation, page
- *	collection and removal (for lockdep assertions)
+ * @lock_dep_map: the driver lock that serialises range creation, page
+ *	collection and removal, for lockdep assertions
+ *	(simgpu_gpusvm_driver_set_lock(); lockdep kernels only)
  * @notifier_lock: protects the validity of every range's pages: held for
  *	write by invalidations, for read by a driver committing a mapping
  * @notifiers: interval tree of &struct simgpu_gpusvm_notifier
  * @gc_lock: protects @gc_list
  * @gc_list: ranges the CPU unmapped, to be removed
- * @stats: counters, possibly shared with other mirrors
- * @pages_faulted: pages hmm_range_fault() returned for this mirror's
- *	ranges (@stats counts them too)
- * @timeslice: jiffies a chunk this mirror migrated to device memory, or a
- *	page it took exclusive, is the device's before a CPU fault or
- *	another device takes it back (0 after init; the driver may set it
- *	before the first fault)
- * @device_folios: migrate an aligned 2 MiB range that the CPU maps with
- *	one PMD, or not at all, as one compound device folio (false after
- *	init; the driver sets it under its lock before a migration)
  */
 struct simgpu_gpusvm {
 	struct mm_struct *mm;
@@ -175,15 +202,13 @@ struct simgpu_gpusvm {
 	unsigned int num_chunks;
 	const struct simgpu_gpusvm_ops *ops;
 	void *device_private_owner;
-	struct mutex *driver_lock;
+#ifdef CONFIG_LOCKDEP
+	struct lockdep_map *lock_dep_map;
+#endif
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached notifiers;
 	spinlock_t gc_lock;
 	struct list_head gc_list;
-	struct simgpu_gpusvm_stats *stats;
-	atomic64_t pages_faulted;
-	unsigned long timeslice;
-	bool device_folios;
 };
 
 /**
@@ -233,8 +258,9 @@ struct simgpu_gpusvm_notifier {
  *	(written under the notifier lock, cleared by any invalidation of the
  *	page other than one of our own exclusive grabs)
  * @excl_fresh: index in @excl of the page held last
- * @excl_expires: jiffies until which the page held last is the device's:
- *	a CPU access or another device's grab of it waits until then
+ * @excl_expires: jiffies until which the page held last is the device's
+ *	(the timeslice of the grab's context): a CPU access or another
+ *	device's grab of it waits until then
  * @pfns: one hmm pfn per 4 KiB page
  */
 struct simgpu_gpusvm_range {
@@ -273,17 +299,224 @@ static inline void simgpu_gpusvm_sleep_until(unsigned long until)
 		schedule_timeout_uninterruptible(left);
 }
 
+#ifdef CONFIG_LOCKDEP
+/**
+ * simgpu_gpusvm_driver_set_lock() - register the driver lock
+ * @svm__: the mirror, just initialised
+ * @lock__: the lock serialising the driver's calls into the core (any
+ *	lock with a dep_map: mutex, rw_semaphore, ...)
+ *
+ * The core asserts it is held, for write, where it relies on it
+ * (simgpu_gpusvm_driver_lock_held()). Set once, before the first fault.
+ */
+#define simgpu_gpusvm_driver_set_lock(svm__, lock__)			\
+	do {								\
+		if (!WARN((svm__)->lock_dep_map,			\
+			  "simgpu_gpusvm driver lock set twice"))	\
+			(svm__)->lock_dep_map = &(lock__)->dep_map;	\
+	} while (0)
+
+/**
+ * simgpu_gpusvm_driver_lock_held() - assert that the driver lock is held
+ * @svm: the mirror
+ *
+ * Nothing is checked before simgpu_gpusvm_driver_set_lock().
+ */
+static inline void simgpu_gpusvm_driver_lock_held(struct simgpu_gpusvm *svm)
+{
+	if (svm->lock_dep_map)
+		lockdep_assert(lock_is_held_type(svm->lock_dep_map, 0));
+}
+#else
+#define simgpu_gpusvm_driver_set_lock(svm__, lock__)			\
+	do {								\
+		(void)(svm__);						\
+		(void)(lock__);						\
+	} while (0)
+
+static inline void simgpu_gpusvm_driver_lock_held(struct simgpu_gpusvm *svm)
+{
+}
+#endif
+
+/**
+ * simgpu_gpusvm_mm() - the address space a mirror mirrors
+ * @svm: the mirror
+ *
+ * Return: the mm, which the mirror keeps (mmgrab()) until
+ * simgpu_gpusvm_fini().
+ */
+static inline struct mm_struct *
+simgpu_gpusvm_mm(const struct simgpu_gpusvm *svm)
+{
+	return svm->mm;
+}
+
+/**
+ * simgpu_gpusvm_notifier_lock() - take the notifier lock for read
+ * @svm: the mirror
+ *
+ * Held while the driver checks simgpu_gpusvm_range_retry_locked() and
+ * commits a mapping: no invalidation of the mirror runs meanwhile.
+ * Nothing may allocate under it (see DOC: Locking).
+ */
+static inline void simgpu_gpusvm_notifier_lock(struct simgpu_gpusvm *svm)
+{
+	down_read(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_notifier_unlock() - drop the notifier lock
+ * @svm: the mirror
+ */
+static inline void simgpu_gpusvm_notifier_unlock(struct simgpu_gpusvm *svm)
+{
+	up_read(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_assert_in_notifier() - assert the invalidation context
+ * @svm: the mirror
+ *
+ * For the driver's invalidate callback: the core calls it with the
+ * notifier lock held for write (from the MMU notifier, or removing a
+ * range), which is what keeps a commit from racing with it.
+ */
+static inline void simgpu_gpusvm_assert_in_notifier(struct simgpu_gpusvm *svm)
+{
+	lockdep_assert_held_write(&svm->notifier_lock);
+}
+
+/**
+ * simgpu_gpusvm_range_start() - the first address of a range
+ * @r: the range
+ *
+ * Return: the start, fixed for the range's life.
+ */
+static inline u64 simgpu_gpusvm_range_start(const struct simgpu_gpusvm_range *r)
+{
+	return r->start;
+}
+
+/**
+ * simgpu_gpusvm_range_end() - the end of a range
+ * @r: the range
+ *
+ * Return: the first address after the range, fixed for its life.
+ */
+static inline u64 simgpu_gpusvm_range_end(const struct simgpu_gpusvm_range *r)
+{
+	return r->last + 1;
+}
+
+/**
+ * simgpu_gpusvm_range_size() - the size of a range
+ * @r: the range
+ *
+ * Return: its size in bytes, one of the mirror's chunk sizes.
+ */
 static inline u64 simgpu_gpusvm_range_size(const struct simgpu_gpusvm_range *r)
 {
-	return r->last + 1 - r->start;
+	return simgpu_gpusvm_range_end(r) - simgpu_gpusvm_range_start(r);
+}
+
+/**
+ * simgpu_gpusvm_range_pfn() - the collected page at an index of a range
+ * @r: the range, pages collected (simgpu_gpusvm_range_get_pages())
+ * @i: the index of the 4 KiB page in the range
+ *
+ * Return: the hmm pfn (HMM_PFN_* flags) of the page, valid for a commit
+ * that simgpu_gpusvm_range_retry_locked() allows.
+ */
+static inline unsigned long
+simgpu_gpusvm_range_pfn(const struct simgpu_gpusvm_range *r, unsigned long i)
+{
+	return r->pfns[i];
+}
+
+/**
+ * simgpu_gpusvm_range_read_only() - whether a range must be mapped read-only
+ * @r: the range, pages collected
+ *
+ * Return: true when the CPU mapping did not allow writes when the pages
+ * were last collected.
+ */
+static inline bool
+simgpu_gpusvm_range_read_only(const struct simgpu_gpusvm_range *r)
+{
+	return r->read_only;
+}
+
+/**
+ * simgpu_gpusvm_range_page_held() - whether the device holds a page exclusive
+ * @r: the range
+ * @i: the index of the 4 KiB page in the range
+ *
+ * Exact under the notifier lock, which every hold's end takes for write.
+ *
+ * Return: true while the page is held (simgpu_gpusvm_range_make_exclusive()).
+ */
+static inline bool
+simgpu_gpusvm_range_page_held(const struct simgpu_gpusvm_range *r,
+			      unsigned long i)
+{
+	const unsigned long *excl = READ_ONCE(r->excl);
+
+	return excl && READ_ONCE(excl[i]);
+}
+
+/**
+ * simgpu_gpusvm_range_unmapped() - whether the CPU unmapped part of a range
+ * @r: the range
+ *
+ * Exact under the notifier lock. An unmapped range is not to be mapped:
+ * the garbage collector removes it, and a fault makes a new one.
+ *
+ * Return: true once an MMU_NOTIFY_UNMAP hit the range.
+ */
+static inline bool
+simgpu_gpusvm_range_unmapped(const struct simgpu_gpusvm_range *r)
+{
+	return READ_ONCE(r->unmapped);
+}
+
+/**
+ * simgpu_gpusvm_range_cpu_bounces() - how often device pages of a range left
+ * @r: the range
+ *
+ * Return: the times the CPU, or another device, took pages of @r back from
+ * device memory after @r collected them, not counting the core's own
+ * migrations (evictions do not count either). What it means for placement
+ * is the driver's policy.
+ */
+static inline unsigned int
+simgpu_gpusvm_range_cpu_bounces(const struct simgpu_gpusvm_range *r)
+{
+	return READ_ONCE(r->cpu_bounces);
+}
+
+/**
+ * simgpu_gpusvm_range_set_pages_valid_locked() - record a committed mapping
+ * @svm: the mirror
+ * @r: the range whose pages the driver just mapped
+ *
+ * Call with the notifier lock held, after simgpu_gpusvm_range_retry_locked()
+ * said the pages are current: the next invalidation overlapping @r calls
+ * the driver's invalidate callback for it.
+ */
+static inline void
+simgpu_gpusvm_range_set_pages_valid_locked(struct simgpu_gpusvm *svm,
+					   struct simgpu_gpusvm_range *r)
+{
+	lockdep_assert_held(&svm->notifier_lock);
+	WRITE_ONCE(r->pages_valid, true);
 }
 
 int simgpu_gpusvm_init(struct simgpu_gpusvm *svm, struct mm_struct *mm,
 		       u64 mm_start, u64 mm_end, u64 notifier_size,
 		       const u64 *chunk_sizes, unsigned int num_chunks,
 		       const struct simgpu_gpusvm_ops *ops,
-		       void *device_private_owner, struct mutex *driver_lock,
-		       struct simgpu_gpusvm_stats *stats);
+		       void *device_private_owner);
 void simgpu_gpusvm_fini(struct simgpu_gpusvm *svm);
 
 u64 simgpu_gpusvm_chunk_start(const u64 *chunk_sizes, unsigned int num_chunks,
@@ -297,7 +530,8 @@ void simgpu_gpusvm_range_remove(struct simgpu_gpusvm *svm,
 bool simgpu_gpusvm_range_in_devmem(struct simgpu_gpusvm *svm,
 				   struct simgpu_gpusvm_range *range);
 int simgpu_gpusvm_range_get_pages(struct simgpu_gpusvm *svm,
-				  struct simgpu_gpusvm_range *range, bool write);
+				  struct simgpu_gpusvm_range *range,
+				  const struct simgpu_gpusvm_ctx *ctx);
 bool simgpu_gpusvm_range_retry_locked(struct simgpu_gpusvm *svm,
 				      struct simgpu_gpusvm_range *range);
 void simgpu_gpusvm_remove_ranges(struct simgpu_gpusvm *svm, u64 start,
@@ -311,13 +545,12 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 			       const struct simgpu_gpusvm_devmem_ops *ops,
 			       void *owner, unsigned long first_pfn,
 			       unsigned long npages,
-			       struct workqueue_struct *wq,
-			       struct simgpu_gpusvm_stats *stats);
+			       struct workqueue_struct *wq);
 const struct dev_pagemap_ops *simgpu_gpusvm_pagemap_ops(void);
 long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 				     struct simgpu_gpusvm_range *range,
-				     void *target, bool device_pages,
-				     bool force);
+				     void *target,
+				     const struct simgpu_gpusvm_ctx *ctx);
 long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 				  struct simgpu_gpusvm_range *range);
 int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem);
@@ -325,12 +558,13 @@ long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 				      u64 end, void *owner);
 int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 				       struct simgpu_gpusvm_range *range,
-				       u64 addr);
+				       u64 addr,
+				       const struct simgpu_gpusvm_ctx *ctx);
 #else
 static inline long
 simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 				struct simgpu_gpusvm_range *range, void *target,
-				bool device_pages, bool force)
+				const struct simgpu_gpusvm_ctx *ctx)
 {
 	return -EOPNOTSUPP;
 }
@@ -351,7 +585,8 @@ simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 
 static inline int
 simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
-				   struct simgpu_gpusvm_range *range, u64 addr)
+				   struct simgpu_gpusvm_range *range, u64 addr,
+				   const struct simgpu_gpusvm_ctx *ctx)
 {
 	return -EOPNOTSUPP;
 }

@@ -15,7 +15,7 @@
 #include <linux/workqueue.h>
 
 #include "simgpu_gpusvm.h"
-#include "simgpu_trace.h"
+#include "simgpu_gpusvm_trace.h"
 
 #if SIMGPU_HAVE_DEVMEM
 
@@ -31,7 +31,7 @@
  * one is freed (folio_free runs in any context, e.g. under a page table
  * lock, so it must not sleep).
  *
- * Compound device folios: with &simgpu_gpusvm.device_folios set, an
+ * Compound device folios: with &simgpu_gpusvm_ctx.device_folios set, an
  * aligned 2 MiB range that the CPU maps with one PMD (a transparent huge
  * page) or not at all moves as one 2 MiB device folio
  * (MIGRATE_VMA_SELECT_COMPOUND): one migration entry, one device-private
@@ -103,7 +103,6 @@ static void devmem_put_pages(struct simgpu_gpusvm_devmem *devmem)
  * @npages: pages, contiguous from @first_pfn
  * @wq: workqueue for @ops->release; the driver flushes it before it
  *	frees what the callback uses
- * @stats: counters to update
  *
  * The allocation starts with a bias of one on its live pages, dropped when
  * the migration it was allocated for ends: if no page moved into it, it is
@@ -113,8 +112,7 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 			       const struct simgpu_gpusvm_devmem_ops *ops,
 			       void *owner, unsigned long first_pfn,
 			       unsigned long npages,
-			       struct workqueue_struct *wq,
-			       struct simgpu_gpusvm_stats *stats)
+			       struct workqueue_struct *wq)
 {
 	devmem->ops = ops;
 	devmem->owner = owner;
@@ -123,7 +121,21 @@ void simgpu_gpusvm_devmem_init(struct simgpu_gpusvm_devmem *devmem,
 	atomic_set(&devmem->pages_alive, 1);
 	devmem->wq = wq;
 	INIT_WORK(&devmem->release_work, devmem_release_work);
-	devmem->stats = stats;
+}
+
+/* Tell the driver what a migration did, for its counters. */
+static void devmem_report(struct simgpu_gpusvm_devmem *devmem,
+			  enum simgpu_gpusvm_migration_kind kind,
+			  unsigned long pages, unsigned long folios)
+{
+	const struct simgpu_gpusvm_migration mig = {
+		.kind = kind,
+		.pages = pages,
+		.folios = folios,
+	};
+
+	if (devmem->ops->migrated)
+		devmem->ops->migrated(devmem, &mig);
 }
 
 /* The allocation a device page belongs to (the data of its folio). */
@@ -287,8 +299,7 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = fault_page,
 	};
-	const struct simgpu_gpusvm_devmem_ops *ops = NULL;
-	struct simgpu_gpusvm_stats *stats = NULL;
+	struct simgpu_gpusvm_devmem *devmem = NULL;
 	ktime_t t0 = ktime_get();
 	unsigned long i, folios;
 	struct migrate_bufs b;
@@ -313,27 +324,23 @@ static long migrate_vma_to_ram(struct vm_area_struct *vma, u64 start,
 	}
 
 	/* Every device page of @owner is ours: any one has the ops. */
-	for (i = 0; i < npages && !ops; i++) {
+	for (i = 0; i < npages && !devmem; i++) {
 		struct page *page = migrate_pfn_to_page(mig.src[i]);
-		struct simgpu_gpusvm_devmem *devmem;
 
-		if (!page)
-			continue;
-		devmem = page_devmem(page);
-		ops = devmem->ops;
-		stats = devmem->stats;
+		if (page)
+			devmem = page_devmem(page);
 	}
-	moved = ops ? ram_pages_prepare(vma, start, &b, npages, ops,
-					&folios) : 0;
+	moved = devmem ? ram_pages_prepare(vma, start, &b, npages,
+					   devmem->ops, &folios) : 0;
 	migrate_vma_pages(&mig);
+	/* Before finalize: until it frees them, the pages hold @devmem. */
+	if (moved > 0)
+		devmem_report(devmem, SIMGPU_GPUSVM_MIGRATED_TO_RAM, moved,
+			      folios);
 	migrate_vma_finalize(&mig);
-	if (moved > 0) {
-		atomic64_add(moved, &stats->to_ram_pages);
-		atomic64_add(folios, &stats->to_ram_folios);
-		atomic64_inc(&stats->to_ram_chunks);
+	if (moved > 0)
 		trace_simgpu_migrate(start, moved, false,
 				     ktime_us_delta(ktime_get(), t0));
-	}
 	kvfree(b.src);
 	return moved;
 out:
@@ -355,6 +362,7 @@ out:
 long simgpu_gpusvm_vma_migrate_to_ram(struct vm_area_struct *vma, u64 start,
 				      u64 end, void *owner)
 {
+	mmap_assert_locked(vma->vm_mm);
 	return migrate_vma_to_ram(vma, start, end, owner, NULL);
 }
 
@@ -490,13 +498,12 @@ static unsigned long devmem_pages_prepare(struct simgpu_gpusvm_devmem *devmem,
  * @svm: the mirror
  * @range: the range
  * @target: passed to the driver's devmem_alloc: whose memory
- * @device_pages: move the mirror owner's device pages that are not in the
- *	new memory's pagemap too (device to device, between devices sharing
- *	the owner)
- * @force: passed to the driver's devmem_alloc: the caller insists
+ * @ctx: the policy: @ctx->device_pages, @ctx->device_folios, the
+ *	@ctx->timeslice the new memory is the device's for, and @ctx->force
+ *	for the driver's devmem_alloc
  *
  * Migrates the pages of @range that sit in system memory, or were never
- * populated (zero-filled), and with @device_pages those in other device
+ * populated (zero-filled), and with @ctx->device_pages those in other device
  * memory of the owner, into device memory from the driver's devmem_alloc
  * callback. Pages that cannot move (mapped by another process, pinned,
  * locked by a concurrent migration) stay where they are.
@@ -510,8 +517,8 @@ static unsigned long devmem_pages_prepare(struct simgpu_gpusvm_devmem *devmem,
  */
 long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 				     struct simgpu_gpusvm_range *range,
-				     void *target, bool device_pages,
-				     bool force)
+				     void *target,
+				     const struct simgpu_gpusvm_ctx *ctx)
 {
 	u64 size = simgpu_gpusvm_range_size(range);
 	unsigned long i, n, npages = size >> PAGE_SHIFT;
@@ -520,7 +527,8 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		.end = range->last + 1,
 		.pgmap_owner = svm->device_private_owner,
 		.flags = MIGRATE_VMA_SELECT_SYSTEM |
-			 (device_pages ? MIGRATE_VMA_SELECT_DEVICE_PRIVATE : 0),
+			 (ctx->device_pages ?
+			  MIGRATE_VMA_SELECT_DEVICE_PRIVATE : 0),
 	};
 	struct simgpu_gpusvm_devmem *devmem = NULL;
 	ktime_t t0 = ktime_get();
@@ -529,7 +537,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	long err;
 	int verr;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->ops->devmem_alloc)
 		return -EOPNOTSUPP;
@@ -537,7 +545,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		return -ENOMEM;
 	mig.src = b.src;
 	mig.dst = b.dst;
-	if (svm->device_folios && size == HPAGE_PMD_SIZE &&
+	if (ctx->device_folios && size == HPAGE_PMD_SIZE &&
 	    IS_ALIGNED(range->start, HPAGE_PMD_SIZE))
 		mig.flags |= MIGRATE_VMA_SELECT_COMPOUND;
 
@@ -558,11 +566,10 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	if (!mig.cpages)
 		goto err_unlock;
 
-	devmem = svm->ops->devmem_alloc(svm, range, size, target, force);
+	devmem = svm->ops->devmem_alloc(svm, range, size, target, ctx);
 	if (IS_ERR(devmem)) {
 		err = PTR_ERR(devmem);
 		devmem = NULL;
-		atomic64_inc(&svm->stats->migrate_fallbacks);
 		goto err_finalize;
 	}
 
@@ -580,7 +587,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		goto err_finalize;
 	}
 	/* Set before a CPU fault can find the pages and read it. */
-	WRITE_ONCE(devmem->timeslice_end, jiffies + svm->timeslice);
+	WRITE_ONCE(devmem->timeslice_end, jiffies + ctx->timeslice);
 	migrate_vma_pages(&mig);
 	for (i = 0, n = 0; i < npages; i++)
 		if (mig.dst[i] && mig.src[i] & MIGRATE_PFN_MIGRATE)
@@ -590,13 +597,10 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
+	/* Before the bias goes, which may release @devmem. */
+	devmem_report(devmem, SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM, n, folio);
 	devmem_put_pages(devmem);
 	kvfree(b.src);
-
-	/* The device whose memory took the pages counts them. */
-	atomic64_add(n, &devmem->stats->to_devmem_pages);
-	atomic64_inc(&devmem->stats->to_devmem_by_chunk[range->chunk]);
-	atomic64_add(folio, &devmem->stats->to_devmem_folios);
 	trace_simgpu_migrate(range->start, n, true,
 			     ktime_us_delta(ktime_get(), t0));
 	return n;
@@ -633,7 +637,7 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	long ret;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (!svm->device_private_owner)
 		return 0;
@@ -655,19 +659,21 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
  * @svm: the mirror
  * @range: the range, writable, its pages collected
  * @addr: an address in the page to hold
+ * @ctx: the policy: the @ctx->timeslice the page is the device's for
  *
  * Replaces the CPU mapping of the page by a device-exclusive entry
  * (make_device_exclusive()), bringing it back if it sits in device
  * memory and breaking copy-on-write, and records it in the range as held:
  * later collections leave it held, and the page held last is the device's
- * for the mirror's timeslice. A CPU access to the page takes it back
+ * for @ctx->timeslice. A CPU access to the page takes it back
  * through an invalidation (after that timeslice), which ends the hold.
  * One page, not the range: a hold is taken back a page at a time, and
  * holding more only gives the CPU and other devices more to take back
  * from under a job that waits for one page. A PMD-mapped THP is
  * remapped by PTEs by make_device_exclusive() itself.
  *
- * Return: 0, the range's pfns then hold the page (commit them like
+ * Return: 1 when the page was taken now, 0 when the range held it already;
+ * either way the range's pfns then hold the page (commit them like
  * collected pages); -EOPNOTSUPP for memory that is not anonymous private;
  * -EBUSY when the page could not be held, or the range was invalidated
  * meanwhile (collect again); -EFAULT, -ERANGE as
@@ -675,7 +681,8 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
  */
 int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 				       struct simgpu_gpusvm_range *range,
-				       u64 addr)
+				       u64 addr,
+				       const struct simgpu_gpusvm_ctx *ctx)
 {
 	unsigned long i = (addr - range->start) >> PAGE_SHIFT;
 	unsigned long npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
@@ -688,7 +695,7 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 	unsigned long seq;
 	int err;
 
-	lockdep_assert_held(svm->driver_lock);
+	simgpu_gpusvm_driver_lock_held(svm);
 
 	if (range->excl && READ_ONCE(range->excl[i]))
 		return 0;
@@ -728,15 +735,14 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 				    HMM_PFN_WRITE);
 		range->pfns[i] = excl[i];
 		WRITE_ONCE(range->excl_fresh, i);
-		WRITE_ONCE(range->excl_expires, jiffies + svm->timeslice);
+		WRITE_ONCE(range->excl_expires, jiffies + ctx->timeslice);
 	}
 	up_read(&svm->notifier_lock);
 	folio_unlock(folio);
 	folio_put(folio);
 	if (err)
 		goto err_free;
-	atomic64_inc(&svm->stats->exclusive_pages);
-	return 0;
+	return 1;
 
 err_free:
 	if (excl != range->excl)
@@ -795,8 +801,7 @@ int simgpu_gpusvm_devmem_evict(struct simgpu_gpusvm_devmem *devmem)
 	}
 	kvfree(b.src);
 
-	atomic64_inc(&devmem->stats->evictions);
-	atomic64_add(total, &devmem->stats->evicted_pages);
+	devmem_report(devmem, SIMGPU_GPUSVM_EVICTED, total, 0);
 	trace_simgpu_evict(devmem->first_pfn, total,
 			   ktime_us_delta(ktime_get(), t0));
 	return err;

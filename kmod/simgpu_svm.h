@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _SIMGPU_SVM_H_
+#define _SIMGPU_SVM_H_
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+
+/* Range sizes of the driver's mirrors: 2 MiB, 64 KiB, 4 KiB. */
+#define SIMGPU_SVM_NUM_CHUNKS	3
+
+/**
+ * struct simgpu_svm_stats - SVM counters of a device, shown in debugfs
+ * @ranges_created: ranges created, all sizes
+ * @ranges_removed: ranges removed
+ * @ranges_by_chunk: ranges created per chunk size (2 MiB, 64 KiB, 4 KiB)
+ * @pages_faulted: pages hmm_range_fault() returned for ranges
+ * @invalidations: notifier invalidations that hit at least one range
+ * @to_devmem_pages: pages migrated to this device's VRAM
+ * @to_devmem_by_chunk: chunks migrated to its VRAM, per chunk size
+ * @to_devmem_folios: 2 MiB ranges migrated to its VRAM as one compound
+ *	device folio
+ * @to_ram_pages: pages of its VRAM migrated back to system memory
+ * @to_ram_chunks: migrations back (CPU faults, prefetches) that moved pages
+ * @to_ram_folios: compound device folios migrated back whole, into a
+ *	huge page
+ * @evictions: VRAM chunks evicted
+ * @evicted_pages: pages those evictions moved to system memory
+ * @migrate_fallbacks: migrations to VRAM, from this device's VMs, that
+ *	found no memory
+ * @exclusive_pages: pages this device's VMs took exclusive for atomics
+ *
+ * The SVM core counts nothing: it reports ranges, invalidations and
+ * migrations through its callbacks and return values, and simgpu_svm.c
+ * and simgpu_dmem.c count them here.
+ */
+struct simgpu_svm_stats {
+	atomic64_t ranges_created;
+	atomic64_t ranges_removed;
+	atomic64_t ranges_by_chunk[SIMGPU_SVM_NUM_CHUNKS];
+	atomic64_t pages_faulted;
+	atomic64_t invalidations;
+	atomic64_t to_devmem_pages;
+	atomic64_t to_devmem_by_chunk[SIMGPU_SVM_NUM_CHUNKS];
+	atomic64_t to_devmem_folios;
+	atomic64_t to_ram_pages;
+	atomic64_t to_ram_chunks;
+	atomic64_t to_ram_folios;
+	atomic64_t evictions;
+	atomic64_t evicted_pages;
+	atomic64_t migrate_fallbacks;
+	atomic64_t exclusive_pages;
+};
+
+unsigned int simgpu_svm_chunk_index(u64 size);
+
+#endif /* _SIMGPU_SVM_H_ */
