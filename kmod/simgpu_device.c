@@ -3,6 +3,7 @@
  * simgpu: the platform driver and the simulated devices it binds to.
  */
 
+#include <linux/dma-mapping.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
 
@@ -152,6 +153,13 @@ static int simgpu_probe(struct platform_device *pdev)
 		return -EBUSY;
 	}
 
+	/*
+	 * The simulated engines reach all of system memory: DMA addresses
+	 * of SVM pages (drm_gpusvm maps them) must not bounce below 4 GiB.
+	 */
+	err = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		return err;
 	sdev = devm_drm_dev_alloc(&pdev->dev, &simgpu_drm_driver,
 				  struct simgpu_device, drm);
 	if (IS_ERR(sdev))

@@ -16,6 +16,7 @@
 
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_bo.h"
+#include "simgpu_svm_backend.h"
 #include "simgpu_dmem.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
@@ -460,6 +461,14 @@ int simgpu_dmem_init(struct simgpu_device *sdev)
 
 	spin_lock_init(&dmem->lru_lock);
 	INIT_LIST_HEAD(&dmem->lru);
+
+	/* The pagemap's operations are those of simgpu's own core. */
+	if (!sdev->params->svm->devmem) {
+		drm_info(&sdev->drm,
+			 "no VRAM migration: svm_core=%s does not migrate to VRAM yet\n",
+			 sdev->params->svm->name);
+		return 0;
+	}
 	dmem->wq = alloc_workqueue("simgpu%u-dmem", WQ_UNBOUND, 0, sdev->id);
 	if (!dmem->wq)
 		return -ENOMEM;

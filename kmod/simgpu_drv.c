@@ -16,6 +16,7 @@
 #include "simgpu_bo.h"
 #include "simgpu_drv.h"
 #include "simgpu_exec.h"
+#include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
 
 /**
@@ -60,7 +61,38 @@ module_param(link_groups, charp, 0444);
 MODULE_PARM_DESC(link_groups,
 		 "Devices that share an interconnect, e.g. \"0,1\" or \"0,1;2,3\": each one maps the others' VRAM in place (default none)");
 
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+#define SVM_CORES "\"kernel\" (the kernel's drm_gpusvm; no VRAM migration yet) or \"simgpu\" (kmod/gpusvm)"
+#else
+#define SVM_CORES "\"simgpu\" (kmod/gpusvm; \"kernel\" needs CONFIG_DRM_GPUSVM)"
+#endif
+
+static char *svm_core = "simgpu";
+module_param(svm_core, charp, 0444);
+MODULE_PARM_DESC(svm_core, "SVM core: " SVM_CORES " (default simgpu)");
+
 static struct simgpu_params simgpu_params;
+
+/*
+ * The SVM backend svm_core names; NULL, after saying why, for an unknown
+ * name or one this kernel cannot do.
+ */
+static const struct simgpu_svm_backend *svm_backend_lookup(const char *name)
+{
+	if (sysfs_streq(name, "simgpu"))
+		return &simgpu_svm_backend_simgpu;
+	if (!sysfs_streq(name, "kernel")) {
+		pr_err(SIMGPU_DRIVER_NAME ": svm_core=\"%s\" is neither \"kernel\" nor \"simgpu\"\n",
+		       name);
+		return NULL;
+	}
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+	return &simgpu_svm_backend_kernel;
+#else
+	pr_err(SIMGPU_DRIVER_NAME ": svm_core=kernel needs a kernel with drm_gpusvm (CONFIG_DRM_GPUSVM, 6.15 and later); use svm_core=simgpu\n");
+	return NULL;
+#endif
+}
 
 static int check_range(const char *name, unsigned int val,
 		       unsigned int min, unsigned int max)
@@ -270,6 +302,10 @@ static int __init simgpu_init(void)
 		       link_groups, num_devices);
 		return err;
 	}
+	simgpu_params.svm = svm_backend_lookup(svm_core);
+	if (!simgpu_params.svm)
+		return -EINVAL;
+	pr_info(SIMGPU_DRIVER_NAME ": SVM core: %s\n", simgpu_params.svm->name);
 
 	return simgpu_device_driver_register(&simgpu_params);
 }

@@ -23,6 +23,7 @@
 #include "simgpu_vram.h"
 
 struct simgpu_engine;
+struct simgpu_svm_backend;
 
 #define SIMGPU_DRIVER_NAME	"simgpu"
 #define SIMGPU_VA_BITS		48
@@ -49,6 +50,8 @@ struct simgpu_engine;
  * @num_copy_engines: copy engines per device
  * @link_group: per device, the link group it belongs to (1 ..), 0 for
  *	none: the devices of a group share an interconnect
+ * @svm: the SVM backend (the svm_core parameter): drm_gpusvm or
+ *	simgpu's own core
  *
  * Filled from the module parameters once at load and read-only after.
  */
@@ -58,6 +61,7 @@ struct simgpu_params {
 	unsigned int num_compute_engines;
 	unsigned int num_copy_engines;
 	u8 link_group[SIMGPU_MAX_DEVICES];
+	const struct simgpu_svm_backend *svm;
 };
 
 /**

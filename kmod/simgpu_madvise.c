@@ -12,6 +12,7 @@
 #include <drm/drm_file.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_svm.h"
 #include "simgpu_vm.h"
 
 /**
@@ -247,7 +248,7 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 		s->attrs = pieces[i].attrs;
 		INIT_LIST_HEAD(&s->gc_link);
 		err = mmu_interval_notifier_insert(&s->notifier,
-						   simgpu_gpusvm_mm(&vm->svm),
+						   vm->svm_mm,
 						   s->start,
 						   pieces[i].end - s->start,
 						   &span_notifier_ops);
@@ -260,8 +261,7 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 	/* Out of memory: the spans not made fall back to the defaults. */
 	kfree(old);
 
-	if (vm->svm_active)
-		simgpu_gpusvm_remove_ranges(&vm->svm, lo, hi);
+	simgpu_svm_remove_ranges_locked(vm, lo, hi);
 	return err;
 }
 
@@ -482,7 +482,7 @@ int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
 	end = args->start + args->range;
 	mutex_lock(&vm->lock);
 	err = -EINVAL;
-	if (!vm->svm_active || simgpu_gpusvm_mm(&vm->svm) != current->mm)
+	if (!vm->svm_active || vm->svm_mm != current->mm)
 		goto out;
 	for (addr = args->start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))

@@ -11,7 +11,8 @@
 #include <linux/sizes.h>
 
 #include "simgpu_drv.h"
-#include "simgpu_trace.h"
+#include "simgpu_svm.h"
+#include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
 
 /**
@@ -61,7 +62,8 @@
  * -> engine tlb_lock.
  */
 
-static const u64 svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = {
+/* The range sizes of both backends' mirrors, largest first. */
+const u64 simgpu_svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = {
 	SZ_2M, SZ_64K, SZ_4K
 };
 
@@ -85,16 +87,6 @@ module_param(notifier_size, uint, 0444);
 MODULE_PARM_DESC(notifier_size,
 		 "SVM notifier window in MiB, a power of two (default 512)");
 
-static struct simgpu_vm *svm_to_vm(struct simgpu_gpusvm *svm)
-{
-	return container_of(svm, struct simgpu_vm, svm);
-}
-
-static struct simgpu_svm_stats *svm_stats(struct simgpu_gpusvm *svm)
-{
-	return &svm_to_vm(svm)->sdev->svm_stats;
-}
-
 /**
  * simgpu_svm_chunk_index() - the index of a range size in the chunk list
  * @size: a range size: 2 MiB, 64 KiB or 4 KiB
@@ -106,48 +98,10 @@ unsigned int simgpu_svm_chunk_index(u64 size)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(svm_chunk_sizes) - 1; i++)
-		if (size == svm_chunk_sizes[i])
+	for (i = 0; i < SIMGPU_SVM_NUM_CHUNKS - 1; i++)
+		if (size == simgpu_svm_chunk_sizes[i])
 			break;
 	return i;
-}
-
-static void svm_invalidate(struct simgpu_gpusvm *svm,
-			   struct simgpu_gpusvm_range *range, u64 start,
-			   u64 end)
-{
-	struct simgpu_vm *vm = svm_to_vm(svm);
-
-	simgpu_gpusvm_assert_in_notifier(svm);
-	trace_simgpu_invalidate(start, end);
-	simgpu_pt_zap(&vm->pt, start, end);
-	simgpu_vm_tlb_invalidate(vm, start, end);
-}
-
-static void svm_invalidated(struct simgpu_gpusvm *svm)
-{
-	atomic64_inc(&svm_stats(svm)->invalidations);
-}
-
-static void svm_schedule_gc(struct simgpu_gpusvm *svm)
-{
-	queue_work(system_unbound_wq, &svm_to_vm(svm)->svm_gc_work);
-}
-
-static void svm_range_created(struct simgpu_gpusvm *svm,
-			      struct simgpu_gpusvm_range *range)
-{
-	struct simgpu_svm_stats *s = svm_stats(svm);
-	u64 size = simgpu_gpusvm_range_size(range);
-
-	atomic64_inc(&s->ranges_created);
-	atomic64_inc(&s->ranges_by_chunk[simgpu_svm_chunk_index(size)]);
-}
-
-static void svm_range_removed(struct simgpu_gpusvm *svm,
-			      struct simgpu_gpusvm_range *range)
-{
-	atomic64_inc(&svm_stats(svm)->ranges_removed);
 }
 
 static unsigned int svm_evict_age_ms = 100;
@@ -155,35 +109,62 @@ module_param(svm_evict_age_ms, uint, 0644);
 MODULE_PARM_DESC(svm_evict_age_ms,
 		 "GPU faults evict only SVM chunks in VRAM for at least this long; younger ones make the fault map system memory instead (default 100)");
 
-static struct simgpu_gpusvm_devmem *
-svm_devmem_alloc(struct simgpu_gpusvm *svm, struct simgpu_gpusvm_range *range,
-		 u64 size, void *target, const struct simgpu_gpusvm_ctx *ctx)
+/**
+ * simgpu_svm_evict_age() - how long SVM chunks stay in VRAM before a fault
+ * may evict them
+ *
+ * Return: the svm_evict_age_ms parameter, in jiffies.
+ */
+unsigned long simgpu_svm_evict_age(void)
 {
-	struct simgpu_gpusvm_devmem *devmem;
-
-	lockdep_assert_held(&svm_to_vm(svm)->lock);
-	mmap_assert_locked(simgpu_gpusvm_mm(svm));
-	/*
-	 * A fault that would evict what the GPU just brought in is
-	 * thrashing: the working set exceeds VRAM, and mapping the range in
-	 * system memory serves the GPU sooner than another migration.
-	 */
-	devmem = simgpu_dmem_svm_alloc(target, size, svm_to_vm(svm),
-				       ctx->force ? 0 :
-				       msecs_to_jiffies(READ_ONCE(svm_evict_age_ms)));
-	if (IS_ERR(devmem))
-		atomic64_inc(&svm_stats(svm)->migrate_fallbacks);
-	return devmem;
+	return msecs_to_jiffies(READ_ONCE(svm_evict_age_ms));
 }
 
-static const struct simgpu_gpusvm_ops svm_ops = {
-	.invalidate = svm_invalidate,
-	.invalidated = svm_invalidated,
-	.schedule_gc = svm_schedule_gc,
-	.range_created = svm_range_created,
-	.range_removed = svm_range_removed,
-	.devmem_alloc = svm_devmem_alloc,
-};
+/**
+ * simgpu_svm_notifier_size() - the size of the SVM notifier windows
+ *
+ * Return: the notifier_size parameter, in bytes.
+ */
+u64 simgpu_svm_notifier_size(void)
+{
+	return (u64)notifier_size * SZ_1M;
+}
+
+static const struct simgpu_svm_backend *svm_be(const struct simgpu_vm *vm)
+{
+	return vm->sdev->params->svm;
+}
+
+/**
+ * simgpu_svm_remove_ranges_locked() - drop the SVM ranges over a span
+ * @vm: the VM, its lock held
+ * @start: first address
+ * @end: end of the span
+ *
+ * Their PTEs are zapped and flushed; the next GPU fault there makes new
+ * ranges (a bind changed the mirror, or attributes changed).
+ */
+void simgpu_svm_remove_ranges_locked(struct simgpu_vm *vm, u64 start, u64 end)
+{
+	lockdep_assert_held(&vm->lock);
+
+	if (vm->svm_active)
+		svm_be(vm)->remove_ranges(vm, start, end);
+}
+
+/**
+ * simgpu_svm_count_ranges_locked() - count a VM's SVM ranges by size
+ * @vm: the VM, its lock held
+ * @counts: incremented per range, indexed like simgpu_svm_chunk_sizes
+ */
+void simgpu_svm_count_ranges_locked(struct simgpu_vm *vm,
+				    unsigned long *counts)
+{
+	lockdep_assert_held(&vm->lock);
+
+	if (vm->svm_active)
+		svm_be(vm)->count_ranges(vm, counts);
+}
 
 /**
  * simgpu_svm_gc_work() - remove the SVM ranges the CPU unmapped
@@ -197,7 +178,7 @@ void simgpu_svm_gc_work(struct work_struct *work)
 	mutex_lock(&vm->lock);
 	if (vm->svm_active) {
 		simgpu_madv_gc_locked(vm);
-		simgpu_gpusvm_garbage_collect(&vm->svm);
+		svm_be(vm)->garbage_collect(vm);
 	}
 	mutex_unlock(&vm->lock);
 }
@@ -216,19 +197,14 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 	lockdep_assert_held(&vm->lock);
 
 	if (vm->svm_active)
-		return simgpu_gpusvm_mm(&vm->svm) == current->mm ? 0 : -EINVAL;
+		return vm->svm_mm == current->mm ? 0 : -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
 
-	/* VRAM pages of the device and its link group are mapped in place. */
-	err = simgpu_gpusvm_init(&vm->svm, current->mm, 0, TASK_SIZE,
-				 (u64)notifier_size * SZ_1M, svm_chunk_sizes,
-				 ARRAY_SIZE(svm_chunk_sizes), &svm_ops,
-				 vm->sdev->dmem.enabled ?
-				 vm->sdev->dmem.pagemap.owner : NULL);
+	err = svm_be(vm)->init(vm, current->mm);
 	if (err)
 		return err;
-	simgpu_gpusvm_driver_set_lock(&vm->svm, &vm->lock);
+	vm->svm_mm = current->mm;
 	vm->svm_pid = get_task_pid(current, PIDTYPE_TGID);
 	vm->svm_active = true;
 	return 0;
@@ -248,7 +224,8 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 	mutex_lock(&vm->lock);
 	if (vm->svm_active) {
 		simgpu_madv_fini_locked(vm);
-		simgpu_gpusvm_fini(&vm->svm);
+		svm_be(vm)->fini(vm);
+		vm->svm_mm = NULL;
 		put_pid(vm->svm_pid);
 		vm->svm_active = false;
 	}
@@ -288,57 +265,59 @@ struct svm_policy {
 };
 
 /* The PTE for page @i of @r. */
-static u64 svm_pte(struct simgpu_vm *vm, const struct simgpu_gpusvm_range *r,
+static u64 svm_pte(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 		   unsigned long i, const struct svm_policy *pol)
 {
-	unsigned long pfn = simgpu_gpusvm_range_pfn(r, i);
-	struct page *page = hmm_pfn_to_page(pfn);
-	bool vram = simgpu_dmem_page_is_local(vm->sdev, page);
-	struct simgpu_device *peer = NULL;
+	struct simgpu_svm_page p;
 	u64 pte;
 
-	if (!vram)
-		peer = simgpu_dmem_page_peer(vm->sdev, page);
-	if (vram)
-		pte = simgpu_dmem_page_offset(vm->sdev, page) | SIMGPU_PTE_VRAM;
-	else if (peer)
+	svm_be(vm)->range_page(vm, r, i, &p);
+	pte = p.addr | SIMGPU_PTE_VALID;
+	if (p.vram)
+		pte |= SIMGPU_PTE_VRAM;
+	if (p.vram && p.vram != vm->sdev)
 		/* In place, over the link. */
-		pte = simgpu_dmem_page_offset(peer, page) | SIMGPU_PTE_VRAM |
-		      SIMGPU_PTE_PEER | FIELD_PREP(SIMGPU_PTE_PEER_ID, peer->id);
-	else
-		pte = page_to_phys(page);
-	vram |= !!peer;
-	pte |= SIMGPU_PTE_VALID;
-	if (!(pfn & HMM_PFN_WRITE) || simgpu_gpusvm_range_read_only(r))
+		pte |= SIMGPU_PTE_PEER |
+		       FIELD_PREP(SIMGPU_PTE_PEER_ID, p.vram->id);
+	if (!p.write)
 		return pte;
 	pte |= SIMGPU_PTE_WRITE;
 	/*
 	 * A page held exclusive takes atomics whatever the fault; under an
 	 * exclusive policy other system pages fault for their own hold.
 	 */
-	if (!vram && simgpu_gpusvm_range_page_held(r, i))
+	if (p.exclusive)
 		pte |= SIMGPU_PTE_ATOMIC | SIMGPU_PTE_EXCLUSIVE;
-	else if (vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
+	else if (p.vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC;
 	return pte;
+}
+
+static u64 svm_range_size(struct simgpu_vm *vm, struct simgpu_svm_range *r)
+{
+	return svm_be(vm)->range_end(r) - svm_be(vm)->range_start(r);
 }
 
 /*
  * Whether a 2 MiB range can take one 2 MiB entry: a THP mapped by a PMD,
  * or 512 pages of one contiguous, aligned VRAM chunk with one permission.
  */
-static bool svm_range_huge(struct simgpu_vm *vm,
-			   const struct simgpu_gpusvm_range *r,
+static bool svm_range_huge(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 			   const struct svm_policy *pol)
 {
-	u64 first = svm_pte(vm, r, 0, pol);
+	struct simgpu_svm_page p;
+	u64 first;
 	unsigned long i;
 
-	if (simgpu_gpusvm_range_size(r) != SIMGPU_HUGE_SIZE ||
-	    !IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
+	if (svm_range_size(vm, r) != SIMGPU_HUGE_SIZE)
 		return false;
-	if (!(first & SIMGPU_PTE_VRAM))
-		return hmm_pfn_to_map_order(simgpu_gpusvm_range_pfn(r, 0)) >= 9;
+	first = svm_pte(vm, r, 0, pol);
+	if (!IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
+		return false;
+	if (!(first & SIMGPU_PTE_VRAM)) {
+		svm_be(vm)->range_page(vm, r, 0, &p);
+		return (1UL << p.order) >= SIMGPU_PT_ENTRIES;
+	}
 	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
 		if (svm_pte(vm, r, i, pol) !=
 		    first + (i << PAGE_SHIFT))
@@ -347,13 +326,12 @@ static bool svm_range_huge(struct simgpu_vm *vm,
 }
 
 /* Map a range whose pages were collected; -EAGAIN if they went stale. */
-static int svm_commit_locked(struct simgpu_vm *vm,
-			     struct simgpu_gpusvm_range *r,
+static int svm_commit_locked(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 			     const struct svm_policy *pol)
 {
-	struct simgpu_gpusvm *svm = &vm->svm;
-	u64 start = simgpu_gpusvm_range_start(r);
-	u64 end = simgpu_gpusvm_range_end(r);
+	const struct simgpu_svm_backend *be = svm_be(vm);
+	u64 start = be->range_start(r);
+	u64 end = be->range_end(r);
 	unsigned long i, n = (end - start) >> PAGE_SHIFT;
 	bool huge;
 	int err;
@@ -372,10 +350,9 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 	if (!list_empty(&vm->pt.stale))
 		simgpu_vm_invalidate_locked(vm, start, end);
 
-	simgpu_gpusvm_notifier_lock(svm);
-	if (simgpu_gpusvm_range_unmapped(r) ||
-	    simgpu_gpusvm_range_retry_locked(svm, r)) {
-		simgpu_gpusvm_notifier_unlock(svm);
+	be->notifier_lock(vm);
+	if (!be->range_pages_valid_locked(vm, r)) {
+		be->notifier_unlock(vm);
 		return -EAGAIN;
 	}
 	if (huge) {
@@ -392,9 +369,9 @@ static int svm_commit_locked(struct simgpu_vm *vm,
 		simgpu_pt_zap(&vm->pt, start, end);
 		simgpu_vm_tlb_invalidate(vm, start, end);
 	} else {
-		simgpu_gpusvm_range_set_pages_valid_locked(svm, r);
+		be->range_set_mapped_locked(vm, r);
 	}
-	simgpu_gpusvm_notifier_unlock(svm);
+	be->notifier_unlock(vm);
 	return err;
 }
 
@@ -408,68 +385,60 @@ static int svm_commit_locked(struct simgpu_vm *vm,
  */
 #define SVM_THRASH_BOUNCES	3
 
-/* Neither in this device's VRAM nor in a linked device's. */
-static bool pfn_is_system(struct simgpu_vm *vm, unsigned long pfn)
+/* Page @i of @r is in system memory, not in any device's VRAM. */
+static bool svm_page_is_system(struct simgpu_vm *vm,
+			       struct simgpu_svm_range *r, unsigned long i)
 {
-	struct page *page = hmm_pfn_to_page(pfn);
+	struct simgpu_svm_page p;
 
-	return !simgpu_dmem_page_is_local(vm->sdev, page) &&
-	       !simgpu_dmem_page_peer(vm->sdev, page);
-}
-
-/* The collected pfn of the page at @addr in @r. */
-static unsigned long range_pfn_at(const struct simgpu_gpusvm_range *r,
-				  u64 addr)
-{
-	return simgpu_gpusvm_range_pfn(r, (addr -
-				       simgpu_gpusvm_range_start(r)) >>
-				       PAGE_SHIFT);
+	svm_be(vm)->range_page(vm, r, i, &p);
+	return !p.vram;
 }
 
 static bool range_has_system_pages(struct simgpu_vm *vm,
-				   const struct simgpu_gpusvm_range *r)
+				   struct simgpu_svm_range *r)
 {
-	unsigned long i, n = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+	unsigned long i, n = svm_range_size(vm, r) >> PAGE_SHIFT;
 
 	for (i = 0; i < n; i++)
-		if (pfn_is_system(vm, simgpu_gpusvm_range_pfn(r, i)))
+		if (svm_page_is_system(vm, r, i))
 			return true;
 	return false;
 }
 
 /* Migrate @r to VRAM as @pol says, if it may; the pages moved or 0. */
-static long svm_migrate_range(struct simgpu_vm *vm,
-			      struct simgpu_gpusvm_range *r,
+static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 			      const struct svm_policy *pol,
-			      const struct simgpu_gpusvm_ctx *fault_ctx)
+			      const struct simgpu_svm_ctx *fault_ctx)
 {
-	struct simgpu_gpusvm_ctx ctx = *fault_ctx;
+	const struct simgpu_svm_backend *be = svm_be(vm);
+	struct simgpu_svm_ctx ctx = *fault_ctx;
 
 	/* Other VRAM pages only move device to device, over a link. */
 	ctx.device_pages = pol->peer_pages && simgpu_device_link_mask(vm->sdev);
 
 	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
 	    (pol->thrash_limit &&
-	     simgpu_gpusvm_range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
+	     be->range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
 		return 0;
 	/*
 	 * All in this VRAM or a linked device's, to be mapped in place: a
 	 * migration would move nothing, yet invalidate the linked devices
 	 * that map the range.
 	 */
-	if (!ctx.device_pages && simgpu_gpusvm_range_in_devmem(&vm->svm, r))
+	if (!ctx.device_pages && be->range_in_devmem(vm, r))
 		return 0;
-	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, r, pol->target, &ctx);
+	return be->range_migrate_to_devmem(vm, r, pol->target, &ctx);
 }
 
 /* Collect the pages of @r, counting them for the device and the VM. */
-static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_gpusvm_range *r,
-			 const struct simgpu_gpusvm_ctx *ctx)
+static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_svm_range *r,
+			 const struct simgpu_svm_ctx *ctx)
 {
-	u64 npages = simgpu_gpusvm_range_size(r) >> PAGE_SHIFT;
+	u64 npages = svm_range_size(vm, r) >> PAGE_SHIFT;
 	int err;
 
-	err = simgpu_gpusvm_range_get_pages(&vm->svm, r, ctx);
+	err = svm_be(vm)->range_get_pages(vm, r, ctx);
 	if (err)
 		return err;
 	atomic64_add(npages, &vm->sdev->svm_stats.pages_faulted);
@@ -487,14 +456,14 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 				u64 hi, bool write, bool strict,
 				const struct svm_policy *policy, u64 *next)
 {
-	const struct simgpu_gpusvm_ctx ctx = {
+	const struct simgpu_svm_ctx ctx = {
 		.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms)),
 		.write = write,
 		.device_folios = READ_ONCE(svm_device_thp),
 		.force = policy->force,
 	};
-	struct simgpu_gpusvm *svm = &vm->svm;
-	struct simgpu_gpusvm_range *r;
+	const struct simgpu_svm_backend *be = svm_be(vm);
+	struct simgpu_svm_range *r;
 	struct svm_policy pol;
 	unsigned int tries;
 	long moved;
@@ -504,13 +473,13 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 
 	for (tries = 0; tries < SVM_FAULT_TRIES && err == -EAGAIN; tries++) {
 		pol = *policy;
-		r = simgpu_gpusvm_range_find_or_insert(svm, addr, lo, hi);
+		r = be->range_find_or_insert(vm, addr, lo, hi);
 		if (IS_ERR(r))
 			return PTR_ERR(r);
-		*next = simgpu_gpusvm_range_end(r);
+		*next = be->range_end(r);
 
 		if (pol.place == SVM_PLACE_SYSTEM)
-			moved = simgpu_gpusvm_migrate_to_ram(svm, r);
+			moved = be->range_migrate_to_ram(vm, r);
 		else
 			moved = svm_migrate_range(vm, r, &pol, &ctx);
 		/*
@@ -528,9 +497,9 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		    svm_migrate_range(vm, r, &pol, &ctx) > 0)
 			err = svm_get_pages(vm, r, &ctx);
 		if (!err && pol.exclusive &&
-		    pfn_is_system(vm, range_pfn_at(r, addr))) {
-			err = simgpu_gpusvm_range_make_exclusive(svm, r, addr,
-								 &ctx);
+		    svm_page_is_system(vm, r, (addr - be->range_start(r)) >>
+					      PAGE_SHIFT)) {
+			err = be->range_make_exclusive(vm, r, addr, &ctx);
 			if (err > 0) {
 				atomic64_inc(&vm->sdev->svm_stats.exclusive_pages);
 				err = 0;
@@ -549,7 +518,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			}
 		}
 		if (err == -ERANGE) {
-			simgpu_gpusvm_range_remove(svm, r);
+			be->range_remove(vm, r);
 			err = -EAGAIN;
 			continue;
 		}
@@ -558,7 +527,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		/* Kept being invalidated: not the job's fault, try again. */
 		if (err == -ETIME)
 			err = -EAGAIN;
-		if (!err && strict && write && simgpu_gpusvm_range_read_only(r))
+		if (!err && strict && write && be->range_read_only(r))
 			err = -EFAULT;
 		if (!err)
 			err = svm_commit_locked(vm, r, &pol);
@@ -681,7 +650,7 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 
 	lockdep_assert_held(&vm->lock);
 
-	if (!vm->svm_active || simgpu_gpusvm_mm(&vm->svm) != current->mm)
+	if (!vm->svm_active || vm->svm_mm != current->mm)
 		return -EINVAL;
 	for (addr = start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))

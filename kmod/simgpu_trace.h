@@ -75,6 +75,17 @@ DEFINE_EVENT(simgpu_span, simgpu_invalidate,
 	TP_ARGS(start, end)
 );
 
+/* The kernel SVM backend's ranges (drm_gpusvm has no tracepoints). */
+DEFINE_EVENT(simgpu_span, simgpu_svm_range_create,
+	TP_PROTO(u64 start, u64 end),
+	TP_ARGS(start, end)
+);
+
+DEFINE_EVENT(simgpu_span, simgpu_svm_range_remove,
+	TP_PROTO(u64 start, u64 end),
+	TP_ARGS(start, end)
+);
+
 TRACE_EVENT(simgpu_job_end,
 	TP_PROTO(u32 dev, u32 queue, int error),
 	TP_ARGS(dev, queue, error),

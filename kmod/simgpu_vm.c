@@ -18,6 +18,7 @@
 #include "simgpu_bo.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
+#include "simgpu_svm.h"
 #include "simgpu_sync.h"
 #include "simgpu_vm.h"
 
@@ -422,8 +423,7 @@ void simgpu_vm_info_locked(struct simgpu_vm *vm, struct simgpu_vm_info *info)
 				       va->gem.obj ? &info->bo : &info->svm);
 		cond_resched();
 	}
-	if (vm->svm_active)
-		simgpu_gpusvm_count_ranges(&vm->svm, info->ranges);
+	simgpu_svm_count_ranges_locked(vm, info->ranges);
 }
 
 /**
@@ -903,8 +903,7 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, const struct bind_op *op)
 			goto out_free;
 	}
 
-	if (vm->svm_active)
-		simgpu_gpusvm_remove_ranges(&vm->svm, op->start, op->end);
+	simgpu_svm_remove_ranges_locked(vm, op->start, op->end);
 	err = simgpu_pt_clear(&vm->pt, op->start, op->end);
 	if (err)
 		goto out_free;

@@ -16,6 +16,7 @@ struct drm_device;
 struct drm_file;
 struct simgpu_bo;
 struct simgpu_device;
+struct simgpu_svm_kernel;
 
 /**
  * struct simgpu_madv_attrs - the MADVISE attributes of an address
@@ -63,9 +64,14 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
  * @flags: DRM_SIMGPU_VM_CREATE_* given at creation
  * @lock: protects the VA tree of @gpuvm and updates of @pt
  * @pt: the page table the engines walk
- * @svm_active: @svm mirrors a process (after the first mirror MAP)
+ * @svm_active: the VM mirrors a process (after the first mirror MAP),
+ *	through the SVM backend of the svm_core parameter (simgpu_svm.c)
  * @svm_pid: that process (lock)
- * @svm: the SVM core's mirror of that process
+ * @svm_mm: its address space (lock; compared, not referenced: the
+ *	backend's notifiers keep it)
+ * @svm: the simgpu backend's mirror (gpusvm/)
+ * @svm_kernel: the kernel backend's mirror (drm_gpusvm,
+ *	simgpu_svm_kernel.c)
  * @svm_gc_work: removes the ranges the CPU unmapped and resets the
  *	attributes of unmapped memory
  * @madv: interval tree of &struct simgpu_madv_span (lock)
@@ -84,7 +90,9 @@ struct simgpu_vm {
 	struct simgpu_pt pt;
 	bool svm_active;
 	struct pid *svm_pid;
+	struct mm_struct *svm_mm;
 	struct simgpu_gpusvm svm;
+	struct simgpu_svm_kernel *svm_kernel;
 	struct work_struct svm_gc_work;
 	struct rb_root_cached madv;
 	spinlock_t madv_lock;
