@@ -62,6 +62,8 @@
  * (spinlock) protects the LRU; an evictor takes an object reference under
  * it, and the release takes the object off the LRU first. Nothing here
  * runs in reclaim or in an MMU notifier.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 /**

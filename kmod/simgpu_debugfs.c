@@ -72,6 +72,8 @@
  * VM lock keeps in place), so the MMU notifier and reclaim never wait
  * for it; a fault of the VM waits for one VM's walk. The comm is read
  * under RCU, as drm's own "clients" file does.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static struct simgpu_device *node_sdev(struct seq_file *m)

@@ -54,6 +54,8 @@
  * it is left, and a probe fails with -EBUSY while the entry of its index
  * still holds an unbound instance that open files keep alive. No lock of
  * the driver is taken here.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static const struct simgpu_params *simgpu_dev_params;
@@ -192,6 +194,7 @@ static int simgpu_probe(struct platform_device *pdev)
 	err = simgpu_dmem_init(sdev);
 	if (err)
 		return err;
+	simgpu_lockdep_prime(sdev);
 	WRITE_ONCE(simgpu_devs[sdev->id], sdev);
 
 	platform_set_drvdata(pdev, sdev);

@@ -64,6 +64,8 @@
  * ioctl; evicting buffer objects after the chunks takes their locks (see
  * simgpu_bo.c), never a VM lock other than by trylock. The copy callbacks take only the copy engine's spinlock and
  * sleep on a completion, so they are safe in migrate_to_ram.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 #if SIMGPU_HAVE_DEVMEM

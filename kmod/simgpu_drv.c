@@ -36,6 +36,8 @@
  *
  * Nothing in this file takes a lock: the parameters are written once in
  * module init, before any device exists, and are read-only afterwards.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static unsigned int num_devices = 2;

@@ -162,6 +162,15 @@ static inline struct simgpu_device *to_simgpu_device(struct drm_device *drm)
 }
 
 int simgpu_params_check(const struct simgpu_params *p);
+
+void simgpu_vm_lock_init(struct mutex *lock);
+#if IS_ENABLED(CONFIG_LOCKDEP)
+void simgpu_lockdep_prime(struct simgpu_device *sdev);
+#else
+static inline void simgpu_lockdep_prime(struct simgpu_device *sdev)
+{
+}
+#endif
 int simgpu_parse_link_groups(const char *s, unsigned int num_devices,
 			     u8 *groups);
 struct simgpu_device *simgpu_device_lookup(u32 id);

@@ -63,6 +63,8 @@
  * holds no lock while it runs a command; for a dma-fence queue it runs
  * inside a dma-fence signalling section, so lockdep checks that nothing
  * on that path allocates memory or waits for something that could.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 #define SIMGPU_SLICE_US		2000

@@ -69,6 +69,8 @@
  * inside nothing and nothing nests inside it. The per-file xarrays have
  * their own lock. The fault handler runs from a workqueue and may sleep;
  * it takes the engine lock to post its reply.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 unsigned int simgpu_job_timeout_ms = 5000;

@@ -33,6 +33,8 @@
  *
  * Runs in the engine thread with no lock held; the memory accessors take
  * the engine's TLB lock per page.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 #define BULK_CHUNK	256	/* bytes moved per access by FILL and COPY */

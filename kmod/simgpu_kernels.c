@@ -34,6 +34,8 @@
  * DOC: Locking
  *
  * Runs in the engine thread with no lock held.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 #define KBLOCK		32

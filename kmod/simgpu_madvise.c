@@ -42,6 +42,8 @@
  * recorded unmaps of every span and the list of spans that have one; it
  * is the only lock the notifier callback takes (besides queueing work),
  * so the callback never waits for the VM lock.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 /**

@@ -42,6 +42,8 @@
  * simgpu_pt_count_mapped() reads entries the same way but walks many
  * tables at leisure: it needs the owner's lock, which keeps tables from
  * being freed under it.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static unsigned int pt_index(u64 va, unsigned int level)

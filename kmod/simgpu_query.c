@@ -22,6 +22,8 @@
  * DOC: Locking
  *
  * Queries read only data that does not change after probe; no lock.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static int query_copy_out(struct drm_simgpu_query *q, const void *answer,

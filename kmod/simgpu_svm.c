@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * simgpu: shared virtual memory, the driver side of the SVM core.
+ * simgpu: shared virtual memory, the driver side of the SVM backends.
  */
 
 #include <linux/bitfield.h>
@@ -19,9 +19,10 @@
  * DOC: Overview
  *
  * A CPU_ADDR_MIRROR MAP makes part of a fault-mode VM mirror the calling
- * process: the VM's mapping tree holds a mirror mapping there (no buffer
- * object), and the first one starts the SVM core (gpusvm/) on the
- * process's mm. A buffer object mapped inside a mirror splits it like any
+ * process: the VM's drm_gpuvm holds a mirror VA there (no buffer object),
+ * and the first one starts the SVM backend the svm_core parameter chose
+ * (simgpu_svm_backend.h: the kernel's drm_gpusvm, or simgpu's own core in
+ * gpusvm/) on the process's mm. A buffer object mapped inside a mirror splits it like any
  * other mapping, so the mirror pieces are exactly where SVM applies.
  *
  * A GPU fault in a mirror piece (simgpu_svm_fault_locked(), from the device's
@@ -40,26 +41,29 @@
  * simgpu_dmem.c and docs/design.md, "VRAM migration"), and a GPU atomic
  * may take the page exclusive. The job then retries the access.
  *
- * The core calls back to zap a range's PTEs and flush the TLBs when the
- * CPU mapping changes, and to schedule the removal of ranges the CPU
- * unmapped, which runs from a worker under the VM lock. The policy of each
- * call (timeslice, write fault, compound device folios) goes to the core in
- * a &struct simgpu_gpusvm_ctx built per fault from the module parameters,
- * and the counters of debugfs' simgpu_svm (&struct simgpu_svm_stats) are
- * kept here and in simgpu_dmem.c from what the core reports.
+ * The backend's core calls back to zap a range's PTEs and flush the TLBs
+ * when the CPU mapping changes, and queues the ranges the CPU unmapped
+ * for the VM's garbage collector, which runs from a worker under the VM
+ * lock. The policy of each call (timeslice, write fault, compound device
+ * folios) goes to the backend in a &struct simgpu_svm_ctx built per fault
+ * from the module parameters, and the counters of debugfs' simgpu_svm
+ * (&struct simgpu_svm_stats) are kept by the driver (here, the backends'
+ * callbacks and simgpu_dmem.c).
  */
 
 /**
  * DOC: Locking
  *
- * The VM lock is the driver lock of the core, registered with
- * simgpu_gpusvm_driver_set_lock() so that the core asserts it: fault
- * handling, binds and the garbage collector hold it. PTEs of a range are written under the
+ * The VM lock is the driver lock of the backend's core, registered with
+ * it so that the core asserts it: fault handling, binds and the garbage
+ * collector hold it. PTEs of a range are written under the
  * core's notifier lock (read) after simgpu_pt_prepare() created the
  * tables, so nothing allocates under it; the invalidate callback, under
  * the notifier lock (write), only clears leaves (simgpu_pt_zap()) and takes
  * the engines' TLB locks. Order: vm->lock -> mmap_lock -> notifier_lock
  * -> engine tlb_lock.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 /* The range sizes of both backends' mirrors, largest first. */

@@ -64,6 +64,8 @@
  * TLB locks and &simgpu_svm_kernel.gc_lock, and allocates nothing; the
  * commit holds it for read. Order: vm->lock -> mmap_lock -> notifier lock
  * -> engine tlb_lock; gc_lock is a leaf.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 /**

@@ -37,6 +37,8 @@
  * only. The VRAM allocation callback runs under the VM lock and the
  * mmap_lock. Order: vm->lock -> mmap_lock -> notifier lock -> engine
  * tlb_lock.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static struct simgpu_vm *svm_to_vm(struct simgpu_gpusvm *svm)

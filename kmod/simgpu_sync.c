@@ -36,6 +36,8 @@
  *
  * No lock of the driver: lookups take references through the DRM core
  * and the eventfd code.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,

@@ -74,6 +74,8 @@
  * to count what the VM maps (simgpu_vm_info_locked()).
  * The per-file xarrays of VMs have their own internal lock; a reference
  * is taken under it (simgpu_vm_lookup(), simgpu_vm_find_next()).
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 /* Driver bits of &drm_gpuva.flags. */
@@ -594,7 +596,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	kref_init(&vm->ref);
 	vm->sdev = to_simgpu_device(drm);
 	vm->flags = args->flags;
-	mutex_init(&vm->lock);
+	simgpu_vm_lock_init(&vm->lock);
 	INIT_WORK(&vm->svm_gc_work, simgpu_svm_gc_work);
 	vm->madv = RB_ROOT_CACHED;
 	spin_lock_init(&vm->madv_lock);

@@ -30,6 +30,8 @@
  * (gpu_buddy allocates its block structures), so it must never be taken
  * from a reclaim or MMU-notifier path. @chunks is written only at init and
  * fini.
+ *
+ * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
 #define VRAM_CHUNK_ORDER	(21 - PAGE_SHIFT)
