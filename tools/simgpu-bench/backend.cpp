@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <spawn.h>
 #include <sys/klog.h>
@@ -32,11 +33,11 @@ simgpu::Result<void> run(const std::vector<std::string>& args)
     pid_t pid = 0;
     const int err = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
     if (err)
-        return simgpu::Error{err, line};
+        return simgpu::Error{err, line + ": " + std::strerror(err)};
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
-            return simgpu::Error::from_errno(line + ": waitpid");
+            return simgpu::Error{errno, line + ": waitpid: " + std::strerror(errno)};
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return {};

@@ -14,8 +14,9 @@ std::string loaded_backend();
 // Reloads simgpu on @backend: rmmod simgpu, then modprobe simgpu with the
 // module parameters of $SIMGPU_MODPARAMS (the test guest exports the -p of
 // scripts/qemu-run.sh) and svm_core=@backend. Needs root, and no simgpu
-// device may be open. On failure, why: the kernel's own message when it
-// refused the backend (svm_core=kernel on a kernel without drm_gpusvm).
+// device may be open. On failure, why, in the error's what (the
+// kernel's own message when it refused the backend: svm_core=kernel on a
+// kernel without drm_gpusvm).
 simgpu::Result<void> load_backend(const std::string& backend);
 
 } // namespace simgpu_bench

@@ -432,7 +432,7 @@ int main(int argc, char** argv)
             auto r = load_backend(b);
             current = loaded_backend();
             if (!r.ok()) {
-                pass.why_not = "not available: " + r.error().message();
+                pass.why_not = "not available: " + r.error().what;
                 std::printf("svm_core=%s: %s\n", b.c_str(), pass.why_not.c_str());
                 continue;
             }
@@ -445,7 +445,7 @@ int main(int argc, char** argv)
         auto r = load_backend(loaded);
         if (!r.ok()) {
             std::fprintf(stderr, "simgpu-bench: cannot load simgpu back on svm_core=%s: %s\n",
-                         loaded.c_str(), r.error().message().c_str());
+                         loaded.c_str(), r.error().what.c_str());
             status = status ? status : 1;
         }
     }
