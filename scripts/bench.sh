@@ -6,7 +6,12 @@
 #   scripts/bench.sh [-k stock|svm-dev] [-p MODPARAMS] [--icount[=SHIFT]]
 #                    [-- simgpu-bench options]
 #
-# The table goes to stdout; the JSON lands in build/<kernel>/bench.json,
+# simgpu-bench measures every workload on each SVM backend in turn
+# (--backends all: svm_core=simgpu, then the guest reloads simgpu with
+# svm_core=kernel, the kernel's drm_gpusvm; stock has no drm_gpusvm and
+# says the kernel backend is not available), the same anchors for both.
+# The table goes to stdout, each row of one backend next to the other's;
+# the JSON lands in build/<kernel>/bench.json,
 # its plots (scripts/plot-bench.py) in build/<kernel>/plots/ (with
 # --icount: bench-icount.json and plots-icount/). Numbers are
 # TCG-emulated: compare the ratios to the anchors measured in the same run,
@@ -44,7 +49,7 @@ out=$SIMGPU_BUILD/$kernel/bench
 suffix=${icount:+-icount}
 json=$SIMGPU_BUILD/$kernel/bench$suffix.json
 "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -p "$modparams" "${icount[@]}" -o "$out" -- sh -c \
-	"${pre}simgpu-bench --no-progress --json /tmp/bench.json $* && echo @@BENCH-JSON && cat /tmp/bench.json"
+	"${pre}simgpu-bench --no-progress --backends all --json /tmp/bench.json $* && echo @@BENCH-JSON && cat /tmp/bench.json"
 sed -n '/^@@BENCH-JSON$/,$p' "$out/per-cmd/1.out" | sed '1d' >"$json"
 python3 - "$json" "$kernel" "$(cat "$out/clock")" "$modparams" "$@" <<'PY' ||
 # The host's side of the run, first in the document; one result a line

@@ -5,13 +5,16 @@
   scripts/plot-bench.py [--plots DIR] [--markdown] BENCH.json
 
 --plots DIR writes one PNG per workload into DIR (gnuplot): the workload's
-median against the size, with min..max error bars, next to its anchors
-measured in the same run (memcpy; test_hmm where it was available), and
-overview.png, every workload's speed relative to memcpy. MiB/s and ops/s
-plots: higher is better; microsecond plots (per fault, per call): lower is.
+median against the size, with min..max error bars, one line per SVM backend
+it was measured on (the same colour, solid for the first backend, dashed
+for the next), next to its anchors measured in the same run (memcpy;
+test_hmm where it was available), and overview.png, every workload's speed
+relative to memcpy on each backend. MiB/s and ops/s plots: higher is
+better; microsecond plots (per fault, per call): lower is.
 
---markdown prints a Markdown table of every result row with its anchors
-and ratios, for README.md.
+--markdown prints a Markdown table of every result row with its backend,
+anchors and ratios, each row of one backend next to the other's (the order
+of the JSON), for README.md.
 """
 
 import argparse
@@ -52,13 +55,45 @@ def timing_text(doc):
     return "timing mode unknown"
 
 
+def backend_of(row):
+    """The SVM backend a row was measured on; a JSON of before there were
+    several has rows of simgpu's own core."""
+    return row.get("backend", "simgpu")
+
+
+def backends(doc):
+    """The SVM backends of the run, in order: (name, available, reason)."""
+    listed = doc.get("backends")
+    if listed:
+        return [(b["name"], b.get("available", False), b.get("reason", "")) for b in listed]
+    return [("simgpu", True, "")]
+
+
 def describe(doc):
-    """One line: which kernel, which timing, how many samples."""
+    """One line: which kernel, which timing, which SVM backends, how many
+    samples."""
     run = doc.get("run") or {}
     kernel = doc.get("kernel", "?")
     if run.get("kernel"):
         kernel = f"{run['kernel']} ({kernel})"
-    return f"kernel {kernel}, {timing_text(doc)}, repeat {doc.get('repeat', '?')}"
+    measured = [name for name, available, _ in backends(doc) if available]
+    svm = f", SVM backend{'s' if len(measured) != 1 else ''} {', '.join(measured)}"
+    return f"kernel {kernel}, {timing_text(doc)}{svm}, repeat {doc.get('repeat', '?')}"
+
+
+def series_style(doc, label_index, backend):
+    """Colour by row label, dashes and points by backend."""
+    order = [name for name, _, _ in backends(doc)]
+    b = order.index(backend) if backend in order else len(order)
+    dash = "" if b == 0 else " dt (10,5)"
+    return f"lt {label_index % 12 + 1}{dash} pt {(7, 5, 9, 13)[b % 4]}"
+
+
+def series_title(doc, label, backend):
+    """A series' key: its row label, and its backend when there are several."""
+    if len([name for name, available, _ in backends(doc) if available]) > 1:
+        return f"{label} [{backend}]"
+    return label
 
 
 def base_name(workload):
@@ -108,13 +143,15 @@ def plot_group(name, unit, rows, doc, terminal, png):
     plots = []
     series = {}
     for row in rows:
-        series.setdefault(row["workload"], []).append(row)
-    for i, (label, srows) in enumerate(series.items()):
+        series.setdefault((row["workload"], backend_of(row)), []).append(row)
+    labels = list(dict.fromkeys(label for label, _ in series))
+    for i, ((label, backend), srows) in enumerate(series.items()):
         lines = [f"{r['size']} {r['median']} {r['min']} {r['max']}"
                  for r in sorted(srows, key=lambda r: r["size"])]
         blocks.append(datablock(f"w{i}", lines))
-        plots.append(f"$w{i} using 1:2:3:4 with yerrorlines lw 2 pt 7 "
-                     f"title {gp_quote(label)}")
+        plots.append(f"$w{i} using 1:2:3:4 with yerrorlines lw 2 "
+                     f"{series_style(doc, labels.index(label), backend)} "
+                     f"title {gp_quote(series_title(doc, label, backend))}")
     # Anchors: the same for every series of a size (two-devices), once.
     memcpy = {}
     hmm = {}
@@ -187,18 +224,21 @@ def plot_overview(doc, terminal, png):
     seen = set()
     for row in doc["results"]:
         # munmap-invalidate's per-call row has its MiB/s row's ratio.
-        key = (row["workload"], row["size"])
+        key = (row["workload"], row["size"], backend_of(row))
         if (row["workload"].startswith("(") or row.get("ratio") is None or key in seen or
                 row["memcpy"]["kind"] == "cpu"):
             continue
         seen.add(key)
-        series.setdefault(row["workload"], []).append(row)
+        series.setdefault((row["workload"], backend_of(row)), []).append(row)
     if not series:
         return None
-    for i, (label, rows) in enumerate(series.items()):
+    labels = list(dict.fromkeys(label for label, _ in series))
+    for i, ((label, backend), rows) in enumerate(series.items()):
         lines = [f"{r['size']} {r['ratio']}" for r in sorted(rows, key=lambda r: r["size"])]
         blocks.append(datablock(f"r{i}", lines))
-        plots.append(f"$r{i} using 1:2 with linespoints lw 2 title {gp_quote(label)}")
+        plots.append(f"$r{i} using 1:2 with linespoints lw 2 "
+                     f"{series_style(doc, labels.index(label), backend)} "
+                     f"title {gp_quote(series_title(doc, label, backend))}")
     sizes = {r["size"]: r["size_text"] for rows in series.values() for r in rows}
     xtics = ", ".join(f"{gp_quote(t)} {s}" for s, t in sorted(sizes.items()))
     # The 1 line in view, and a range even for a single point.
@@ -262,13 +302,54 @@ def write_plots(doc, outdir):
     return written
 
 
+def owners(results):
+    """Each row's workload: its own base name, or for a "(...)" row the
+    workload of the row before it (as groups() puts them on one plot)."""
+    out = []
+    owner = None
+    for row in results:
+        name = row["workload"]
+        if not (name.startswith("(") and owner is not None):
+            owner = base_name(name)
+        out.append(owner)
+    return out
+
+
+def place_skips(results, skipped):
+    """Where each skip goes among the rows: {row index: [skips after it]},
+    and the skips of workloads without a row. A skip of a whole workload
+    follows its last row, one of a row (atomics-contended/global) the last
+    row of that name; as simgpu-bench orders its table."""
+    owner = owners(results)
+    after = {}
+    alone = []
+    for s in skipped:
+        name = s["workload"]
+        same_row = [i for i, r in enumerate(results) if r["workload"] == name]
+        same_workload = [i for i, o in enumerate(owner) if o == base_name(name)]
+        if name != base_name(name) and same_row:
+            after.setdefault(same_row[-1], []).append(s)
+        elif same_workload:
+            after.setdefault(same_workload[-1], []).append(s)
+        else:
+            alone.append(s)
+    return after, alone
+
+
 def markdown(doc):
     run = doc.get("run") or {}
     params = f", simgpu {run['modparams']}" if run.get("modparams") else ""
     out = [f"simgpu-bench, {describe(doc)}{params}.", ""]
-    out.append("| workload | size | result | anchor: memcpy | × memcpy | anchor: test_hmm | × test_hmm |")
-    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for r in doc["results"]:
+    out.append("| workload | size | backend | result | anchor: memcpy | × memcpy "
+               "| anchor: test_hmm | × test_hmm |")
+    out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    results = doc["results"]
+    after, alone = place_skips(results, doc.get("skipped", []))
+
+    def skip_line(workload, backend, reason):
+        return f"| {workload} | | {backend} | skipped: {reason} | | | | |"
+
+    for i, r in enumerate(results):
         unit = r["unit"]
         per = per_what(r)
         h = hmm_of(r)
@@ -276,20 +357,30 @@ def markdown(doc):
             hmm_cell, hmm_ratio = f"{fmt(h['median'])} {unit} ({h['op']})", fmt(h["ratio"])
         else:
             hmm_cell, hmm_ratio = "-", "-"
-        out.append(f"| {r['workload']} | {r['size_text']} | {fmt(r['median'])} {unit}{per} "
+        out.append(f"| {r['workload']} | {r['size_text']} | {backend_of(r)} "
+                   f"| {fmt(r['median'])} {unit}{per} "
                    f"| {fmt(r['memcpy']['value'])} {unit} ({anchor_name(r['memcpy']['kind'])}) "
                    f"| {fmt(r['ratio'])} | {hmm_cell} | {hmm_ratio} |")
-    skipped = {}
-    for s in doc.get("skipped", []):
-        skipped.setdefault(s["reason"], []).append(s["workload"])
-    for reason, names in skipped.items():
-        out.append(f"| {', '.join(names)} | | skipped: {reason} | | | | |")
+        for s in after.get(i, []):
+            out.append(skip_line(s["workload"], backend_of(s), s["reason"]))
+    # Workloads no backend ran: one line per backend and reason.
+    grouped = {}
+    for s in alone:
+        grouped.setdefault((backend_of(s), s["reason"]), []).append(s["workload"])
+    for (backend, reason), names in grouped.items():
+        out.append(skip_line(", ".join(names), backend, reason))
+    for name, available, reason in backends(doc):
+        if not available or reason:
+            out.append(f"| (every workload) | | {name} | {reason} | | | | |")
     out.append("")
     out.append("Result: median of the samples; MiB/s and ops/s: higher is better, us: "
-               "lower is better. × memcpy / × test_hmm: speed relative to the anchor "
-               "measured in the same run on the same size (> 1: faster than the anchor); "
+               "lower is better. backend: the SVM core simgpu was loaded with (svm_core: "
+               "simgpu, its own; kernel, the kernel's drm_gpusvm). × memcpy / × test_hmm: "
+               "speed relative to the anchor measured in the same run on the same size, the "
+               "same for every backend (> 1: faster than the anchor); "
                "memcpy cold: into never-touched memory, warm: between touched buffers; "
-               "atomics-contended's first anchor is one CPU thread's uncontended atomics.")
+               "atomics-contended's first anchor is one CPU thread's uncontended atomics, "
+               "measured with each row.")
     return "\n".join(out)
 
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "backend.hpp"
 #include "hmm.hpp"
 #include "simgpu/format.hpp"
 #include "util.hpp"
@@ -52,6 +53,13 @@ void usage(FILE* out)
                  "  --threads T             exec queues of multi-thread-faults (default 2)\n"
                  "  --thrash-max SIZE       evict-thrash only when twice VRAM is at most\n"
                  "                          this (default 128M)\n"
+                 "  --backends LIST         SVM backends to measure every workload on, in\n"
+                 "                          turn: simgpu, kernel (svm_core), or all (default:\n"
+                 "                          the one simgpu is loaded with); simgpu is reloaded\n"
+                 "                          for each (rmmod, modprobe simgpu $SIMGPU_MODPARAMS\n"
+                 "                          svm_core=B: needs root) and at the end on the one\n"
+                 "                          it was loaded with; a backend the kernel refuses is\n"
+                 "                          reported as not available\n"
                  "  --json FILE             results as JSON\n"
                  "  --no-progress           no progress line on stderr\n"
                  "test_hmm anchors: measured when /dev/hmm_dmirror0 exists (modprobe\n"
@@ -122,6 +130,11 @@ Options parse_args(int argc, char** argv)
                 usage_error(s.error().what);
             opt.thrash_max = s.value();
             thrash_given = true;
+        } else if (a == "--backends" || a == "--backend") {
+            auto b = parse_backends(value());
+            if (!b.ok())
+                usage_error(b.error().what);
+            opt.backends = b.value();
         } else if (a == "--json") {
             opt.json_path = value();
         } else if (a == "--no-progress") {
@@ -202,12 +215,13 @@ private:
     bool dirty_ = false;
 };
 
-std::string row_json(const Row& r, unsigned repeat)
+std::string row_json(const Row& r, const std::string& backend, unsigned repeat)
 {
     JsonObject o;
     o.string("workload", r.workload)
         .integer("size", r.size)
         .string("size_text", simgpu::format_bytes(r.size))
+        .string("backend", backend)
         .string("unit", r.unit)
         .boolean("higher_is_better", r.higher_is_better)
         .number("min", r.stats.min)
@@ -270,71 +284,70 @@ std::string row_json(const Row& r, unsigned repeat)
     return o.str();
 }
 
-} // namespace
+// What the workloads measured on one SVM backend.
+struct Pass {
+    std::string backend;
+    // Why it was not measured (not available, no device) or stopped (a
+    // failure); empty when it ran to the end.
+    std::string why_not;
+    bool ran = false; // the devices were set up: the fields below are known
+    std::string device_path;
+    Stats empty_job;
+    bool counters_ok = false;
+    uint64_t vram_size = 0;
+    bool vram_migration = false;
+    std::vector<Row> rows;
+    std::vector<Skipped> skipped;
+    // Rows and skips in the order measured; line i is rows[at[i]], or
+    // skipped[at[i]] for a skip (unit empty).
+    std::vector<PassLine> lines;
+    std::vector<size_t> at;
+};
 
-int main(int argc, char** argv)
+// Runs every workload on the backend simgpu is loaded with now, into
+// @pass: 0, or the exit status of a failure, which is printed.
+int run_pass(const Options& opt, Anchors& anchors, Pass& pass, Progress& progress)
 {
-    const Options opt = parse_args(argc, argv);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-
     auto enumerated = simgpu::Device::enumerate();
     if (!enumerated.ok()) {
-        std::fprintf(stderr, "simgpu-bench: %s\n", enumerated.error().message().c_str());
+        pass.why_not = enumerated.error().message();
+        std::fprintf(stderr, "simgpu-bench: %s\n", pass.why_not.c_str());
         return 77;
     }
     std::vector<simgpu::Device> devices = std::move(enumerated).value();
     if (devices.empty()) {
-        std::fprintf(stderr, "simgpu-bench: no simgpu device\n");
+        pass.why_not = "no simgpu device";
+        std::fprintf(stderr, "simgpu-bench: %s\n", pass.why_not.c_str());
         return 77;
     }
     if (opt.device >= devices.size()) {
-        std::fprintf(stderr, "simgpu-bench: no device %u (%zu simgpu devices)\n", opt.device,
-                     devices.size());
+        pass.why_not = "no device " + std::to_string(opt.device) + " (" +
+                       std::to_string(devices.size()) + " simgpu devices)";
+        std::fprintf(stderr, "simgpu-bench: %s\n", pass.why_not.c_str());
         return 2;
     }
-
-    utsname uts{};
-    uname(&uts);
-    const std::string thp = read_line("/sys/kernel/mm/transparent_hugepage/enabled");
-
-    std::vector<std::string> json_rows;
-    std::vector<std::string> json_skipped;
-    std::vector<std::string> json_hmm;
-    std::string hmm_why_not = "not reached";
-    Stats empty{};
-    bool counters_ok = false;
-    int status = 0;
+    pass.device_path = devices[opt.device].path();
     try {
-        Bench bench(opt, devices);
-        counters_ok = bench.counters().available();
-        hmm_why_not = bench.hmm_unavailable();
-        empty = bench.empty_job_us();
-
-        std::printf("simgpu-bench v1  kernel %s  device %u (%s)  repeat %u\n", uts.release,
-                    opt.device, devices[opt.device].path().c_str(), opt.repeat);
-        std::printf("THP %s; empty job exec+wait median %s us (min %s, max %s); counters %s\n",
-                    thp.c_str(), format_number(empty.median).c_str(),
-                    format_number(empty.min).c_str(), format_number(empty.max).c_str(),
-                    counters_ok ? "from debugfs"
-                                : ("unavailable: " + bench.counters().why_not()).c_str());
-        const Gpu& gpu = bench.gpu();
-        std::printf("VRAM %s, migration %s; test_hmm anchors %s\n",
-                    simgpu::format_bytes(gpu.vram_size).c_str(),
-                    gpu.vram_migration() ? "yes" : "no (VRAM workloads skip)",
-                    hmm_why_not.empty()
-                        ? (std::string("from ") + HmmMirror::device_path + " (" +
-                           HmmMirror::to_dev_ioctl() +
-                           (HmmMirror::to_sys_ioctl().empty() ? "" : ", ") +
-                           HmmMirror::to_sys_ioctl() + ")")
-                              .c_str()
-                        : ("unavailable: " + hmm_why_not).c_str());
-        std::printf("%s\n", table_header().c_str());
-
-        size_t samples = 0;
-        for (const std::string& w : opt.workloads)
-            samples += (own_size(w) ? 1 : opt.sizes.size()) * opt.repeat;
-        Progress progress(opt.progress, samples);
-        bench.on_sample = [&](const std::string& label) { progress.step(label); };
+        Bench bench(opt, devices, anchors, pass.backend);
+        pass.counters_ok = bench.counters().available();
+        pass.empty_job = bench.empty_job_us();
+        pass.vram_size = bench.gpu().vram_size;
+        pass.vram_migration = bench.gpu().vram_migration();
+        pass.ran = true;
+        std::printf("svm_core=%s: device %u (%s), VRAM %s, migration %s; empty job exec+wait "
+                    "median %s us (min %s, max %s); counters %s\n",
+                    pass.backend.c_str(), opt.device, pass.device_path.c_str(),
+                    simgpu::format_bytes(pass.vram_size).c_str(),
+                    pass.vram_migration ? "yes" : "no (VRAM workloads skip)",
+                    format_number(pass.empty_job.median).c_str(),
+                    format_number(pass.empty_job.min).c_str(),
+                    format_number(pass.empty_job.max).c_str(),
+                    pass.counters_ok
+                        ? "from debugfs"
+                        : ("unavailable: " + bench.counters().why_not()).c_str());
+        bench.on_sample = [&](const std::string& label) {
+            progress.step(pass.backend + ": " + label);
+        };
 
         for (const std::string& w : opt.workloads) {
             for (const uint64_t size : opt.sizes) {
@@ -344,65 +357,184 @@ int main(int argc, char** argv)
                 const std::vector<Row> rows = bench.run(w, size, skipped);
                 progress.clear();
                 for (const Row& r : rows) {
-                    const double nan = std::numeric_limits<double>::quiet_NaN();
-                    const bool h = r.hmm && r.hmm->available;
-                    std::printf("%s\n",
-                                table_row(r.workload, r.size, r.stats, r.unit, r.anchor, r.ratio,
-                                          r.anchor_kind, r.hmm ? r.hmm->op : "-",
-                                          h ? r.hmm->stats.median : nan,
-                                          h ? r.hmm->ratio : nan)
-                                    .c_str());
-                    for (const std::string& n : r.notes)
-                        std::printf("  note: %s\n", n.c_str());
-                    json_rows.push_back(row_json(r, opt.repeat));
+                    pass.lines.push_back({w, size, r.workload, r.unit});
+                    pass.at.push_back(pass.rows.size());
+                    pass.rows.push_back(r);
                 }
                 for (const Skipped& sk : skipped) {
-                    std::printf("%-25s skipped: %s\n", sk.workload.c_str(), sk.reason.c_str());
-                    json_skipped.push_back(JsonObject()
-                                               .string("workload", sk.workload)
-                                               .string("reason", sk.reason)
-                                               .str());
+                    pass.lines.push_back({w, size, sk.workload, ""});
+                    pass.at.push_back(pass.skipped.size());
+                    pass.skipped.push_back(sk);
                 }
                 if (rows.empty() && !skipped.empty() && !skipped.front().this_size_only)
                     break;
             }
         }
-        progress.clear();
-        json_hmm = bench.hmm_anchors_json();
-        std::printf("× memcpy: speed relative to the memcpy anchor (> 1: faster than memcpy); "
-                    "cold: memcpy into never-touched memory (CPU page faults), warm: between "
-                    "touched buffers. × hmm: speed relative to the matching test_hmm.ko "
-                    "operation on the same size (read: HMM_DMIRROR_READ, write: "
-                    "HMM_DMIRROR_WRITE, to-dev / to-sys: migration to device / system memory, "
-                    "cpu-fault: CPU touch after migration to the device, munmap: of mirrored "
-                    "memory, exclusive: HMM_DMIRROR_EXCLUSIVE of one page, then a CPU atomic "
-                    "on it; details in the JSON). us rows: lower is better. ops/s rows "
-                    "(atomics-contended): GPU atomics per second while a CPU thread increments "
-                    "the same counter; their anchor (cpu) is one CPU thread's "
-                    "__atomic_fetch_add on a counter of its own.\n");
-    } catch (const BenchError& e) {
-        std::fflush(stdout);
-        std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());
-        status = 1;
     } catch (const std::exception& e) {
+        progress.clear();
         std::fflush(stdout);
-        std::fprintf(stderr, "\nsimgpu-bench: FAILED: %s\n", e.what());
-        status = 1;
+        pass.why_not = "failed: " + std::string(e.what());
+        std::fprintf(stderr, "\nsimgpu-bench: svm_core=%s: FAILED: %s\n", pass.backend.c_str(),
+                     e.what());
+        return 1;
     }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const Options opt = parse_args(argc, argv);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+    const std::string loaded = loaded_backend();
+    if (loaded.empty()) {
+        std::fprintf(stderr, "simgpu-bench: simgpu is not loaded\n");
+        return 77;
+    }
+    const std::vector<std::string> backends =
+        opt.backends.empty() ? std::vector<std::string>{loaded} : opt.backends;
+
+    utsname uts{};
+    uname(&uts);
+    const std::string thp = read_line("/sys/kernel/mm/transparent_hugepage/enabled");
+    Anchors anchors;
+    const std::string& hmm_why_not = anchors.hmm_unavailable();
+    std::string backend_list;
+    for (const std::string& b : backends)
+        backend_list += (backend_list.empty() ? "" : ", ") + b;
+    std::printf("simgpu-bench v1  kernel %s  device %u  repeat %u  SVM backends %s\n",
+                uts.release, opt.device, opt.repeat, backend_list.c_str());
+    std::printf("THP %s; test_hmm anchors %s\n", thp.c_str(),
+                hmm_why_not.empty()
+                    ? (std::string("from ") + HmmMirror::device_path + " (" +
+                       HmmMirror::to_dev_ioctl() +
+                       (HmmMirror::to_sys_ioctl().empty() ? "" : ", ") +
+                       HmmMirror::to_sys_ioctl() + ")")
+                          .c_str()
+                    : ("unavailable: " + hmm_why_not).c_str());
+
+    size_t samples = 0;
+    for (const std::string& w : opt.workloads)
+        samples += (own_size(w) ? 1 : opt.sizes.size()) * opt.repeat;
+    Progress progress(opt.progress, samples * backends.size());
+
+    // Each backend in turn, simgpu reloaded on it first when it is not
+    // the one loaded; back on the one it was loaded with at the end.
+    std::vector<Pass> passes;
+    std::string current = loaded;
+    int status = 0;
+    for (const std::string& b : backends) {
+        Pass& pass = passes.emplace_back();
+        pass.backend = b;
+        if (b != current) {
+            auto r = load_backend(b);
+            current = loaded_backend();
+            if (!r.ok()) {
+                pass.why_not = "not available: " + r.error().what;
+                std::printf("svm_core=%s: %s\n", b.c_str(), pass.why_not.c_str());
+                continue;
+            }
+        }
+        status = run_pass(opt, anchors, pass, progress);
+        if (status)
+            break;
+    }
+    if (current != loaded) {
+        auto r = load_backend(loaded);
+        if (!r.ok()) {
+            std::fprintf(stderr, "simgpu-bench: cannot load simgpu back on svm_core=%s: %s\n",
+                         loaded.c_str(), r.error().what.c_str());
+            status = status ? status : 1;
+        }
+    }
+    if (status == 77 || status == 2)
+        return status;
+
+    // The table: each row of every backend next to the others'.
+    std::vector<std::vector<PassLine>> lines;
+    for (const Pass& p : passes)
+        lines.push_back(p.lines);
+    std::vector<std::string> json_rows;
+    std::vector<std::string> json_skipped;
+    std::printf("%s\n", table_header().c_str());
+    for (const Placed& at : side_by_side(lines)) {
+        const Pass& p = passes[at.pass];
+        const size_t i = p.at[at.line];
+        if (p.lines[at.line].unit.empty()) {
+            const Skipped& sk = p.skipped[i];
+            std::printf("%s\n", table_skip(sk.workload, p.backend, sk.reason).c_str());
+            json_skipped.push_back(JsonObject()
+                                       .string("workload", sk.workload)
+                                       .string("backend", p.backend)
+                                       .string("reason", sk.reason)
+                                       .str());
+            continue;
+        }
+        const Row& r = p.rows[i];
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        const bool h = r.hmm && r.hmm->available;
+        std::printf("%s\n", table_row(r.workload, r.size, p.backend, r.stats, r.unit, r.anchor,
+                                      r.ratio, r.anchor_kind, r.hmm ? r.hmm->op : "-",
+                                      h ? r.hmm->stats.median : nan, h ? r.hmm->ratio : nan)
+                                .c_str());
+        for (const std::string& n : r.notes)
+            std::printf("  note: %s\n", n.c_str());
+        json_rows.push_back(row_json(r, p.backend, opt.repeat));
+    }
+    for (const Pass& p : passes)
+        if (!p.ran || !p.why_not.empty())
+            std::printf("%-25s %-8s %-7s %s\n", "(every workload)", "", p.backend.c_str(),
+                        p.why_not.c_str());
+    std::printf("backend: the SVM core simgpu was loaded with (svm_core: simgpu, its own in "
+                "kmod/gpusvm; kernel, the kernel's drm_gpusvm); the memcpy and test_hmm anchors "
+                "are measured once, for the rows of every backend. "
+                "× memcpy: speed relative to the memcpy anchor (> 1: faster than memcpy); "
+                "cold: memcpy into never-touched memory (CPU page faults), warm: between "
+                "touched buffers. × hmm: speed relative to the matching test_hmm.ko "
+                "operation on the same size (read: HMM_DMIRROR_READ, write: "
+                "HMM_DMIRROR_WRITE, to-dev / to-sys: migration to device / system memory, "
+                "cpu-fault: CPU touch after migration to the device, munmap: of mirrored "
+                "memory, exclusive: HMM_DMIRROR_EXCLUSIVE of one page, then a CPU atomic "
+                "on it; details in the JSON). us rows: lower is better. ops/s rows "
+                "(atomics-contended): GPU atomics per second while a CPU thread increments "
+                "the same counter; their anchor (cpu) is one CPU thread's "
+                "__atomic_fetch_add on a counter of its own.\n");
 
     if (!opt.json_path.empty()) {
+        // The first backend that ran gives the fields of before there
+        // were several.
+        const Pass* first = nullptr;
+        std::vector<std::string> json_backends;
+        for (const Pass& p : passes) {
+            if (p.ran && !first)
+                first = &p;
+            JsonObject b;
+            b.string("name", p.backend).boolean("available", p.ran);
+            if (p.ran)
+                b.string("device_path", p.device_path)
+                    .integer("vram_size", p.vram_size)
+                    .boolean("vram_migration", p.vram_migration)
+                    .stats("empty_job_us", p.empty_job)
+                    .boolean("counters_available", p.counters_ok)
+                    .boolean("ok", p.why_not.empty());
+            if (!p.why_not.empty())
+                b.string("reason", p.why_not);
+            json_backends.push_back(b.str());
+        }
         JsonObject doc;
         doc.string("tool", "simgpu-bench")
             .integer("version", 1)
             .string("kernel", uts.release)
             .integer("device", opt.device)
-            .string("device_path", devices[opt.device].path())
-            .integer("devices", devices.size())
+            .string("device_path", first ? first->device_path : "")
+            .field("backends", json_array(json_backends))
             .integer("repeat", opt.repeat)
             .integer("threads", opt.threads)
             .string("thp", thp)
-            .stats("empty_job_us", empty)
-            .boolean("counters_available", counters_ok);
+            .stats("empty_job_us", first ? first->empty_job : Stats{})
+            .boolean("counters_available", first && first->counters_ok);
         JsonObject hmm;
         hmm.boolean("available", hmm_why_not.empty());
         if (hmm_why_not.empty())
@@ -415,7 +547,7 @@ int main(int argc, char** argv)
                 .string("migrate_to_sys_ioctl", HmmMirror::to_sys_ioctl());
         else
             hmm.null("header");
-        hmm.field("anchors", json_array(json_hmm));
+        hmm.field("anchors", json_array(anchors.hmm_json()));
         doc.field("test_hmm", hmm.str())
             .boolean("ok", status == 0)
             .field("results", json_array(json_rows))

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "simgpu/format.hpp"
 
@@ -116,38 +117,178 @@ std::string format_number(double value)
 }
 
 namespace {
-constexpr const char* row_format = "%-25s %-8s %9s %9s %9s  %-5s %9s %9s  %-6s  %-9s %9s %9s";
+constexpr const char* row_format =
+    "%-25s %-8s %-7s %9s %9s %9s  %-5s %9s %9s  %-6s  %-9s %9s %9s";
 // The heading's "× memcpy" and "× hmm": "×" is two bytes in UTF-8 and one
 // column.
 constexpr const char* head_format =
-    "%-25s %-8s %9s %9s %9s  %-5s %9s %10s  %-6s  %-9s %9s %10s";
+    "%-25s %-8s %-7s %9s %9s %9s  %-5s %9s %10s  %-6s  %-9s %9s %10s";
+constexpr const char* skip_format = "%-25s %-8s %-7s skipped: %s";
+
+// @merged with the items of @order it lacks, each placed after the item
+// of @order before it: the orders of several sequences interleaved.
+template <typename T>
+void merge_order(std::vector<T>& merged, const std::vector<T>& order)
+{
+    size_t next = 0;
+    for (const T& item : order) {
+        const auto it = std::find(merged.begin(), merged.end(), item);
+        if (it != merged.end()) {
+            next = static_cast<size_t>(it - merged.begin()) + 1;
+        } else {
+            merged.insert(merged.begin() + static_cast<std::ptrdiff_t>(next), item);
+            ++next;
+        }
+    }
 }
+} // namespace
 
 std::string table_header()
 {
-    char buf[240];
-    std::snprintf(buf, sizeof(buf), head_format, "workload", "size", "median", "min", "max",
-                  "unit", "memcpy", "× memcpy", "anchor", "hmm-op", "test_hmm", "× hmm");
+    char buf[260];
+    std::snprintf(buf, sizeof(buf), head_format, "workload", "size", "backend", "median", "min",
+                  "max", "unit", "memcpy", "× memcpy", "anchor", "hmm-op", "test_hmm", "× hmm");
     return buf;
 }
 
-std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
-                      std::string_view unit, double anchor, double ratio,
+std::string table_row(std::string_view workload, uint64_t size, std::string_view backend,
+                      const Stats& s, std::string_view unit, double anchor, double ratio,
                       std::string_view anchor_kind, std::string_view hmm_op, double hmm,
                       double hmm_ratio)
 {
-    char buf[320];
+    char buf[340];
     std::snprintf(buf, sizeof(buf), row_format, std::string(workload).c_str(),
-                  simgpu::format_bytes(size).c_str(), format_number(s.median).c_str(),
-                  format_number(s.min).c_str(), format_number(s.max).c_str(),
-                  std::string(unit).c_str(), format_number(anchor).c_str(),
-                  format_number(ratio).c_str(), std::string(anchor_kind).c_str(),
-                  std::string(hmm_op).c_str(), format_number(hmm).c_str(),
-                  format_number(hmm_ratio).c_str());
+                  simgpu::format_bytes(size).c_str(), std::string(backend).c_str(),
+                  format_number(s.median).c_str(), format_number(s.min).c_str(),
+                  format_number(s.max).c_str(), std::string(unit).c_str(),
+                  format_number(anchor).c_str(), format_number(ratio).c_str(),
+                  std::string(anchor_kind).c_str(), std::string(hmm_op).c_str(),
+                  format_number(hmm).c_str(), format_number(hmm_ratio).c_str());
     // No trailing blanks when the last columns are short.
     std::string out(buf);
     while (!out.empty() && out.back() == ' ')
         out.pop_back();
+    return out;
+}
+
+std::string table_skip(std::string_view workload, std::string_view backend,
+                       std::string_view reason)
+{
+    const std::string r(reason);
+    std::vector<char> buf(80 + workload.size() + backend.size() + r.size());
+    std::snprintf(buf.data(), buf.size(), skip_format, std::string(workload).c_str(), "",
+                  std::string(backend).c_str(), r.c_str());
+    return buf.data();
+}
+
+Result<std::vector<std::string>> parse_backends(std::string_view text)
+{
+    if (text == "all")
+        return all_backends;
+    std::vector<std::string> out;
+    for (const std::string& name : split_list(text)) {
+        if (std::find(all_backends.begin(), all_backends.end(), name) == all_backends.end())
+            return Error{EINVAL, "unknown SVM backend '" + name + "' (simgpu, kernel or all)"};
+        if (std::find(out.begin(), out.end(), name) == out.end())
+            out.push_back(name);
+    }
+    if (out.empty())
+        return Error{EINVAL, "no SVM backend in '" + std::string(text) + "'"};
+    return out;
+}
+
+std::string backend_of(std::string_view svm_core_param)
+{
+    while (!svm_core_param.empty() &&
+           (svm_core_param.back() == '\n' || svm_core_param.back() == ' '))
+        svm_core_param.remove_suffix(1);
+    return svm_core_param.empty() ? "simgpu" : std::string(svm_core_param);
+}
+
+std::vector<std::string> modprobe_args(std::string_view modparams, std::string_view backend)
+{
+    std::vector<std::string> args{"modprobe", "simgpu"};
+    size_t pos = 0;
+    while (pos < modparams.size()) {
+        const size_t start = modparams.find_first_not_of(" \t\n", pos);
+        if (start == std::string_view::npos)
+            break;
+        size_t end = modparams.find_first_of(" \t\n", start);
+        if (end == std::string_view::npos)
+            end = modparams.size();
+        const std::string_view word = modparams.substr(start, end - start);
+        if (!word.starts_with("svm_core="))
+            args.emplace_back(word);
+        pos = end;
+    }
+    args.push_back("svm_core=" + std::string(backend));
+    return args;
+}
+
+std::vector<Placed> side_by_side(const std::vector<std::vector<PassLine>>& passes)
+{
+    auto skip = [](const PassLine& l) { return l.unit.empty(); };
+    std::vector<std::string> workloads;
+    for (const auto& pass : passes) {
+        std::vector<std::string> order;
+        for (const PassLine& l : pass)
+            if (std::find(order.begin(), order.end(), l.workload) == order.end())
+                order.push_back(l.workload);
+        merge_order(workloads, order);
+    }
+
+    std::vector<Placed> out;
+    for (const std::string& w : workloads) {
+        // The workload's rows: size, name, unit and which of them it is
+        // (a name and unit may come twice at one size).
+        using Key = std::tuple<uint64_t, std::string, std::string, size_t>;
+        std::vector<Key> keys;
+        std::vector<std::vector<std::pair<Key, size_t>>> rows(passes.size());
+        for (size_t p = 0; p < passes.size(); ++p) {
+            std::vector<Key> order;
+            for (size_t i = 0; i < passes[p].size(); ++i) {
+                const PassLine& l = passes[p][i];
+                if (l.workload != w || skip(l))
+                    continue;
+                Key k{l.size, l.row, l.unit, 0};
+                while (std::find(order.begin(), order.end(), k) != order.end())
+                    ++std::get<3>(k);
+                order.push_back(k);
+                rows[p].emplace_back(k, i);
+            }
+            merge_order(keys, order);
+        }
+
+        std::vector<Placed> lines;
+        for (const Key& k : keys)
+            for (size_t p = 0; p < passes.size(); ++p)
+                for (const auto& [key, i] : rows[p])
+                    if (key == k)
+                        lines.push_back({p, i});
+        for (size_t p = 0; p < passes.size(); ++p) {
+            for (size_t i = 0; i < passes[p].size(); ++i) {
+                const PassLine& s = passes[p][i];
+                if (s.workload != w || !skip(s))
+                    continue;
+                // After the last line of the same name, or at the end.
+                size_t at = lines.size();
+                if (s.row != w) {
+                    for (size_t j = lines.size(); j-- > 0;) {
+                        const PassLine& l = passes[lines[j].pass][lines[j].line];
+                        if (l.row == s.row) {
+                            at = j + 1;
+                            break;
+                        }
+                    }
+                }
+                // Behind the skips already placed there.
+                while (at < lines.size() && skip(passes[lines[at].pass][lines[at].line]))
+                    ++at;
+                lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(at), {p, i});
+            }
+        }
+        out.insert(out.end(), lines.begin(), lines.end());
+    }
     return out;
 }
 

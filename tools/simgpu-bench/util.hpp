@@ -46,17 +46,65 @@ Stats summarize(std::vector<double> samples);
 // value that is not finite.
 std::string format_number(double value);
 
-// The table's heading and one line of it (no newline): @anchor is the
-// memcpy figure in the row's unit, @anchor_kind "cold" or "warm", @ratio the
-// speed relative to it; @hmm_op names the matching test_hmm operation
-// ("-": none), @hmm its median in the row's unit and @hmm_ratio the speed
-// relative to it (not finite: unavailable, shown as "-").
+// The table's heading and one line of it (no newline): @backend is the SVM
+// backend the row was measured on (svm_core), @anchor the memcpy figure in
+// the row's unit, @anchor_kind "cold" or "warm", @ratio the speed relative
+// to it; @hmm_op names the matching test_hmm operation ("-": none), @hmm
+// its median in the row's unit and @hmm_ratio the speed relative to it (not
+// finite: unavailable, shown as "-").
 std::string table_header();
-std::string table_row(std::string_view workload, uint64_t size, const Stats& s,
-                      std::string_view unit, double anchor, double ratio,
+std::string table_row(std::string_view workload, uint64_t size, std::string_view backend,
+                      const Stats& s, std::string_view unit, double anchor, double ratio,
                       std::string_view anchor_kind, std::string_view hmm_op = "-",
                       double hmm = std::numeric_limits<double>::quiet_NaN(),
                       double hmm_ratio = std::numeric_limits<double>::quiet_NaN());
+// A table line saying that @backend skipped @workload, and why; in the
+// workload and backend columns of table_row().
+std::string table_skip(std::string_view workload, std::string_view backend,
+                       std::string_view reason);
+
+// The SVM backends simgpu can be loaded with (module parameter svm_core),
+// in the order a run measures them.
+inline const std::vector<std::string> all_backends{"simgpu", "kernel"};
+
+// --backends: "all" (all_backends) or a comma-separated list of their
+// names, in the given order, duplicates dropped. Anything else is an error
+// saying why.
+simgpu::Result<std::vector<std::string>> parse_backends(std::string_view text);
+
+// The backend a loaded simgpu uses, from the text of
+// /sys/module/simgpu/parameters/svm_core (a trailing newline allowed);
+// a module without the parameter ("") has only simgpu's.
+std::string backend_of(std::string_view svm_core_param);
+
+// The arguments of modprobe loading simgpu on @backend with the module
+// parameters @modparams (blank-separated, as $SIMGPU_MODPARAMS holds
+// them), any svm_core= of theirs replaced.
+std::vector<std::string> modprobe_args(std::string_view modparams, std::string_view backend);
+
+// One line of one backend's pass, for side_by_side(): a measured row or a
+// skip.
+struct PassLine {
+    std::string workload; // the workload run (a --workload name)
+    uint64_t size = 0;    // the size it ran at
+    std::string row;      // the row's name ("two-devices/dev1"), or what was skipped
+    std::string unit;     // the row's unit; empty: a skip
+};
+
+// Where side_by_side() puts a line: the @line-th of pass @pass.
+struct Placed {
+    size_t pass = 0;
+    size_t line = 0;
+    bool operator==(const Placed&) const = default;
+};
+
+// Every line of @passes (one per backend, each in the order it was
+// measured) in the table's order: workload by workload, size by size, each
+// row (by name and unit) followed by the same row of the other passes, in
+// pass order. A skip goes after the last line of its workload when it
+// names the workload itself, else after the last row of the same name
+// (atomics-contended/global), else at the end of its workload.
+std::vector<Placed> side_by_side(const std::vector<std::vector<PassLine>>& passes);
 
 // A GPU job of @count atomics on the qword at @addr, INC and ADD 3 in
 // turn, BATCH_END included; @adds is set to what they add to the qword.

@@ -107,14 +107,16 @@ bool own_size(const std::string& workload)
     return workload == "evict-thrash" || workload == "atomics-contended";
 }
 
-Bench::Bench(const Options& opt, std::vector<simgpu::Device>& devices)
-    : opt_(opt), devices_(devices)
+Anchors::Anchors() : hmm_why_not_(HmmMirror::unavailable_reason()) {}
+
+Bench::Bench(const Options& opt, std::vector<simgpu::Device>& devices, Anchors& anchors,
+             std::string backend)
+    : opt_(opt), devices_(devices), anchors_(anchors), backend_(std::move(backend))
 {
     for (uint32_t i = 0; i < devices_.size(); ++i)
         counters_.push_back(std::make_unique<CounterReader>(i));
     gpu_ = std::make_unique<Gpu>(devices_[opt_.device], opt_.device);
     queue_ = std::make_unique<Queue>(*gpu_, 0);
-    hmm_why_not_ = HmmMirror::unavailable_reason();
 }
 
 void Bench::sample_done(const std::string& label)
@@ -135,7 +137,7 @@ Stats Bench::empty_job_us()
 
 const Stats& Bench::memcpy_cold(uint64_t size)
 {
-    if (auto it = cold_.find(size); it != cold_.end())
+    if (auto it = anchors_.cold_.find(size); it != anchors_.cold_.end())
         return it->second;
     Buffer src(size);
     cpu_fill(src.data(), size, 1);
@@ -146,12 +148,12 @@ const Stats& Bench::memcpy_cold(uint64_t size)
         std::memcpy(dst.data(), src.data(), size);
         samples.push_back(mibps(size, now_s() - t0));
     }
-    return cold_[size] = summarize(samples);
+    return anchors_.cold_[size] = summarize(samples);
 }
 
 const Stats& Bench::memcpy_warm(uint64_t size)
 {
-    if (auto it = warm_.find(size); it != warm_.end())
+    if (auto it = anchors_.warm_.find(size); it != anchors_.warm_.end())
         return it->second;
     Buffer src(size), dst(size);
     cpu_fill(src.data(), size, 1);
@@ -167,7 +169,7 @@ const Stats& Bench::memcpy_warm(uint64_t size)
         }
         samples.push_back(mibps(size * iters, now_s() - t0));
     }
-    return warm_[size] = summarize(samples);
+    return anchors_.warm_[size] = summarize(samples);
 }
 
 Row Bench::mibps_row(std::string workload, uint64_t size, const std::vector<double>& samples,
@@ -192,7 +194,9 @@ std::vector<Row> Bench::run(const std::string& name, uint64_t size,
 {
     if (name == "atomics-contended")
         return atomics_contended(skipped);
-    if (name == "vram-thp-first-touch" && size % huge != 0) {
+    // A device without VRAM migration skips it whole (run_workload()), not
+    // size by size.
+    if (name == "vram-thp-first-touch" && size % huge != 0 && vram_skip_reason(true).empty()) {
         skipped.push_back({name, simgpu::format_bytes(size) + ": whole 2 MiB huge pages only",
                            true});
         return {};
@@ -701,6 +705,10 @@ std::vector<Row> Bench::atomics_contended(std::vector<Skipped>& skipped)
 
 std::string Bench::vram_skip_reason(bool needs_fault_migration) const
 {
+    if (!gpu_->vram_migration() && backend_ == "kernel")
+        return "device " + std::to_string(gpu_->index) +
+               " has no VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION clear: the svm_core=kernel "
+               "backend, drm_gpusvm, has no drm_pagemap migration yet)";
     if (!gpu_->vram_migration())
         return "device " + std::to_string(gpu_->index) +
                " has no VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION clear: a kernel without "
@@ -1088,7 +1096,7 @@ std::vector<Row> Bench::evict_thrash(std::string& skip_reason)
 
 namespace {
 
-// Indexed by Bench::HmmOp, in its order.
+// Indexed by HmmOp, in its order.
 const char* hmm_op_name(int op)
 {
     static const char* const names[] = {"read",      "write",  "to-dev",   "to-sys",
@@ -1100,8 +1108,8 @@ const char* hmm_op_name(int op)
 
 const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::string& why_not)
 {
-    if (!hmm_why_not_.empty()) {
-        why_not = hmm_why_not_;
+    if (!anchors_.hmm_why_not_.empty()) {
+        why_not = anchors_.hmm_why_not_;
         return nullptr;
     }
     if (op == HmmOp::to_sys && HmmMirror::to_sys_ioctl().empty()) {
@@ -1113,9 +1121,9 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
         return nullptr;
     }
     const auto key = std::make_pair(op, size);
-    if (auto it = hmm_.find(key); it != hmm_.end())
+    if (auto it = anchors_.hmm_.find(key); it != anchors_.hmm_.end())
         return &it->second;
-    if (auto it = hmm_failed_.find(key); it != hmm_failed_.end()) {
+    if (auto it = anchors_.hmm_failed_.find(key); it != anchors_.hmm_failed_.end()) {
         why_not = it->second;
         return nullptr;
     }
@@ -1130,11 +1138,11 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
         Buffer bounce(size);
         std::memset(bounce.data(), 0, size);
         // The exclusive anchor migrates nothing.
-        if (!hmm_warm_ && op != HmmOp::exclusive) {
+        if (!anchors_.hmm_warm_ && op != HmmOp::exclusive) {
             Buffer w(page);
             std::memset(w.data(), 1, page);
             mirror.migrate_to_dev(w.data(), page, bounce.data());
-            hmm_warm_ = true;
+            anchors_.hmm_warm_ = true;
         }
         std::vector<double> samples;
         for (unsigned r = 0; r < opt_.repeat; ++r) {
@@ -1198,10 +1206,10 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
             }
             samples.push_back(t);
         }
-        return &(hmm_[key] = std::move(samples));
+        return &(anchors_.hmm_[key] = std::move(samples));
     } catch (const BenchError& e) {
         why_not = std::string("failed: ") + e.what();
-        hmm_failed_[key] = why_not;
+        anchors_.hmm_failed_[key] = why_not;
         return nullptr;
     }
 }
@@ -1268,7 +1276,7 @@ void Bench::attach_hmm(Row& row, HmmOp op)
     row.hmm = std::move(a);
 }
 
-std::vector<std::string> Bench::hmm_anchors_json() const
+std::vector<std::string> Anchors::hmm_json() const
 {
     std::vector<std::string> out;
     for (const auto& [key, seconds] : hmm_) {

@@ -41,6 +41,35 @@ struct Options {
     unsigned atomics_sample_ms = 200;
     std::string json_path;
     bool progress = true;
+    // The SVM backends to measure, in order (--backends); empty: the one
+    // simgpu is loaded with.
+    std::vector<std::string> backends;
+};
+
+// The test_hmm operations anchors are made of.
+enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap, exclusive };
+
+// The anchors measured so far: memcpy per size, test_hmm per operation and
+// size. One for the whole run, shared by the Bench of every backend, so
+// that both backends' rows of a workload have the same anchors.
+class Anchors {
+public:
+    Anchors();
+
+    // The test_hmm anchors: empty when they can be measured, else why not.
+    const std::string& hmm_unavailable() const { return hmm_why_not_; }
+    // Every test_hmm anchor measured so far, as JSON objects.
+    std::vector<std::string> hmm_json() const;
+
+private:
+    friend class Bench;
+    std::map<uint64_t, Stats> cold_, warm_;
+    std::string hmm_why_not_;
+    std::map<std::pair<HmmOp, uint64_t>, std::vector<double>> hmm_;
+    std::map<std::pair<HmmOp, uint64_t>, std::string> hmm_failed_;
+    // test_hmm allocates its device memory on the first migration (256 MiB
+    // of struct pages): done once, untimed, before the first anchor.
+    bool hmm_warm_ = false;
 };
 
 // The test_hmm operation matching a workload, timed on the same size in the
@@ -88,11 +117,13 @@ struct Skipped {
     bool this_size_only = false; // the other sizes may still run
 };
 
-// Everything a run shares: devices, the primary VM and queue, counters,
-// memcpy anchors, progress.
+// Everything the run on one SVM backend shares: devices, the primary VM
+// and queue, counters, progress; the anchors of the whole run.
 class Bench {
 public:
-    Bench(const Options& opt, std::vector<simgpu::Device>& devices);
+    // @backend: the svm_core simgpu is loaded with.
+    Bench(const Options& opt, std::vector<simgpu::Device>& devices, Anchors& anchors,
+          std::string backend);
 
     // Runs workload @name at @size; the rows it produced, and in @skipped
     // those it could not (a workload skipped whole: no rows, one entry).
@@ -101,11 +132,6 @@ public:
     Stats empty_job_us();
     const CounterReader& counters() const { return *counters_[opt_.device]; }
     const Gpu& gpu() const { return *gpu_; }
-
-    // The test_hmm anchors: empty when they can be measured, else why not.
-    const std::string& hmm_unavailable() const { return hmm_why_not_; }
-    // Every anchor measured so far, as JSON objects.
-    std::vector<std::string> hmm_anchors_json() const;
 
     // Called after each sample with a short label.
     std::function<void(const std::string&)> on_sample;
@@ -131,8 +157,6 @@ private:
     // Why the VRAM workloads cannot run here; empty when they can.
     std::string vram_skip_reason(bool needs_fault_migration) const;
 
-    // The test_hmm operations anchors are made of.
-    enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap, exclusive };
     // Seconds of each sample of @op on @size bytes (exclusive: of one
     // grab of one page), measured once per op and size; null with
     // @why_not when unavailable or failed (a failing anchor does not end
@@ -159,13 +183,8 @@ private:
     // The second device of two-devices, made on first use.
     std::unique_ptr<Gpu> gpu1_;
     std::unique_ptr<Queue> queue1_;
-    std::map<uint64_t, Stats> cold_, warm_;
-    std::string hmm_why_not_;
-    std::map<std::pair<HmmOp, uint64_t>, std::vector<double>> hmm_;
-    std::map<std::pair<HmmOp, uint64_t>, std::string> hmm_failed_;
-    // test_hmm allocates its device memory on the first migration (256 MiB
-    // of struct pages): done once, untimed, before the first anchor.
-    bool hmm_warm_ = false;
+    Anchors& anchors_;
+    std::string backend_;
 };
 
 } // namespace simgpu_bench

@@ -110,7 +110,7 @@ TEST(BenchJson, Object)
 TEST(BenchTable, Row)
 {
     const std::string row =
-        table_row("first-touch-populated", 2 * MiB, Stats{58.0, 61.2, 64.9, 5}, "MiB/s", 310.4,
+        table_row("first-touch-populated", 2 * MiB, "simgpu", Stats{58.0, 61.2, 64.9, 5}, "MiB/s", 310.4,
                   61.2 / 310.4, "cold");
     EXPECT_NE(row.find("first-touch-populated"), std::string::npos);
     EXPECT_NE(row.find("2 MiB"), std::string::npos);
@@ -119,6 +119,7 @@ TEST(BenchTable, Row)
     EXPECT_NE(row.find("cold"), std::string::npos);
     // Columns line up with the heading.
     const std::string head = table_header();
+    EXPECT_EQ(head.find("backend"), row.find("simgpu"));
     EXPECT_EQ(head.find("median") + 6, row.find("61.20") + 5);
     // No test_hmm anchor: its columns say so.
     EXPECT_EQ(row.substr(row.size() - 1), "-");
@@ -127,7 +128,7 @@ TEST(BenchTable, Row)
 TEST(BenchTable, HmmColumns)
 {
     const std::string with =
-        table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
+        table_row("prefetch-vram", 2 * MiB, "kernel", Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
                   45.5 / 310.4, "warm", "to-dev", 91.0, 0.4321);
     EXPECT_NE(with.find("to-dev"), std::string::npos);
     EXPECT_NE(with.find("91.00"), std::string::npos);
@@ -142,9 +143,9 @@ TEST(BenchTable, HmmColumns)
     // An operation whose anchor is unavailable, and a row without one, keep
     // the columns.
     const std::string unavailable =
-        table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
+        table_row("prefetch-vram", 2 * MiB, "kernel", Stats{40.0, 45.5, 50.0, 3}, "MiB/s", 310.4,
                   45.5 / 310.4, "warm", "to-dev");
-    const std::string none = table_row("prefetch-vram", 2 * MiB, Stats{40.0, 45.5, 50.0, 3},
+    const std::string none = table_row("prefetch-vram", 2 * MiB, "kernel", Stats{40.0, 45.5, 50.0, 3},
                                        "MiB/s", 310.4, 45.5 / 310.4, "warm");
     EXPECT_EQ(unavailable.size(), with.size());
     EXPECT_EQ(none.size(), with.size());
@@ -157,7 +158,7 @@ TEST(BenchTable, AtomicsRow)
     // The longest row name, unit, anchor kind and hmm-op of
     // atomics-contended keep the columns.
     const std::string row =
-        table_row("atomics-contended/default", 2 * MiB, Stats{9000.0, 9500.0, 9900.0, 3},
+        table_row("atomics-contended/default", 2 * MiB, "kernel", Stats{9000.0, 9500.0, 9900.0, 3},
                   "ops/s", 2.5e7, 9500.0 / 2.5e7, "cpu", "exclusive", 21000.0, 0.4524);
     const std::string head = table_header();
     EXPECT_EQ(row.find("2 MiB"), head.find("size"));
@@ -166,6 +167,142 @@ TEST(BenchTable, AtomicsRow)
     EXPECT_EQ(head.find("anchor"), row.find("cpu") + 1);
     EXPECT_EQ(head.find("hmm-op"), row.find("exclusive") + 1);
     EXPECT_EQ(head.size(), row.size() + 2);
+}
+
+TEST(BenchTable, Skip)
+{
+    const std::string head = table_header();
+    const std::string skip =
+        table_skip("vram-first-touch", "kernel", "device 0 has no VRAM migration");
+    EXPECT_EQ(skip.find("vram-first-touch"), 0u);
+    EXPECT_EQ(skip.find("kernel"), head.find("backend"));
+    EXPECT_EQ(skip.find("skipped: device 0 has no VRAM migration"), head.find("median") - 3);
+    // A reason longer than any buffer of a row is kept whole.
+    const std::string reason(500, 'x');
+    EXPECT_EQ(table_skip("evict-thrash", "simgpu", reason).substr(head.find("median") - 3 + 9),
+              reason);
+}
+
+TEST(BenchBackends, Parse)
+{
+    EXPECT_EQ(parse_backends("all").value(), all_backends);
+    EXPECT_EQ(parse_backends("simgpu,kernel").value(), all_backends);
+    EXPECT_EQ(parse_backends("kernel,simgpu,kernel").value(),
+              (std::vector<std::string>{"kernel", "simgpu"}));
+    EXPECT_EQ(parse_backends("kernel").value(), std::vector<std::string>{"kernel"});
+    EXPECT_FALSE(parse_backends("").ok());
+    EXPECT_FALSE(parse_backends(",").ok());
+    auto bad = parse_backends("simgpu,drm");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().what.find("'drm'"), std::string::npos);
+}
+
+TEST(BenchBackends, LoadedOne)
+{
+    EXPECT_EQ(backend_of("kernel\n"), "kernel");
+    EXPECT_EQ(backend_of("simgpu"), "simgpu");
+    // A module without the parameter has its own core only.
+    EXPECT_EQ(backend_of(""), "simgpu");
+    EXPECT_EQ(backend_of("\n"), "simgpu");
+}
+
+TEST(BenchBackends, ModprobeArgs)
+{
+    using Args = std::vector<std::string>;
+    EXPECT_EQ(modprobe_args("", "kernel"), (Args{"modprobe", "simgpu", "svm_core=kernel"}));
+    EXPECT_EQ(modprobe_args(" vram_size=16  link_groups=0,1\n", "simgpu"),
+              (Args{"modprobe", "simgpu", "vram_size=16", "link_groups=0,1", "svm_core=simgpu"}));
+    // The backend asked for wins over one of the parameters.
+    EXPECT_EQ(modprobe_args("svm_core=kernel vram_size=16", "simgpu"),
+              (Args{"modprobe", "simgpu", "vram_size=16", "svm_core=simgpu"}));
+}
+
+// "pass.line" of every placed line.
+std::vector<std::string> order(const std::vector<std::vector<PassLine>>& passes)
+{
+    std::vector<std::string> out;
+    for (const Placed& p : side_by_side(passes))
+        out.push_back(std::to_string(p.pass) + "." + std::to_string(p.line));
+    return out;
+}
+
+using Lines = std::vector<std::string>;
+
+TEST(BenchSideBySide, OnePass)
+{
+    // One backend: the order measured.
+    const std::vector<PassLine> pass{{"sparse-faults", 64 * KiB, "sparse-faults", "us"},
+                                     {"sparse-faults", 2 * MiB, "sparse-faults", "us"},
+                                     {"two-devices", 64 * KiB, "two-devices/dev0", "MiB/s"},
+                                     {"two-devices", 64 * KiB, "two-devices/dev1", "MiB/s"}};
+    EXPECT_EQ(order({pass}), (Lines{"0.0", "0.1", "0.2", "0.3"}));
+    EXPECT_TRUE(side_by_side({}).empty());
+    EXPECT_TRUE(side_by_side({{}, {}}).empty());
+}
+
+TEST(BenchSideBySide, RowsNextToEachOther)
+{
+    // munmap-invalidate: a MiB/s and a us row of one name, and a
+    // comparison row, at each size.
+    const std::vector<PassLine> pass{
+        {"munmap-invalidate", 64 * KiB, "munmap-invalidate", "MiB/s"},
+        {"munmap-invalidate", 64 * KiB, "munmap-invalidate", "us"},
+        {"munmap-invalidate", 64 * KiB, "(munmap, no GPU map)", "us"},
+        {"munmap-invalidate", 2 * MiB, "munmap-invalidate", "MiB/s"},
+        {"munmap-invalidate", 2 * MiB, "munmap-invalidate", "us"},
+        {"munmap-invalidate", 2 * MiB, "(munmap, no GPU map)", "us"},
+        {"sparse-faults", 64 * KiB, "sparse-faults", "us"}};
+    EXPECT_EQ(order({pass, pass}), (Lines{"0.0", "1.0", "0.1", "1.1", "0.2", "1.2", "0.3", "1.3",
+                                          "0.4", "1.4", "0.5", "1.5", "0.6", "1.6"}));
+}
+
+TEST(BenchSideBySide, SkippedWorkload)
+{
+    // The kernel backend skips a VRAM workload whole (at the first size,
+    // the others not tried): the skip follows all of simgpu's rows of it,
+    // the companion rows included.
+    const std::vector<PassLine> simgpu{
+        {"vram-first-touch", 64 * KiB, "vram-first-touch", "MiB/s"},
+        {"vram-first-touch", 64 * KiB, "(in place, LOC_SYSTEM)", "MiB/s"},
+        {"vram-first-touch", 2 * MiB, "vram-first-touch", "MiB/s"},
+        {"vram-first-touch", 2 * MiB, "(in place, LOC_SYSTEM)", "MiB/s"},
+        {"prefetch-vram", 64 * KiB, "prefetch-vram", "MiB/s"}};
+    const std::vector<PassLine> kernel{{"vram-first-touch", 64 * KiB, "vram-first-touch", ""},
+                                       {"prefetch-vram", 64 * KiB, "prefetch-vram", ""}};
+    EXPECT_EQ(order({simgpu, kernel}), (Lines{"0.0", "0.1", "0.2", "0.3", "1.0", "0.4", "1.1"}));
+}
+
+TEST(BenchSideBySide, SkippedRow)
+{
+    // atomics-contended: the kernel backend measures /default and skips
+    // /global and /device, each after simgpu's row of its name.
+    const std::vector<PassLine> simgpu{
+        {"atomics-contended", 2 * MiB, "atomics-contended/default", "ops/s"},
+        {"atomics-contended", 2 * MiB, "atomics-contended/global", "ops/s"},
+        {"atomics-contended", 2 * MiB, "atomics-contended/device", "ops/s"}};
+    const std::vector<PassLine> kernel{
+        {"atomics-contended", 2 * MiB, "atomics-contended/default", "ops/s"},
+        {"atomics-contended", 2 * MiB, "atomics-contended/global", ""},
+        {"atomics-contended", 2 * MiB, "atomics-contended/device", ""}};
+    EXPECT_EQ(order({simgpu, kernel}), (Lines{"0.0", "1.0", "0.1", "1.1", "0.2", "1.2"}));
+    // Both skip it (stock): simgpu's skip first, then the kernel's.
+    const std::vector<PassLine> skip{{"evict-thrash", 16 * MiB, "evict-thrash", ""}};
+    EXPECT_EQ(order({skip, skip}), (Lines{"0.0", "1.0"}));
+}
+
+TEST(BenchSideBySide, SizeOnlyOnePassHas)
+{
+    // vram-thp-first-touch: a per-size skip on one pass, rows of both at
+    // 2 MiB; a row only the second pass has goes after the one before it.
+    const std::vector<PassLine> a{
+        {"vram-thp-first-touch", 64 * KiB, "vram-thp-first-touch", ""},
+        {"vram-thp-first-touch", 2 * MiB, "vram-thp-first-touch", "MiB/s"},
+        {"vram-thp-first-touch", 2 * MiB, "(4 KiB device pages)", "MiB/s"}};
+    const std::vector<PassLine> b{
+        {"vram-thp-first-touch", 2 * MiB, "vram-thp-first-touch", "MiB/s"},
+        {"vram-thp-first-touch", 2 * MiB, "(extra)", "MiB/s"},
+        {"vram-thp-first-touch", 2 * MiB, "(4 KiB device pages)", "MiB/s"}};
+    EXPECT_EQ(order({a, b}), (Lines{"0.1", "1.0", "1.1", "0.2", "1.2", "0.0"}));
 }
 
 TEST(BenchAtomics, Job)
