@@ -434,8 +434,9 @@ static int madv_check(struct simgpu_device *sdev,
 	case DRM_SIMGPU_MADV_ATOMIC:
 		if (args->value > DRM_SIMGPU_MADV_ATOMIC_CPU)
 			return -EINVAL;
-		if (!vram && (args->value == DRM_SIMGPU_MADV_ATOMIC_DEVICE ||
-			      args->value == DRM_SIMGPU_MADV_ATOMIC_GLOBAL))
+		if (!simgpu_svm_atomic_hold(sdev) &&
+		    (args->value == DRM_SIMGPU_MADV_ATOMIC_DEVICE ||
+		     args->value == DRM_SIMGPU_MADV_ATOMIC_GLOBAL))
 			return -EOPNOTSUPP;
 		return 0;
 	case DRM_SIMGPU_MADV_READ_MOSTLY:

@@ -8,6 +8,7 @@
 #include <linux/uaccess.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_svm.h"
 
 /**
  * DOC: Overview
@@ -57,6 +58,8 @@ static int query_device(struct simgpu_device *sdev,
 
 	if (sdev->dmem.enabled)
 		ans.caps |= DRM_SIMGPU_CAP_VRAM_MIGRATION;
+	if (simgpu_svm_atomic_hold(sdev))
+		ans.caps |= DRM_SIMGPU_CAP_ATOMIC_HOLD;
 	return query_copy_out(q, &ans, sizeof(ans));
 }
 

@@ -140,6 +140,19 @@ static const struct simgpu_svm_backend *svm_be(const struct simgpu_vm *vm)
 }
 
 /**
+ * simgpu_svm_atomic_hold() - whether GPU atomics can hold system pages
+ * @sdev: the device
+ *
+ * Return: true when the device's SVM backend can take a page exclusive
+ * for the device (DRM_SIMGPU_CAP_ATOMIC_HOLD): the simgpu core with
+ * device memory, the kernel core with CONFIG_DEVICE_PRIVATE.
+ */
+bool simgpu_svm_atomic_hold(struct simgpu_device *sdev)
+{
+	return sdev->params->svm->atomic_hold || sdev->dmem.enabled;
+}
+
+/**
  * simgpu_svm_remove_ranges_locked() - drop the SVM ranges over a span
  * @vm: the VM, its lock held
  * @start: first address

@@ -51,11 +51,13 @@ struct simgpu_svm_stats {
 	atomic64_t exclusive_pages;
 };
 
+struct simgpu_device;
 struct simgpu_vm;
 
 extern const u64 simgpu_svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS];
 unsigned int simgpu_svm_chunk_index(u64 size);
 unsigned long simgpu_svm_evict_age(void);
+bool simgpu_svm_atomic_hold(struct simgpu_device *sdev);
 u64 simgpu_svm_notifier_size(void);
 void simgpu_svm_remove_ranges_locked(struct simgpu_vm *vm, u64 start, u64 end);
 void simgpu_svm_count_ranges_locked(struct simgpu_vm *vm,

@@ -78,6 +78,8 @@ struct simgpu_svm_ctx {
  * struct simgpu_svm_backend - the operations of an SVM core
  * @name: "kernel" or "simgpu", as the svm_core parameter names it
  * @devmem: the core migrates to VRAM (device-private memory)
+ * @atomic_hold: the core holds system pages exclusive without VRAM
+ *	(@range_make_exclusive works whether or not @devmem is in use)
  * @init: start mirroring @mm in @vm (vm->lock held)
  * @fini: stop mirroring and free every range (vm->lock held)
  * @garbage_collect: remove the ranges the CPU unmapped (vm->lock held)
@@ -114,6 +116,7 @@ struct simgpu_svm_ctx {
 struct simgpu_svm_backend {
 	const char *name;
 	bool devmem;
+	bool atomic_hold;
 	int (*init)(struct simgpu_vm *vm, struct mm_struct *mm);
 	void (*fini)(struct simgpu_vm *vm);
 	void (*garbage_collect)(struct simgpu_vm *vm);

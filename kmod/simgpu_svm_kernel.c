@@ -475,6 +475,9 @@ static int ksvm_range_make_exclusive(struct simgpu_vm *vm,
 
 	lockdep_assert_held(&vm->lock);
 
+	/* make_device_exclusive() is there with device-private memory. */
+	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE))
+		return -EOPNOTSUPP;
 	if (r->excl && test_bit(i, r->excl))
 		return 0;
 	excl = r->excl ?: bitmap_zalloc(kr_npages(r), GFP_KERNEL);
@@ -583,6 +586,7 @@ static void ksvm_range_set_mapped_locked(struct simgpu_vm *vm,
 const struct simgpu_svm_backend simgpu_svm_backend_kernel = {
 	.name = "kernel",
 	.devmem = false,
+	.atomic_hold = IS_ENABLED(CONFIG_DEVICE_PRIVATE),
 	.init = ksvm_init,
 	.fini = ksvm_fini,
 	.garbage_collect = ksvm_garbage_collect,

@@ -295,6 +295,8 @@ static void ssvm_range_set_mapped_locked(struct simgpu_vm *vm,
 const struct simgpu_svm_backend simgpu_svm_backend_simgpu = {
 	.name = "simgpu",
 	.devmem = true,
+	/* Its holds need the device's pagemap owner: device memory. */
+	.atomic_hold = false,
 	.init = ssvm_init,
 	.fini = ssvm_fini,
 	.garbage_collect = ssvm_garbage_collect,

@@ -497,6 +497,14 @@ void require_vram_migration(const Env& env)
                   env.info.device_id, static_cast<unsigned long long>(env.info.caps));
 }
 
+void require_atomic_hold(const Env& env)
+{
+    igt_require_f(env.has_cap(DRM_SIMGPU_CAP_ATOMIC_HOLD),
+                  "device %u cannot hold pages exclusive for GPU atomics: a kernel without "
+                  "CONFIG_DEVICE_PRIVATE (caps 0x%llx)",
+                  env.info.device_id, static_cast<unsigned long long>(env.info.caps));
+}
+
 void start_gpu(SvmGpu& gpu, const Env& env)
 {
     const int err = gpu.init(env.dev);

@@ -244,6 +244,11 @@ private:
 
 // Skips unless the device can migrate mirrored memory to VRAM.
 void require_vram_migration(const Env& env);
+
+// Skips unless a GPU atomic can hold a system page exclusive on the
+// device (DRM_SIMGPU_CAP_ATOMIC_HOLD: MADVISE ATOMIC_DEVICE and
+// ATOMIC_GLOBAL).
+void require_atomic_hold(const Env& env);
 void start_gpu(SvmGpu& gpu, const Env& env);
 void run_ok(SvmGpu& gpu, const BatchBuilder& b, int64_t timeout_ns = job_timeout_ns);
 // The job fails with -EFAULT at exactly @fault_addr.

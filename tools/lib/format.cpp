@@ -10,10 +10,11 @@ namespace simgpu {
 
 std::vector<std::string> caps_names(uint64_t caps)
 {
-    static constexpr std::array<std::pair<uint64_t, const char*>, 3> known{{
+    static constexpr std::array<std::pair<uint64_t, const char*>, 4> known{{
         {DRM_SIMGPU_CAP_FAULT_MODE, "fault-mode"},
         {DRM_SIMGPU_CAP_CPU_ADDR_MIRROR, "cpu-addr-mirror"},
         {DRM_SIMGPU_CAP_VRAM_MIGRATION, "vram-migration"},
+        {DRM_SIMGPU_CAP_ATOMIC_HOLD, "atomic-hold"},
     }};
 
     std::vector<std::string> names;

@@ -15,9 +15,10 @@ TEST(Format, CapsToString)
                              DRM_SIMGPU_CAP_VRAM_MIGRATION),
               "fault-mode cpu-addr-mirror vram-migration");
     EXPECT_EQ(caps_to_string(DRM_SIMGPU_CAP_VRAM_MIGRATION), "vram-migration");
-    EXPECT_EQ(caps_to_string(1ULL << 3), "0x8");
-    EXPECT_EQ(caps_to_string(DRM_SIMGPU_CAP_CPU_ADDR_MIRROR | (1ULL << 63) | (1ULL << 4)),
-              "cpu-addr-mirror 0x10 0x8000000000000000");
+    EXPECT_EQ(caps_to_string(DRM_SIMGPU_CAP_ATOMIC_HOLD), "atomic-hold");
+    EXPECT_EQ(caps_to_string(1ULL << 4), "0x10");
+    EXPECT_EQ(caps_to_string(DRM_SIMGPU_CAP_CPU_ADDR_MIRROR | (1ULL << 63) | (1ULL << 5)),
+              "cpu-addr-mirror 0x20 0x8000000000000000");
 }
 
 TEST(Format, CapsNames)

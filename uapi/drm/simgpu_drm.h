@@ -101,10 +101,16 @@ enum drm_simgpu_engine_class {
  *	faults, DRM_SIMGPU_VM_BIND_OP_PREFETCH to VRAM); needs a kernel with
  *	CONFIG_DEVICE_PRIVATE. Without it, mirrored memory always stays in
  *	system memory and a PREFETCH to VRAM fails with -EOPNOTSUPP.
+ * DRM_SIMGPU_CAP_ATOMIC_HOLD: a GPU atomic can hold a page of system
+ *	memory exclusive for the device (MADVISE ATOMIC_DEVICE and
+ *	ATOMIC_GLOBAL); needs CONFIG_DEVICE_PRIVATE. Set wherever
+ *	DRM_SIMGPU_CAP_VRAM_MIGRATION is, and with the kernel SVM core
+ *	(svm_core=kernel), which holds pages without migrating them.
  */
 #define DRM_SIMGPU_CAP_FAULT_MODE		(1ULL << 0)
 #define DRM_SIMGPU_CAP_CPU_ADDR_MIRROR		(1ULL << 1)
 #define DRM_SIMGPU_CAP_VRAM_MIGRATION		(1ULL << 2)
+#define DRM_SIMGPU_CAP_ATOMIC_HOLD		(1ULL << 3)
 
 /**
  * struct drm_simgpu_query_device - answer of %DRM_SIMGPU_QUERY_DEVICE
@@ -905,9 +911,9 @@ struct drm_simgpu_vm_query_range {
  * -EINVAL: a field is invalid, the span is not all mirrored, or the VM
  * mirrors another process. -ENOENT: no such VM. -EBADF: @fd is not an
  * open file. -ENODEV: @fd is not a simgpu file. -ENOLINK: @fd is another
- * device without an interconnect to this one. -EOPNOTSUPP: LOC_DEVICE,
- * ATOMIC_DEVICE or ATOMIC_GLOBAL on a device without
- * DRM_SIMGPU_CAP_VRAM_MIGRATION. -ENOMEM.
+ * device without an interconnect to this one. -EOPNOTSUPP: LOC_DEVICE on
+ * a device without DRM_SIMGPU_CAP_VRAM_MIGRATION; ATOMIC_DEVICE or
+ * ATOMIC_GLOBAL on a device without DRM_SIMGPU_CAP_ATOMIC_HOLD. -ENOMEM.
  */
 struct drm_simgpu_vm_madvise {
 	__u64 extensions;
