@@ -73,6 +73,7 @@ struct Gpu {
     uint64_t vram_size = 0; // bytes
 
     bool vram_migration() const { return caps & DRM_SIMGPU_CAP_VRAM_MIGRATION; }
+    bool atomic_hold() const { return caps & DRM_SIMGPU_CAP_ATOMIC_HOLD; }
 
     // VM_BIND PREFETCH of [@addr, @addr + @size) to @region
     // (DRM_SIMGPU_MEM_*); the wall time of the ioctl in seconds.

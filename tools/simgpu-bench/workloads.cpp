@@ -576,8 +576,10 @@ std::vector<Row> Bench::atomics_contended(std::vector<Skipped>& skipped)
     std::vector<const AtomicPolicy*> policies;
     for (const AtomicPolicy& p : atomic_policies) {
         std::string why;
-        if (p.value != DRM_SIMGPU_MADV_ATOMIC_DEFAULT)
-            why = vram_skip_reason(false);
+        if (p.value != DRM_SIMGPU_MADV_ATOMIC_DEFAULT && !gpu_->atomic_hold())
+            why = "device " + std::to_string(gpu_->index) +
+                  " cannot hold pages for GPU atomics (DRM_SIMGPU_CAP_ATOMIC_HOLD clear: a "
+                  "kernel without CONFIG_DEVICE_PRIVATE)";
         if (why.empty())
             policies.push_back(&p);
         else
