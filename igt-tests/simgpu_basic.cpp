@@ -36,8 +36,8 @@ constexpr const char* module_name = "simgpu";
 constexpr const char* module_sysfs = "/sys/module/simgpu";
 constexpr uint64_t MiB = uint64_t{1} << 20;
 constexpr uint32_t expected_va_bits = 48;
-constexpr uint64_t known_caps =
-    DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR | DRM_SIMGPU_CAP_VRAM_MIGRATION;
+constexpr uint64_t known_caps = DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR |
+                                 DRM_SIMGPU_CAP_VRAM_MIGRATION | DRM_SIMGPU_CAP_ATOMIC_HOLD;
 constexpr std::array<uint32_t, 2> queries{DRM_SIMGPU_QUERY_DEVICE, DRM_SIMGPU_QUERY_ENGINES};
 
 struct ModuleParams {
@@ -317,6 +317,9 @@ int main(int argc, char** argv)
             igt_assert_eq(info.va_bits, expected_va_bits);
             igt_assert_eq(info.num_engines, params.num_engines());
             igt_assert_eq(info.caps & ~known_caps, 0u);
+            // Where pages migrate to VRAM, GPU atomics can hold them too.
+            if (info.caps & DRM_SIMGPU_CAP_VRAM_MIGRATION)
+                igt_assert(info.caps & DRM_SIMGPU_CAP_ATOMIC_HOLD);
             igt_assert_eq(info.pad, 0u);
             for (const auto reserved : info.reserved)
                 igt_assert_eq(reserved, 0u);

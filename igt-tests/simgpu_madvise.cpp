@@ -9,9 +9,11 @@
 // the data, and the outcome of GPU atomics, alone and racing CPU atomics on
 // the same counters (small pages and THPs).
 //
-// Subtests that need VRAM migration (LOC_DEVICE, ATOMIC_DEVICE,
-// ATOMIC_GLOBAL, or a placement to tell apart) skip without
-// DRM_SIMGPU_CAP_VRAM_MIGRATION; the others run on both kernels. Jobs keep
+// Subtests that need VRAM migration (LOC_DEVICE, ATOMIC_DEVICE's
+// migration, or a placement to tell apart) skip without
+// DRM_SIMGPU_CAP_VRAM_MIGRATION, those of page-holding atomics
+// (ATOMIC_GLOBAL) without DRM_SIMGPU_CAP_ATOMIC_HOLD; the others run on
+// both kernels. Jobs keep
 // their batches and fences in buffer objects (SvmGpu), so the GPU touches
 // no SVM memory but the memory under test.
 #include <algorithm>
