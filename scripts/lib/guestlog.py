@@ -159,12 +159,13 @@ def program(cmd):
     the first module loaded ("modprobe m && rmmod m" gives m). The
     parameters simgpu was loaded with before it follow in brackets
     ("modprobe simgpu vram_size=16 && prog" gives prog[vram_size=16]), so
-    that runs of a program under different parameters count apart."""
+    that runs of a program under different parameters count apart; the
+    run's own parameters ($SIMGPU_MODPARAMS) are in the run's name."""
     parts = [part.split() for part in re.split(r"&&|;", cmd) if part.split()]
     params = []
     for words in parts:
         if words[0] == "modprobe" and words[1:2] == ["simgpu"]:
-            params = words[2:]
+            params = [w for w in words[2:] if not w.startswith("$")]
         elif words[0] not in ("modprobe", "rmmod"):
             prog = os.path.basename(words[0])
             return f"{prog}[{' '.join(params)}]" if params else prog
