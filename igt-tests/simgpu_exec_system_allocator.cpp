@@ -1091,6 +1091,27 @@ void mirror_split_test(const Env& env)
     check_value(m.data() + 96 * KiB, 144 * KiB, 0x5a5a5a5au, "CPU memory after the hole");
 }
 
+// The CPU unmaps a range in two steps while the VM's garbage collector
+// removes it: the range between the two munmap()s takes two unmap
+// invalidations, one of which may come while the collector has it in
+// hand. It must be removed once (the kernel backend removed it twice:
+// WARNING in drm_gpusvm_range_remove()), and the VM keeps working.
+void unmap_while_collecting_test(const Env& env)
+{
+    const Svm s(env);
+    constexpr uint64_t size = 256 * KiB, first = 96 * KiB;
+    for (int round = 0; round < 64; ++round) {
+        Map m(Map::own, size);
+        BatchBuilder b;
+        b.fill(va(m.data()), size, 0x0c0110c7u + round).batch_end();
+        run_ok(s.q, b);
+        check_value(m.data(), size, 0x0c0110c7u + round, "memory the GPU filled");
+        igt_assert_eq(::munmap(m.data(), first), 0);
+        igt_assert_eq(::munmap(m.data() + first, size - first), 0);
+    }
+    assert_works(s.q);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -1905,6 +1926,7 @@ int main(int argc, char** argv)
     });
 
     t.subtest("mirror-split", [&] { mirror_split_test(*env); });
+    t.subtest("unmap-while-collecting", [&] { unmap_while_collecting_test(*env); });
 
     // --- list-sum -----------------------------------------------------------
     t.subtest("list-sum", [&] {
