@@ -75,11 +75,14 @@ MODULE_PARM_DESC(svm_core, "SVM core: " SVM_CORES " (default simgpu)");
 
 static struct simgpu_params simgpu_params;
 
-/*
- * The SVM backend svm_core names; NULL, after saying why, for an unknown
- * name or one this kernel cannot do.
+/**
+ * simgpu_svm_backend_lookup() - the SVM backend the svm_core parameter names
+ * @name: "simgpu" or "kernel" (a trailing newline allowed, as sysfs gives)
+ *
+ * Return: the backend's table; NULL, after logging why, for an unknown
+ * name or "kernel" on a kernel without drm_gpusvm.
  */
-static const struct simgpu_svm_backend *svm_backend_lookup(const char *name)
+const struct simgpu_svm_backend *simgpu_svm_backend_lookup(const char *name)
 {
 	if (sysfs_streq(name, "simgpu"))
 		return &simgpu_svm_backend_simgpu;
@@ -95,6 +98,7 @@ static const struct simgpu_svm_backend *svm_backend_lookup(const char *name)
 	return NULL;
 #endif
 }
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_svm_backend_lookup);
 
 static int check_range(const char *name, unsigned int val,
 		       unsigned int min, unsigned int max)
@@ -304,7 +308,7 @@ static int __init simgpu_init(void)
 		       link_groups, num_devices);
 		return err;
 	}
-	simgpu_params.svm = svm_backend_lookup(svm_core);
+	simgpu_params.svm = simgpu_svm_backend_lookup(svm_core);
 	if (!simgpu_params.svm)
 		return -EINVAL;
 	pr_info(SIMGPU_DRIVER_NAME ": SVM core: %s\n", simgpu_params.svm->name);

@@ -7,6 +7,7 @@
 #include <kunit/test.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_svm_backend.h"
 
 MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
 
@@ -147,12 +148,57 @@ static void link_groups_parse(struct kunit *test)
 				    i);
 }
 
+struct svm_core_case {
+	const char *s;
+	const char *expect;	/* the backend's name, or NULL: refused */
+};
+
+static const struct svm_core_case svm_core_cases[] = {
+	{ "simgpu", "simgpu" },
+	{ "simgpu\n", "simgpu" },
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+	{ "kernel", "kernel" },
+	{ "kernel\n", "kernel" },
+#else
+	{ "kernel", NULL },
+#endif
+	{ "", NULL },
+	{ "\n", NULL },
+	{ "Simgpu", NULL },
+	{ "KERNEL", NULL },
+	{ "simgpu ", NULL },
+	{ "drm_gpusvm", NULL },
+	{ "kernel,simgpu", NULL },
+};
+
+static void svm_core_case_desc(const struct svm_core_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "svm_core=\"%s\"", c->s);
+}
+
+KUNIT_ARRAY_PARAM(svm_core, svm_core_cases, svm_core_case_desc);
+
+/* svm_core takes the two names and refuses anything else. */
+static void svm_core_lookup(struct kunit *test)
+{
+	const struct svm_core_case *c = test->param_value;
+	const struct simgpu_svm_backend *be = simgpu_svm_backend_lookup(c->s);
+
+	if (!c->expect) {
+		KUNIT_EXPECT_NULL(test, be);
+		return;
+	}
+	KUNIT_ASSERT_NOT_NULL(test, be);
+	KUNIT_EXPECT_STREQ(test, be->name, c->expect);
+}
+
 static struct kunit_case simgpu_params_cases[] = {
 	KUNIT_CASE(params_defaults_valid),
 	KUNIT_CASE_PARAM(params_ranges, params_gen_params),
 	KUNIT_CASE(engines_layout),
 	KUNIT_CASE(engines_out_of_range),
 	KUNIT_CASE_PARAM(link_groups_parse, link_gen_params),
+	KUNIT_CASE_PARAM(svm_core_lookup, svm_core_gen_params),
 	{}
 };
 
