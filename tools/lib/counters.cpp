@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "simgpu/counters.hpp"
+#include "simgpu/format.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,23 +24,6 @@ int minor_number(const std::string& name)
     return ec == std::errc() && end == last && !name.empty() ? minor : -1;
 }
 
-
-std::vector<std::string_view> split_words(std::string_view line)
-{
-    std::vector<std::string_view> words;
-    size_t pos = 0;
-    while (pos < line.size()) {
-        const size_t start = line.find_first_not_of(" \t\r", pos);
-        if (start == std::string_view::npos)
-            break;
-        size_t end = line.find_first_of(" \t\r", start);
-        if (end == std::string_view::npos)
-            end = line.size();
-        words.push_back(line.substr(start, end - start));
-        pos = end;
-    }
-    return words;
-}
 
 template <typename T>
 std::optional<T> parse_number(std::string_view s)

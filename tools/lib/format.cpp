@@ -89,4 +89,22 @@ std::string format_bytes(uint64_t bytes)
     return number + " " + units[unit];
 }
 
+std::vector<std::string_view> split_words(std::string_view text)
+{
+    constexpr std::string_view blanks = " \t\r\n";
+    std::vector<std::string_view> words;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        const size_t start = text.find_first_not_of(blanks, pos);
+        if (start == std::string_view::npos)
+            break;
+        size_t end = text.find_first_of(blanks, start);
+        if (end == std::string_view::npos)
+            end = text.size();
+        words.push_back(text.substr(start, end - start));
+        pos = end;
+    }
+    return words;
+}
+
 } // namespace simgpu

@@ -208,19 +208,9 @@ std::string backend_of(std::string_view svm_core_param)
 std::vector<std::string> modprobe_args(std::string_view modparams, std::string_view backend)
 {
     std::vector<std::string> args{"modprobe", "simgpu"};
-    size_t pos = 0;
-    while (pos < modparams.size()) {
-        const size_t start = modparams.find_first_not_of(" \t\n", pos);
-        if (start == std::string_view::npos)
-            break;
-        size_t end = modparams.find_first_of(" \t\n", start);
-        if (end == std::string_view::npos)
-            end = modparams.size();
-        const std::string_view word = modparams.substr(start, end - start);
+    for (const std::string_view word : simgpu::split_words(modparams))
         if (!word.starts_with("svm_core="))
             args.emplace_back(word);
-        pos = end;
-    }
     args.push_back("svm_core=" + std::string(backend));
     return args;
 }

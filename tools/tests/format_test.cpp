@@ -59,4 +59,15 @@ TEST(Format, Bytes)
     EXPECT_EQ(format_bytes(~0ULL), "16 EiB");
 }
 
+TEST(Format, SplitWords)
+{
+    using Words = std::vector<std::string_view>;
+    EXPECT_EQ(split_words(""), Words{});
+    EXPECT_EQ(split_words(" \t\r\n"), Words{});
+    EXPECT_EQ(split_words("faults 12"), (Words{"faults", "12"}));
+    EXPECT_EQ(split_words("  vram_size=16\tsvm_core=kernel \n"),
+              (Words{"vram_size=16", "svm_core=kernel"}));
+}
+
 } // namespace
+
