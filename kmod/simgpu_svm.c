@@ -66,10 +66,7 @@
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
-/* The range sizes of both backends' mirrors, largest first. */
-const u64 simgpu_svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = {
-	SZ_2M, SZ_64K, SZ_4K
-};
+const u64 simgpu_svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] = SIMGPU_SVM_CHUNKS;
 
 static bool svm_migrate = true;
 module_param(svm_migrate, bool, 0644);
@@ -281,33 +278,40 @@ struct svm_policy {
 	bool vram_atomic;
 };
 
-/* The PTE for page @i of @r. */
-static u64 svm_pte(struct simgpu_vm *vm, struct simgpu_svm_range *r,
-		   unsigned long i, const struct svm_policy *pol)
+/* The PTE for a collected page @p. */
+static u64 svm_page_pte(struct simgpu_vm *vm, const struct simgpu_svm_page *p,
+			const struct svm_policy *pol)
 {
-	struct simgpu_svm_page p;
-	u64 pte;
+	u64 pte = p->addr | SIMGPU_PTE_VALID;
 
-	svm_be(vm)->range_page(vm, r, i, &p);
-	pte = p.addr | SIMGPU_PTE_VALID;
-	if (p.vram)
+	if (p->vram)
 		pte |= SIMGPU_PTE_VRAM;
-	if (p.vram && p.vram != vm->sdev)
+	if (p->vram && p->vram != vm->sdev)
 		/* In place, over the link. */
 		pte |= SIMGPU_PTE_PEER |
-		       FIELD_PREP(SIMGPU_PTE_PEER_ID, p.vram->id);
-	if (!p.write)
+		       FIELD_PREP(SIMGPU_PTE_PEER_ID, p->vram->id);
+	if (!p->write)
 		return pte;
 	pte |= SIMGPU_PTE_WRITE;
 	/*
 	 * A page held exclusive takes atomics whatever the fault; under an
 	 * exclusive policy other system pages fault for their own hold.
 	 */
-	if (p.exclusive)
+	if (p->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC | SIMGPU_PTE_EXCLUSIVE;
-	else if (p.vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
+	else if (p->vram ? pol->vram_atomic : pol->sys_atomic && !pol->exclusive)
 		pte |= SIMGPU_PTE_ATOMIC;
 	return pte;
+}
+
+/* The PTE for page @i of @r. */
+static u64 svm_pte(struct simgpu_vm *vm, struct simgpu_svm_range *r,
+		   unsigned long i, const struct svm_policy *pol)
+{
+	struct simgpu_svm_page p;
+
+	svm_be(vm)->range_page(vm, r, i, &p);
+	return svm_page_pte(vm, &p, pol);
 }
 
 static u64 svm_range_size(struct simgpu_vm *vm, struct simgpu_svm_range *r)
@@ -328,13 +332,12 @@ static bool svm_range_huge(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 
 	if (svm_range_size(vm, r) != SIMGPU_HUGE_SIZE)
 		return false;
-	first = svm_pte(vm, r, 0, pol);
+	svm_be(vm)->range_page(vm, r, 0, &p);
+	first = svm_page_pte(vm, &p, pol);
 	if (!IS_ALIGNED(first & SIMGPU_PTE_ADDR, SIMGPU_HUGE_SIZE))
 		return false;
-	if (!(first & SIMGPU_PTE_VRAM)) {
-		svm_be(vm)->range_page(vm, r, 0, &p);
+	if (!p.vram)
 		return (1UL << p.order) >= SIMGPU_PT_ENTRIES;
-	}
 	for (i = 1; i < SIMGPU_PT_ENTRIES; i++)
 		if (svm_pte(vm, r, i, pol) !=
 		    first + (i << PAGE_SHIFT))

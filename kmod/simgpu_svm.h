@@ -3,9 +3,14 @@
 #define _SIMGPU_SVM_H_
 
 #include <linux/atomic.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 
-/* Range sizes of the driver's mirrors: 2 MiB, 64 KiB, 4 KiB. */
+/*
+ * Range sizes of the driver's mirrors, largest first, the same for both
+ * SVM backends (each core takes them in its own integer type).
+ */
+#define SIMGPU_SVM_CHUNKS	{ SZ_2M, SZ_64K, SZ_4K }
 #define SIMGPU_SVM_NUM_CHUNKS	3
 
 /**

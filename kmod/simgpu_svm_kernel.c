@@ -100,7 +100,8 @@ struct ksvm_range {
 	unsigned long walk_entry;
 };
 
-static const unsigned long ksvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+static const unsigned long ksvm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] =
+	SIMGPU_SVM_CHUNKS;
 
 static struct simgpu_svm_kernel *to_ksvm(struct drm_gpusvm *gpusvm)
 {
