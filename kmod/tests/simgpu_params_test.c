@@ -173,7 +173,9 @@ static const struct svm_core_case svm_core_cases[] = {
 
 static void svm_core_case_desc(const struct svm_core_case *c, char *desc)
 {
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "svm_core=\"%s\"", c->s);
+	/* Escaped: a newline would cut the case's name in the KTAP output. */
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "svm_core=\"%*pE\"",
+		 (int)strlen(c->s), c->s);
 }
 
 KUNIT_ARRAY_PARAM(svm_core, svm_core_cases, svm_core_case_desc);
