@@ -53,6 +53,7 @@ using simgpu_test::svm::assert_child_ok;
 using simgpu_test::svm::check_value;
 using simgpu_test::svm::check_words;
 using simgpu_test::svm::fill_words;
+using simgpu_test::svm::kernel_svm;
 using simgpu_test::svm::pattern;
 using simgpu_test::svm::va;
 using simgpu::Result;
@@ -369,13 +370,6 @@ bool migrates(const Env& env)
         return false;
     const auto param = read_param("svm_migrate");
     return !param || (*param != "N" && *param != "0");
-}
-
-// The SVM core simgpu runs on: "kernel" (drm_gpusvm) or "simgpu".
-bool kernel_svm()
-{
-    const auto core = read_param("svm_core");
-    return core && *core == "kernel";
 }
 
 // A fault-mode VM mirroring this process, and a compute queue on it.

@@ -433,8 +433,8 @@ int main(int argc, char** argv)
     });
 
     // Last: it unloads the module. Pages in VRAM of a process that closed
-    // the devices outlive the files; the unload must evict them from every
-    // device, intact.
+    // the devices outlive the files; the unload (on svm_core=kernel the
+    // unbind before it) must evict them from every device, intact.
     t.subtest("module-unload-evicts", [&] {
         igt_require_f(::access("/sys/module/simgpu/parameters/vram_size", R_OK) == 0,
                       "simgpu parameters not in sysfs");
@@ -450,7 +450,19 @@ int main(int argc, char** argv)
             ::_exit(child_keep_in_vram(ready, go, size, 81));
         char c = 0;
         igt_assert_f(ready.recv(&c, 120000) && c == 'r', "child did not get its memory into VRAM");
-        const int unload = shell("rmmod simgpu");
+        int unload;
+        if (kernel_svm()) {
+            // A drm_pagemap holds its module while process memory is in
+            // its VRAM: the unload is refused, the unbind evicts, and the
+            // module goes once drm_pagemap let go of it.
+            igt_assert_neq(shell("rmmod simgpu 2>/dev/null"), 0);
+            igt_assert_eq(shell("for d in /sys/bus/platform/drivers/simgpu/simgpu.*; do "
+                                "echo \"${d##*/}\" >/sys/bus/platform/drivers/simgpu/unbind; done"),
+                          0);
+            unload = shell("simgpu-unload");
+        } else {
+            unload = shell("rmmod simgpu");
+        }
         const int load = shell("modprobe simgpu " + params);
         igt_assert(go.send('g'));
         assert_child_ok(pid, 120000, "child whose VRAM pages the unload evicted");

@@ -374,6 +374,10 @@ int main(int argc, char** argv)
     t.subtest("thp-device-folio-off", [&] {
         const auto old = read_param("svm_device_thp");
         igt_require_f(old.has_value(), "no svm_device_thp parameter");
+        igt_require_f(!kernel_svm(),
+                      "svm_core=kernel: drm_pagemap always migrates an aligned 2 MiB range as "
+                      "one device folio (MIGRATE_VMA_SELECT_COMPOUND); svm_device_thp is the "
+                      "simgpu core's");
         const ParamRestorer restore("svm_device_thp", *old);
         igt_assert(write_param("svm_device_thp", "0")); // read at each migration
         SvmGpu gpu;

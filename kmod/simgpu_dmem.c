@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * simgpu: VRAM as device-private memory: the pagemap, SVM chunks, their
- * copies through the copy engine, and eviction.
+ * simgpu: VRAM as device-private memory: SVM chunks on one LRU with buffer
+ * objects, eviction, and the simgpu core's pagemap and copies.
  */
 
 #include <linux/ioport.h>
@@ -25,28 +25,33 @@
  * DOC: Overview
  *
  * On a kernel with CONFIG_DEVICE_PRIVATE (and the device-page API of 6.19,
- * SIMGPU_HAVE_DEVMEM) each device registers its whole
- * VRAM as a MEMORY_DEVICE_PRIVATE pagemap whose owner is the device:
- * device page i stands for VRAM offset i * 4 KiB, so the engines reach a
- * device page through the VRAM storage like any VRAM, and a GPU PTE of an
- * SVM page in VRAM is a plain VRAM PTE.
+ * SIMGPU_HAVE_DEVMEM) SVM migrates process memory into VRAM, whose pages
+ * the SVM backend exposes as MEMORY_DEVICE_PRIVATE pages: the simgpu core
+ * through one pagemap per device made here at probe (device page i is VRAM
+ * offset i * 4 KiB, its owner the device or its link group), the kernel
+ * core through a drm_pagemap (simgpu_dpagemap.c). Either way the engines
+ * reach a device page through the VRAM storage like any VRAM, and a GPU
+ * PTE of an SVM page in VRAM is a plain VRAM PTE.
  *
  * VRAM is one pool (gpu_buddy) for buffer objects and SVM. An SVM chunk
- * (&struct simgpu_dmem_chunk) is one contiguous, naturally aligned buddy
- * block of the range's size (2 MiB, 64 KiB or 4 KiB), so a 2 MiB chunk
- * that migrated whole can be mapped with a 2 MiB GPU entry. Chunks sit on
- * an LRU in migration order. When an allocation, for SVM or a buffer
- * object, finds VRAM full, it evicts until it fits or nothing evictable is
- * left, least recently placed first across both kinds: SVM chunks to
- * system memory (simgpu_gpusvm_devmem_evict(), wherever their pages are
- * mapped) and idle buffer objects (simgpu_bo_evict_one()). An SVM
- * migration evicts only what went into VRAM more than svm_evict_age_ms
- * ago, so that it does not thrash. The GPU faults evicted pages in again
- * later.
+ * (&struct simgpu_dmem_chunk, embedded in the backend's own allocation) is
+ * one contiguous, naturally aligned buddy block of the range's size
+ * (2 MiB, 64 KiB or 4 KiB), so a 2 MiB chunk that migrated whole can be
+ * mapped with a 2 MiB GPU entry. Chunks of both backends sit on one LRU in
+ * migration order. When an allocation, for SVM or a buffer object, finds
+ * VRAM full, it evicts until it fits or nothing evictable is left, least
+ * recently placed first across both kinds: SVM chunks to system memory
+ * (the backend's evict: simgpu_gpusvm_devmem_evict() or
+ * drm_pagemap_evict_to_ram(), wherever their pages are mapped) and idle
+ * buffer objects (simgpu_bo_evict_one()). An SVM migration evicts only
+ * what went into VRAM more than svm_evict_age_ms ago, so that it does not
+ * thrash. The GPU faults evicted pages in again later.
  *
  * A chunk's VRAM is freed when its last device page is freed: by a CPU
  * fault that migrated it back, eviction, munmap or process exit. The
- * device evicts every chunk when it is released, before the pagemap goes.
+ * device evicts every chunk before its pagemap goes: at unbind for the
+ * kernel core (the drm_pagemap's memory is device-managed), when the DRM
+ * device is released for the simgpu core.
  *
  * Copies go through the device's copy engines (simgpu_engine_copy_pages()),
  * which serve kernel copies before any job.
@@ -62,181 +67,20 @@
  * lock. Eviction runs with no simgpu lock of its own held, from the fault
  * path (under a VM lock and the mmap_lock, which it does not need) or an
  * ioctl; evicting buffer objects after the chunks takes their locks (see
- * simgpu_bo.c), never a VM lock other than by trylock. The copy callbacks take only the copy engine's spinlock and
- * sleep on a completion, so they are safe in migrate_to_ram.
+ * simgpu_bo.c), never a VM lock other than by trylock. The copy callbacks
+ * take only the copy engine's spinlock and sleep on a completion, so they
+ * are safe in migrate_to_ram.
  *
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
-#if SIMGPU_HAVE_DEVMEM
-
-/**
- * struct simgpu_dmem_chunk - VRAM holding the pages of one SVM chunk
- * @devmem: the SVM core's view
- * @sdev: the device
- * @ref: the base reference (dropped on release) and evictors' references
- * @blocks: the buddy block
- * @lru_link: on &simgpu_dmem.lru
- * @size: bytes
- * @migrated_at: jiffies when the chunk was filled
- */
-struct simgpu_dmem_chunk {
-	struct simgpu_gpusvm_devmem devmem;
-	struct simgpu_device *sdev;
-	struct kref ref;
-	struct list_head blocks;
-	struct list_head lru_link;
-	u64 size;
-	unsigned long migrated_at;
-};
-
-static struct simgpu_device *page_to_sdev(struct page *page)
-{
-	return container_of(page_pgmap(page), struct simgpu_device, dmem.pagemap);
-}
-
-/**
- * simgpu_dmem_page_offset() - the VRAM offset of a device page
- * @sdev: the device owning @page
- * @page: a device-private page of @sdev
- *
- * Return: the byte offset in @sdev's VRAM.
- */
-u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page)
-{
-	return (u64)(page_to_pfn(page) - sdev->dmem.first_pfn) << PAGE_SHIFT;
-}
-
-/**
- * simgpu_dmem_page_is_local() - whether a page is VRAM of a device
- * @sdev: the device
- * @page: any page
- *
- * Return: true when @page is one of @sdev's device-private pages.
- */
-bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page)
-{
-	return sdev->dmem.enabled && is_device_private_page(page) &&
-	       page_pgmap(page) == &sdev->dmem.pagemap;
-}
-
-/**
- * simgpu_dmem_page_peer() - the linked device whose VRAM a page is
- * @sdev: a device
- * @page: any page
- *
- * Return: the other device of @sdev's link group that @page is a
- * device-private page of, or NULL.
- */
-struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
-					    struct page *page)
-{
-	if (!sdev->dmem.enabled || !is_device_private_page(page) ||
-	    page_pgmap(page) == &sdev->dmem.pagemap ||
-	    page_pgmap(page)->owner != sdev->dmem.pagemap.owner)
-		return NULL;
-	return page_to_sdev(page);
-}
-
-/* A device page of any simgpu device: its VRAM storage. */
-static struct page *dev_storage(struct page *page)
-{
-	struct simgpu_device *sdev;
-
-	if (!page || !is_device_private_page(page))
-		return page;
-	sdev = page_to_sdev(page);
-	return simgpu_vram_page(&sdev->vram,
-				simgpu_dmem_page_offset(sdev, page));
-}
-
-/*
- * The copy engine of the device owning @dev[0] reaches device pages
- * through their VRAM storage, a linked peer's too (device to device).
- */
-static int dmem_copy(struct page **dev, struct page **sys,
-		     unsigned long npages, bool to_vram)
-{
-	struct simgpu_device *sdev;
-	unsigned long i;
-
-	if (!npages)
-		return 0;
-	sdev = page_to_sdev(dev[0]);
-	for (i = 0; i < npages; i++) {
-		dev[i] = dev_storage(dev[i]);
-		sys[i] = dev_storage(sys[i]);
-	}
-	return to_vram ? simgpu_engine_copy_pages(sdev, dev, sys, npages) :
-			 simgpu_engine_copy_pages(sdev, sys, dev, npages);
-}
-
-static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
-			       unsigned long npages)
-{
-	return dmem_copy(dev, sys, npages, true);
-}
-
-static int dmem_copy_to_ram(struct page **dev, struct page **sys,
-			    unsigned long npages)
-{
-	return dmem_copy(dev, sys, npages, false);
-}
-
 static void chunk_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct simgpu_dmem_chunk, ref));
-}
-
-static void dmem_chunk_release(struct simgpu_gpusvm_devmem *devmem)
-{
 	struct simgpu_dmem_chunk *c =
-		container_of(devmem, struct simgpu_dmem_chunk, devmem);
-	struct simgpu_dmem *dmem = &c->sdev->dmem;
+		container_of(ref, struct simgpu_dmem_chunk, ref);
 
-	spin_lock(&dmem->lru_lock);
-	list_del(&c->lru_link);
-	dmem->lru_len--;
-	spin_unlock(&dmem->lru_lock);
-
-	simgpu_vram_free(&c->sdev->vram, &c->blocks);
-	atomic64_sub(c->size, &dmem->used_svm);
-	kref_put(&c->ref, chunk_free);
+	c->ops->free(c);
 }
-
-/* The device whose VRAM the pages went into or came out of counts them. */
-static void dmem_chunk_migrated(struct simgpu_gpusvm_devmem *devmem,
-				const struct simgpu_gpusvm_migration *mig)
-{
-	struct simgpu_dmem_chunk *c =
-		container_of(devmem, struct simgpu_dmem_chunk, devmem);
-	struct simgpu_svm_stats *s = &c->sdev->svm_stats;
-	unsigned int chunk = simgpu_svm_chunk_index(c->size);
-
-	switch (mig->kind) {
-	case SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM:
-		atomic64_add(mig->pages, &s->to_devmem_pages);
-		atomic64_inc(&s->to_devmem_by_chunk[chunk]);
-		atomic64_add(mig->folios, &s->to_devmem_folios);
-		break;
-	case SIMGPU_GPUSVM_MIGRATED_TO_RAM:
-		atomic64_add(mig->pages, &s->to_ram_pages);
-		atomic64_add(mig->folios, &s->to_ram_folios);
-		atomic64_inc(&s->to_ram_chunks);
-		break;
-	case SIMGPU_GPUSVM_EVICTED:
-		atomic64_inc(&s->evictions);
-		atomic64_add(mig->pages, &s->evicted_pages);
-		break;
-	}
-}
-
-static const struct simgpu_gpusvm_devmem_ops dmem_devmem_ops = {
-	.copy_to_devmem = dmem_copy_to_devmem,
-	.copy_to_ram = dmem_copy_to_ram,
-	.release = dmem_chunk_release,
-	.migrated = dmem_chunk_migrated,
-};
 
 /*
  * Evict the least recently migrated chunk if it was migrated at least
@@ -262,7 +106,7 @@ static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
 	if (!c)
 		return false;
 
-	simgpu_gpusvm_devmem_evict(&c->devmem);
+	c->ops->evict(c);
 	kref_put(&c->ref, chunk_free);
 	/* The freed pages released the chunk from the workqueue. */
 	flush_workqueue(dmem->wq);
@@ -292,25 +136,6 @@ static unsigned int dmem_lru_len(struct simgpu_dmem *dmem)
 	spin_unlock(&dmem->lru_lock);
 	return n;
 }
-
-#else /* !SIMGPU_HAVE_DEVMEM: no SVM chunks, only buffer objects */
-
-static bool dmem_evict_one(struct simgpu_device *sdev, unsigned long min_age)
-{
-	return false;
-}
-
-static bool dmem_lru_oldest(struct simgpu_dmem *dmem, unsigned long *at)
-{
-	return false;
-}
-
-static unsigned int dmem_lru_len(struct simgpu_dmem *dmem)
-{
-	return 0;
-}
-
-#endif
 
 /*
  * Allocate VRAM, evicting for it in least-recently-placed order across SVM
@@ -376,11 +201,286 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 	return dmem_vram_alloc(sdev, size, min_block, blocks, NULL, 0);
 }
 
-#if SIMGPU_HAVE_DEVMEM
+/**
+ * simgpu_dmem_chunk_init() - VRAM for one SVM chunk
+ * @sdev: the device
+ * @c: the chunk, embedded in the backend's allocation
+ * @ops: how the backend evicts and frees it
+ * @size: the chunk size: 4 KiB, 64 KiB or 2 MiB
+ * @held: the VM migrating, its lock held by the caller
+ * @min_age: evict only chunks migrated, and buffer objects placed, at
+ *	least this many jiffies ago
+ *
+ * The chunk holds its base reference until simgpu_dmem_chunk_release(),
+ * and goes on the LRU with simgpu_dmem_chunk_add() once the backend can
+ * evict it; on failure nothing is left to undo.
+ *
+ * Return: 0, -ENOSPC when no VRAM could be had, -ENOMEM.
+ */
+int simgpu_dmem_chunk_init(struct simgpu_device *sdev,
+			   struct simgpu_dmem_chunk *c,
+			   const struct simgpu_dmem_chunk_ops *ops, u64 size,
+			   struct simgpu_vm *held, unsigned long min_age)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	struct gpu_buddy_block *block;
+	int err;
 
+	INIT_LIST_HEAD(&c->blocks);
+	kref_init(&c->ref);
+	c->ops = ops;
+	c->sdev = sdev;
+	c->size = size;
+	err = dmem_vram_alloc(sdev, size, size, &c->blocks, held, min_age);
+	if (err)
+		return err;
+	block = list_first_entry(&c->blocks, struct gpu_buddy_block, link);
+	c->offset = gpu_buddy_block_offset(block);
+	atomic64_add(size, &dmem->used_svm);
+	return 0;
+}
 
 /**
- * simgpu_dmem_svm_alloc() - VRAM for one SVM chunk
+ * simgpu_dmem_chunk_add() - put a chunk on the LRU, evictable from now on
+ * @c: the chunk, ready for its backend's evict
+ */
+void simgpu_dmem_chunk_add(struct simgpu_dmem_chunk *c)
+{
+	struct simgpu_dmem *dmem = &c->sdev->dmem;
+
+	c->migrated_at = jiffies;
+	spin_lock(&dmem->lru_lock);
+	list_add_tail(&c->lru_link, &dmem->lru);
+	dmem->lru_len++;
+	spin_unlock(&dmem->lru_lock);
+}
+
+/**
+ * simgpu_dmem_chunk_release() - free a chunk's VRAM: its last page is gone
+ * @c: the chunk
+ *
+ * Takes the chunk off the LRU and drops its base reference: the backend's
+ * free runs when no evictor holds it any more. Sleeps (the VRAM lock).
+ */
+void simgpu_dmem_chunk_release(struct simgpu_dmem_chunk *c)
+{
+	struct simgpu_dmem *dmem = &c->sdev->dmem;
+
+	spin_lock(&dmem->lru_lock);
+	list_del(&c->lru_link);
+	dmem->lru_len--;
+	spin_unlock(&dmem->lru_lock);
+
+	simgpu_vram_free(&c->sdev->vram, &c->blocks);
+	atomic64_sub(c->size, &dmem->used_svm);
+	kref_put(&c->ref, chunk_free);
+}
+
+/**
+ * simgpu_dmem_evict_all() - move every SVM page out of a device's VRAM
+ * @sdev: the device
+ *
+ * Each chunk is tried a few times; a page that stays pinned all along
+ * keeps its chunk (its VRAM stays in use).
+ *
+ * Return: true when no chunk is left.
+ */
+bool simgpu_dmem_evict_all(struct simgpu_device *sdev)
+{
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	unsigned int pass, budget;
+
+	if (!dmem->wq)
+		return true;
+	for (pass = 0; pass < 3; pass++) {
+		budget = dmem_lru_len(dmem);
+		while (budget-- && dmem_evict_one(sdev, 0))
+			;
+		if (!dmem_lru_len(dmem))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * simgpu_dmem_unbind() - the device is being unbound
+ * @sdev: the device, unplugged: no new migration starts
+ *
+ * The kernel core's pagemap is device-managed: devres unmaps it right
+ * after the unbind, so its pages leave VRAM now. The simgpu core's
+ * pagemap lives until the DRM device is released and keeps them until
+ * then.
+ */
+void simgpu_dmem_unbind(struct simgpu_device *sdev)
+{
+	if (sdev->dmem.dpagemap_cache && !simgpu_dmem_evict_all(sdev))
+		drm_warn(&sdev->drm,
+			 "SVM pages stay pinned in VRAM across the unbind\n");
+}
+
+#if SIMGPU_HAVE_DEVMEM
+
+/**
+ * struct dmem_core_chunk - an SVM chunk of the simgpu core
+ * @base: the VRAM and its place on the LRU
+ * @devmem: the core's view
+ */
+struct dmem_core_chunk {
+	struct simgpu_dmem_chunk base;
+	struct simgpu_gpusvm_devmem devmem;
+};
+
+static struct simgpu_device *page_to_sdev(struct page *page)
+{
+	return container_of(page_pgmap(page), struct simgpu_device, dmem.pagemap);
+}
+
+/**
+ * simgpu_dmem_page_offset() - the VRAM offset of a device page
+ * @sdev: the device owning @page
+ * @page: a device-private page of @sdev's simgpu-core pagemap
+ *
+ * Return: the byte offset in @sdev's VRAM.
+ */
+u64 simgpu_dmem_page_offset(struct simgpu_device *sdev, struct page *page)
+{
+	return (u64)(page_to_pfn(page) - sdev->dmem.first_pfn) << PAGE_SHIFT;
+}
+
+/**
+ * simgpu_dmem_page_is_local() - whether a page is VRAM of a device
+ * @sdev: the device
+ * @page: any page
+ *
+ * Return: true when @page is one of @sdev's device-private pages.
+ */
+bool simgpu_dmem_page_is_local(struct simgpu_device *sdev, struct page *page)
+{
+	return sdev->dmem.pagemap_mapped && is_device_private_page(page) &&
+	       page_pgmap(page) == &sdev->dmem.pagemap;
+}
+
+/**
+ * simgpu_dmem_page_peer() - the linked device whose VRAM a page is
+ * @sdev: a device
+ * @page: any page
+ *
+ * Return: the other device of @sdev's link group that @page is a
+ * device-private page of, or NULL.
+ */
+struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
+					    struct page *page)
+{
+	if (!sdev->dmem.pagemap_mapped || !is_device_private_page(page) ||
+	    page_pgmap(page) == &sdev->dmem.pagemap ||
+	    page_pgmap(page)->owner != sdev->dmem.pagemap.owner)
+		return NULL;
+	return page_to_sdev(page);
+}
+
+/* A device page of any simgpu device: its VRAM storage. */
+static struct page *dev_storage(struct page *page)
+{
+	struct simgpu_device *sdev;
+
+	if (!page || !is_device_private_page(page))
+		return page;
+	sdev = page_to_sdev(page);
+	return simgpu_vram_page(&sdev->vram,
+				simgpu_dmem_page_offset(sdev, page));
+}
+
+/*
+ * The copy engine of the device owning @dev[0] reaches device pages
+ * through their VRAM storage, a linked peer's too (device to device).
+ */
+static int dmem_copy(struct page **dev, struct page **sys,
+		     unsigned long npages, bool to_vram)
+{
+	struct simgpu_device *sdev;
+	unsigned long i;
+
+	if (!npages)
+		return 0;
+	sdev = page_to_sdev(dev[0]);
+	for (i = 0; i < npages; i++) {
+		dev[i] = dev_storage(dev[i]);
+		sys[i] = dev_storage(sys[i]);
+	}
+	return to_vram ? simgpu_engine_copy_pages(sdev, dev, sys, npages) :
+			 simgpu_engine_copy_pages(sdev, sys, dev, npages);
+}
+
+static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
+			       unsigned long npages)
+{
+	return dmem_copy(dev, sys, npages, true);
+}
+
+static int dmem_copy_to_ram(struct page **dev, struct page **sys,
+			    unsigned long npages)
+{
+	return dmem_copy(dev, sys, npages, false);
+}
+
+static void dmem_chunk_release(struct simgpu_gpusvm_devmem *devmem)
+{
+	simgpu_dmem_chunk_release(&container_of(devmem, struct dmem_core_chunk,
+						devmem)->base);
+}
+
+/* The device whose VRAM the pages went into or came out of counts them. */
+static void dmem_chunk_migrated(struct simgpu_gpusvm_devmem *devmem,
+				const struct simgpu_gpusvm_migration *mig)
+{
+	struct simgpu_dmem_chunk *c =
+		&container_of(devmem, struct dmem_core_chunk, devmem)->base;
+	struct simgpu_svm_stats *s = &c->sdev->svm_stats;
+	unsigned int chunk = simgpu_svm_chunk_index(c->size);
+
+	switch (mig->kind) {
+	case SIMGPU_GPUSVM_MIGRATED_TO_DEVMEM:
+		atomic64_add(mig->pages, &s->to_devmem_pages);
+		atomic64_inc(&s->to_devmem_by_chunk[chunk]);
+		atomic64_add(mig->folios, &s->to_devmem_folios);
+		break;
+	case SIMGPU_GPUSVM_MIGRATED_TO_RAM:
+		atomic64_add(mig->pages, &s->to_ram_pages);
+		atomic64_add(mig->folios, &s->to_ram_folios);
+		atomic64_inc(&s->to_ram_chunks);
+		break;
+	case SIMGPU_GPUSVM_EVICTED:
+		atomic64_inc(&s->evictions);
+		atomic64_add(mig->pages, &s->evicted_pages);
+		break;
+	}
+}
+
+static const struct simgpu_gpusvm_devmem_ops dmem_devmem_ops = {
+	.copy_to_devmem = dmem_copy_to_devmem,
+	.copy_to_ram = dmem_copy_to_ram,
+	.release = dmem_chunk_release,
+	.migrated = dmem_chunk_migrated,
+};
+
+static void core_chunk_evict(struct simgpu_dmem_chunk *c)
+{
+	simgpu_gpusvm_devmem_evict(&container_of(c, struct dmem_core_chunk,
+						 base)->devmem);
+}
+
+static void core_chunk_free(struct simgpu_dmem_chunk *c)
+{
+	kfree(container_of(c, struct dmem_core_chunk, base));
+}
+
+static const struct simgpu_dmem_chunk_ops core_chunk_ops = {
+	.evict = core_chunk_evict,
+	.free = core_chunk_free,
+};
+
+/**
+ * simgpu_dmem_svm_alloc() - VRAM for one SVM chunk of the simgpu core
  * @sdev: the device
  * @size: the chunk size: 4 KiB, 64 KiB or 2 MiB
  * @held: the VM migrating, its lock held by the caller
@@ -388,7 +488,8 @@ int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
  *	least this many jiffies ago
  *
  * Return: the chunk's device memory, its pages ready for migration, or
- * ERR_PTR(-ENOSPC), ERR_PTR(-ENOMEM).
+ * ERR_PTR(-ENOSPC), ERR_PTR(-ENOMEM), ERR_PTR(-EOPNOTSUPP) without the
+ * simgpu core's pagemap.
  */
 struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   u64 size,
@@ -396,91 +497,49 @@ struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   unsigned long min_age)
 {
 	struct simgpu_dmem *dmem = &sdev->dmem;
-	struct gpu_buddy_block *block;
-	struct simgpu_dmem_chunk *c;
+	struct dmem_core_chunk *cc;
 	int err;
 
-	if (!dmem->enabled)
+	if (!dmem->pagemap_mapped)
 		return ERR_PTR(-EOPNOTSUPP);
 
-	c = kzalloc_obj(*c, GFP_KERNEL);
-	if (!c)
+	cc = kzalloc_obj(*cc, GFP_KERNEL);
+	if (!cc)
 		return ERR_PTR(-ENOMEM);
-	INIT_LIST_HEAD(&c->blocks);
-	kref_init(&c->ref);
-	c->sdev = sdev;
-	c->size = size;
-
-	err = dmem_vram_alloc(sdev, size, size, &c->blocks, held, min_age);
+	err = simgpu_dmem_chunk_init(sdev, &cc->base, &core_chunk_ops, size,
+				     held, min_age);
 	if (err) {
-		kfree(c);
+		kfree(cc);
 		return ERR_PTR(err);
 	}
-	block = list_first_entry(&c->blocks, struct gpu_buddy_block, link);
-	simgpu_gpusvm_devmem_init(&c->devmem, &dmem_devmem_ops,
+	simgpu_gpusvm_devmem_init(&cc->devmem, &dmem_devmem_ops,
 				  dmem->pagemap.owner,
-				  dmem->first_pfn +
-				  (gpu_buddy_block_offset(block) >> PAGE_SHIFT),
+				  dmem->first_pfn + (cc->base.offset >> PAGE_SHIFT),
 				  size >> PAGE_SHIFT, dmem->wq);
-	atomic64_add(size, &dmem->used_svm);
-	c->migrated_at = jiffies;
-
-	spin_lock(&dmem->lru_lock);
-	list_add_tail(&c->lru_link, &dmem->lru);
-	dmem->lru_len++;
-	spin_unlock(&dmem->lru_lock);
-	return &c->devmem;
-}
-
-static void dmem_fini(struct drm_device *drm, void *arg)
-{
-	struct simgpu_device *sdev = arg;
-	struct simgpu_dmem *dmem = &sdev->dmem;
-
-	/* Every page goes back to system memory before the pagemap goes. */
-	while (dmem_evict_one(sdev, 0))
-		;
-	memunmap_pages(&dmem->pagemap);
-	flush_workqueue(dmem->wq);
-	destroy_workqueue(dmem->wq);
-	release_mem_region(dmem->res->start, resource_size(dmem->res));
-	dmem->enabled = false;
+	simgpu_dmem_chunk_add(&cc->base);
+	return &cc->devmem;
 }
 
 /**
- * simgpu_dmem_init() - expose a device's VRAM as device-private memory
- * @sdev: the device, its VRAM and engines set up
+ * simgpu_dmem_pagemap_init() - the simgpu core's pagemap of a device
+ * @sdev: the device, its VRAM, engines and &simgpu_dmem set up
  *
- * Torn down when the DRM device is released.
+ * Registers the whole VRAM as one MEMORY_DEVICE_PRIVATE pagemap with the
+ * simgpu core's &dev_pagemap_ops, owned by the device's link group; it
+ * goes when the DRM device is released, after every chunk was evicted.
  *
  * Return: 0 or a negative errno.
  */
-int simgpu_dmem_init(struct simgpu_device *sdev)
+int simgpu_dmem_pagemap_init(struct simgpu_device *sdev)
 {
 	struct simgpu_dmem *dmem = &sdev->dmem;
 	void *addr;
 	int err;
 
-	spin_lock_init(&dmem->lru_lock);
-	INIT_LIST_HEAD(&dmem->lru);
-
-	/* The pagemap's operations are those of simgpu's own core. */
-	if (!sdev->params->svm->devmem) {
-		drm_info(&sdev->drm,
-			 "no VRAM migration: svm_core=%s does not migrate to VRAM yet\n",
-			 sdev->params->svm->name);
-		return 0;
-	}
-	dmem->wq = alloc_workqueue("simgpu%u-dmem", WQ_UNBOUND, 0, sdev->id);
-	if (!dmem->wq)
-		return -ENOMEM;
-
 	dmem->res = request_free_mem_region(&iomem_resource, sdev->vram.size,
 					    "simgpu-vram");
-	if (IS_ERR(dmem->res)) {
-		err = PTR_ERR(dmem->res);
-		goto err_wq;
-	}
+	if (IS_ERR(dmem->res))
+		return PTR_ERR(dmem->res);
 
 	dmem->pagemap.type = MEMORY_DEVICE_PRIVATE;
 	dmem->pagemap.range.start = dmem->res->start;
@@ -495,18 +554,65 @@ int simgpu_dmem_init(struct simgpu_device *sdev)
 		goto err_region;
 	}
 	dmem->first_pfn = dmem->res->start >> PAGE_SHIFT;
+	dmem->pagemap_mapped = true;
 	dmem->enabled = true;
-
-	err = drmm_add_action_or_reset(&sdev->drm, dmem_fini, sdev);
-	if (err)
-		return err;
 	return 0;
 
 err_region:
 	release_mem_region(dmem->res->start, resource_size(dmem->res));
-err_wq:
-	destroy_workqueue(dmem->wq);
 	return err;
+}
+
+static void dmem_fini(struct drm_device *drm, void *arg)
+{
+	struct simgpu_device *sdev = arg;
+	struct simgpu_dmem *dmem = &sdev->dmem;
+
+	/* Every page goes back to system memory before the pagemap goes. */
+	simgpu_dmem_evict_all(sdev);
+	if (dmem->pagemap_mapped) {
+		memunmap_pages(&dmem->pagemap);
+		release_mem_region(dmem->res->start, resource_size(dmem->res));
+		dmem->pagemap_mapped = false;
+	}
+	flush_workqueue(dmem->wq);
+	destroy_workqueue(dmem->wq);
+	dmem->wq = NULL;
+	dmem->enabled = false;
+}
+
+/**
+ * simgpu_dmem_init() - expose a device's VRAM as device-private memory
+ * @sdev: the device, its VRAM and engines set up
+ *
+ * The SVM backend makes the pagemap (&simgpu_svm_backend.devmem_init);
+ * this sets up what both share: the chunk LRU and the workqueue chunks
+ * are released from. Torn down when the DRM device is released.
+ *
+ * Return: 0 or a negative errno.
+ */
+int simgpu_dmem_init(struct simgpu_device *sdev)
+{
+	const struct simgpu_svm_backend *svm = sdev->params->svm;
+	struct simgpu_dmem *dmem = &sdev->dmem;
+	int err;
+
+	spin_lock_init(&dmem->lru_lock);
+	INIT_LIST_HEAD(&dmem->lru);
+
+	if (!svm->devmem_init) {
+		drm_info(&sdev->drm,
+			 "no VRAM migration: svm_core=%s does not migrate to VRAM on this kernel\n",
+			 svm->name);
+		return 0;
+	}
+	dmem->wq = alloc_workqueue("simgpu%u-dmem", WQ_UNBOUND, 0, sdev->id);
+	if (!dmem->wq)
+		return -ENOMEM;
+	err = drmm_add_action_or_reset(&sdev->drm, dmem_fini, sdev);
+	if (err)
+		return err;
+	return svm->devmem_init(sdev);
 }
 
 #else /* !SIMGPU_HAVE_DEVMEM */
@@ -523,6 +629,10 @@ err_wq:
  */
 int simgpu_dmem_init(struct simgpu_device *sdev)
 {
+	struct simgpu_dmem *dmem = &sdev->dmem;
+
+	spin_lock_init(&dmem->lru_lock);
+	INIT_LIST_HEAD(&dmem->lru);
 	drm_info(&sdev->drm, "no VRAM migration: %s\n",
 		 IS_ENABLED(CONFIG_DEVICE_PRIVATE) ?
 		 "the kernel predates the folio-based device-page API of 6.19" :

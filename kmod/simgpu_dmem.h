@@ -4,6 +4,7 @@
 
 #include <linux/atomic.h>
 #include <linux/err.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/memremap.h>
 #include <linux/spinlock.h>
@@ -11,6 +12,7 @@
 
 #include "simgpu_compat.h"
 
+struct drm_pagemap_cache;
 struct resource;
 struct simgpu_device;
 struct simgpu_gpusvm_devmem;
@@ -19,11 +21,14 @@ struct workqueue_struct;
 
 /**
  * struct simgpu_dmem - a device's VRAM as device-private memory
- * @enabled: the pagemap exists (a kernel with CONFIG_DEVICE_PRIVATE)
- * @pagemap: MEMORY_DEVICE_PRIVATE pages, one per 4 KiB of VRAM: device
- *	page i is VRAM offset i * 4 KiB
+ * @enabled: SVM migrates to this VRAM (the backend made its pagemap)
+ * @pagemap_mapped: @pagemap exists (the simgpu core)
+ * @pagemap: the simgpu core's MEMORY_DEVICE_PRIVATE pages, one per 4 KiB
+ *	of VRAM: device page i is VRAM offset i * 4 KiB
  * @res: the physical address range reserved for @pagemap
  * @first_pfn: pfn of device page 0
+ * @dpagemap_cache: the kernel core's drm_pagemap of this VRAM, made when
+ *	first needed and kept while idle (simgpu_dpagemap.c)
  * @wq: runs the release of SVM chunks whose pages were all freed
  * @lru_lock: protects @lru and @lru_len
  * @lru: SVM chunks, least recently migrated first
@@ -32,9 +37,11 @@ struct workqueue_struct;
  */
 struct simgpu_dmem {
 	bool enabled;
+	bool pagemap_mapped;
 	struct dev_pagemap pagemap;
 	struct resource *res;
 	unsigned long first_pfn;
+	struct drm_pagemap_cache *dpagemap_cache;
 	struct workqueue_struct *wq;
 	spinlock_t lru_lock;
 	struct list_head lru;
@@ -42,10 +49,56 @@ struct simgpu_dmem {
 	atomic64_t used_svm;
 };
 
-#if SIMGPU_HAVE_DEVMEM
+struct simgpu_dmem_chunk;
+
+/**
+ * struct simgpu_dmem_chunk_ops - what the SVM backend does with its chunks
+ * @evict: move every page of the chunk to system memory, wherever it is
+ *	mapped; no driver lock held
+ * @free: free the backend's allocation around the chunk (last reference)
+ */
+struct simgpu_dmem_chunk_ops {
+	void (*evict)(struct simgpu_dmem_chunk *c);
+	void (*free)(struct simgpu_dmem_chunk *c);
+};
+
+/**
+ * struct simgpu_dmem_chunk - VRAM holding the pages of one SVM chunk
+ * @ops: the backend's operations
+ * @sdev: the device
+ * @ref: the base reference (dropped by simgpu_dmem_chunk_release()) and
+ *	evictors' references
+ * @blocks: the buddy block
+ * @lru_link: on &simgpu_dmem.lru
+ * @offset: the VRAM offset of the block
+ * @size: bytes
+ * @migrated_at: jiffies when the chunk was filled
+ */
+struct simgpu_dmem_chunk {
+	const struct simgpu_dmem_chunk_ops *ops;
+	struct simgpu_device *sdev;
+	struct kref ref;
+	struct list_head blocks;
+	struct list_head lru_link;
+	u64 offset;
+	u64 size;
+	unsigned long migrated_at;
+};
+
 int simgpu_dmem_init(struct simgpu_device *sdev);
 int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
 			   u64 min_block, struct list_head *blocks);
+int simgpu_dmem_chunk_init(struct simgpu_device *sdev,
+			   struct simgpu_dmem_chunk *c,
+			   const struct simgpu_dmem_chunk_ops *ops, u64 size,
+			   struct simgpu_vm *held, unsigned long min_age);
+void simgpu_dmem_chunk_add(struct simgpu_dmem_chunk *c);
+void simgpu_dmem_chunk_release(struct simgpu_dmem_chunk *c);
+bool simgpu_dmem_evict_all(struct simgpu_device *sdev);
+void simgpu_dmem_unbind(struct simgpu_device *sdev);
+
+#if SIMGPU_HAVE_DEVMEM
+int simgpu_dmem_pagemap_init(struct simgpu_device *sdev);
 struct simgpu_gpusvm_devmem *simgpu_dmem_svm_alloc(struct simgpu_device *sdev,
 						   u64 size,
 						   struct simgpu_vm *held,
@@ -56,10 +109,6 @@ struct simgpu_device *simgpu_dmem_page_peer(struct simgpu_device *sdev,
 					    struct page *page);
 #else
 /* Without device-private memory, VRAM serves buffer objects only. */
-int simgpu_dmem_init(struct simgpu_device *sdev);
-int simgpu_dmem_vram_alloc(struct simgpu_device *sdev, u64 size,
-			   u64 min_block, struct list_head *blocks);
-
 static inline struct simgpu_gpusvm_devmem *
 simgpu_dmem_svm_alloc(struct simgpu_device *sdev, u64 size,
 		      struct simgpu_vm *held, unsigned long min_age)

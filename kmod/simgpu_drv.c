@@ -64,14 +64,16 @@ MODULE_PARM_DESC(link_groups,
 		 "Devices that share an interconnect, e.g. \"0,1\" or \"0,1;2,3\": each one maps the others' VRAM in place (default none)");
 
 #if IS_ENABLED(CONFIG_DRM_GPUSVM)
-#define SVM_CORES "\"kernel\" (the kernel's drm_gpusvm; no VRAM migration yet) or \"simgpu\" (kmod/gpusvm)"
+#define SVM_CORES "\"kernel\" (the kernel's drm_gpusvm and drm_pagemap; the default) or \"simgpu\" (kmod/gpusvm)"
+#define SVM_CORE_DEFAULT "kernel"
 #else
-#define SVM_CORES "\"simgpu\" (kmod/gpusvm; \"kernel\" needs CONFIG_DRM_GPUSVM)"
+#define SVM_CORES "\"simgpu\" (kmod/gpusvm; the default: \"kernel\" needs CONFIG_DRM_GPUSVM)"
+#define SVM_CORE_DEFAULT "simgpu"
 #endif
 
-static char *svm_core = "simgpu";
+static char *svm_core = SVM_CORE_DEFAULT;
 module_param(svm_core, charp, 0444);
-MODULE_PARM_DESC(svm_core, "SVM core: " SVM_CORES " (default simgpu)");
+MODULE_PARM_DESC(svm_core, "SVM core: " SVM_CORES);
 
 static struct simgpu_params simgpu_params;
 

@@ -42,32 +42,36 @@
  *     hold it; the MMU notifier never takes it. A BO allocation that evicts
  *     takes several, in address order, one lockdep subclass each; a move
  *     from a fault takes the others by trylock only.
- * 4.  mmap_lock (read): taken by the SVM cores around hmm_range_fault()
+ * 4.  The drm_pagemap cache's lookup mutex (svm_core=kernel): a device's
+ *     VRAM pagemap is found or made under it, under vm->lock and never
+ *     under the mmap_lock (memremap_pages() takes the memory hotplug
+ *     lock).
+ * 5.  mmap_lock (read): taken by the SVM cores around hmm_range_fault()
  *     and migrations, and by MADVISE.
- * 5.  BO reservations (&dma_resv of each GEM object, ww class), and the
+ * 6.  BO reservations (&dma_resv of each GEM object, ww class), and the
  *     VM's reservation object: an object's placement, storage and
  *     &drm_gpuvm_bo list. A bind takes the ones it needs with drm_exec
  *     (one ww acquire context) under vm->lock and never around the
  *     mmap_lock; everything else takes one at a time. The kernel's own
  *     order is mmap_lock -> reservation (dma_resv_lockdep()).
- * 6.  The SVM core's notifier lock (rw_semaphore; &simgpu_gpusvm's or
+ * 7.  The SVM core's notifier lock (rw_semaphore; &simgpu_gpusvm's or
  *     &drm_gpusvm's): written in the MMU notifier, maybe from reclaim (the
  *     cores prime it against fs_reclaim), read to commit PTEs; nothing
  *     allocates under it.
- * 7.  &simgpu_device.sched_pool_lock (mutex): pooled schedulers; a leaf.
- * 8.  &simgpu_vram.lock (mutex): the buddy allocator; allocates; a leaf.
- * 9.  Spinlock leaves: &simgpu_device.bo_lru_lock (VRAM objects' LRU),
+ * 8.  &simgpu_device.sched_pool_lock (mutex): pooled schedulers; a leaf.
+ * 9.  &simgpu_vram.lock (mutex): the buddy allocator; allocates; a leaf.
+ * 10.  Spinlock leaves: &simgpu_device.bo_lru_lock (VRAM objects' LRU),
  *     &simgpu_dmem.lru_lock (SVM chunks' LRU), &simgpu_vm.madv_lock
  *     (recorded unmaps of attribute spans; the only lock the attribute
  *     notifiers take), the SVM cores' collector locks (under the notifier
  *     lock), &simgpu_device.fault_lock (the fault list),
  *     &simgpu_exec_queue.fence_lock.
- * 10. &simgpu_engine.lock (spinlock): queues, jobs, run state; under
+ * 11. &simgpu_engine.lock (spinlock): queues, jobs, run state; under
  *     submit_lock, and by the fault worker.
- * 11. &simgpu_engine.tlb_lock (spinlock): the TLB, held across each
+ * 12. &simgpu_engine.tlb_lock (spinlock): the TLB, held across each
  *     translation and access of the engine thread; innermost.
  *
- * simgpu_lockdep_prime() takes 2 -> 3 -> 4 -> 5 -> 8, 9 and 11 once per
+ * simgpu_lockdep_prime() takes 2 -> 3 -> 5 -> 6 -> 9, 10 and 12 once per
  * device at probe, so lockdep reports an inversion of them even if no test
  * happens to take the two locks in the bad order.
  */

@@ -77,9 +77,10 @@ struct simgpu_svm_ctx {
 /**
  * struct simgpu_svm_backend - the operations of an SVM core
  * @name: "kernel" or "simgpu", as the svm_core parameter names it
- * @devmem: the core migrates to VRAM (device-private memory)
  * @atomic_hold: the core holds system pages exclusive without VRAM
- *	(@range_make_exclusive works whether or not @devmem is in use)
+ *	(@range_make_exclusive works whether or not VRAM migration is on)
+ * @devmem_init: make a device's VRAM device-private memory the core
+ *	migrates to (at probe); NULL where the kernel cannot
  * @init: start mirroring @mm in @vm (vm->lock held)
  * @fini: stop mirroring and free every range (vm->lock held)
  * @garbage_collect: remove the ranges the CPU unmapped (vm->lock held)
@@ -115,8 +116,8 @@ struct simgpu_svm_ctx {
  */
 struct simgpu_svm_backend {
 	const char *name;
-	bool devmem;
 	bool atomic_hold;
+	int (*devmem_init)(struct simgpu_device *sdev);
 	int (*init)(struct simgpu_vm *vm, struct mm_struct *mm);
 	void (*fini)(struct simgpu_vm *vm);
 	void (*garbage_collect)(struct simgpu_vm *vm);

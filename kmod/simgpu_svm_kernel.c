@@ -4,6 +4,7 @@
  */
 
 #include <linux/bitmap.h>
+#include <linux/hmm.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/rmap.h>
@@ -13,7 +14,9 @@
 
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_pagemap.h>
+#include <drm/drm_pagemap_util.h>
 
+#include "simgpu_dpagemap.h"
 #include "simgpu_drv.h"
 #include "simgpu_svm.h"
 #include "simgpu_svm_backend.h"
@@ -44,14 +47,31 @@
  * - GPU atomics that need a page held exclusive take it with
  *   make_device_exclusive() and keep the pages valid across the
  *   invalidation their own grab raises (owner: this backend's mirror).
+ * - A write collects device pages for writing even where the CPU maps
+ *   them read-only (hmm_range_fault() reports device-private entries
+ *   without faulting them, and drm_gpusvm_get_pages() does not look at
+ *   HMM_PFN_WRITE for them): the backend checks the VMA after collecting
+ *   (docs/upstream-findings.md).
  * - A range with a page the CPU no longer maps (drm_gpusvm_get_pages()
  *   fails on it) is reported as -ERANGE so the fault path removes it and
  *   inserts it again, as the simgpu core does for a range no longer in
  *   one VMA.
  *
- * VRAM migration (drm_pagemap) is not in this backend yet: it reports
- * &simgpu_svm_backend.devmem false and the device has no
- * DRM_SIMGPU_CAP_VRAM_MIGRATION with it.
+ * VRAM is each device's drm_pagemap (simgpu_dpagemap.c). A VM joins the
+ * drm_pagemap owner of its device's link group and passes it to
+ * drm_gpusvm_get_pages() as the device-private owner, with mixed ranges
+ * allowed (pages that could not move stay in system memory): pages in
+ * this device's or a linked device's VRAM come back as driver addresses,
+ * mapped in place. A migration first asks drm_gpusvm_scan_mm() where the
+ * range is (nothing to do when it is all in the target VRAM already),
+ * then calls drm_pagemap_migrate_to_devmem(), which moves all of the
+ * range or nothing: a range with pages both in system memory and VRAM is
+ * brought back with drm_gpusvm_range_evict() first, as is one whose
+ * pages sit in two devices' VRAM when drm_gpusvm_get_pages() refuses to
+ * map it. A CPU fault on a device page is drm_pagemap's: it moves the
+ * whole chunk back once the migration's timeslice is over; the driver
+ * counts it as a bounce of the range from the MMU_NOTIFY_MIGRATE
+ * invalidation that carries the owner.
  */
 
 /**
@@ -74,12 +94,17 @@
  * @vm: the VM
  * @gc_lock: protects @gc_list
  * @gc_list: ranges the CPU unmapped, for the garbage collector
+ * @peer: the VM's place among the drm_pagemap owners: its owner is the
+ *	device-private owner of the mirror (NULL without VRAM migration)
+ * @dpagemap: the device's VRAM, referenced while the VM mirrors
  */
 struct simgpu_svm_kernel {
 	struct drm_gpusvm gpusvm;
 	struct simgpu_vm *vm;
 	spinlock_t gc_lock;
 	struct list_head gc_list;
+	struct drm_pagemap_peer peer;
+	struct drm_pagemap *dpagemap;
 };
 
 /*
@@ -92,6 +117,8 @@ struct ksvm_range {
 	struct drm_gpusvm_pages pages;
 	struct list_head gc_link;
 	unsigned long *excl;
+	unsigned int bounces;
+	bool devmem_hint;
 	bool counted;
 	bool write;
 	bool read_only;
@@ -171,6 +198,12 @@ static void ksvm_invalidate(struct drm_gpusvm *gpusvm,
 				  mmu_range->end) {
 		struct ksvm_range *r = to_kr(range);
 
+		/* VRAM pages leaving through drm_pagemap: a CPU fault. */
+		if (mmu_range->event == MMU_NOTIFY_MIGRATE &&
+		    mmu_range->owner && mmu_range->owner == ks->peer.owner &&
+		    r->pages.flags.has_devmem_pages)
+			WRITE_ONCE(r->bounces, r->bounces + 1);
+		WRITE_ONCE(r->devmem_hint, false);
 		start = drm_gpusvm_range_start(range);
 		end = drm_gpusvm_range_end(range);
 		hit = true;
@@ -227,8 +260,25 @@ static int ksvm_init(struct simgpu_vm *vm, struct mm_struct *mm)
 		return err;
 	}
 	drm_gpusvm_driver_set_lock(&ks->gpusvm, &vm->lock);
+	if (IS_ENABLED(CONFIG_DEVICE_PRIVATE) && vm->sdev->dmem.enabled) {
+		err = simgpu_dpagemap_acquire_owner(&ks->peer, vm->sdev);
+		if (err)
+			goto err_gpusvm;
+		ks->dpagemap = simgpu_dpagemap_get(vm->sdev);
+		if (IS_ERR(ks->dpagemap)) {
+			err = PTR_ERR(ks->dpagemap);
+			goto err_owner;
+		}
+	}
 	vm->svm_kernel = ks;
 	return 0;
+
+err_owner:
+	drm_pagemap_release_owner(&ks->peer);
+err_gpusvm:
+	drm_gpusvm_fini(&ks->gpusvm);
+	kfree(ks);
+	return err;
 }
 
 /* Take @r out: zap and flush its PTEs, DMA-unmap its pages, remove it. */
@@ -301,6 +351,8 @@ static void ksvm_fini(struct simgpu_vm *vm)
 
 	ksvm_remove_ranges(vm, 0, ULONG_MAX);
 	drm_gpusvm_fini(&ks->gpusvm);
+	drm_pagemap_put(ks->dpagemap);
+	drm_pagemap_release_owner(&ks->peer);
 	vm->svm_kernel = NULL;
 	kfree(ks);
 }
@@ -378,18 +430,113 @@ static bool ksvm_range_read_only(const struct simgpu_svm_range *range)
 
 static unsigned int ksvm_range_cpu_bounces(const struct simgpu_svm_range *r)
 {
-	return 0;
+	return READ_ONCE(kr(r)->bounces);
 }
 
 static int ksvm_get_pages(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
 			  bool read_only)
 {
-	struct drm_gpusvm_ctx ctx = { .read_only = read_only };
+	struct drm_gpusvm_ctx ctx = {
+		.read_only = read_only,
+		.device_private_page_owner = ks->peer.owner,
+		.allow_mixed = true,
+	};
+	int err;
 
-	return drm_gpusvm_get_pages(&ks->gpusvm, &r->pages, ks->gpusvm.mm,
-				    &r->base.notifier->notifier,
-				    drm_gpusvm_range_start(&r->base),
-				    drm_gpusvm_range_end(&r->base), &ctx);
+	err = drm_gpusvm_get_pages(&ks->gpusvm, &r->pages, ks->gpusvm.mm,
+				   &r->base.notifier->notifier,
+				   drm_gpusvm_range_start(&r->base),
+				   drm_gpusvm_range_end(&r->base), &ctx);
+	/* Pages in two devices' VRAM: one pagemap per range, so back first. */
+	if (err == -EOPNOTSUPP && ks->peer.owner &&
+	    !drm_gpusvm_range_evict(&ks->gpusvm, &r->base))
+		err = drm_gpusvm_get_pages(&ks->gpusvm, &r->pages,
+					   ks->gpusvm.mm,
+					   &r->base.notifier->notifier,
+					   drm_gpusvm_range_start(&r->base),
+					   drm_gpusvm_range_end(&r->base),
+					   &ctx);
+	return err;
+}
+
+/*
+ * hmm_range_fault() reports device pages of the owner as they are,
+ * without faulting them for the access asked, and drm_gpusvm_get_pages()
+ * keeps no HMM_PFN_WRITE: a device page the CPU made read-only since it
+ * moved (mprotect(), or fork() sharing it copy-on-write) would be mapped
+ * for writing. Look at the CPU page table again after the collection: a
+ * change after this look invalidates the collected pages, which the
+ * commit sees.
+ */
+static bool ksvm_devmem_read_only(struct simgpu_svm_kernel *ks,
+				  struct ksvm_range *r)
+{
+	struct mm_struct *mm = ks->gpusvm.mm;
+	unsigned long i, npages = kr_npages(r);
+	struct hmm_range hr = {
+		.notifier = &r->base.notifier->notifier,
+		.start = drm_gpusvm_range_start(&r->base),
+		.end = drm_gpusvm_range_end(&r->base),
+		.dev_private_owner = ks->peer.owner,
+	};
+	bool ro = true;
+	int err;
+
+	hr.hmm_pfns = kvmalloc_array(npages, sizeof(*hr.hmm_pfns), GFP_KERNEL);
+	if (!hr.hmm_pfns)
+		return true;
+	if (!mmget_not_zero(mm))
+		goto out;
+	do {
+		hr.notifier_seq = mmu_interval_read_begin(hr.notifier);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&hr);
+		mmap_read_unlock(mm);
+	} while (err == -EBUSY);
+	mmput(mm);
+	if (err)
+		goto out;
+	ro = false;
+	for (i = 0; i < npages && !ro; i++)
+		ro = hr.hmm_pfns[i] & HMM_PFN_VALID &&
+		     !(hr.hmm_pfns[i] & HMM_PFN_WRITE) &&
+		     is_device_private_page(hmm_pfn_to_page(hr.hmm_pfns[i]));
+out:
+	kvfree(hr.hmm_pfns);
+	return ro;
+}
+
+/*
+ * Collect @r's pages for writing where @write, else read-only. Device
+ * pages the CPU maps read-only: for a write, bring them to system memory,
+ * where the collection faults them writable (breaking copy-on-write) or
+ * finds the mapping read-only (-EPERM); for a read, collect read-only.
+ */
+static int ksvm_collect(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
+			bool *write, bool fault_write)
+{
+	struct drm_gpusvm_ctx unmap = {};
+	int err;
+
+	/* Collected read-only before: drop them to collect them writable. */
+	if (*write && !r->write)
+		drm_gpusvm_unmap_pages(&ks->gpusvm, &r->pages, kr_npages(r),
+				       &unmap);
+	err = ksvm_get_pages(ks, r, !*write);
+	if (err || !*write || !r->pages.flags.has_devmem_pages ||
+	    !ksvm_devmem_read_only(ks, r))
+		return err;
+	if (!fault_write) {
+		*write = false;
+		return 0;
+	}
+	err = drm_gpusvm_range_evict(&ks->gpusvm, &r->base);
+	if (!err)
+		err = ksvm_get_pages(ks, r, false);
+	if (!err && r->pages.flags.has_devmem_pages &&
+	    ksvm_devmem_read_only(ks, r))
+		err = -ETIME;
+	return err;
 }
 
 static int ksvm_range_get_pages(struct simgpu_vm *vm,
@@ -400,18 +547,18 @@ static int ksvm_range_get_pages(struct simgpu_vm *vm,
 	struct ksvm_range *r = kr(range);
 	struct drm_gpusvm_range_flags rflags;
 	struct drm_gpusvm_pages_flags pflags;
-	struct drm_gpusvm_ctx unmap = {};
-	bool write = sctx->write;
+	/*
+	 * A range in VRAM is collected writable for a read too: device
+	 * pages share nothing copy-on-write unless the CPU says so.
+	 */
+	bool write = sctx->write || READ_ONCE(r->devmem_hint);
+	bool tried_write = write;
 	int err;
 
 	lockdep_assert_held(&vm->lock);
 
-	/* Collected read-only before: drop them to collect them writable. */
-	if (write && !r->write)
-		drm_gpusvm_unmap_pages(&ks->gpusvm, &r->pages, kr_npages(r),
-				       &unmap);
-	err = ksvm_get_pages(ks, r, !write);
-	if (err == -EPERM && write) {
+	err = ksvm_collect(ks, r, &write, sctx->write);
+	if (err == -EPERM && tried_write) {
 		/* The CPU mapping is read-only: map it so. */
 		WRITE_ONCE(r->read_only, true);
 		write = false;
@@ -439,24 +586,123 @@ static int ksvm_range_get_pages(struct simgpu_vm *vm,
 	return err;
 }
 
+/* @r holds pages a read collected read-only, still valid. */
+static bool ksvm_collected_read_only(struct simgpu_svm_kernel *ks,
+				     struct ksvm_range *r)
+{
+	bool ro;
+
+	drm_gpusvm_notifier_lock(&ks->gpusvm);
+	ro = !r->write && drm_gpusvm_pages_valid(&ks->gpusvm, &r->pages);
+	drm_gpusvm_notifier_unlock(&ks->gpusvm);
+	return ro;
+}
+
 static long ksvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 					 struct simgpu_svm_range *range,
 					 struct simgpu_device *target,
 					 const struct simgpu_svm_ctx *ctx)
 {
-	return 0;
+	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
+	struct ksvm_range *r = kr(range);
+	struct mm_struct *mm = ks->gpusvm.mm;
+	u64 start = drm_gpusvm_range_start(&r->base);
+	u64 end = drm_gpusvm_range_end(&r->base);
+	struct drm_pagemap *dpagemap;
+	long err;
+
+	lockdep_assert_held(&vm->lock);
+
+	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE) || !ks->dpagemap)
+		return 0;
+	/*
+	 * The write fault right after a read that collected read-only (the
+	 * simgpu core maps it writable at once): the read's placement
+	 * stands. A prefetch moves it all the same.
+	 */
+	if (ctx->write && !ctx->force && ksvm_collected_read_only(ks, r))
+		return 0;
+	dpagemap = simgpu_dpagemap_get(target);
+	if (IS_ERR(dpagemap))
+		return PTR_ERR(dpagemap);
+	switch (drm_gpusvm_scan_mm(&r->base, ks->peer.owner,
+				   simgpu_dpagemap_dev_pagemap(dpagemap))) {
+	case DRM_GPUSVM_SCAN_EQUAL:
+		WRITE_ONCE(r->devmem_hint, true);
+		err = 0;
+		goto out;
+	case DRM_GPUSVM_SCAN_OTHER:
+	case DRM_GPUSVM_SCAN_MIXED_DEVICE:
+		/* In linked VRAM: mapped in place unless asked to move. */
+		if (!ctx->device_pages) {
+			WRITE_ONCE(r->devmem_hint, true);
+			err = 0;
+			goto out;
+		}
+		break;
+	case DRM_GPUSVM_SCAN_MIXED:
+		/* drm_pagemap moves all pages or none: VRAM ones back first. */
+		drm_gpusvm_range_evict(&ks->gpusvm, &r->base);
+		break;
+	default:
+		break;
+	}
+
+	if (!mmget_not_zero(mm)) {
+		err = -EFAULT;
+		goto out;
+	}
+	mmap_read_lock(mm);
+	err = simgpu_dpagemap_migrate(dpagemap, mm, start, end, ctx->timeslice,
+				      vm, ctx->force ? 0 : simgpu_svm_evict_age());
+	mmap_read_unlock(mm);
+	mmput(mm);
+	if (!err) {
+		WRITE_ONCE(r->devmem_hint, true);
+		err = (end - start) >> PAGE_SHIFT;
+	} else if (err == -ENOSPC) {
+		atomic64_inc(&vm->sdev->svm_stats.migrate_fallbacks);
+	} else if (err == -EINVAL || err == -ENOENT) {
+		/* The range is no longer in one VMA. */
+		err = -ERANGE;
+	} else if (err == -EBUSY) {
+		/* A page could not move (or another device's): none did. */
+		err = 0;
+	}
+out:
+	drm_pagemap_put(dpagemap);
+	return err;
 }
 
 static long ksvm_range_migrate_to_ram(struct simgpu_vm *vm,
 				      struct simgpu_svm_range *range)
 {
-	return 0;
+	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
+
+	lockdep_assert_held(&vm->lock);
+
+	if (!ks->dpagemap)
+		return 0;
+	WRITE_ONCE(kr(range)->devmem_hint, false);
+	return drm_gpusvm_range_evict(&ks->gpusvm, &kr(range)->base);
 }
 
 static bool ksvm_range_in_devmem(struct simgpu_vm *vm,
 				 struct simgpu_svm_range *range)
 {
-	return false;
+	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
+
+	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE) || !ks->dpagemap)
+		return false;
+	switch (drm_gpusvm_scan_mm(&kr(range)->base, ks->peer.owner,
+				   simgpu_dpagemap_dev_pagemap(ks->dpagemap))) {
+	case DRM_GPUSVM_SCAN_EQUAL:
+	case DRM_GPUSVM_SCAN_OTHER:
+		WRITE_ONCE(kr(range)->devmem_hint, true);
+		return true;
+	default:
+		return false;
+	}
 }
 
 static int ksvm_range_make_exclusive(struct simgpu_vm *vm,
@@ -549,7 +795,8 @@ static void ksvm_range_page(struct simgpu_vm *vm,
 	r->walk_entry = j;
 
 	page->addr = a->addr + ((u64)(i - pos) << PAGE_SHIFT);
-	page->vram = NULL;
+	page->vram = IS_ENABLED(CONFIG_DEVICE_PRIVATE) ?
+		     simgpu_dpagemap_addr_device(a) : NULL;
 	page->order = a->order;
 	page->write = r->write && a->dir == DMA_BIDIRECTIONAL;
 	page->exclusive = r->excl && test_bit(i, r->excl);
@@ -586,8 +833,10 @@ static void ksvm_range_set_mapped_locked(struct simgpu_vm *vm,
 /* The SVM backend on the kernel's drm_gpusvm: the table svm_core selects. */
 const struct simgpu_svm_backend simgpu_svm_backend_kernel = {
 	.name = "kernel",
-	.devmem = false,
 	.atomic_hold = IS_ENABLED(CONFIG_DEVICE_PRIVATE),
+#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+	.devmem_init = simgpu_dpagemap_init,
+#endif
 	.init = ksvm_init,
 	.fini = ksvm_fini,
 	.garbage_collect = ksvm_garbage_collect,

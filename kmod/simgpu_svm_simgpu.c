@@ -146,7 +146,7 @@ static int ssvm_init(struct simgpu_vm *vm, struct mm_struct *mm)
 				 simgpu_svm_notifier_size(),
 				 simgpu_svm_chunk_sizes, SIMGPU_SVM_NUM_CHUNKS,
 				 &svm_ops,
-				 vm->sdev->dmem.enabled ?
+				 vm->sdev->dmem.pagemap_mapped ?
 				 vm->sdev->dmem.pagemap.owner : NULL);
 	if (err)
 		return err;
@@ -294,7 +294,9 @@ static void ssvm_range_set_mapped_locked(struct simgpu_vm *vm,
 /* The SVM backend on simgpu's own core: the table svm_core selects. */
 const struct simgpu_svm_backend simgpu_svm_backend_simgpu = {
 	.name = "simgpu",
-	.devmem = true,
+#if SIMGPU_HAVE_DEVMEM
+	.devmem_init = simgpu_dmem_pagemap_init,
+#endif
 	/* Its holds need the device's pagemap owner: device memory. */
 	.atomic_hold = false,
 	.init = ssvm_init,

@@ -31,7 +31,7 @@ simgpu-run --shared --counters
 CMDS
 if [ "$kernel" = svm-dev ]; then
 	cat >>"$cmds" <<'CMDS'
-rmmod simgpu && modprobe simgpu link_groups=0,1 && simgpu-run --shared --counters; rc=$?; rmmod simgpu; modprobe simgpu && exit $rc
+simgpu-unload && modprobe simgpu link_groups=0,1 && simgpu-run --shared --counters; rc=$?; simgpu-unload; modprobe simgpu && exit $rc
 CMDS
 fi
 "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -c "$cmds" \

@@ -492,9 +492,14 @@ void require_vram_migration(const Env& env)
                   env.info.device_id, static_cast<unsigned long long>(env.info.caps));
     igt_require_f(env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION),
                   "no VRAM migration on device %u: kernel without CONFIG_DEVICE_PRIVATE, "
-                  "older than 6.19, or svm_core=kernel, whose drm_pagemap side is not there "
-                  "yet (the kernel log says which; caps 0x%llx)",
+                  "or older than 6.19 (the kernel log says which; caps 0x%llx)",
                   env.info.device_id, static_cast<unsigned long long>(env.info.caps));
+}
+
+bool kernel_svm()
+{
+    const auto core = read_param("svm_core");
+    return core && *core == "kernel";
 }
 
 void require_atomic_hold(const Env& env)

@@ -245,6 +245,10 @@ private:
 // Skips unless the device can migrate mirrored memory to VRAM.
 void require_vram_migration(const Env& env);
 
+// The SVM core simgpu runs on is the kernel's (svm_core=kernel: drm_gpusvm and
+// drm_pagemap) rather than simgpu's own.
+bool kernel_svm();
+
 // Skips unless a GPU atomic can hold a system page exclusive on the
 // device (DRM_SIMGPU_CAP_ATOMIC_HOLD: MADVISE ATOMIC_DEVICE and
 // ATOMIC_GLOBAL).

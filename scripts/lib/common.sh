@@ -154,6 +154,7 @@ initramfs_build() {
 		[ -e "$root/bin/$bin" ] || ln -s busybox "$root/bin/$bin"
 	done
 	cp "$SIMGPU_TOP/scripts/guest/init" "$root/init"
+	cp "$SIMGPU_TOP/scripts/guest/simgpu-unload" "$root/usr/bin/"
 	cp "$cmds" "$root/etc/simgpu/cmds"
 	cp "$envf" "$root/etc/simgpu/env"
 

@@ -155,7 +155,8 @@ def check(d):
 
 def program(cmd):
     """The program a command runs: the first word of its first part that
-    is not a module load or unload ("modprobe x && prog" gives prog), else
+    is not a module load or unload ("modprobe x && prog" gives prog;
+    simgpu-unload is an unload), else
     the first module loaded ("modprobe m && rmmod m" gives m). The
     parameters simgpu was loaded with before it follow in brackets
     ("modprobe simgpu vram_size=16 && prog" gives prog[vram_size=16]), so
@@ -166,7 +167,7 @@ def program(cmd):
     for words in parts:
         if words[0] == "modprobe" and words[1:2] == ["simgpu"]:
             params = [w for w in words[2:] if not w.startswith("$")]
-        elif words[0] not in ("modprobe", "rmmod"):
+        elif words[0] not in ("modprobe", "rmmod", "simgpu-unload"):
             prog = os.path.basename(words[0])
             return f"{prog}[{' '.join(params)}]" if params else prog
     return parts[0][-1] if parts else "?"

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <sys/klog.h>
 #include <sys/wait.h>
+#include <thread>
 #include <vector>
 
 #include "util.hpp"
@@ -65,6 +66,21 @@ std::string last_kernel_message(const std::string& needle)
     return log.substr(at, log.find('\n', at) - at);
 }
 
+// Waits (10 s at most) until nothing holds the simgpu module. On
+// svm_core=kernel a drm_pagemap holds it while it is in use and drops the
+// reference from a worker just after its last user went.
+void wait_module_unused()
+{
+    using namespace std::chrono_literals;
+    for (int i = 0; i < 100; ++i) {
+        std::ifstream f("/sys/module/simgpu/refcnt");
+        int refs = -1;
+        if (!(f >> refs) || refs == 0)
+            return;
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
 } // namespace
 
 std::string loaded_backend()
@@ -83,6 +99,7 @@ std::string loaded_backend()
 simgpu::Result<void> load_backend(const std::string& backend)
 {
     if (!loaded_backend().empty()) {
+        wait_module_unused();
         auto r = run({"rmmod", "simgpu"});
         if (!r.ok())
             return r;

@@ -707,10 +707,6 @@ std::vector<Row> Bench::atomics_contended(std::vector<Skipped>& skipped)
 
 std::string Bench::vram_skip_reason(bool needs_fault_migration) const
 {
-    if (!gpu_->vram_migration() && backend_ == "kernel")
-        return "device " + std::to_string(gpu_->index) +
-               " has no VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION clear: the svm_core=kernel "
-               "backend, drm_gpusvm, has no drm_pagemap migration yet)";
     if (!gpu_->vram_migration())
         return "device " + std::to_string(gpu_->index) +
                " has no VRAM migration (DRM_SIMGPU_CAP_VRAM_MIGRATION clear: a kernel without "
