@@ -8,7 +8,7 @@
 #
 # simgpu-bench measures every workload on each SVM backend in turn
 # (--backends all: svm_core=simgpu, then the guest reloads simgpu with
-# svm_core=kernel, the kernel's drm_gpusvm; stock has no drm_gpusvm and
+# svm_core=kernel, the kernel's drm_gpusvm and drm_pagemap; stock has no drm_gpusvm and
 # says the kernel backend is not available), the same anchors for both.
 # The table goes to stdout, each row of one backend next to the other's;
 # the JSON lands in build/<kernel>/bench.json,

@@ -375,7 +375,7 @@ def markdown(doc):
     out.append("")
     out.append("Result: median of the samples; MiB/s and ops/s: higher is better, us: "
                "lower is better. backend: the SVM core simgpu was loaded with (svm_core: "
-               "simgpu, its own; kernel, the kernel's drm_gpusvm). × memcpy / × test_hmm: "
+               "simgpu, its own; kernel, the kernel's drm_gpusvm and drm_pagemap). × memcpy / × test_hmm: "
                "speed relative to the anchor measured in the same run on the same size, the "
                "same for every backend (> 1: faster than the anchor); "
                "memcpy cold: into never-touched memory, warm: between touched buffers; "

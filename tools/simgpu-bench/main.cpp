@@ -488,8 +488,8 @@ int main(int argc, char** argv)
             std::printf("%-25s %-8s %-7s %s\n", "(every workload)", "", p.backend.c_str(),
                         p.why_not.c_str());
     std::printf("backend: the SVM core simgpu was loaded with (svm_core: simgpu, its own in "
-                "kmod/gpusvm; kernel, the kernel's drm_gpusvm); the memcpy and test_hmm anchors "
-                "are measured once, for the rows of every backend. "
+                "kmod/gpusvm; kernel, the kernel's drm_gpusvm and drm_pagemap); the memcpy and "
+                "test_hmm anchors are measured once, for the rows of every backend. "
                 "× memcpy: speed relative to the memcpy anchor (> 1: faster than memcpy); "
                 "cold: memcpy into never-touched memory (CPU page faults), warm: between "
                 "touched buffers. × hmm: speed relative to the matching test_hmm.ko "

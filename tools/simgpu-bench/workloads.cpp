@@ -772,7 +772,8 @@ std::vector<Row> Bench::vram_first_touch(uint64_t size)
 // vram-first-touch on a source the CPU fills through transparent huge
 // pages (MADV_HUGEPAGE): each 2 MiB moves to VRAM as one compound device
 // folio (simgpu svm_device_thp=1, the default), and then, for comparison,
-// as 512 device pages (svm_device_thp=0). The parameter is restored.
+// as 512 device pages (svm_device_thp=0; the simgpu core only: drm_pagemap
+// always moves an aligned 2 MiB as one folio). The parameter is restored.
 std::vector<Row> Bench::vram_thp_first_touch(uint64_t size, std::string& skip_reason)
 {
     const std::string param = "/sys/module/simgpu/parameters/svm_device_thp";
@@ -788,13 +789,15 @@ std::vector<Row> Bench::vram_thp_first_touch(uint64_t size, std::string& skip_re
             throw BenchError("cannot write " + param);
     };
     const std::string what = where("vram-thp-first-touch", size);
+    const std::vector<int> modes =
+        backend_ == "kernel" ? std::vector<int>{1} : std::vector<int>{1, 0};
     const CounterReader& cr = counters();
     CounterSum sums[2];
     std::vector<double> samples[2];
     uint64_t vram[2] = {0, 0}, huge_kb[2] = {0, 0};
     try {
         for (unsigned r = 0; r < opt_.repeat; ++r) {
-            for (const int folio : {1, 0}) {
+            for (const int folio : modes) {
                 set_param(folio ? "1" : "0");
                 Buffer dst(size);
                 simgpu::BatchBuilder pre;
@@ -823,7 +826,7 @@ std::vector<Row> Bench::vram_thp_first_touch(uint64_t size, std::string& skip_re
 
     const uint64_t want = size / page * opt_.repeat;
     std::vector<Row> rows;
-    for (const int folio : {1, 0}) {
+    for (const int folio : modes) {
         Row row = mibps_row(folio ? "vram-thp-first-touch" : "(4 KiB device pages)", size,
                             samples[folio], true, size);
         row.counters = sums[folio].total;
