@@ -1064,6 +1064,66 @@ int main(int argc, char** argv)
         igt_assert_eq(load_qword(in_moved), before + 3);
     });
 
+    t.subtest("reset-on-munmap-adjacent", [&] {
+        // Adjacent spans with different attributes, unmapped at once: each
+        // goes back to the defaults. Resetting one span rebuilds its
+        // neighbours, whose unmaps were recorded but not collected yet: the
+        // rebuilt spans must still be reset (their new notifiers come after
+        // the munmap).
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        const Vm& vm = gpu.vm();
+        constexpr uint64_t size = MiB;
+        Area area(size);
+        fill_words(area.data(), size, 8);
+        const uint64_t a = va(area.data());
+        igt_assert_ok(vm.madvise(a, size, attr_loc, DRM_SIMGPU_MADV_LOC_SYSTEM));
+        igt_assert_ok(vm.madvise(a + 64 * KiB, 64 * KiB, attr_atomic, DRM_SIMGPU_MADV_ATOMIC_CPU));
+        igt_assert_ok(vm.madvise(a + 512 * KiB, 128 * KiB, attr_read_mostly, 1));
+        igt_assert_eq(query_spans(vm, a, a + size).size(), 5u);
+        igt_assert_eq(gpu_atomic_add(gpu, area.data(), 1), pattern_qword(8, 0));
+
+        igt_assert_eq(::munmap(area.data(), size), 0);
+        void* p = ::mmap(area.data(), size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        igt_assert_f(p == area.data(), "mmap(MAP_FIXED) at %p: %s", static_cast<void*>(area.data()),
+                     std::strerror(errno));
+        fill_words(area.data(), size, 9);
+        wait_spans(vm, a, a + size, defaults(a, a + size), "the new mapping reads default", a);
+        // ATOMIC_CPU went with the old mapping.
+        igt_assert_eq(gpu_atomic_add(gpu, area.at(64 * KiB + 8), 5), pattern_qword(9, 64 * KiB + 8));
+    });
+
+    t.subtest("exit-with-adjacent-spans", [&] {
+        // A child mirrors itself through our device file, sets two
+        // adjacent spans with different attributes, unmaps the first page
+        // and exits, the file still open (ours): the spans' reset runs
+        // while its address space goes away and must add no notifier to it
+        // (a WARN in __mmu_interval_notifier_insert() before).
+        constexpr uint64_t page = 4 * KiB;
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0) {
+            SvmGpu gpu;
+            start_gpu(gpu, *env);
+            Area area(4 * page);
+            const uint64_t a = va(area.data());
+            if (!gpu.vm().madvise(a, page, attr_read_mostly, 1).ok() ||
+                !gpu.vm().madvise(a + page, page, attr_loc, DRM_SIMGPU_MADV_LOC_SYSTEM).ok())
+                ::_exit(1);
+            if (::munmap(area.data(), page) != 0)
+                ::_exit(2);
+            ::_exit(0);
+        }
+        assert_child_ok(pid, 30000, "the child that exits with two spans");
+        // The device still works for us.
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area area(MiB);
+        fill_words(area.data(), MiB, 10);
+        igt_assert_eq(gpu_atomic_add(gpu, area.at(0x108), 2), pattern_qword(10, 0x108));
+    });
+
     // --- preferred location -------------------------------------------------------
 
     t.subtest("preferred-system", [&] {

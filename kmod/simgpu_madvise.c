@@ -6,6 +6,7 @@
 #include <linux/file.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -31,7 +32,12 @@
  * process unmaps part of it, the callback records the unmapped stretch
  * (the hull of what was unmapped since the last collection) and the VM's
  * SVM worker resets it to the defaults. A new mapping at the same address
- * therefore starts afresh.
+ * therefore starts afresh. Rebuilding a stretch replaces its spans, and
+ * with them their notifiers: an unmap recorded on a replaced span and not
+ * yet collected moves to the new spans over it, which were made after the
+ * unmap and would never see it. Once the process's address space is
+ * going away (exit), nothing is rebuilt: no notifier may be added to a
+ * dying mm, and the spans go with the VM.
  */
 
 /**
@@ -122,16 +128,52 @@ static const struct mmu_interval_notifier_ops span_notifier_ops = {
 	.invalidate = span_invalidate,
 };
 
-static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madv_span *s)
+/*
+ * Free a span. An unmap recorded on it and not collected yet is returned
+ * in @carry (end 0: none).
+ */
+static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madv_span *s,
+			     struct simgpu_madv_piece *carry)
 {
 	lockdep_assert_held(&vm->lock);
 
 	span_it_remove(s, &vm->madv);
 	mmu_interval_notifier_remove(&s->notifier);
+	carry->end = 0;
 	spin_lock(&vm->madv_lock);
-	list_del(&s->gc_link);
+	if (!list_empty(&s->gc_link)) {
+		carry->start = s->unmap_start;
+		carry->end = s->unmap_last + 1;
+		list_del(&s->gc_link);
+	}
 	spin_unlock(&vm->madv_lock);
 	kfree(s);
+}
+
+/* Record the unmap of [start, end) on every span over it, for the worker. */
+static void madv_record_unmap_locked(struct simgpu_vm *vm, u64 start, u64 end)
+{
+	struct simgpu_madv_span *s;
+	bool queued = false;
+
+	lockdep_assert_held(&vm->lock);
+
+	for (s = span_it_iter_first(&vm->madv, start, end - 1); s;
+	     s = span_it_iter_next(s, start, end - 1)) {
+		spin_lock(&vm->madv_lock);
+		if (list_empty(&s->gc_link)) {
+			s->unmap_start = max(start, s->start);
+			s->unmap_last = min(end - 1, s->last);
+			list_add_tail(&s->gc_link, &vm->madv_gc);
+		} else {
+			s->unmap_start = min(s->unmap_start, max(start, s->start));
+			s->unmap_last = max(s->unmap_last, min(end - 1, s->last));
+		}
+		spin_unlock(&vm->madv_lock);
+		queued = true;
+	}
+	if (queued)
+		queue_work(system_unbound_wq, &vm->svm_gc_work);
 }
 
 /**
@@ -205,22 +247,29 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 					    const void *arg),
 			      const void *arg)
 {
-	struct simgpu_madv_piece *old, *pieces;
+	struct simgpu_madv_piece *old, *pieces, *carry;
 	struct simgpu_madv_span *s, *next;
 	u64 from = start ? start - 1 : 0, lo = start, hi = end;
-	unsigned int n_old = 0, n, i;
+	unsigned int n_old = 0, n_carry = 0, n, i;
 	int err = 0;
 
 	lockdep_assert_held(&vm->lock);
+
+	/* An exiting process: its spans go with the VM. */
+	if (!mmget_not_zero(vm->svm_mm))
+		return -EFAULT;
 
 	/* The spans that overlap or touch [start, end), to merge with. */
 	for (s = span_it_iter_first(&vm->madv, from, end); s;
 	     s = span_it_iter_next(s, from, end))
 		n_old++;
-	old = kcalloc(3 * n_old + 3, sizeof(*old), GFP_KERNEL);
-	if (!old)
-		return -ENOMEM;
+	old = kcalloc(4 * n_old + 3, sizeof(*old), GFP_KERNEL);
+	if (!old) {
+		err = -ENOMEM;
+		goto out;
+	}
 	pieces = old + n_old;
+	carry = pieces + 2 * n_old + 3;
 	n_old = 0;
 	for (s = span_it_iter_first(&vm->madv, from, end); s;
 	     s = span_it_iter_next(s, from, end)) {
@@ -235,7 +284,8 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 
 	for (s = span_it_iter_first(&vm->madv, lo, hi - 1); s; s = next) {
 		next = span_it_iter_next(s, lo, hi - 1);
-		span_free_locked(vm, s);
+		span_free_locked(vm, s, &carry[n_carry]);
+		n_carry += carry[n_carry].end != 0;
 	}
 
 	for (i = 0; i < n; i++) {
@@ -260,10 +310,16 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 		}
 		span_it_insert(s, &vm->madv);
 	}
+	/* Unmaps the replaced spans had not had collected yet. */
+	for (i = 0; i < n_carry; i++)
+		madv_record_unmap_locked(vm, carry[i].start, carry[i].end);
 	/* Out of memory: the spans not made fall back to the defaults. */
 	kfree(old);
 
 	simgpu_svm_remove_ranges_locked(vm, lo, hi);
+out:
+	/* Not the last reference in this worker: exit_mmap() runs elsewhere. */
+	mmput_async(vm->svm_mm);
 	return err;
 }
 
@@ -308,12 +364,13 @@ void simgpu_madv_gc_locked(struct simgpu_vm *vm)
  */
 void simgpu_madv_fini_locked(struct simgpu_vm *vm)
 {
+	struct simgpu_madv_piece carry;
 	struct simgpu_madv_span *s;
 
 	lockdep_assert_held(&vm->lock);
 
 	while ((s = span_it_iter_first(&vm->madv, 0, U64_MAX)))
-		span_free_locked(vm, s);
+		span_free_locked(vm, s, &carry);
 }
 
 /**

@@ -885,6 +885,26 @@ static int bind_op_lock(struct simgpu_vm *vm, struct drm_exec *exec,
 }
 
 /*
+ * A mirror MAP takes in the mirror pieces it touches or falls inside, so
+ * that mapping the mirror again where it was cut makes one piece of it, as
+ * before the cut (SVM ranges, and 2 MiB GPU entries, never cross pieces).
+ */
+static void mirror_join_locked(struct simgpu_vm *vm, struct bind_op *op)
+{
+	struct drm_gpuva *va;
+
+	lockdep_assert_held(&vm->lock);
+
+	va = op->start ? drm_gpuva_find_first(&vm->gpuvm, op->start - 1, 1) :
+			 NULL;
+	if (va && va->flags & SIMGPU_VA_MIRROR)
+		op->start = va->va.addr;
+	va = drm_gpuva_find_first(&vm->gpuvm, op->end, 1);
+	if (va && va->flags & SIMGPU_VA_MIRROR)
+		op->end = va->va.addr + va->va.range;
+}
+
+/*
  * Apply a MAP or UNMAP: clear the range's PTEs, split the VAs around it,
  * map the new one, and flush the range from the TLBs before the objects
  * of the removed VAs can go.
@@ -966,6 +986,7 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 				err = simgpu_svm_activate_locked(vm);
 				if (err)
 					break;
+				mirror_join_locked(vm, &ops[i]);
 			}
 			fallthrough;
 		default:

@@ -324,7 +324,9 @@ struct drm_simgpu_vm_destroy {
  * permissions of the CPU mapping; a fault on an address the process has
  * not mapped, or maps PROT_NONE, or a write to a read-only mapping, ends
  * the job with -EFAULT. A buffer object mapped inside a mirror takes
- * precedence there; mapping the mirror again restores it. One VM mirrors
+ * precedence there; mapping the mirror again restores it, joined with the
+ * mirror around it into one mapping, as if it had never been cut (GPU
+ * mappings of 2 MiB never cross the edge of a mirror mapping). One VM mirrors
  * one process: the first mirror MAP binds the VM to the caller's address
  * space.
  *
@@ -470,8 +472,12 @@ struct drm_simgpu_sync {
  * -ENOMEM: out of memory; operations before the failing one are applied.
  * -EOPNOTSUPP, -EFAULT: a PREFETCH failed (see &drm_simgpu_vm_bind_op);
  *	operations before it are applied.
- * -EINTR, -ERESTARTSYS: a signal arrived while waiting for an in-fence;
- *	nothing was applied.
+ * -EAGAIN: the pages of a PREFETCH kept being invalidated by the process
+ *	while they were moved (try again); operations before it are applied.
+ * -EINTR, -ERESTARTSYS: a signal arrived while waiting for an in-fence
+ *	(nothing was applied), or while a mirror MAP or a PREFETCH set up the
+ *	device's VRAM or registered with the process's address space
+ *	(operations before it are applied).
  */
 struct drm_simgpu_vm_bind {
 	__u64 extensions;
@@ -913,7 +919,10 @@ struct drm_simgpu_vm_query_range {
  * open file. -ENODEV: @fd is not a simgpu file. -ENOLINK: @fd is another
  * device without an interconnect to this one. -EOPNOTSUPP: LOC_DEVICE on
  * a device without DRM_SIMGPU_CAP_VRAM_MIGRATION; ATOMIC_DEVICE or
- * ATOMIC_GLOBAL on a device without DRM_SIMGPU_CAP_ATOMIC_HOLD. -ENOMEM.
+ * ATOMIC_GLOBAL on a device without DRM_SIMGPU_CAP_ATOMIC_HOLD. -ENOMEM,
+ * -EINTR (a signal arrived while the span registered with the process's
+ * address space): the span may have its default attributes; set them
+ * again.
  */
 struct drm_simgpu_vm_madvise {
 	__u64 extensions;
