@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // simgpu_basic: device discovery, DRM_IOCTL_SIMGPU_QUERY and its argument
-// checking, and module unload/reload.
+// checking, module unload/reload, and the checks of the module parameters.
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -14,12 +14,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <drm/simgpu_drm.h>
@@ -48,10 +50,15 @@ struct ModuleParams {
 
     uint64_t num_engines() const { return num_compute_engines + num_copy_engines; }
 
-    // As finit_module() takes them.
+    // As finit_module() takes them: the run's own parameters
+    // ($SIMGPU_MODPARAMS, e.g. the SVM core, as the guest loaded the
+    // module with), then the shape read back from sysfs.
     std::string load_args() const
     {
-        return "num_devices=" + std::to_string(num_devices) +
+        std::string args;
+        if (const char* run = std::getenv("SIMGPU_MODPARAMS"); run && *run)
+            args = std::string(run) + " ";
+        return args + "num_devices=" + std::to_string(num_devices) +
                " vram_size=" + std::to_string(vram_size) +
                " num_compute_engines=" + std::to_string(num_compute_engines) +
                " num_copy_engines=" + std::to_string(num_copy_engines);
@@ -72,6 +79,38 @@ uint64_t read_param(const char* name)
     igt_assert_f(static_cast<bool>(in), "cannot read a number from %s", path.c_str());
     return value;
 }
+
+// Writes @value to the parameter @name: 0, or the errno of the open or
+// the write.
+int write_param(const char* name, const std::string& value)
+{
+    const std::string path = std::string(module_sysfs) + "/parameters/" + name;
+    const simgpu::Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd)
+        return errno;
+    const ssize_t n = ::write(fd.get(), value.data(), value.size());
+    if (n < 0)
+        return errno;
+    return n == static_cast<ssize_t>(value.size()) ? 0 : EIO;
+}
+
+// Puts a writable parameter back to its value when a subtest ends.
+class ParamRestorer {
+public:
+    ParamRestorer(const char* name, uint64_t old) : name_(name), old_(old) {}
+    ~ParamRestorer()
+    {
+        if (const int err = write_param(name_, std::to_string(old_)))
+            igt_info("could not restore %s to %llu: %s\n", name_,
+                     static_cast<unsigned long long>(old_), std::strerror(err));
+    }
+    ParamRestorer(const ParamRestorer&) = delete;
+    ParamRestorer& operator=(const ParamRestorer&) = delete;
+
+private:
+    const char* name_;
+    uint64_t old_;
+};
 
 ModuleParams read_params()
 {
@@ -457,6 +496,95 @@ int main(int argc, char** argv)
         igt_assert(module_loaded());
         for (const auto& dev : devices)
             assert_device_answers(dev, params);
+    });
+
+    // Issue #15: values that made the module hang a killed process in D
+    // state (svm_timeslice_ms) or fail every job (job_timeout_ms) are
+    // refused, and the parameter keeps its value.
+    t.subtest("param-writes-rejected", [&] {
+        struct Bad {
+            const char* param;
+            std::vector<std::string> values;
+            std::string good; // the documented limit, accepted
+        };
+        const std::vector<Bad> bad{
+            {"svm_timeslice_ms",
+             {"4294967295", "4294967295\n", "1001", "4294967296", "-1", "\n", "abc", "20ms"},
+             "1000"},
+            {"job_timeout_ms", {"0", "0\n", "600001", "4294967295", "-5000", "abc"}, "600000"},
+        };
+        // (An empty write does not reach the module: sysfs returns 0.)
+        for (const auto& b : bad) {
+            const uint64_t old = read_param(b.param);
+            const ParamRestorer restore(b.param, old);
+            for (const auto& value : b.values) {
+                igt_assert_f(write_param(b.param, value) == EINVAL,
+                             "writing \"%s\" to %s did not fail with EINVAL", value.c_str(),
+                             b.param);
+                igt_assert_eq(read_param(b.param), old);
+            }
+            igt_assert_eq(write_param(b.param, b.good), 0);
+            igt_assert_eq(std::to_string(read_param(b.param)), b.good);
+        }
+        // Read-only: set at load only.
+        igt_assert_eq(write_param("notifier_size", "3"), EACCES);
+        for (const auto& dev : devices)
+            assert_device_answers(dev, params);
+    });
+
+    // Issue #15: a notifier_size that is no power of two, or out of
+    // range, made every CPU_ADDR_MIRROR MAP fail; the load fails instead,
+    // and so do the other parameters' bad values.
+    t.subtest("param-load-rejected", [&] {
+        const std::string ko = module_path();
+        igt_require_f(::access(ko.c_str(), R_OK) == 0, "%s not found (set SIMGPU_KO)", ko.c_str());
+        const std::string args = params.load_args();
+
+        const ModuleRestorer restorer(devices, params);
+        devices.clear(); // close every fd: they hold the module
+        igt_assert_ok(unload_module());
+
+        for (const char* bad : {"notifier_size=0", "notifier_size=1", "notifier_size=3",
+                                "notifier_size=768", "notifier_size=8192",
+                                "notifier_size=4294967295", "notifier_size=abc",
+                                "svm_timeslice_ms=4294967295", "svm_timeslice_ms=1001",
+                                "job_timeout_ms=0", "job_timeout_ms=600001"}) {
+            igt_assert_f(load_module(ko, args + " " + bad) == -1 && errno == EINVAL,
+                         "loading with %s did not fail with EINVAL: %s", bad,
+                         std::strerror(errno));
+            igt_assert_f(!module_loaded(), "%s exists after loading with %s", module_sysfs, bad);
+        }
+
+        // The issue's reproducer, through modprobe (the guest's, which
+        // also loads what simgpu depends on).
+        const std::string modprobe =
+            "modprobe simgpu " + args + " notifier_size=3 >/dev/null 2>&1";
+        const int rc = std::system(modprobe.c_str());
+        if (rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
+            igt_info("no modprobe: skipped \"%s\"\n", modprobe.c_str());
+        } else {
+            igt_assert_f(rc != 0, "\"%s\" succeeded", modprobe.c_str());
+            igt_assert(!module_loaded());
+        }
+
+        // The limits themselves load; then the restorer loads the module
+        // as it was.
+        for (const auto& [limits, notifier, timeslice, timeout] :
+             {std::tuple{"notifier_size=2 svm_timeslice_ms=0 job_timeout_ms=1", 2, 0, 1},
+              std::tuple{"notifier_size=4096 svm_timeslice_ms=1000 job_timeout_ms=600000", 4096,
+                         1000, 600000}}) {
+            igt_assert_ok(load_module(ko, args + " " + limits));
+            igt_assert_eq(read_param("notifier_size"), notifier);
+            igt_assert_eq(read_param("svm_timeslice_ms"), timeslice);
+            igt_assert_eq(read_param("job_timeout_ms"), timeout);
+            {
+                const auto reloaded = wait_for_devices(params);
+                igt_assert_eq(reloaded.size(), params.num_devices);
+                for (const auto& dev : reloaded)
+                    assert_device_answers(dev, params);
+            }
+            igt_assert_ok(unload_module());
+        }
     });
 
     t.subtest("module-reload", [&] {

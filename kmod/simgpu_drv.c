@@ -4,9 +4,12 @@
  */
 
 #include <linux/ctype.h>
+#include <linux/kstrtox.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -36,6 +39,10 @@
  *
  * Nothing in this file takes a lock: the parameters are written once in
  * module init, before any device exists, and are read-only afterwards.
+ * The few writable ones (job_timeout_ms, the svm_* policy knobs) are
+ * written under the module's parameter lock by sysfs and read with
+ * READ_ONCE() where they are used; simgpu_param_set_uint() checks a new
+ * value before it is stored.
  *
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
@@ -136,6 +143,95 @@ int simgpu_params_check(const struct simgpu_params *p)
 			   1, SIMGPU_MAX_ENGINES);
 }
 SIMGPU_EXPORT_FOR_KUNIT(simgpu_params_check);
+
+/**
+ * simgpu_param_check_timeslice() - validate the svm_timeslice_ms parameter
+ * @ms: the value
+ *
+ * A CPU fault on memory a GPU fault just took waits out the timeslice:
+ * it must stay short.
+ *
+ * Return: 0 when @ms is at most %SIMGPU_MAX_TIMESLICE_MS, else -EINVAL
+ * after logging the range.
+ */
+int simgpu_param_check_timeslice(unsigned int ms)
+{
+	return check_range("svm_timeslice_ms", ms, 0, SIMGPU_MAX_TIMESLICE_MS);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_timeslice);
+
+/**
+ * simgpu_param_check_job_timeout() - validate the job_timeout_ms parameter
+ * @ms: the value
+ *
+ * Return: 0 when @ms is within [%SIMGPU_MIN_JOB_TIMEOUT_MS,
+ * %SIMGPU_MAX_JOB_TIMEOUT_MS] (0 would time out every job), else -EINVAL
+ * after logging the range.
+ */
+int simgpu_param_check_job_timeout(unsigned int ms)
+{
+	return check_range("job_timeout_ms", ms, SIMGPU_MIN_JOB_TIMEOUT_MS,
+			   SIMGPU_MAX_JOB_TIMEOUT_MS);
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_job_timeout);
+
+/**
+ * simgpu_param_check_notifier_size() - validate the notifier_size parameter
+ * @mb: the value, in MiB
+ *
+ * Both SVM cores align the notifier windows to their size, and a window
+ * must hold the largest range, 2 MiB.
+ *
+ * Return: 0 when @mb is a power of two within [%SIMGPU_MIN_NOTIFIER_MB,
+ * %SIMGPU_MAX_NOTIFIER_MB], else -EINVAL after logging why.
+ */
+int simgpu_param_check_notifier_size(unsigned int mb)
+{
+	int err = check_range("notifier_size", mb, SIMGPU_MIN_NOTIFIER_MB,
+			      SIMGPU_MAX_NOTIFIER_MB);
+
+	if (!err && !is_power_of_2(mb)) {
+		pr_err(SIMGPU_DRIVER_NAME ": notifier_size=%u is not a power of two\n",
+		       mb);
+		err = -EINVAL;
+	}
+	return err;
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_notifier_size);
+
+/**
+ * simgpu_param_set_uint() - set an unsigned int module parameter, checked
+ * @val: the value given at load or written to sysfs; a trailing newline
+ *	is allowed
+ * @kp: the parameter; @kp->arg points to its unsigned int
+ * @check: the parameter's validation, 0 for a value it accepts, else
+ *	-EINVAL after logging why
+ *
+ * For the set callback of a parameter's &struct kernel_param_ops, so a
+ * bad value fails the module load or the sysfs write.
+ *
+ * Return: 0 with the parameter set, or -EINVAL with it unchanged when
+ * @val is not a 32-bit unsigned number or @check refuses it.
+ */
+int simgpu_param_set_uint(const char *val, const struct kernel_param *kp,
+			  int (*check)(unsigned int val))
+{
+	unsigned int v;
+	int err;
+
+	if (kstrtouint(val, 0, &v)) {
+		pr_err(SIMGPU_DRIVER_NAME ": %s=\"%.*s\" is not a 32-bit unsigned number\n",
+		       kp->name, (int)strcspn(val, "\n"), val);
+		return -EINVAL;
+	}
+	err = check(v);
+	if (err)
+		return err;
+	/* Readers take it with READ_ONCE(), without the parameter lock. */
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_set_uint);
 
 /**
  * simgpu_parse_link_groups() - parse the link_groups parameter

@@ -33,6 +33,18 @@ struct simgpu_svm_backend;
 #define SIMGPU_MAX_VRAM_MB	4096
 
 /*
+ * Limits of the module parameters read while devices run (their set
+ * callbacks refuse anything else with -EINVAL, at load and on writes to
+ * sysfs). svm_timeslice_ms bounds how long a CPU fault waits for the GPU;
+ * notifier_size windows hold the largest SVM chunk, 2 MiB.
+ */
+#define SIMGPU_MAX_TIMESLICE_MS		1000
+#define SIMGPU_MIN_JOB_TIMEOUT_MS	1
+#define SIMGPU_MAX_JOB_TIMEOUT_MS	600000
+#define SIMGPU_MIN_NOTIFIER_MB		2
+#define SIMGPU_MAX_NOTIFIER_MB		4096
+
+/*
  * Symbols that only the KUnit suite (simgpu_kunit.ko) needs are exported
  * into their own namespace, and only on kernels with KUnit.
  */
@@ -162,6 +174,13 @@ static inline struct simgpu_device *to_simgpu_device(struct drm_device *drm)
 }
 
 int simgpu_params_check(const struct simgpu_params *p);
+int simgpu_param_check_timeslice(unsigned int ms);
+int simgpu_param_check_job_timeout(unsigned int ms);
+int simgpu_param_check_notifier_size(unsigned int mb);
+
+struct kernel_param;
+int simgpu_param_set_uint(const char *val, const struct kernel_param *kp,
+			  int (*check)(unsigned int val));
 
 void simgpu_vm_lock_init(struct mutex *lock);
 #if IS_ENABLED(CONFIG_LOCKDEP)

@@ -4,8 +4,10 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/stringify.h>
 #include <linux/uaccess.h>
 
 #include <drm/drm_file.h>
@@ -73,10 +75,25 @@
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
+static int job_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return simgpu_param_set_uint(val, kp, simgpu_param_check_job_timeout);
+}
+
+static const struct kernel_param_ops job_timeout_ops = {
+	.set = job_timeout_set,
+	.get = param_get_uint,
+};
+
 unsigned int simgpu_job_timeout_ms = 5000;
-module_param_named(job_timeout_ms, simgpu_job_timeout_ms, uint, 0644);
+module_param_cb(job_timeout_ms, &job_timeout_ops, &simgpu_job_timeout_ms,
+		0644);
+__MODULE_PARM_TYPE(job_timeout_ms, "uint");
 MODULE_PARM_DESC(job_timeout_ms,
-		 "A job running longer than this ends with -ETIMEDOUT (default 5000)");
+		 "A job running longer than this ends with -ETIMEDOUT ("
+		 __stringify(SIMGPU_MIN_JOB_TIMEOUT_MS) "-"
+		 __stringify(SIMGPU_MAX_JOB_TIMEOUT_MS)
+		 " ms, default 5000; anything else fails the load or the write with -EINVAL)");
 
 static const char *hw_fence_driver_name(struct dma_fence *fence)
 {

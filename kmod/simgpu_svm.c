@@ -7,8 +7,10 @@
 #include <linux/hmm.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
+#include <linux/stringify.h>
 
 #include "simgpu_drv.h"
 #include "simgpu_svm.h"
@@ -73,20 +75,52 @@ module_param(svm_migrate, bool, 0644);
 MODULE_PARM_DESC(svm_migrate,
 		 "Migrate anonymous memory to VRAM on GPU faults (default true; needs CONFIG_DEVICE_PRIVATE)");
 
+static int svm_timeslice_set(const char *val, const struct kernel_param *kp)
+{
+	return simgpu_param_set_uint(val, kp, simgpu_param_check_timeslice);
+}
+
+static const struct kernel_param_ops svm_timeslice_ops = {
+	.set = svm_timeslice_set,
+	.get = param_get_uint,
+};
+
 static unsigned int svm_timeslice_ms = 20;
-module_param(svm_timeslice_ms, uint, 0644);
+module_param_cb(svm_timeslice_ms, &svm_timeslice_ops, &svm_timeslice_ms,
+		0644);
+__MODULE_PARM_TYPE(svm_timeslice_ms, "uint");
 MODULE_PARM_DESC(svm_timeslice_ms,
-		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it (default 20; read at each GPU fault)");
+		 "A CPU fault on a chunk a GPU fault just migrated to VRAM, or on the page it just took exclusive for an atomic, waits until it is this old, and so does another device taking that page, so the GPU job gets to use it; a fatal signal ends the wait (0-"
+		 __stringify(SIMGPU_MAX_TIMESLICE_MS)
+		 " ms, default 20; read at each GPU fault; a larger value fails the load or the write with -EINVAL)");
 
 static bool svm_device_thp = true;
 module_param(svm_device_thp, bool, 0644);
 MODULE_PARM_DESC(svm_device_thp,
 		 "Migrate an aligned 2 MiB range that the CPU maps with a huge page, or not at all, as one 2 MiB device folio, and back into a huge page (default true; false: 512 device pages)");
 
+static int notifier_size_set(const char *val, const struct kernel_param *kp)
+{
+	return simgpu_param_set_uint(val, kp,
+				     simgpu_param_check_notifier_size);
+}
+
+static const struct kernel_param_ops notifier_size_ops = {
+	.set = notifier_size_set,
+	.get = param_get_uint,
+};
+
+/* A notifier window holds the largest chunk (SIMGPU_SVM_CHUNKS). */
+static_assert((u64)SIMGPU_MIN_NOTIFIER_MB * SZ_1M >= SZ_2M);
+
 static unsigned int notifier_size = 512;
-module_param(notifier_size, uint, 0444);
+module_param_cb(notifier_size, &notifier_size_ops, &notifier_size, 0444);
+__MODULE_PARM_TYPE(notifier_size, "uint");
 MODULE_PARM_DESC(notifier_size,
-		 "SVM notifier window in MiB, a power of two (default 512)");
+		 "SVM notifier window in MiB, a power of two ("
+		 __stringify(SIMGPU_MIN_NOTIFIER_MB) "-"
+		 __stringify(SIMGPU_MAX_NOTIFIER_MB)
+		 ", default 512; anything else fails the load with -EINVAL)");
 
 /**
  * simgpu_svm_chunk_index() - the index of a range size in the chunk list
@@ -201,8 +235,7 @@ void simgpu_svm_gc_work(struct work_struct *work)
  * simgpu_svm_activate_locked() - make the VM mirror the calling process
  * @vm: the VM
  *
- * Return: 0, or -EINVAL when the VM already mirrors another process or the
- * notifier_size parameter is unusable.
+ * Return: 0, or -EINVAL when the VM already mirrors another process.
  */
 int simgpu_svm_activate_locked(struct simgpu_vm *vm)
 {

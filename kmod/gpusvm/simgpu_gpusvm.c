@@ -83,7 +83,8 @@
  *   non-blockable invalidation only trylocks it and otherwise asks the
  *   caller to retry. A blockable MMU_NOTIFY_EXCLUSIVE invalidation of a
  *   freshly held page first sleeps out the hold's timeslice, holding no
- *   lock of ours.
+ *   lock of ours (killable: a fatal signal ends the wait,
+ *   simgpu_gpusvm_sleep_until()).
  * - &simgpu_gpusvm.gc_lock (spinlock) protects the garbage list; leaf.
  *
  * Order: driver lock -> mmap_lock -> notifier_lock -> (driver's

@@ -9,6 +9,7 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -288,15 +289,23 @@ struct simgpu_gpusvm_range {
  * simgpu_gpusvm_sleep_until() - sleep out a timeslice
  * @until: jiffies to sleep until; nothing happens if that time has passed
  *
- * jiffies is read once: a second read could be past @until and make the
- * timeout negative.
+ * The sleep is killable: a task with a fatal signal pending stops waiting
+ * and goes on at once (the timeslice only orders the CPU after the
+ * device, nothing depends on it), so a CPU fault that waits for the
+ * device does not keep a killed process in D state. Other wakeups sleep
+ * again for what is left. jiffies is read once per round: a second read
+ * could be past @until and make the timeout negative.
  */
 static inline void simgpu_gpusvm_sleep_until(unsigned long until)
 {
-	long left = (long)(until - jiffies);
+	long left;
 
-	if (left > 0)
-		schedule_timeout_uninterruptible(left);
+	for (;;) {
+		left = (long)(until - jiffies);
+		if (left <= 0 || fatal_signal_pending(current))
+			return;
+		schedule_timeout_killable(left);
+	}
 }
 
 #ifdef CONFIG_LOCKDEP

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the device shape: parameter ranges, engine layout and
- * link groups.
+ * link groups; and of the checks of the parameters read at run time.
  */
 
 #include <kunit/test.h>
+#include <linux/moduleparam.h>
 
 #include "simgpu_drv.h"
 #include "simgpu_svm_backend.h"
@@ -194,6 +195,122 @@ static void svm_core_lookup(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, be->name, c->expect);
 }
 
+struct uint_check_case {
+	const char *param;
+	int (*check)(unsigned int val);
+	unsigned int val;
+	int expect;
+};
+
+#define TIMESLICE(v, e) { "svm_timeslice_ms", simgpu_param_check_timeslice, v, e }
+#define JOB_TIMEOUT(v, e) \
+	{ "job_timeout_ms", simgpu_param_check_job_timeout, v, e }
+#define NOTIFIER(v, e) \
+	{ "notifier_size", simgpu_param_check_notifier_size, v, e }
+
+/* Issue #15: each one's bounds, and the values that got through before. */
+static const struct uint_check_case uint_check_cases[] = {
+	TIMESLICE(0, 0),
+	TIMESLICE(20, 0),
+	TIMESLICE(SIMGPU_MAX_TIMESLICE_MS, 0),
+	TIMESLICE(SIMGPU_MAX_TIMESLICE_MS + 1, -EINVAL),
+	TIMESLICE(U32_MAX, -EINVAL),
+	JOB_TIMEOUT(0, -EINVAL),
+	JOB_TIMEOUT(SIMGPU_MIN_JOB_TIMEOUT_MS, 0),
+	JOB_TIMEOUT(5000, 0),
+	JOB_TIMEOUT(SIMGPU_MAX_JOB_TIMEOUT_MS, 0),
+	JOB_TIMEOUT(SIMGPU_MAX_JOB_TIMEOUT_MS + 1, -EINVAL),
+	JOB_TIMEOUT(U32_MAX, -EINVAL),
+	NOTIFIER(0, -EINVAL),
+	NOTIFIER(1, -EINVAL),
+	NOTIFIER(SIMGPU_MIN_NOTIFIER_MB, 0),
+	NOTIFIER(3, -EINVAL),
+	NOTIFIER(4, 0),
+	NOTIFIER(512, 0),
+	NOTIFIER(768, -EINVAL),
+	NOTIFIER(SIMGPU_MAX_NOTIFIER_MB, 0),
+	NOTIFIER(SIMGPU_MAX_NOTIFIER_MB - 1, -EINVAL),
+	NOTIFIER(SIMGPU_MAX_NOTIFIER_MB * 2, -EINVAL),
+	NOTIFIER(0x80000000u, -EINVAL),
+	NOTIFIER(U32_MAX, -EINVAL),
+};
+
+static void uint_check_case_desc(const struct uint_check_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s=%u", c->param, c->val);
+}
+
+KUNIT_ARRAY_PARAM(uint_check, uint_check_cases, uint_check_case_desc);
+
+static void param_uint_check(struct kunit *test)
+{
+	const struct uint_check_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, c->check(c->val), c->expect);
+}
+
+struct uint_set_case {
+	const char *param;
+	int (*check)(unsigned int val);
+	const char *s;
+	int expect;
+	unsigned int val;	/* the parameter after the set */
+};
+
+#define SET_TIMESLICE(s, e, v) \
+	{ "svm_timeslice_ms", simgpu_param_check_timeslice, s, e, v }
+#define SET_JOB_TIMEOUT(s, e, v) \
+	{ "job_timeout_ms", simgpu_param_check_job_timeout, s, e, v }
+#define SET_NOTIFIER(s, e, v) \
+	{ "notifier_size", simgpu_param_check_notifier_size, s, e, v }
+
+/* Each parameter starts at UINT_SET_OLD: a refused value leaves it so. */
+#define UINT_SET_OLD 64
+
+static const struct uint_set_case uint_set_cases[] = {
+	SET_TIMESLICE("1000", 0, 1000),
+	SET_TIMESLICE("0\n", 0, 0),
+	SET_TIMESLICE("0x10", 0, 16),
+	SET_TIMESLICE("1001", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("4294967295", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("4294967295\n", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("4294967296", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("-1", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("\n", -EINVAL, UINT_SET_OLD),
+	SET_TIMESLICE("20 ms", -EINVAL, UINT_SET_OLD),
+	SET_JOB_TIMEOUT("0", -EINVAL, UINT_SET_OLD),
+	SET_JOB_TIMEOUT("0\n", -EINVAL, UINT_SET_OLD),
+	SET_JOB_TIMEOUT("600000\n", 0, 600000),
+	SET_JOB_TIMEOUT("600001", -EINVAL, UINT_SET_OLD),
+	SET_NOTIFIER("3", -EINVAL, UINT_SET_OLD),
+	SET_NOTIFIER("0", -EINVAL, UINT_SET_OLD),
+	SET_NOTIFIER("4294967295", -EINVAL, UINT_SET_OLD),
+	SET_NOTIFIER("2", 0, 2),
+	SET_NOTIFIER("4096", 0, 4096),
+};
+
+static void uint_set_case_desc(const struct uint_set_case *c, char *desc)
+{
+	/* Escaped: a newline would cut the case's name in the KTAP output. */
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s=\"%*pE\"", c->param,
+		 (int)strlen(c->s), c->s);
+}
+
+KUNIT_ARRAY_PARAM(uint_set, uint_set_cases, uint_set_case_desc);
+
+/* What a module load or a sysfs write runs: parse, check, store. */
+static void param_uint_set(struct kunit *test)
+{
+	const struct uint_set_case *c = test->param_value;
+	unsigned int val = UINT_SET_OLD;
+	const struct kernel_param kp = { .name = c->param, .arg = &val };
+
+	KUNIT_EXPECT_EQ(test, simgpu_param_set_uint(c->s, &kp, c->check),
+			c->expect);
+	KUNIT_EXPECT_EQ(test, val, c->val);
+}
+
 static struct kunit_case simgpu_params_cases[] = {
 	KUNIT_CASE(params_defaults_valid),
 	KUNIT_CASE_PARAM(params_ranges, params_gen_params),
@@ -201,6 +318,8 @@ static struct kunit_case simgpu_params_cases[] = {
 	KUNIT_CASE(engines_out_of_range),
 	KUNIT_CASE_PARAM(link_groups_parse, link_gen_params),
 	KUNIT_CASE_PARAM(svm_core_lookup, svm_core_gen_params),
+	KUNIT_CASE_PARAM(param_uint_check, uint_check_gen_params),
+	KUNIT_CASE_PARAM(param_uint_set, uint_set_gen_params),
 	{}
 };
 
