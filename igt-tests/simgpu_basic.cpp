@@ -534,7 +534,8 @@ int main(int argc, char** argv)
 
     // Issue #15: a notifier_size that is no power of two, or out of
     // range, made every CPU_ADDR_MIRROR MAP fail; the load fails instead,
-    // and so do the other parameters' bad values.
+    // and so do the other parameters' bad values, the devices' shape and
+    // malformed link groups included.
     t.subtest("param-load-rejected", [&] {
         const std::string ko = module_path();
         igt_require_f(::access(ko.c_str(), R_OK) == 0, "%s not found (set SIMGPU_KO)", ko.c_str());
@@ -548,7 +549,13 @@ int main(int argc, char** argv)
                                 "notifier_size=768", "notifier_size=8192",
                                 "notifier_size=4294967295", "notifier_size=abc",
                                 "svm_timeslice_ms=4294967295", "svm_timeslice_ms=1001",
-                                "job_timeout_ms=0", "job_timeout_ms=600001"}) {
+                                "job_timeout_ms=0", "job_timeout_ms=600001",
+                                // The devices' shape, and their links.
+                                "num_devices=0", "num_devices=9", "vram_size=0",
+                                "vram_size=3", "vram_size=4294967295",
+                                "num_compute_engines=0", "num_copy_engines=9",
+                                "link_groups=0,0", "link_groups=5", "link_groups=a;b",
+                                "link_groups=0,1;1,0", "svm_core=bogus"}) {
             igt_assert_f(load_module(ko, args + " " + bad) == -1 && errno == EINVAL,
                          "loading with %s did not fail with EINVAL: %s", bad,
                          std::strerror(errno));
