@@ -474,13 +474,6 @@ static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 	    (pol->thrash_limit &&
 	     be->range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
 		return 0;
-	/*
-	 * All in this VRAM or a linked device's, to be mapped in place: a
-	 * migration would move nothing, yet invalidate the linked devices
-	 * that map the range.
-	 */
-	if (!ctx.device_pages && be->range_in_devmem(vm, r))
-		return 0;
 	return be->range_migrate_to_devmem(vm, r, pol->target, &ctx);
 }
 

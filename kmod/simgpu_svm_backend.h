@@ -99,10 +99,11 @@ struct simgpu_svm_ctx {
  *	it, insert again); -EPERM, -EFAULT: not accessible; -ETIME: kept
  *	being invalidated; -ENOMEM
  * @range_migrate_to_devmem: move @r into @target's VRAM; the pages moved,
- *	or a negative errno (-ERANGE as for @range_get_pages)
+ *	or a negative errno (-ERANGE as for @range_get_pages). A range all in
+ *	this device's or a linked device's VRAM stays, and so costs no
+ *	invalidation of the devices that map it in place (0), unless
+ *	@ctx->device_pages
  * @range_migrate_to_ram: move @r's VRAM pages to system memory
- * @range_in_devmem: every page of @r is in this device's or a linked
- *	device's VRAM
  * @range_make_exclusive: hold the page at @addr exclusive for the device;
  *	1 when taken, 0 when already held, -EOPNOTSUPP for memory that
  *	cannot be held (file, shared), -EBUSY
@@ -139,8 +140,6 @@ struct simgpu_svm_backend {
 					const struct simgpu_svm_ctx *ctx);
 	long (*range_migrate_to_ram)(struct simgpu_vm *vm,
 				     struct simgpu_svm_range *r);
-	bool (*range_in_devmem)(struct simgpu_vm *vm,
-				struct simgpu_svm_range *r);
 	int (*range_make_exclusive)(struct simgpu_vm *vm,
 				    struct simgpu_svm_range *r, u64 addr,
 				    const struct simgpu_svm_ctx *ctx);

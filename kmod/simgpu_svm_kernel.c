@@ -687,24 +687,6 @@ static long ksvm_range_migrate_to_ram(struct simgpu_vm *vm,
 	return drm_gpusvm_range_evict(&ks->gpusvm, &kr(range)->base);
 }
 
-static bool ksvm_range_in_devmem(struct simgpu_vm *vm,
-				 struct simgpu_svm_range *range)
-{
-	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
-
-	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE) || !ks->dpagemap)
-		return false;
-	switch (drm_gpusvm_scan_mm(&kr(range)->base, ks->peer.owner,
-				   simgpu_dpagemap_dev_pagemap(ks->dpagemap))) {
-	case DRM_GPUSVM_SCAN_EQUAL:
-	case DRM_GPUSVM_SCAN_OTHER:
-		WRITE_ONCE(kr(range)->devmem_hint, true);
-		return true;
-	default:
-		return false;
-	}
-}
-
 static int ksvm_range_make_exclusive(struct simgpu_vm *vm,
 				     struct simgpu_svm_range *range, u64 addr,
 				     const struct simgpu_svm_ctx *sctx)
@@ -851,7 +833,6 @@ const struct simgpu_svm_backend simgpu_svm_backend_kernel = {
 	.range_get_pages = ksvm_range_get_pages,
 	.range_migrate_to_devmem = ksvm_range_migrate_to_devmem,
 	.range_migrate_to_ram = ksvm_range_migrate_to_ram,
-	.range_in_devmem = ksvm_range_in_devmem,
 	.range_make_exclusive = ksvm_range_make_exclusive,
 	.range_page = ksvm_range_page,
 	.notifier_lock = ksvm_notifier_lock,

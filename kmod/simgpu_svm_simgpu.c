@@ -224,6 +224,10 @@ static long ssvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 {
 	struct simgpu_gpusvm_ctx core;
 
+	/* Mapped in place: a migration would move nothing. */
+	if (!ctx->device_pages &&
+	    simgpu_gpusvm_range_in_devmem(&vm->svm, sr(r)))
+		return 0;
 	to_core_ctx(ctx, &core);
 	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, sr(r), target, &core);
 }
@@ -232,12 +236,6 @@ static long ssvm_range_migrate_to_ram(struct simgpu_vm *vm,
 				      struct simgpu_svm_range *r)
 {
 	return simgpu_gpusvm_migrate_to_ram(&vm->svm, sr(r));
-}
-
-static bool ssvm_range_in_devmem(struct simgpu_vm *vm,
-				 struct simgpu_svm_range *r)
-{
-	return simgpu_gpusvm_range_in_devmem(&vm->svm, sr(r));
 }
 
 static int ssvm_range_make_exclusive(struct simgpu_vm *vm,
@@ -313,7 +311,6 @@ const struct simgpu_svm_backend simgpu_svm_backend_simgpu = {
 	.range_get_pages = ssvm_range_get_pages,
 	.range_migrate_to_devmem = ssvm_range_migrate_to_devmem,
 	.range_migrate_to_ram = ssvm_range_migrate_to_ram,
-	.range_in_devmem = ssvm_range_in_devmem,
 	.range_make_exclusive = ssvm_range_make_exclusive,
 	.range_page = ssvm_range_page,
 	.notifier_lock = ssvm_notifier_lock,

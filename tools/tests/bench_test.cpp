@@ -274,8 +274,8 @@ TEST(BenchSideBySide, SkippedWorkload)
 
 TEST(BenchSideBySide, SkippedRow)
 {
-    // atomics-contended: the kernel backend measures /default and skips
-    // /global and /device, each after simgpu's row of its name.
+    // atomics-contended: a second backend that measures /default and
+    // skips /global and /device: each skip after simgpu's row of its name.
     const std::vector<PassLine> simgpu{
         {"atomics-contended", 2 * MiB, "atomics-contended/default", "ops/s"},
         {"atomics-contended", 2 * MiB, "atomics-contended/global", "ops/s"},
