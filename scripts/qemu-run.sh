@@ -7,9 +7,10 @@
 #   scripts/qemu-run.sh [options] -c FILE                one command a line
 #
 # Options:
-#   -k, --kernel NAME     stock (Debian's 6.12 LTS, linux-image-6.12-amd64) or
+#   -k, --kernel NAME     stock (Debian's 6.12 LTS, linux-image-6.12-amd64),
 #                         svm-dev (Linux 7.3, built by
-#                         scripts/kernel/build-kernel.sh); default stock
+#                         scripts/kernel/build-kernel.sh) or kasan (svm-dev
+#                         with generic KASAN); default stock
 #   -c, --commands FILE   guest shell commands, one a line
 #   -p, --modparams STR   simgpu module parameters
 #       --no-load         do not load simgpu at boot
@@ -86,7 +87,7 @@ kernel_resolve "$kernel"
 log "kernel $kernel: $KVER"
 module_build "$kernel"
 userspace_build
-[ "$kernel" = svm-dev ] && hmm_tests_build
+kernel_built "$kernel" && hmm_tests_build "$kernel"
 
 cat >"$out/env" <<ENV
 SIMGPU_LOAD=$load
@@ -108,8 +109,8 @@ else
 fi
 
 append="console=ttyS0 loglevel=5 panic=-1 no_hash_pointers"
-# kmemleak is built into svm-dev but off unless asked for.
-[ "$kernel" = svm-dev ] && append="$append kmemleak=on"
+# kmemleak is built into the project's kernels but off unless asked for.
+kernel_built "$kernel" && append="$append kmemleak=on"
 
 : >"$out/results.log"
 log "booting QEMU (TCG, ${mem} MiB, clock: $(cat "$out/clock"))"

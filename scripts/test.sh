@@ -11,7 +11,11 @@
 #     failure
 #   - checkpatch on the kernel sources and the uAPI header
 #
-#   scripts/test.sh [-k stock|svm-dev|both]
+#   scripts/test.sh [-k stock|svm-dev|both|kasan]
+#
+# "both" (the default) is stock and svm-dev; kasan is svm-dev's kernel with
+# generic KASAN (scripts/kernel/kasan.config), a lane of its own: a cold
+# build of its kernel and a slower guest (README, "Reliability").
 set -euo pipefail
 
 . "$(dirname "$0")/lib/common.sh"
@@ -96,9 +100,9 @@ for k in $kernels; do
 	{
 		echo "simgpu-info"
 		echo "simgpu-stat --once"
-		echo "$([ "$k" = svm-dev ] && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2"
+		echo "$(kernel_built "$k" && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2"
 		igt_cmds
-		if [ "$k" = svm-dev ]; then
+		if kernel_built "$k"; then
 			echo 'modprobe simgpu_kunit && rmmod simgpu_kunit'
 			# benchmark_thp_migration is a benchmark with a 120 s
 			# bound that TCG meets only on an idle host: not a
@@ -112,11 +116,11 @@ for k in $kernels; do
 	python3 "$SIMGPU_TOP/scripts/lib/guestlog.py" count \
 		"$SIMGPU_BUILD/$k/test-run" "$k" >>"$results"
 
-	# The differential run: svm-dev runs on the kernel's SVM core
+	# The differential run: a 7.3 kernel runs on the kernel's SVM core
 	# (drm_gpusvm, drm_pagemap) by default; the IGT suite runs again on
 	# simgpu's own. A subtest that passes on one core and fails on the
 	# other is a bug in one of them (docs/upstream-findings.md).
-	if [ "$k" = svm-dev ]; then
+	if kernel_built "$k"; then
 		log "kernel $k: the IGT suite on svm_core=simgpu"
 		igt_cmds >"$SIMGPU_BUILD/$k/test-cmds-simgpu"
 		"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -p svm_core=simgpu \

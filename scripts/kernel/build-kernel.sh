@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the svm-dev kernel (Linux 7.3) from Debian's linux-source-7.3
-# (fetched by fetch-source.sh) with the config fragment beside this script,
-# once, into a cache outside the repository. The cache is keyed by the
-# source package version, the fragment and this script, so any change to
-# either rebuilds and an unchanged tree is reused.
+# Build a Linux 7.3 kernel from Debian's linux-source-7.3 (fetched by
+# fetch-source.sh) once, into a cache outside the repository:
+#
+#   build-kernel.sh [svm-dev|kasan]
+#
+#   svm-dev  (default) the config fragment svm-dev.config beside this script
+#   kasan    svm-dev.config, then kasan.config (generic KASAN) over it
+#
+# Each kernel has its own cache directory, keyed by the source package
+# version, the fragments and this script, so any change to either rebuilds
+# and an unchanged tree is reused.
 #
 # Prints the kernel tree directory (KDIR for module builds; bzImage inside)
 # on stdout as its last line.
@@ -13,16 +19,23 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SIMGPU_CACHE:-$HOME/.cache/simgpu}
-fragment=$here/svm-dev.config
+kernel=${1:-svm-dev}
 jobs=${JOBS:-$(nproc)}
+
+case "$kernel" in
+svm-dev) fragments=("$here/svm-dev.config") ;;
+kasan) fragments=("$here/svm-dev.config" "$here/kasan.config") ;;
+*) echo "build-kernel: unknown kernel '$kernel' (svm-dev or kasan)" >&2; exit 2 ;;
+esac
 
 src=$("$here/fetch-source.sh" | tail -n 1)
 read -r srcver tarball <<<"$src"
-key=$( { echo "$srcver"; cat "$fragment" "$0"; } | sha256sum | cut -c1-12)
-tree=$cache/linux-$srcver-$key
+key=$( { echo "$srcver"; cat "${fragments[@]}" "$0"; } | sha256sum | cut -c1-12)
+dir=$cache/kernel-$kernel
+tree=$dir/linux-$srcver-$key
 
 # One build of a tree at a time: a second caller waits and then finds it.
-mkdir -p "$cache"
+mkdir -p "$dir"
 exec 9>"$tree.lock"
 flock 9
 
@@ -48,12 +61,12 @@ for sym in DRM_BUDDY DRM_SCHED DRM_EXEC DRM_GPUVM DRM_GPUSVM; do
 		{ log "could not give $sym a prompt"; exit 1; }
 done
 
-log "configuring: x86_64_defconfig + kvm_guest.config + $(basename "$fragment")"
+log "configuring: x86_64_defconfig + kvm_guest.config + ${fragments[*]##*/}"
 make -s x86_64_defconfig kvm_guest.config >/dev/null
-scripts/kconfig/merge_config.sh -m .config "$fragment" >/dev/null
+scripts/kconfig/merge_config.sh -m .config "${fragments[@]}" >/dev/null
 make -s olddefconfig >/dev/null
 
-# Every line of the fragment must have survived olddefconfig.
+# Every line of the fragments must have survived olddefconfig.
 bad=0
 while IFS= read -r line; do
 	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
@@ -65,10 +78,10 @@ while IFS= read -r line; do
 			bad=1
 		fi
 	elif ! grep -qx "$line" .config; then
-		log "config: wanted $line, got: $(grep -E "^(# )?$sym[= ]" .config || echo unset)"
+		log "config: wanted $line, got: $(grep -E "^(# )?${sym}[= ]" .config || echo unset)"
 		bad=1
 	fi
-done <"$fragment"
+done < <(cat "${fragments[@]}")
 [ "$bad" -eq 0 ] || exit 1
 
 log "building with -j$jobs (cold builds take a while on 2 cores)"
@@ -79,8 +92,11 @@ log "built in $(( $(date +%s) - start ))s"
 touch .simgpu-built
 cd /
 mv "$tree.tmp" "$tree"
-# Keep only the newest tree: old keys are dead weight.
-for old in "$cache"/linux-*; do
+# Keep only this kernel's newest tree: old keys are dead weight, and so
+# are the svm-dev trees from before each kernel had a directory of its own.
+stale=("$dir"/linux-*)
+[ "$kernel" = svm-dev ] && stale+=("$cache"/linux-*)
+for old in "${stale[@]}"; do
 	[ "$old" = "$tree" ] || [ "$old" = "$tree.lock" ] || rm -rf "$old"
 done
 echo "$tree"

@@ -54,8 +54,16 @@ newest_cached() {
 STOCK_IMAGE_META=linux-image-6.12-amd64
 STOCK_HEADERS_META=linux-headers-6.12-amd64
 
+# kernel_built FLAVOR: whether FLAVOR is a kernel the project builds (7.3:
+# svm-dev, and kasan, svm-dev with KASAN), which carries test_hmm, the
+# kernel's HMM selftest, KUnit and kmemleak.
+kernel_built() {
+	[ "$1" = svm-dev ] || [ "$1" = kasan ]
+}
+
 # kernel_resolve FLAVOR: set KVER, VMLINUZ, KDIR and KMODS (the directory
-# holding that kernel's own modules) for "stock" (6.12) or "svm-dev" (7.3).
+# holding that kernel's own modules) for "stock" (6.12), "svm-dev" (7.3)
+# or "kasan" (svm-dev with generic KASAN).
 kernel_resolve() {
 	case "$1" in
 	stock)
@@ -66,14 +74,14 @@ kernel_resolve() {
 		KDIR=/lib/modules/$KVER/build
 		KMODS=/lib/modules/$KVER
 		;;
-	svm-dev)
-		KDIR=$("$SIMGPU_TOP/scripts/kernel/build-kernel.sh" | tail -n 1)
+	svm-dev|kasan)
+		KDIR=$("$SIMGPU_TOP/scripts/kernel/build-kernel.sh" "$1" | tail -n 1)
 		KVER=$(cat "$KDIR/include/config/kernel.release")
 		VMLINUZ=$KDIR/arch/x86/boot/bzImage
 		KMODS=$KDIR
 		;;
 	*)
-		die "unknown kernel '$1' (stock or svm-dev)"
+		die "unknown kernel '$1' (stock, svm-dev or kasan)"
 		;;
 	esac
 	[ -r "$VMLINUZ" ] || die "no kernel image at $VMLINUZ"
@@ -117,14 +125,15 @@ userspace_build() {
 	USERSPACE=$dir
 }
 
-# hmm_tests_build: the kernel's own HMM selftest (hmm-tests), built from
-# the svm-dev tree, for the guest's guest-extra/ directory. It proves the
-# kernel's device-private memory under the project against test_hmm.ko.
+# hmm_tests_build FLAVOR: the kernel's own HMM selftest (hmm-tests), built
+# from the resolved 7.3 tree, for the guest's guest-extra/ directory. It
+# proves the kernel's device-private memory under the project against
+# test_hmm.ko.
 hmm_tests_build() {
 	local mm=$KDIR/tools/testing/selftests/mm
-	local dir=$SIMGPU_BUILD/svm-dev/guest-extra
+	local dir=$SIMGPU_BUILD/$1/guest-extra
 
-	[ -f "$mm/hmm-tests.c" ] || die "no $mm/hmm-tests.c in the svm-dev tree"
+	[ -f "$mm/hmm-tests.c" ] || die "no $mm/hmm-tests.c in the $1 tree"
 	mkdir -p "$dir"
 	if [ ! -x "$dir/hmm-tests" ] || [ "$mm/hmm-tests.c" -nt "$dir/hmm-tests" ]; then
 		gcc -O2 -static -I"$KDIR" -I"$KDIR/tools/testing/selftests" -I"$mm" \
@@ -162,7 +171,7 @@ initramfs_build() {
 	cp "$MODDIR"/kmod/simgpu.ko "$mroot/extra/"
 	[ -f "$MODDIR/kmod/tests/simgpu_kunit.ko" ] &&
 		cp "$MODDIR/kmod/tests/simgpu_kunit.ko" "$mroot/extra/"
-	if [ "$flavor" = svm-dev ] && [ -f "$KMODS/lib/test_hmm.ko" ]; then
+	if kernel_built "$flavor" && [ -f "$KMODS/lib/test_hmm.ko" ]; then
 		mkdir -p "$mroot/kernel/lib"
 		cp "$KMODS/lib/test_hmm.ko" "$mroot/kernel/lib/"
 	fi
