@@ -30,6 +30,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <random>
 #include <span>
 #include <sstream>
 #include <string>
@@ -58,7 +59,6 @@ constexpr uint32_t attr_migration = DRM_SIMGPU_MADV_MIGRATION;
 constexpr uint32_t attr_atomic = DRM_SIMGPU_MADV_ATOMIC;
 constexpr uint32_t attr_read_mostly = DRM_SIMGPU_MADV_READ_MOSTLY;
 constexpr uint64_t va_bits_limit = uint64_t{1} << 48;
-const char* const thp_enabled_path = "/sys/kernel/mm/transparent_hugepage/enabled";
 
 void sleep_ms(int ms)
 {
@@ -346,47 +346,6 @@ void gpu_atomic_faults(SvmGpu& gpu, void* p, uint32_t op = DRM_SIMGPU_ATOMIC_ADD
 // ---------------------------------------------------------------------------
 // Concurrent CPU and GPU atomics on one array of 64-bit counters.
 
-// Sets transparent_hugepage/enabled to a mode and restores the old one on
-// destruction. Skips when the file is absent or cannot be written.
-class ThpMode {
-public:
-    explicit ThpMode(const char* mode)
-    {
-        const std::string now = read_file(thp_enabled_path);
-        igt_require_f(!now.empty(), "no %s (kernel without transparent hugepages)",
-                      thp_enabled_path);
-        const auto open = now.find('['), close = now.find(']');
-        igt_assert_f(open != std::string::npos && close > open, "%s reads \"%s\"",
-                     thp_enabled_path, now.c_str());
-        old_ = now.substr(open + 1, close - open - 1);
-        igt_require_f(write(mode), "cannot write \"%s\" to %s: %s", mode, thp_enabled_path,
-                      std::strerror(errno));
-        const std::string set = read_file(thp_enabled_path);
-        if (set.find(std::string("[") + mode + "]") == std::string::npos) {
-            // The destructor of an object whose constructor throws does
-            // not run: restore here.
-            (void)write(old_.c_str());
-            igt_fail("%s reads \"%s\" after writing %s", thp_enabled_path, set.c_str(), mode);
-        }
-        armed_ = true;
-        igt_info("transparent_hugepage/enabled: %s (was %s)\n", mode, old_.c_str());
-    }
-    ~ThpMode()
-    {
-        if (armed_ && !write(old_.c_str()))
-            std::fprintf(stderr, "simgpu_madvise: could not restore %s to %s: %s\n",
-                         thp_enabled_path, old_.c_str(), std::strerror(errno));
-    }
-    ThpMode(const ThpMode&) = delete;
-    ThpMode& operator=(const ThpMode&) = delete;
-
-private:
-    static bool write(const char* mode) { return write_file(thp_enabled_path, mode); }
-
-    std::string old_;
-    bool armed_ = false;
-};
-
 // Stops and joins a thread however the scope is left (an assertion
 // throws; a joinable std::thread would terminate the process).
 struct StopJoin {
@@ -555,6 +514,82 @@ void concurrent_atomics(const Env& env, const ConcurrentSetup& setup)
         igt_assert_f(c0 && c1, "no simgpu_svm counters in debugfs");
         igt_assert_lte(chunk_pages, maybe_delta(c0, c1, "migrate_to_vram_pages"));
     }
+}
+
+// Atomics starvation: one counter on a THP (THP=always), a CPU thread doing
+// bursts of 16 __atomic_fetch_add with 5-50 us pauses, and jobs of 32 GPU
+// ATOMIC INC on the same counter, each submitted once the CPU has had the
+// counter back for two bursts. Every one of contended_jobs jobs must finish
+// (no -ETIMEDOUT: the job timeout is the starvation bound), and the count
+// must be exact.
+constexpr int contended_jobs = 50;
+
+void contended_atomics(const Env& env, std::optional<uint32_t> atomic)
+{
+    constexpr int per_job = 32;
+    constexpr int burst = 16;
+
+    SvmGpu gpu;
+    start_gpu(gpu, env);
+    igt_require_f(::access(thp_enabled_path, F_OK) == 0, "no %s", thp_enabled_path);
+    const ThpMode thp("always");
+    Area a(chunk_2m, Thp::any);
+    std::memset(a.data(), 0, chunk_2m);
+    const uint64_t huge_kb = anon_huge_kb(a.data());
+    if (atomic)
+        igt_assert_ok(gpu.vm().madvise(va(a.data()), chunk_2m, attr_atomic, *atomic));
+    auto* counter = reinterpret_cast<uint64_t*>(a.at(0x1040));
+
+    BatchBuilder b;
+    for (int k = 0; k < per_job; ++k)
+        b.atomic(DRM_SIMGPU_ATOMIC_INC, va(counter), 0);
+    b.batch_end();
+
+    const auto c0 = maybe_counters("simgpu_svm");
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> cpu_incs{0};
+    std::thread cpu([&] {
+        std::mt19937 rng(1234);
+        std::uniform_int_distribution<int> pause_us(5, 50);
+        while (!stop.load()) {
+            for (int i = 0; i < burst; ++i)
+                __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+            cpu_incs.fetch_add(burst);
+            std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng)));
+        }
+    });
+    std::vector<double> job_ms;
+    uint64_t incs_during = 0;
+    {
+        const StopJoin join{stop, cpu};
+        while (cpu_incs.load() == 0)
+            std::this_thread::yield();
+        const uint64_t before = cpu_incs.load();
+        for (int j = 0; j < contended_jobs; ++j) {
+            // Contended: the CPU got the counter back since the last job.
+            const uint64_t seen = cpu_incs.load();
+            while (cpu_incs.load() < seen + 2 * burst)
+                std::this_thread::yield();
+            const int64_t tj = now_ns();
+            run_ok(gpu, b);
+            job_ms.push_back(elapsed_ms(tj));
+        }
+        incs_during = cpu_incs.load() - before;
+    }
+    const auto c1 = maybe_counters("simgpu_svm");
+    std::vector<double> sorted = job_ms;
+    std::sort(sorted.begin(), sorted.end());
+    igt_info("%d jobs of %d atomics against %llu CPU increments (THP %llu kB): job ms median "
+             "%.1f, max %.1f; migrate_to_vram_pages %llu, migrate_to_ram_pages %llu, "
+             "exclusive_pages %llu\n",
+             contended_jobs, per_job, static_cast<unsigned long long>(incs_during),
+             static_cast<unsigned long long>(huge_kb), sorted[sorted.size() / 2], sorted.back(),
+             static_cast<unsigned long long>(maybe_delta(c0, c1, "migrate_to_vram_pages")),
+             static_cast<unsigned long long>(maybe_delta(c0, c1, "migrate_to_ram_pages")),
+             static_cast<unsigned long long>(maybe_delta(c0, c1, "exclusive_pages")));
+    igt_assert_f(incs_during > 0, "the CPU thread made no progress while the GPU ran");
+    igt_assert_eq(load_qword(counter),
+                  cpu_incs.load() + static_cast<uint64_t>(contended_jobs) * per_job);
 }
 
 // ---------------------------------------------------------------------------
@@ -1535,6 +1570,18 @@ int main(int argc, char** argv)
     t.subtest("atomic-concurrent-global", [&] {
         require_atomic_hold(*env);
         concurrent_atomics(*env, {DRM_SIMGPU_MADV_ATOMIC_GLOBAL, Thp::off, false});
+    });
+
+    t.subtest("atomic-contended-default", [&] { contended_atomics(*env, std::nullopt); });
+
+    t.subtest("atomic-contended-device", [&] {
+        require_vram_migration(*env);
+        contended_atomics(*env, DRM_SIMGPU_MADV_ATOMIC_DEVICE);
+    });
+
+    t.subtest("atomic-contended-global", [&] {
+        require_atomic_hold(*env);
+        contended_atomics(*env, DRM_SIMGPU_MADV_ATOMIC_GLOBAL);
     });
 
     for (const char* mode : {"always", "madvise"}) {

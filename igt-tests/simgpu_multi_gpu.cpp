@@ -276,18 +276,27 @@ void assert_coherent(const Gpus& g, const void* p, uint64_t bytes, const char* w
 struct AtomicsSetup {
     std::optional<uint32_t> policy; // MADVISE(ATOMIC) on both VMs, or none
     const char* name = "default";
+    // The starvation case: the counters on a THP (THP=always), and
+    // contended_jobs jobs a device, each submitted once the CPU has had
+    // the counters back; every job must finish within the job timeout.
+    bool contended = false;
 };
+
+constexpr int contended_jobs = 50;
 
 void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
 {
-    constexpr int min_jobs = 3;
+    const int min_jobs = setup.contended ? contended_jobs : 3;
     constexpr int max_jobs = 400;
     constexpr int per_job = 48;
     constexpr double busy_ms = 1500;
     constexpr auto pause = std::chrono::microseconds(500);
 
-    Area a(chunk_2m);
-    std::memset(a.data(), 0, 64 * KiB);
+    std::optional<ThpMode> thp;
+    if (setup.contended)
+        thp.emplace("always");
+    Area a(chunk_2m, setup.contended ? Thp::any : Thp::off);
+    std::memset(a.data(), 0, setup.contended ? chunk_2m : 64 * KiB);
     // A qword and a dword counter in one page.
     auto* q = reinterpret_cast<uint64_t*>(a.at(0x1238));
     auto* d = reinterpret_cast<uint32_t*>(a.at(0x1240));
@@ -315,8 +324,13 @@ void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
         const int64_t t0 = now_ns();
         on_both([&](int i) {
             for (int j = 0; j < max_jobs; ++j) {
-                if (j >= min_jobs && elapsed_ms(t0) >= busy_ms)
+                if (j >= min_jobs && (setup.contended || elapsed_ms(t0) >= busy_ms))
                     break;
+                if (setup.contended) {
+                    const uint64_t seen = cpu_rounds.load();
+                    while (cpu_rounds.load() < seen + 2)
+                        std::this_thread::yield();
+                }
                 BatchBuilder b;
                 for (int k = 0; k < per_job; ++k) {
                     switch ((k + i) % 3) {
@@ -972,6 +986,17 @@ int main(int argc, char** argv)
         require_vram();
         Gpus g(envs);
         atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE"});
+    });
+
+    t.subtest("atomics-across-devices-contended", [&] {
+        Gpus g(envs);
+        atomics_across_devices(g, {std::nullopt, "default, contended", true});
+    });
+
+    t.subtest("atomics-across-devices-contended-device", [&] {
+        require_vram();
+        Gpus g(envs);
+        atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE, contended", true});
     });
 
     // --- a list across devices --------------------------------------------------------

@@ -598,6 +598,38 @@ static bool ksvm_collected_read_only(struct simgpu_svm_kernel *ks,
 	return ro;
 }
 
+/*
+ * Move @r to @dpagemap. A page that cannot move (another device's, or one
+ * the CPU is moving) fails it all with -EBUSY, and the attempt has already
+ * invalidated every mirror of the range. The holder keeps device pages for
+ * its timeslice, and whoever wants them meanwhile spins (drm_pagemap's CPU
+ * fault, hmm_range_fault() collecting them): two devices and the CPU doing
+ * that at once left the holder's engine too little of the machine to use
+ * its turn, and contended GPU atomics timed out. Sleep out a timeslice
+ * instead, then collect the pages where they are; the next try moves them.
+ */
+static int ksvm_migrate(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
+			struct drm_pagemap *dpagemap,
+			const struct simgpu_svm_ctx *ctx)
+{
+	struct mm_struct *mm = ks->gpusvm.mm;
+	unsigned long timeslice;
+	int err;
+
+	/* A range that keeps bouncing gets longer turns, up to 8 times. */
+	timeslice = ctx->timeslice << min(READ_ONCE(r->bounces), 3U);
+	mmap_read_lock(mm);
+	err = simgpu_dpagemap_migrate(dpagemap, mm,
+				      drm_gpusvm_range_start(&r->base),
+				      drm_gpusvm_range_end(&r->base),
+				      timeslice, ks->vm,
+				      ctx->force ? 0 : simgpu_svm_evict_age());
+	mmap_read_unlock(mm);
+	if (err == -EBUSY && ctx->timeslice)
+		schedule_timeout_idle(ctx->timeslice);
+	return err;
+}
+
 static long ksvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 					 struct simgpu_svm_range *range,
 					 struct simgpu_device *target,
@@ -606,8 +638,6 @@ static long ksvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
 	struct ksvm_range *r = kr(range);
 	struct mm_struct *mm = ks->gpusvm.mm;
-	u64 start = drm_gpusvm_range_start(&r->base);
-	u64 end = drm_gpusvm_range_end(&r->base);
 	struct drm_pagemap *dpagemap;
 	long err;
 
@@ -652,21 +682,18 @@ static long ksvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 		err = -EFAULT;
 		goto out;
 	}
-	mmap_read_lock(mm);
-	err = simgpu_dpagemap_migrate(dpagemap, mm, start, end, ctx->timeslice,
-				      vm, ctx->force ? 0 : simgpu_svm_evict_age());
-	mmap_read_unlock(mm);
+	err = ksvm_migrate(ks, r, dpagemap, ctx);
 	mmput(mm);
 	if (!err) {
 		WRITE_ONCE(r->devmem_hint, true);
-		err = (end - start) >> PAGE_SHIFT;
+		err = kr_npages(r);
 	} else if (err == -ENOSPC) {
 		atomic64_inc(&vm->sdev->svm_stats.migrate_fallbacks);
 	} else if (err == -EINVAL || err == -ENOENT) {
 		/* The range is no longer in one VMA. */
 		err = -ERANGE;
 	} else if (err == -EBUSY) {
-		/* A page could not move (or another device's): none did. */
+		/* A page could not move: none did (ksvm_migrate()). */
 		err = 0;
 	}
 out:

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <initializer_list>
 #include <thread>
@@ -147,6 +148,39 @@ std::byte* map_aligned(uint64_t size, uint64_t align, int prot, int flags, int f
         return nullptr;
     }
     return p;
+}
+
+ThpMode::ThpMode(const char* mode)
+{
+    const std::string now = read_file(thp_enabled_path);
+    igt_require_f(!now.empty(), "no %s (kernel without transparent hugepages)", thp_enabled_path);
+    const auto open = now.find('['), close = now.find(']');
+    igt_assert_f(open != std::string::npos && close > open, "%s reads \"%s\"", thp_enabled_path,
+                 now.c_str());
+    old_ = now.substr(open + 1, close - open - 1);
+    igt_require_f(write(mode), "cannot write \"%s\" to %s: %s", mode, thp_enabled_path,
+                  std::strerror(errno));
+    const std::string set = read_file(thp_enabled_path);
+    if (set.find(std::string("[") + mode + "]") == std::string::npos) {
+        // The destructor of an object whose constructor throws does not
+        // run: restore here.
+        (void)write(old_.c_str());
+        igt_fail("%s reads \"%s\" after writing %s", thp_enabled_path, set.c_str(), mode);
+    }
+    armed_ = true;
+    igt_info("transparent_hugepage/enabled: %s (was %s)\n", mode, old_.c_str());
+}
+
+ThpMode::~ThpMode()
+{
+    if (armed_ && !write(old_.c_str()))
+        std::fprintf(stderr, "could not restore %s to %s: %s\n", thp_enabled_path, old_.c_str(),
+                     std::strerror(errno));
+}
+
+bool ThpMode::write(const char* mode)
+{
+    return write_file(thp_enabled_path, mode);
 }
 
 Area::Area(uint64_t size, Thp thp, int prot, int flags, int fd, uint64_t align) : size_(size)

@@ -81,6 +81,24 @@ enum class Thp {
     any, // no advice
 };
 
+inline constexpr const char* thp_enabled_path = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+// Sets transparent_hugepage/enabled to a mode and restores the old one on
+// destruction. Skips when the file is absent or cannot be written.
+class ThpMode {
+public:
+    explicit ThpMode(const char* mode);
+    ~ThpMode();
+    ThpMode(const ThpMode&) = delete;
+    ThpMode& operator=(const ThpMode&) = delete;
+
+private:
+    static bool write(const char* mode);
+
+    std::string old_;
+    bool armed_ = false;
+};
+
 // mmap(2)s @size bytes aligned to @align (the VMA is exactly that span: a
 // PROT_NONE reservation is trimmed around it) with @prot, @flags (MAP_FIXED
 // is added) and @fd, advised by @thp for private anonymous memory. nullptr
