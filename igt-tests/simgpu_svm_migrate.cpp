@@ -32,7 +32,9 @@
 #include <vector>
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <drm/simgpu_drm.h>
@@ -92,6 +94,36 @@ constexpr int thrash_migrations = 3;
     if (!up.send('m') || !down.recv(&c, 120000))
         ::_exit(17);
     ::_exit(0); // the memory, the VM, the queue and the fd are left to exit
+}
+
+// cpu-fault-wait-killable's child: migrates 2 MiB to VRAM with a GPU job,
+// writes the time it did so to @when, tells the parent, then reads the
+// memory: a CPU fault that waits out the GPU's timeslice.
+[[noreturn]] void waiting_child(const Pipe& up, volatile int64_t* when)
+{
+    auto found = simgpu::Device::enumerate();
+    if (!found.ok() || found.value().empty())
+        ::_exit(10);
+    SvmGpu gpu;
+    if (gpu.init(found.value().front()) != 0)
+        ::_exit(11);
+    auto* p = map_aligned(chunk_2m);
+    if (!p)
+        ::_exit(12);
+    fill_words(p, chunk_2m, 5);
+    BatchBuilder b;
+    if (!gpu.add_inc(b, p, chunk_2m))
+        ::_exit(13);
+    b.batch_end();
+    if (gpu.run(b) != 0)
+        ::_exit(14);
+    *when = now_ns();
+    if (!up.send('m'))
+        ::_exit(15);
+    // Touch every page until killed.
+    for (;;)
+        for (uint64_t off = 0; off < chunk_2m; off += page_size)
+            (void)*reinterpret_cast<volatile uint32_t*>(p + off);
 }
 
 // ---------------------------------------------------------------------------
@@ -688,6 +720,43 @@ int main(int argc, char** argv)
                      static_cast<unsigned long long>(during));
         const uint64_t used_after = vram_counters().at("used");
         igt_assert_lte(used_after, used_before);
+    });
+
+    t.subtest("cpu-fault-wait-killable", [&] {
+        // A CPU fault on memory a GPU job just moved waits out the GPU's
+        // timeslice (svm_timeslice_ms, at most 1000): SIGKILL must end
+        // the wait, not the timeslice.
+        constexpr int64_t timeslice_ms = 1000;
+        const auto old = read_param("svm_timeslice_ms");
+        igt_require_f(old.has_value(), "no svm_timeslice_ms parameter");
+        const ParamRestorer restore("svm_timeslice_ms", *old);
+        igt_assert(write_param("svm_timeslice_ms", std::to_string(timeslice_ms)));
+        auto* when = static_cast<int64_t*>(::mmap(nullptr, page_size, PROT_READ | PROT_WRITE,
+                                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+        igt_assert(when != MAP_FAILED);
+        const Pipe up;
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0)
+            waiting_child(up, when);
+        char c = 0;
+        if (!up.recv(&c, 120000)) {
+            assert_child_ok(pid, 60000, "child migrating 2 MiB");
+            igt_fail("the child did not report");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        igt_assert_eq(::kill(pid, SIGKILL), 0);
+        int status = 0;
+        igt_assert_eq(::waitpid(pid, &status, 0), pid);
+        const int64_t reaped_ms = (now_ns() - *static_cast<volatile int64_t*>(when)) / 1000000;
+        ::munmap(when, page_size);
+        igt_info("child killed and reaped %lld ms after its GPU job moved the memory\n",
+                 static_cast<long long>(reaped_ms));
+        igt_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        igt_assert_f(reaped_ms < timeslice_ms * 9 / 10,
+                     "the child died %lld ms after the migration: its CPU fault sat out the "
+                     "%lld ms timeslice through SIGKILL",
+                     static_cast<long long>(reaped_ms), static_cast<long long>(timeslice_ms));
     });
 
     // --- concurrency and odd memory ------------------------------------------------
