@@ -16,6 +16,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_dmem.h"
 #include "simgpu_engine.h"
+#include "simgpu_inject.h"
 #include "simgpu_vm.h"
 #include "simgpu_vram.h"
 
@@ -127,6 +128,8 @@ static int bo_storage_alloc(struct simgpu_device *sdev, struct bo_storage *s,
 		if (!s->pages)
 			return -ENOMEM;
 		for (i = 0; i < n; i++) {
+			if (i == n / 2 && simgpu_inject(SIMGPU_INJECT_BO_PAGES))
+				goto err_free;
 			s->pages[i] = alloc_page(gfp | __GFP_NOWARN);
 			if (!s->pages[i])
 				goto err_free;

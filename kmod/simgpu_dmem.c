@@ -16,6 +16,7 @@
 
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_bo.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_dmem.h"
 #include "simgpu_drv.h"
@@ -231,6 +232,8 @@ int simgpu_dmem_chunk_init(struct simgpu_device *sdev,
 	c->ops = ops;
 	c->sdev = sdev;
 	c->size = size;
+	if (simgpu_inject(SIMGPU_INJECT_VRAM_CHUNK))
+		return -ENOSPC;
 	err = dmem_vram_alloc(sdev, size, size, &c->blocks, held, min_age);
 	if (err)
 		return err;
@@ -414,6 +417,8 @@ static int dmem_copy(struct page **dev, struct page **sys,
 static int dmem_copy_to_devmem(struct page **dev, struct page **sys,
 			       unsigned long npages)
 {
+	if (simgpu_inject(SIMGPU_INJECT_MIGRATE_COPY))
+		return -EIO;
 	return dmem_copy(dev, sys, npages, true);
 }
 

@@ -17,6 +17,7 @@
 #include "simgpu_dmem.h"
 #include "simgpu_dpagemap.h"
 #include "simgpu_drv.h"
+#include "simgpu_inject.h"
 #include "simgpu_engine.h"
 #include "simgpu_svm.h"
 
@@ -415,6 +416,8 @@ static int dpm_copy_to_devmem(struct page **pages,
 			      unsigned long npages,
 			      struct dma_fence *pre_migrate_fence)
 {
+	if (simgpu_inject(SIMGPU_INJECT_MIGRATE_COPY))
+		return -EIO;
 	return dpm_copy(pages, pagemap_addr, npages, true);
 }
 

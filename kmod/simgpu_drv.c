@@ -19,6 +19,7 @@
 #include "simgpu_bo.h"
 #include "simgpu_drv.h"
 #include "simgpu_exec.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
 
@@ -411,12 +412,17 @@ static int __init simgpu_init(void)
 		return -EINVAL;
 	pr_info(SIMGPU_DRIVER_NAME ": SVM core: %s\n", simgpu_params.svm->name);
 
-	return simgpu_device_driver_register(&simgpu_params);
+	simgpu_inject_init();
+	err = simgpu_device_driver_register(&simgpu_params);
+	if (err)
+		simgpu_inject_fini();
+	return err;
 }
 
 static void __exit simgpu_exit(void)
 {
 	simgpu_device_driver_unregister();
+	simgpu_inject_fini();
 }
 
 module_init(simgpu_init);

@@ -530,9 +530,9 @@ static bool engine_run_queue(struct simgpu_engine *e,
 	}
 	cancel = job->cancel;
 	if (q->fault_cancel) {
-		q->fault_cancel = false;
+		cancel = q->fault_cancel;
+		q->fault_cancel = 0;
 		q->stalled = false;
-		cancel = -EFAULT;
 	}
 	spin_unlock(&e->lock);
 

@@ -16,6 +16,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
 #include "simgpu_exec.h"
+#include "simgpu_inject.h"
 #include "simgpu_isa.h"
 #include "simgpu_trace.h"
 #include "simgpu_vm.h"
@@ -58,7 +59,8 @@
  * simgpu_fault_work() resolves it: if the VM now maps the address for the
  * access, or the address lies in a CPU address mirror and the SVM code
  * could map it (simgpu_svm.c), the job retries; otherwise the fault is
- * cancelled and the job ends with -EFAULT.
+ * cancelled and the job ends with -EFAULT (-ENOMEM when the kernel could
+ * not allocate what mapping it took).
  */
 
 /**
@@ -379,7 +381,8 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	if (!vm)
 		return -ENOENT;
 
-	q = kzalloc_obj(*q, GFP_KERNEL);
+	q = simgpu_inject(SIMGPU_INJECT_QUEUE) ? NULL :
+					       kzalloc_obj(*q, GFP_KERNEL);
 	if (!q) {
 		err = -ENOMEM;
 		goto err_vm;
@@ -594,8 +597,9 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 		goto err_queue;
 	}
 
-	job = kzalloc(struct_size(job, ufences, syncs->num_ufences),
-		      GFP_KERNEL);
+	job = simgpu_inject(SIMGPU_INJECT_JOB) ? NULL :
+		kzalloc(struct_size(job, ufences, syncs->num_ufences),
+			GFP_KERNEL);
 	if (!job) {
 		err = -ENOMEM;
 		goto err_queue;
@@ -723,15 +727,19 @@ int simgpu_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 }
 
 /*
- * Whether the fault of @q can be retried: the VM maps the address now
- * (a bind raced with the fault), or the SVM mirror mapped it.
+ * 0 when the fault of @q can be retried: the VM maps the address now (a
+ * bind raced with the fault), or the SVM mirror mapped it. Else the job's
+ * error: -ENOMEM when memory to map it could not be had, -EFAULT for an
+ * address the job may not access.
  */
-static bool fault_resolve(struct simgpu_exec_queue *q)
+static int fault_resolve(struct simgpu_exec_queue *q)
 {
 	int err = simgpu_vm_resolve_fault(q->vm, q->fault_addr_pending,
 					  q->fault_access);
 
-	return !err || err == -EAGAIN;
+	if (!err || err == -EAGAIN)
+		return 0;
+	return err == -ENOMEM ? -ENOMEM : -EFAULT;
 }
 
 /**
@@ -739,7 +747,7 @@ static bool fault_resolve(struct simgpu_exec_queue *q)
  * @work: &simgpu_device.fault_work
  *
  * Replies to each stalled queue: retry when the fault is resolved, else
- * cancel, which ends the job with -EFAULT.
+ * cancel, which ends the job with -EFAULT (or -ENOMEM).
  */
 void simgpu_fault_work(struct work_struct *work)
 {
@@ -747,6 +755,7 @@ void simgpu_fault_work(struct work_struct *work)
 						  fault_work);
 	struct simgpu_exec_queue *q;
 	bool retry;
+	int err;
 
 	for (;;) {
 		spin_lock(&sdev->fault_lock);
@@ -759,7 +768,8 @@ void simgpu_fault_work(struct work_struct *work)
 		if (!q)
 			return;
 
-		retry = fault_resolve(q);
+		err = fault_resolve(q);
+		retry = !err;
 		/* Counted before the job can go on, for whoever waits on it. */
 		atomic64_inc(retry ? &sdev->stats.faults_retried :
 				     &sdev->stats.faults_cancelled);
@@ -770,7 +780,7 @@ void simgpu_fault_work(struct work_struct *work)
 		if (retry)
 			q->stalled = false;
 		else
-			q->fault_cancel = true;
+			q->fault_cancel = err;
 		spin_unlock(&q->e->lock);
 
 		trace_simgpu_fault_done(sdev->id, q->id, q->fault_addr_pending,

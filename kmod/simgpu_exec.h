@@ -81,7 +81,8 @@ struct simgpu_job {
  * @fault_access: its kind
  * @fault_time: when it was raised
  * @stalled: the head job waits for a fault reply (engine lock)
- * @fault_cancel: the reply was cancel: end the head job (engine lock)
+ * @fault_cancel: the reply was cancel: end the head job with this errno
+ *	(engine lock)
  * @poll_at: with a WAIT pending, when to look again (engine lock)
  * @destroying: the queue is being destroyed (engine lock)
  * @removed: completed once the engine dropped the queue
@@ -112,7 +113,7 @@ struct simgpu_exec_queue {
 	enum simgpu_access fault_access;
 	ktime_t fault_time;
 	bool stalled;
-	bool fault_cancel;
+	int fault_cancel;
 	ktime_t poll_at;
 	bool destroying;
 	struct completion removed;

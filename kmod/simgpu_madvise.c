@@ -13,6 +13,7 @@
 #include <drm/drm_file.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm.h"
 #include "simgpu_vm.h"
 
@@ -289,7 +290,8 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 	}
 
 	for (i = 0; i < n; i++) {
-		s = kzalloc_obj(*s, GFP_KERNEL);
+		s = simgpu_inject(SIMGPU_INJECT_MADVISE) ? NULL :
+			kzalloc_obj(*s, GFP_KERNEL);
 		if (!s) {
 			err = -ENOMEM;
 			break;

@@ -13,6 +13,7 @@
 #include <linux/stringify.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
@@ -484,7 +485,8 @@ static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 	u64 npages = svm_range_size(vm, r) >> PAGE_SHIFT;
 	int err;
 
-	err = svm_be(vm)->range_get_pages(vm, r, ctx);
+	err = simgpu_inject(SIMGPU_INJECT_SVM_PAGES) ? -ENOMEM :
+		svm_be(vm)->range_get_pages(vm, r, ctx);
 	if (err)
 		return err;
 	atomic64_add(npages, &vm->sdev->svm_stats.pages_faulted);
@@ -519,7 +521,8 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 
 	for (tries = 0; tries < SVM_FAULT_TRIES && err == -EAGAIN; tries++) {
 		pol = *policy;
-		r = be->range_find_or_insert(vm, addr, lo, hi);
+		r = simgpu_inject(SIMGPU_INJECT_SVM_RANGE) ? ERR_PTR(-ENOMEM) :
+			be->range_find_or_insert(vm, addr, lo, hi);
 		if (IS_ERR(r))
 			return PTR_ERR(r);
 		*next = be->range_end(r);

@@ -18,6 +18,7 @@
 #include "simgpu_bo.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm.h"
 #include "simgpu_sync.h"
 #include "simgpu_vm.h"
@@ -920,7 +921,8 @@ static int vm_bind_op_locked(struct simgpu_vm *vm, const struct bind_op *op)
 	lockdep_assert_held(&vm->lock);
 
 	for (i = 0; i < ARRAY_SIZE(ctx.spare); i++) {
-		ctx.spare[i] = kzalloc_obj(*ctx.spare[i], GFP_KERNEL);
+		if (!simgpu_inject(SIMGPU_INJECT_PT_ALLOC))
+			ctx.spare[i] = kzalloc_obj(*ctx.spare[i], GFP_KERNEL);
 		if (!ctx.spare[i])
 			goto out_free;
 	}
@@ -1013,8 +1015,8 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	struct drm_simgpu_vm_bind *args = data;
 	struct drm_simgpu_vm_bind_op __user *uops = u64_to_user_ptr(args->binds);
 	struct drm_simgpu_vm_bind_op uop;
-	struct simgpu_syncs *syncs;
-	struct bind_op *ops;
+	struct simgpu_syncs *syncs = NULL;
+	struct bind_op *ops = NULL;
 	struct simgpu_vm *vm;
 	u32 i;
 	int err;
@@ -1024,8 +1026,10 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	    args->num_binds > SIMGPU_MAX_BIND_OPS)
 		return -EINVAL;
 
-	ops = kvcalloc(args->num_binds, sizeof(*ops), GFP_KERNEL);
-	syncs = kmalloc_obj(*syncs, GFP_KERNEL);
+	if (!simgpu_inject(SIMGPU_INJECT_VM_BIND)) {
+		ops = kvcalloc(args->num_binds, sizeof(*ops), GFP_KERNEL);
+		syncs = kmalloc_obj(*syncs, GFP_KERNEL);
+	}
 	if (!ops || !syncs) {
 		err = -ENOMEM;
 		goto err_free;

@@ -265,7 +265,8 @@ struct drm_simgpu_gem_mmap_offset {
 /*
  * A fault-mode VM services GPU page faults: a job touching an address with
  * no valid translation stalls while the kernel resolves the fault, and
- * fails with -EFAULT only if the fault cannot be resolved. Its exec queues
+ * fails with -EFAULT only if the fault cannot be resolved (-ENOMEM if the
+ * kernel ran out of memory resolving it). Its exec queues
  * are long-running and signal completion with user fences only. In a VM
  * without fault mode a missing translation ends the job at once.
  */
@@ -542,8 +543,9 @@ struct drm_simgpu_exec_queue_destroy {
  * @flags: 0
  * @error: out: 0, or the error that ended the queue's last failed job:
  *	-EFAULT (page fault not resolved, or fatal in a VM without fault
- *	mode), -ETIMEDOUT (ran longer than the job timeout), -EILSEQ (invalid
- *	command), -ECANCELED (queue being destroyed)
+ *	mode), -ENOMEM (the kernel could not allocate what resolving a page
+ *	fault took), -ETIMEDOUT (ran longer than the job timeout), -EILSEQ
+ *	(invalid command), -ECANCELED (queue being destroyed)
  * @pad: 0
  * @fault_addr: out: with -EFAULT, the GPU virtual address (the byte) that
  *	faulted
