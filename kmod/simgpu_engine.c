@@ -500,7 +500,7 @@ static void engine_raise_fault(struct simgpu_engine *e,
 	list_add_tail(&q->fault_link, &sdev->faults);
 	spin_unlock(&sdev->fault_lock);
 	atomic64_inc(&sdev->stats.faults);
-	queue_work(system_unbound_wq, &sdev->fault_work);
+	queue_work(system_dfl_wq, &sdev->fault_work);
 }
 
 /* Run a queue for a slice; true when it was dropped for destruction. */

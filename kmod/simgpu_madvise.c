@@ -121,7 +121,7 @@ static bool span_invalidate(struct mmu_interval_notifier *mni,
 		s->unmap_last = max(s->unmap_last, last);
 	}
 	spin_unlock(&vm->madv_lock);
-	queue_work(system_unbound_wq, &vm->svm_gc_work);
+	queue_work(system_dfl_wq, &vm->svm_gc_work);
 	return true;
 }
 
@@ -174,7 +174,7 @@ static void madv_record_unmap_locked(struct simgpu_vm *vm, u64 start, u64 end)
 		queued = true;
 	}
 	if (queued)
-		queue_work(system_unbound_wq, &vm->svm_gc_work);
+		queue_work(system_dfl_wq, &vm->svm_gc_work);
 }
 
 /**

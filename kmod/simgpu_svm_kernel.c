@@ -225,7 +225,7 @@ static void ksvm_invalidate(struct drm_gpusvm *gpusvm,
 	if (hit)
 		atomic64_inc(&vm->sdev->svm_stats.invalidations);
 	if (gc)
-		queue_work(system_unbound_wq, &vm->svm_gc_work);
+		queue_work(system_dfl_wq, &vm->svm_gc_work);
 }
 
 static const struct drm_gpusvm_ops ksvm_ops = {

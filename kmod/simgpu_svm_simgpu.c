@@ -75,7 +75,7 @@ static void svm_invalidated(struct simgpu_gpusvm *svm)
 
 static void svm_schedule_gc(struct simgpu_gpusvm *svm)
 {
-	queue_work(system_unbound_wq, &svm_to_vm(svm)->svm_gc_work);
+	queue_work(system_dfl_wq, &svm_to_vm(svm)->svm_gc_work);
 }
 
 static void svm_range_created(struct simgpu_gpusvm *svm,

@@ -78,6 +78,15 @@ igt_cmds() {
 	done
 }
 
+# The job timeout of every guest run: a job that takes a few hundred
+# milliseconds on an idle host can take more than the default 5 s in a TCG
+# guest on a loaded 2-core one (seen in CI: simgpu_madvise/atomic-global
+# ended with -ETIMEDOUT; under host load it does 1 run in 7, and with a 60 s
+# timeout 60 runs pass, the slowest in 20 s). The tests check outcomes, not
+# time; a job that never ends still fails, and the tests of the timeout
+# itself set their own.
+run_params="job_timeout_ms=30000"
+
 # A sparse that 7.3 accepts (bookworm's is too old for it), for both.
 sparse=$("$SIMGPU_TOP/scripts/kernel/build-sparse.sh" | tail -n 1)
 
@@ -111,7 +120,7 @@ for k in $kernels; do
 		fi
 	} >"$cmds"
 
-	"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -c "$cmds" \
+	"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -p "$run_params" -c "$cmds" \
 		-o "$SIMGPU_BUILD/$k/test-run" || true
 	python3 "$SIMGPU_TOP/scripts/lib/guestlog.py" count \
 		"$SIMGPU_BUILD/$k/test-run" "$k" >>"$results"
@@ -123,7 +132,7 @@ for k in $kernels; do
 	if kernel_built "$k"; then
 		log "kernel $k: the IGT suite on svm_core=simgpu"
 		igt_cmds >"$SIMGPU_BUILD/$k/test-cmds-simgpu"
-		"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -p svm_core=simgpu \
+		"$SIMGPU_TOP/scripts/qemu-run.sh" -k "$k" -p "svm_core=simgpu $run_params" \
 			-c "$SIMGPU_BUILD/$k/test-cmds-simgpu" \
 			-o "$SIMGPU_BUILD/$k/test-run-simgpu" || true
 		python3 "$SIMGPU_TOP/scripts/lib/guestlog.py" count \

@@ -196,7 +196,7 @@
  *	{
  *		struct driver_vm *vm = container_of(svm, struct driver_vm, svm);
  *
- *		queue_work(system_unbound_wq, &vm->gc_work);
+ *		queue_work(system_dfl_wq, &vm->gc_work);
  *	}
  *
  *	static void driver_gc_work(struct work_struct *work)
