@@ -5,6 +5,7 @@
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 
@@ -127,12 +128,22 @@ static int bo_storage_alloc(struct simgpu_device *sdev, struct bo_storage *s,
 		s->pages = kvcalloc(n, sizeof(*s->pages), GFP_KERNEL);
 		if (!s->pages)
 			return -ENOMEM;
+		/*
+		 * An object as large as memory fails with -ENOMEM instead of
+		 * sending the OOM killer after other processes; and a caller
+		 * the OOM killer picked meanwhile stops here, not draining
+		 * the reserves it may now use (it never sees the errno).
+		 */
 		for (i = 0; i < n; i++) {
 			if (i == n / 2 && simgpu_inject(SIMGPU_INJECT_BO_PAGES))
 				goto err_free;
-			s->pages[i] = alloc_page(gfp | __GFP_NOWARN);
+			if (fatal_signal_pending(current))
+				goto err_free;
+			s->pages[i] = alloc_page(gfp | __GFP_RETRY_MAYFAIL |
+						 __GFP_NOWARN);
 			if (!s->pages[i])
 				goto err_free;
+			cond_resched();
 		}
 		return 0;
 	}
@@ -467,8 +478,9 @@ int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
 	drm_gem_gpuva_init(&bo->base);
 
 	storage.placement = args->placement;
-	err = bo_storage_alloc(sdev, &storage, n, GFP_HIGHUSER | __GFP_ZERO,
-			       true);
+	/* Charged to the creator's memory cgroup, as shmem-backed GEM is. */
+	err = bo_storage_alloc(sdev, &storage, n,
+			       GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT, true);
 	if (err)
 		goto err_put;
 	bo->pages = storage.pages;
