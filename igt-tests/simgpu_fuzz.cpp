@@ -643,6 +643,10 @@ private:
     std::byte* ro_page_ = nullptr;    // PROT_READ
     std::byte* none_page_ = nullptr;  // PROT_NONE
     uint64_t fence_seq_ = 1;
+    bool clean_ = false; // gen_batch(): no bad commands or addresses
+
+    // With @percent chance (always for a clean batch) the good variant.
+    bool good(unsigned percent) { return clean_ || rng_.chance(percent); }
 };
 
 // ---------------------------------------------------------------------------
@@ -1653,13 +1657,21 @@ uint64_t Fuzzer::gpu_target(VmT* vm, uint64_t len, uint64_t align)
 {
     const unsigned r = static_cast<unsigned>(rng_.below(10));
     if (vm && vm->mirrored && r < 4) {
-        const uint64_t span = num_slots * slot_size - len;
-        return (arena_start() + rng_.below(span)) & ~(align - 1);
+        const uint64_t span = num_slots * slot_size - std::min(len, slot_size);
+        for (int tries = 0; tries < (clean_ ? 4 : 1); ++tries) {
+            const uint64_t a = (arena_start() + rng_.below(span)) & ~(align - 1);
+            if (!clean_ || writable(a, std::max<uint64_t>(len, 1)))
+                return a;
+        }
     }
     if (vm && !vm->maps.empty() && r < 8) {
         const MapT& m = rng_.pick(vm->maps);
         const uint64_t off = m.size > len ? rng_.below(m.size - len) : 0;
         return (m.va + off) & ~(align - 1);
+    }
+    if (clean_ && vm && !vm->maps.empty()) {
+        const MapT& m = rng_.pick(vm->maps);
+        return (m.va + (m.size > len ? rng_.below(m.size - len) : 0)) & ~(align - 1);
     }
     return garbage_gpu_addr() & ~(align - 1);
 }
@@ -1681,22 +1693,22 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
     size_t arg_off = 0;
     const int count = 1 + static_cast<int>(rng_.below(10));
     for (int i = 0; i < count && n + 16 < max_dw; ++i) {
-        switch (rng_.below(13)) {
+        switch (rng_.below(clean_ ? 10 : 13)) {
         case 0:
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_NOP, 0, 1));
             break;
         case 1:
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_STORE_DW, 0, 4));
-            put64(gpu_target(vm, 4, rng_.chance(90) ? 4 : 1));
+            put64(gpu_target(vm, 4, good(90) ? 4 : 1));
             put(static_cast<uint32_t>(rng_.next()));
             break;
         case 2:
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_STORE_QW, 0, 5));
-            put64(gpu_target(vm, 8, rng_.chance(90) ? 8 : 1));
+            put64(gpu_target(vm, 8, good(90) ? 8 : 1));
             put64(rng_.next());
             break;
         case 3: {
-            const uint64_t size = rng_.below(16 * KiB) & ~uint64_t{rng_.chance(90) ? 3u : 0u};
+            const uint64_t size = rng_.below(16 * KiB) & ~uint64_t{good(90) ? 3u : 0u};
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_FILL, 0, 6));
             put64(gpu_target(vm, size, 4));
             put64(size);
@@ -1713,7 +1725,7 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
         }
         case 5: {
             const bool dw = rng_.chance(30);
-            uint32_t sub = static_cast<uint32_t>(rng_.below(rng_.chance(95) ? 4 : 128));
+            uint32_t sub = static_cast<uint32_t>(rng_.below(good(95) ? 4 : 128));
             if (dw)
                 sub |= DRM_SIMGPU_ATOMIC_32;
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_ATOMIC, sub, 9));
@@ -1724,7 +1736,9 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
             break;
         }
         case 6:
-            put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_WAIT, rng_.below(rng_.chance(95) ? 6 : 256), 8));
+            if (clean_) // a condition nobody makes true fails the job
+                break;
+            put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_WAIT, rng_.below(good(95) ? 6 : 256), 8));
             put64(gpu_target(vm, 8, 8));
             put64(rng_.below(4));
             put64(rng_.chance(50) ? ~uint64_t{0} : rng_.below(4));
@@ -1742,10 +1756,10 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
             if (arg_off + 64 > job_fence_off - job_args_off)
                 break;
             uint64_t a[8];
-            const uint64_t cnt = rng_.below(rng_.chance(90) ? 1024 : 65536);
+            const uint64_t cnt = rng_.below(good(90) ? 1024 : 65536);
             for (auto& v : a)
                 v = gpu_target(vm, cnt * 8, 8);
-            const uint32_t kernel = static_cast<uint32_t>(rng_.below(rng_.chance(95) ? 8 : 256));
+            const uint32_t kernel = static_cast<uint32_t>(rng_.below(good(95) ? 8 : 256));
             // The count field sits at a different place per kernel: put
             // small values wherever the kernel reads a count.
             switch (kernel) {
@@ -1761,7 +1775,7 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
                 break;
             case DRM_SIMGPU_KERNEL_HISTOGRAM:
                 a[2] = cnt;
-                a[3] = rng_.below(rng_.chance(90) ? 256 : 1u << 31);
+                a[3] = rng_.below(good(90) ? 256 : 1u << 31);
                 break;
             case DRM_SIMGPU_KERNEL_LIST_SUM:
                 a[3] = rng_.below(64); // max_nodes: cycles end quickly
@@ -1771,11 +1785,11 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
                 break;
             }
             std::memcpy(args + arg_off, a, sizeof(a));
-            const uint64_t args_addr = rng_.chance(90) ? args_gpu + arg_off : gpu_target(vm, 64, 8);
+            const uint64_t args_addr = good(90) ? args_gpu + arg_off : gpu_target(vm, 64, 8);
             arg_off += 64;
             put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_LAUNCH, kernel, 4));
             put64(args_addr);
-            put(static_cast<uint32_t>(rng_.chance(80) ? rng_.below(4097) : rng_.next()));
+            put(static_cast<uint32_t>(good(80) ? rng_.below(4097) : rng_.next()));
             break;
         }
         case 10:
@@ -1798,7 +1812,7 @@ void Fuzzer::gen_batch(VmT* vm, uint32_t* cmds, size_t max_dw, uint8_t* args, ui
             break;
         }
     }
-    if (rng_.chance(92))
+    if (good(92))
         put(DRM_SIMGPU_CMD(DRM_SIMGPU_OP_BATCH_END, 0, 1));
 }
 
@@ -1877,7 +1891,11 @@ void Fuzzer::op_exec()
         fence_gpu = j.va + job_fence_off;
         j.fence_addr = reinterpret_cast<uintptr_t>(p) + job_fence_off;
     }
+    // Half the batches are clean: well-formed commands on memory that is
+    // there, so jobs get far (migrations, atomics, kernels) and complete.
+    clean_ = rng_.chance(50);
     gen_batch(vm, cmds, job_args_off / 4, args, batch_gpu + job_args_off);
+    clean_ = false;
 
     std::array<drm_simgpu_sync, 2> syncs{};
     uint32_t num_syncs = 0;
@@ -2869,6 +2887,205 @@ void gem_create_oom()
                  "GEM_CREATE of nearly all of RAM did not fail with -ENOMEM (status %#x)", status);
 }
 
+// A forked child shares its parent's DRM file, and with it the handle and
+// id spaces, which hand out the lowest free number: a child that closes a
+// buffer object and creates a smaller one gets the same handle, and the
+// parent's MAP of "its" long-lived object into a new VM then fails with
+// EINVAL (obj_offset + range beyond the object). This is what an earlier
+// fuzzer saw in its multi-process mode as an unexplained EINVAL; the
+// driver is right. The fuzzer gives each process a file of its own and
+// keeps forked children to calls that change nothing.
+void fork_shares_handles()
+{
+    const int fd = open_device_fd();
+    igt_require_f(fd >= 0, "no simgpu device\n");
+    drm_simgpu_gem_create big{};
+    big.size = 2 * MiB;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &big), 0);
+
+    const pid_t pid = ::fork();
+    igt_assert(pid >= 0);
+    if (pid == 0) {
+        drm_gem_close c{};
+        c.handle = big.handle;
+        drm_simgpu_gem_create small{};
+        small.size = page;
+        const bool ok = ::ioctl(fd, DRM_IOCTL_GEM_CLOSE, &c) == 0 &&
+                        ::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &small) == 0 &&
+                        small.handle == big.handle;
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                 "the child did not get the parent's handle back (status %#x)", status);
+
+    drm_simgpu_vm_create vc{};
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_VM_CREATE, &vc), 0);
+    drm_simgpu_vm_bind_op op{};
+    op.op = DRM_SIMGPU_VM_BIND_OP_MAP;
+    op.handle = big.handle;
+    op.addr = bo_va_base;
+    op.range = 2 * MiB;
+    drm_simgpu_vm_bind b{};
+    b.vm_id = vc.vm_id;
+    b.num_binds = 1;
+    b.binds = reinterpret_cast<uintptr_t>(&op);
+    errno = 0;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_VM_BIND, &b), -1);
+    igt_assert_eq(errno, EINVAL);
+    // The handle is the child's one page: that maps.
+    op.range = page;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_VM_BIND, &b), 0);
+    ::close(fd);
+}
+
+// Threads of one process read and write private anonymous (THP and not),
+// MAP_SHARED anonymous and MAP_SHARED memfd memory of a mirror while the
+// main thread prefetches it to VRAM and a GPU job fills it, and forks. On
+// svm_core=kernel an earlier fuzzer hit a kernel BUG (folio_unlock() of an
+// unlocked folio in __migrate_device_finalize(), from
+// drm_pagemap_migrate_to_ram()) this way.
+void cpu_fault_while_migrating()
+{
+    require_known_bugs("svm_core=kernel: kernel BUG in folio_unlock() from "
+                       "__migrate_device_finalize() via drm_pagemap_migrate_to_ram(), threads "
+                       "faulting a MAP_SHARED file/anon range while it migrates");
+    const int fd = open_device_fd();
+    igt_require_f(fd >= 0, "no simgpu device\n");
+    drm_simgpu_query_device info{};
+    drm_simgpu_query q{};
+    q.query = DRM_SIMGPU_QUERY_DEVICE;
+    q.data = reinterpret_cast<uintptr_t>(&info);
+    q.size = sizeof(info);
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_QUERY, &q), 0);
+    igt_require_f(info.caps & DRM_SIMGPU_CAP_VRAM_MIGRATION, "no VRAM migration\n");
+
+    constexpr uint64_t size = 8 * MiB;
+    auto* raw = static_cast<std::byte*>(::mmap(nullptr, size + 2 * MiB, PROT_NONE,
+                                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    igt_assert(raw != MAP_FAILED);
+    auto* area = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(raw) + 2 * MiB - 1) &
+                                              ~(2 * MiB - 1));
+    const int memfd = ::memfd_create("simgpu-fuzz-bug1", MFD_CLOEXEC);
+    igt_assert(memfd >= 0 && ::ftruncate(memfd, 2 * MiB) == 0);
+    igt_assert(::mmap(area, 2 * MiB, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == area);
+    ::madvise(area, 2 * MiB, MADV_HUGEPAGE);
+    igt_assert(::mmap(area + 2 * MiB, 2 * MiB, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == area + 2 * MiB);
+    igt_assert(::mmap(area + 4 * MiB, 2 * MiB, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == area + 4 * MiB);
+    igt_assert(::mmap(area + 6 * MiB, 2 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                      memfd, 0) == area + 6 * MiB);
+    std::memset(area, 1, size);
+
+    drm_simgpu_vm_create vc{};
+    vc.flags = DRM_SIMGPU_VM_CREATE_FAULT_MODE;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_VM_CREATE, &vc), 0);
+    auto bind = [&](uint32_t opcode, uint32_t flags, uint32_t handle, uint64_t addr, uint64_t range,
+                    uint32_t region) {
+        drm_simgpu_vm_bind_op op{};
+        op.op = opcode;
+        op.flags = flags;
+        op.handle = handle;
+        op.addr = addr;
+        op.range = range;
+        op.region = region;
+        drm_simgpu_vm_bind b{};
+        b.vm_id = vc.vm_id;
+        b.num_binds = 1;
+        b.binds = reinterpret_cast<uintptr_t>(&op);
+        return ::ioctl(fd, DRM_IOCTL_SIMGPU_VM_BIND, &b) == 0 ? 0 : errno;
+    };
+    const uint64_t base = reinterpret_cast<uintptr_t>(area);
+    igt_assert_eq(bind(DRM_SIMGPU_VM_BIND_OP_MAP, DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR, 0, base,
+                       size, 0),
+                  0);
+    // The batch: FILL of the whole area, then a user fence.
+    drm_simgpu_gem_create bc{};
+    bc.size = 16 * KiB;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &bc), 0);
+    drm_simgpu_gem_mmap_offset mo{};
+    mo.handle = bc.handle;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET, &mo), 0);
+    auto* batch = static_cast<uint32_t*>(::mmap(nullptr, bc.size, PROT_READ | PROT_WRITE,
+                                                MAP_SHARED, fd, static_cast<off_t>(mo.offset)));
+    igt_assert(batch != MAP_FAILED);
+    igt_assert_eq(bind(DRM_SIMGPU_VM_BIND_OP_MAP, 0, bc.handle, bo_va_base, bc.size, 0), 0);
+    uint32_t n = 0;
+    batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_FILL, 0, 6);
+    batch[n++] = static_cast<uint32_t>(base);
+    batch[n++] = static_cast<uint32_t>(base >> 32);
+    batch[n++] = static_cast<uint32_t>(size);
+    batch[n++] = 0;
+    batch[n++] = 0x5a5a5a5a;
+    batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_BATCH_END, 0, 1);
+    drm_simgpu_exec_queue_create qc{};
+    qc.vm_id = vc.vm_id;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE, &qc), 0);
+
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            Rng r(config.seed + static_cast<uint64_t>(t));
+            while (!stop.load(std::memory_order_relaxed)) {
+                auto* p = reinterpret_cast<volatile uint64_t*>(area + r.below(size / 8) * 8);
+                if (r.chance(50))
+                    *p = *p + 1;
+                else
+                    (void)*p;
+            }
+        });
+    const int64_t end = mono_ns() + 6'000'000'000LL;
+    uint64_t rounds = 0, fence = 0;
+    while (mono_ns() < end) {
+        const uint64_t off = (rounds % 5 == 4) ? 0 : (rounds % 4) * 2 * MiB;
+        const uint64_t len = (rounds % 5 == 4) ? size : 2 * MiB;
+        (void)bind(DRM_SIMGPU_VM_BIND_OP_PREFETCH, 0, 0, base + off, len, DRM_SIMGPU_MEM_VRAM);
+        drm_simgpu_sync sync{};
+        sync.type = DRM_SIMGPU_SYNC_USER_FENCE;
+        sync.flags = DRM_SIMGPU_SYNC_FLAG_SIGNAL;
+        sync.addr = bo_va_base + 12 * KiB;
+        sync.value = ++fence;
+        drm_simgpu_exec e{};
+        e.exec_queue_id = qc.exec_queue_id;
+        e.num_syncs = 1;
+        e.syncs = reinterpret_cast<uintptr_t>(&sync);
+        e.address = bo_va_base;
+        if (::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC, &e) == 0) {
+            drm_simgpu_wait_user_fence w{};
+            w.addr = reinterpret_cast<uintptr_t>(batch) + 12 * KiB;
+            w.op = DRM_SIMGPU_CMP_EQ;
+            w.value = fence;
+            w.mask = ~uint64_t{0};
+            w.timeout_ns = 2'000'000'000;
+            w.exec_queue_id = qc.exec_queue_id;
+            (void)::ioctl(fd, DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, &w);
+        }
+        if (rounds % 7 == 6) {
+            const pid_t pid = ::fork();
+            if (pid == 0) {
+                for (uint64_t o = 0; o < size; o += 64 * KiB)
+                    area[o] = std::byte{2};
+                ::_exit(0);
+            }
+            if (pid > 0)
+                ::waitpid(pid, nullptr, 0);
+        }
+        ++rounds;
+    }
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    igt_info("%" PRIu64 " rounds of PREFETCH, a GPU FILL and CPU threads faulting\n", rounds);
+    ::munmap(batch, bc.size);
+    ::munmap(raw, size + 2 * MiB);
+    ::close(memfd);
+    ::close(fd);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -2912,6 +3129,8 @@ int main(int argc, char** argv)
     for (const auto& f : families())
         t.subtest(f.name, [&f] { run_family(f); });
     t.subtest("multi-process", multi_process);
+    t.subtest("fork-shares-handles", fork_shares_handles);
+    t.subtest("cpu-fault-while-migrating", cpu_fault_while_migrating);
     t.subtest("syncobj-huge-count", syncobj_huge_count);
     t.subtest("gem-create-oom", gem_create_oom);
 
