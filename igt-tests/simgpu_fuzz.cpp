@@ -294,6 +294,7 @@ constexpr uint64_t boundaries[] = {
 enum class Kind {
     plain,     // anything
     out_ptr,   // a pointer the kernel writes through: never into our memory
+    in_ptr,    // a pointer the kernel reads through: anything, bad ones often
     fd,        // a file descriptor
     size,      // GEM_CREATE size: capped, the OOM bug
     count,     // an array count: capped below 1 << 16, the syncobj bug
@@ -334,9 +335,9 @@ const Field vm_destroy_fields[] = {FLD(drm_simgpu_vm_destroy, extensions),
                                    FLD(drm_simgpu_vm_destroy, reserved)};
 const Field bind_fields[] = {FLD(drm_simgpu_vm_bind, extensions), FLD(drm_simgpu_vm_bind, vm_id),
                              FLD(drm_simgpu_vm_bind, num_binds, Kind::count),
-                             FLD(drm_simgpu_vm_bind, binds),
+                             FLD(drm_simgpu_vm_bind, binds, Kind::in_ptr),
                              FLD(drm_simgpu_vm_bind, num_syncs, Kind::count),
-                             FLD(drm_simgpu_vm_bind, pad), FLD(drm_simgpu_vm_bind, syncs),
+                             FLD(drm_simgpu_vm_bind, pad), FLD(drm_simgpu_vm_bind, syncs, Kind::in_ptr),
                              FLD(drm_simgpu_vm_bind, reserved)};
 const Field bind_op_fields[] = {
     FLD(drm_simgpu_vm_bind_op, extensions), FLD(drm_simgpu_vm_bind_op, op),
@@ -371,10 +372,10 @@ const Field queue_state_fields[] = {
     FLD(drm_simgpu_exec_queue_state, jobs_submitted), FLD(drm_simgpu_exec_queue_state, reserved)};
 const Field exec_fields[] = {FLD(drm_simgpu_exec, extensions), FLD(drm_simgpu_exec, exec_queue_id),
                              FLD(drm_simgpu_exec, num_syncs, Kind::count),
-                             FLD(drm_simgpu_exec, syncs), FLD(drm_simgpu_exec, address),
+                             FLD(drm_simgpu_exec, syncs, Kind::in_ptr), FLD(drm_simgpu_exec, address),
                              FLD(drm_simgpu_exec, reserved)};
 const Field wait_fields[] = {
-    FLD(drm_simgpu_wait_user_fence, extensions), FLD(drm_simgpu_wait_user_fence, addr),
+    FLD(drm_simgpu_wait_user_fence, extensions), FLD(drm_simgpu_wait_user_fence, addr, Kind::in_ptr),
     FLD(drm_simgpu_wait_user_fence, op),         FLD(drm_simgpu_wait_user_fence, flags),
     FLD(drm_simgpu_wait_user_fence, value),      FLD(drm_simgpu_wait_user_fence, mask),
     FLD(drm_simgpu_wait_user_fence, timeout_ns, Kind::rel_ns),
@@ -403,10 +404,10 @@ const Field syncobj_create_fields[] = {FLD(drm_syncobj_create, handle),
 const Field syncobj_destroy_fields[] = {FLD(drm_syncobj_destroy, handle),
                                         FLD(drm_syncobj_destroy, pad)};
 const Field syncobj_wait_fields[] = {
-    FLD(drm_syncobj_wait, handles), FLD(drm_syncobj_wait, timeout_nsec, Kind::abs_ns),
+    FLD(drm_syncobj_wait, handles, Kind::in_ptr), FLD(drm_syncobj_wait, timeout_nsec, Kind::abs_ns),
     FLD(drm_syncobj_wait, count_handles, Kind::count), FLD(drm_syncobj_wait, flags),
     FLD(drm_syncobj_wait, first_signaled), FLD(drm_syncobj_wait, pad)};
-const Field syncobj_array_fields[] = {FLD(drm_syncobj_array, handles),
+const Field syncobj_array_fields[] = {FLD(drm_syncobj_array, handles, Kind::in_ptr),
                                       FLD(drm_syncobj_array, count_handles, Kind::count),
                                       FLD(drm_syncobj_array, pad)};
 
@@ -564,6 +565,7 @@ private:
     uint64_t value64();
     uint64_t value_of(Kind kind, uint32_t size);
     uint64_t out_ptr();
+    uint64_t extension();
     int fd_value();
     uint64_t garbage_gpu_addr();
     // Sets a few fields of @s (or @force of them) to boundary values;
@@ -891,6 +893,34 @@ uint64_t Fuzzer::out_ptr()
     }
 }
 
+// An @extensions value: a chain of extension headers (next, name, flags)
+// in user memory, one that loops, a bad pointer, or any value. The header
+// defines no extension: each must be refused with EINVAL (or EFAULT).
+uint64_t Fuzzer::extension()
+{
+    auto* chain = reinterpret_cast<uint64_t*>(scratch_ + scratch_size - 4 * KiB);
+    const uint64_t c = reinterpret_cast<uintptr_t>(chain);
+    // [0]: -> [4] -> [8] -> 0; [12]: -> itself.
+    chain[0] = c + 32;
+    chain[1] = rng_.below(4);
+    chain[4] = c + 64;
+    chain[5] = rng_.next();
+    chain[8] = 0;
+    chain[9] = 1;
+    chain[12] = c + 96;
+    chain[13] = 0;
+    switch (rng_.below(5)) {
+    case 0:
+        return c;
+    case 1:
+        return c + 96;
+    case 2:
+        return out_ptr();
+    default:
+        return value64();
+    }
+}
+
 int Fuzzer::fd_value()
 {
     switch (rng_.below(9)) {
@@ -924,6 +954,9 @@ uint64_t Fuzzer::value_of(Kind kind, uint32_t size)
         break;
     case Kind::out_ptr:
         v = out_ptr();
+        break;
+    case Kind::in_ptr:
+        v = rng_.chance(50) ? out_ptr() : value64();
         break;
     case Kind::fd:
         v = static_cast<uint64_t>(static_cast<int64_t>(fd_value()));
@@ -1006,7 +1039,7 @@ std::string Fuzzer::mutate_bytes(void* s, size_t size, std::span<const Field> fi
         }
         if (off + sz > size)
             continue;
-        const uint64_t v = value_of(f.kind, sz);
+        const uint64_t v = std::strcmp(f.name, "extensions") == 0 ? extension() : value_of(f.kind, sz);
         std::memcpy(static_cast<std::byte*>(s) + off, &v, sz); // little-endian
         char buf[64];
         std::snprintf(buf, sizeof(buf), " %s=%#" PRIx64, f.name, v);
@@ -2695,6 +2728,7 @@ void report(const char* name, const Stats& stats)
 void run_family(const Family& f)
 {
     const uint64_t seed = subtest_seed(f.name);
+    igt_info("%s\n", f.description);
     igt_info("seed %#" PRIx64 " (subtest seed %#" PRIx64 "); reproduce: SIMGPU_FUZZ_SEED=%#" PRIx64
              " simgpu_fuzz --run-subtest %s\n",
              config.seed, seed, config.seed, f.name);
