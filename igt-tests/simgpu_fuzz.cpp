@@ -2693,7 +2693,7 @@ const std::vector<Family>& families()
           {&F::op_wait_jobs, 1}, {&F::op_fork, 1}, {&F::op_gem_create, 1}, {&F::op_bind_map, 1},
           {&F::fz_madvise, 5}, {&F::fz_query_range, 4}, {&F::fz_query_attrs, 4},
           {&F::fz_vm_bind, 2}},
-         200},
+         140},
         {"syncobj",
          "The DRM core's syncobj ioctls on simgpu's fences, counts below 1 << 16",
          {{&F::op_syncobj_create, 3}, {&F::op_syncobj_destroy, 2}, {&F::op_vm_create, 1},
@@ -2705,7 +2705,7 @@ const std::vector<Family>& families()
          "Driver ioctl numbers past the last, known ones with other sizes and directions",
          {{&F::fz_unknown_ioctl, 10}},
          150},
-        {"mixed", "Every call above, interleaved, with device reopens", mixed_ops, 400},
+        {"mixed", "Every call above, interleaved, with device reopens", mixed_ops, 300},
     };
     return f;
 }
@@ -2759,7 +2759,7 @@ struct ChildReport {
 void multi_process()
 {
     const int nproc = long_mode() ? 4 : 3;
-    const uint64_t iterations = 200;
+    const uint64_t iterations = 140;
     const size_t bytes = sizeof(ChildReport) * nproc;
     void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     igt_assert(mem != MAP_FAILED);
