@@ -479,6 +479,22 @@ struct JobT {
     void* cpu;        // the job BO's CPU mapping; null: batch in the arena
 };
 
+// Whether the drm_pagemap migrate_to_ram BUG (wait-fence-in-vram) can
+// happen: the kernel's SVM core (svm_core=kernel, the default where it
+// exists) on a device that migrates to VRAM.
+bool migrate_bug_possible(const drm_simgpu_query_device& info)
+{
+    if (!(info.caps & DRM_SIMGPU_CAP_VRAM_MIGRATION))
+        return false;
+    char core[32] = {};
+    const int fd = ::open("/sys/module/simgpu/parameters/svm_core", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true; // cannot tell: stay clear
+    const ssize_t n = ::read(fd, core, sizeof(core) - 1);
+    ::close(fd);
+    return n <= 0 || std::strncmp(core, "simgpu", 6) != 0;
+}
+
 class Fuzzer {
 public:
     Fuzzer(uint64_t seed, Stats& stats) : rng_(seed), stats_(stats) {}
@@ -646,6 +662,7 @@ private:
     std::byte* none_page_ = nullptr;  // PROT_NONE
     uint64_t fence_seq_ = 1;
     bool clean_ = false; // gen_batch(): no bad commands or addresses
+    bool avoid_migrate_bug_ = false; // see wait_fence_in_vram()
 
     // With @percent chance (always for a clean batch) the good variant.
     bool good(unsigned percent) { return clean_ || rng_.chance(percent); }
@@ -725,6 +742,7 @@ std::string Fuzzer::init()
         return "cannot open " + paths_[0] + ": " + std::strerror(errno);
     if (paths_.size() > 1)
         other_fd_ = ::open(paths_[1].c_str(), O_RDWR | O_CLOEXEC);
+    avoid_migrate_bug_ = migrate_bug_possible(info_) && !config.known_bugs;
     eventfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     memfd_ = ::memfd_create("simgpu-fuzz", MFD_CLOEXEC);
     if (memfd_ < 0 || ::ftruncate(memfd_, static_cast<off_t>(slot_size)) != 0)
@@ -1870,8 +1888,11 @@ void Fuzzer::op_exec()
     uint64_t batch_gpu = 0, fence_gpu = 0;
 
     uint64_t span_start = 0, span_len = 0;
-    if (vm->mirrored && rng_.chance(30)) {
+    if (vm->mirrored && !avoid_migrate_bug_ && rng_.chance(30)) {
         // The batch in mirrored CPU memory, if a writable page is there.
+        // Not on the kernel's SVM core with VRAM: the fence is then read
+        // by WAIT_USER_FENCE's get_user() while the job migrates its chunk
+        // (the wait-fence-in-vram bug).
         const uint64_t a = arena_start() + rng_.below(num_slots * slot_size / job_bo_size) * job_bo_size;
         if (writable(a, job_bo_size)) {
             span_start = a;
@@ -2983,9 +3004,10 @@ void fork_shares_handles()
 // Threads of one process read and write private anonymous (THP and not),
 // MAP_SHARED anonymous and MAP_SHARED memfd memory of a mirror while the
 // main thread prefetches it to VRAM and a GPU job fills it, and forks. On
-// svm_core=kernel an earlier fuzzer hit a kernel BUG (folio_unlock() of an
-// unlocked folio in __migrate_device_finalize(), from
-// drm_pagemap_migrate_to_ram()) this way.
+// svm_core=kernel an earlier fuzzer reported a kernel BUG (folio_unlock()
+// of an unlocked folio in __migrate_device_finalize(), from
+// drm_pagemap_migrate_to_ram()) this way; this did not reproduce it here,
+// wait-fence-in-vram does (a CPU fault from the kernel's get_user()).
 void cpu_fault_while_migrating()
 {
     require_known_bugs("svm_core=kernel: kernel BUG in folio_unlock() from "
@@ -3229,6 +3251,133 @@ void cpu_fault_migrate_oom()
              "the OOM killer's report is a splat of its own: this run fails either way\n");
 }
 
+// Found by the long run (seed 0x15f0003, subtest mixed, svm-dev on the
+// kernel's SVM core): WAIT_USER_FENCE on a fence in mirrored private
+// memory reads it with get_user(), which faults on the device-private page
+// while GPU faults of the job migrate the same chunk; the CPU fault ends in
+// drm_pagemap_migrate_to_ram() -> __migrate_device_finalize() ->
+// folio_unlock() of a device folio that is not locked: kernel BUG at
+// mm/filemap.c (VM_BUG_ON_FOLIO(!folio_test_locked(folio))), the process
+// left in an oops. Jobs here FILL the 2 MiB around the fence, then SIGNAL
+// it; the CPU waits on it from two threads and prefetches it to VRAM.
+void wait_fence_in_vram()
+{
+    require_known_bugs("svm_core=kernel: kernel BUG in folio_unlock() from "
+                       "__migrate_device_finalize() via drm_pagemap_migrate_to_ram(), a "
+                       "WAIT_USER_FENCE get_user() on mirrored memory the GPU is migrating");
+    const int fd = open_device_fd();
+    igt_require_f(fd >= 0, "no simgpu device\n");
+    drm_simgpu_query_device info{};
+    drm_simgpu_query q{};
+    q.query = DRM_SIMGPU_QUERY_DEVICE;
+    q.data = reinterpret_cast<uintptr_t>(&info);
+    q.size = sizeof(info);
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_QUERY, &q), 0);
+    igt_require_f(info.caps & DRM_SIMGPU_CAP_VRAM_MIGRATION, "no VRAM migration\n");
+
+    constexpr uint64_t size = 4 * MiB;
+    auto* raw = static_cast<std::byte*>(::mmap(nullptr, size + 2 * MiB, PROT_READ | PROT_WRITE,
+                                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    igt_assert(raw != MAP_FAILED);
+    auto* area = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(raw) + 2 * MiB - 1) &
+                                              ~(2 * MiB - 1));
+    std::memset(area, 1, size);
+    const uint64_t base = reinterpret_cast<uintptr_t>(area);
+
+    drm_simgpu_vm_create vc{};
+    vc.flags = DRM_SIMGPU_VM_CREATE_FAULT_MODE;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_VM_CREATE, &vc), 0);
+    auto bind = [&](uint32_t opcode, uint32_t flags, uint32_t handle, uint64_t addr, uint64_t range,
+                    uint32_t region) {
+        drm_simgpu_vm_bind_op op{};
+        op.op = opcode;
+        op.flags = flags;
+        op.handle = handle;
+        op.addr = addr;
+        op.range = range;
+        op.region = region;
+        drm_simgpu_vm_bind b{};
+        b.vm_id = vc.vm_id;
+        b.num_binds = 1;
+        b.binds = reinterpret_cast<uintptr_t>(&op);
+        return ::ioctl(fd, DRM_IOCTL_SIMGPU_VM_BIND, &b) == 0 ? 0 : errno;
+    };
+    igt_assert_eq(bind(DRM_SIMGPU_VM_BIND_OP_MAP, DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR, 0, base,
+                       size, 0),
+                  0);
+    drm_simgpu_gem_create bc{};
+    bc.size = 64 * KiB;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &bc), 0);
+    drm_simgpu_gem_mmap_offset mo{};
+    mo.handle = bc.handle;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET, &mo), 0);
+    auto* batch = static_cast<uint32_t*>(::mmap(nullptr, bc.size, PROT_READ | PROT_WRITE,
+                                                MAP_SHARED, fd, static_cast<off_t>(mo.offset)));
+    igt_assert(batch != MAP_FAILED);
+    igt_assert_eq(bind(DRM_SIMGPU_VM_BIND_OP_MAP, 0, bc.handle, bo_va_base, bc.size, 0), 0);
+    drm_simgpu_exec_queue_create qc{};
+    qc.vm_id = vc.vm_id;
+    igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE, &qc), 0);
+
+    // The fence sits in the second 2 MiB chunk, which the job keeps
+    // writing; the first chunk is written too.
+    const uint64_t fence = base + 3 * MiB;
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> polls{0};
+    std::thread poller([&] {
+        while (!stop.load(std::memory_order_relaxed)) {
+            drm_simgpu_wait_user_fence w{};
+            w.addr = fence;
+            w.op = DRM_SIMGPU_CMP_EQ;
+            w.value = ~uint64_t{0};
+            w.mask = ~uint64_t{0};
+            w.timeout_ns = 100'000;
+            (void)::ioctl(fd, DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, &w);
+            polls.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
+    const int64_t end = mono_ns() + 8'000'000'000LL;
+    uint64_t jobs = 0;
+    while (mono_ns() < end) {
+        uint32_t n = 0;
+        for (int k = 0; k < 16; ++k) {
+            const uint64_t dst = base + (k % 2) * 2 * MiB;
+            batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_FILL, 0, 6);
+            batch[n++] = static_cast<uint32_t>(dst);
+            batch[n++] = static_cast<uint32_t>(dst >> 32);
+            batch[n++] = static_cast<uint32_t>(MiB);
+            batch[n++] = 0;
+            batch[n++] = static_cast<uint32_t>(jobs + k);
+        }
+        batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_SIGNAL, 0, 5);
+        batch[n++] = static_cast<uint32_t>(fence);
+        batch[n++] = static_cast<uint32_t>(fence >> 32);
+        batch[n++] = static_cast<uint32_t>(jobs + 1);
+        batch[n++] = 0;
+        batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_BATCH_END, 0, 1);
+        drm_simgpu_exec e{};
+        e.exec_queue_id = qc.exec_queue_id;
+        e.address = bo_va_base;
+        igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC, &e), 0);
+        (void)bind(DRM_SIMGPU_VM_BIND_OP_PREFETCH, 0, 0, base, size, DRM_SIMGPU_MEM_VRAM);
+        drm_simgpu_wait_user_fence w{};
+        w.addr = fence;
+        w.op = DRM_SIMGPU_CMP_EQ;
+        w.value = jobs + 1;
+        w.mask = ~uint64_t{0};
+        w.timeout_ns = 5'000'000'000LL;
+        w.exec_queue_id = qc.exec_queue_id;
+        (void)::ioctl(fd, DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, &w);
+        ++jobs;
+    }
+    stop = true;
+    poller.join();
+    igt_info("%" PRIu64 " jobs, %" PRIu64 " polling waits\n", jobs, polls.load());
+    ::munmap(batch, bc.size);
+    ::munmap(raw, size + 2 * MiB);
+    ::close(fd);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -3275,6 +3424,7 @@ int main(int argc, char** argv)
     t.subtest("fork-shares-handles", fork_shares_handles);
     t.subtest("cpu-fault-while-migrating", cpu_fault_while_migrating);
     t.subtest("cpu-fault-migrate-oom", cpu_fault_migrate_oom);
+    t.subtest("wait-fence-in-vram", wait_fence_in_vram);
     t.subtest("syncobj-huge-count", syncobj_huge_count);
     t.subtest("gem-create-oom", gem_create_oom);
 
