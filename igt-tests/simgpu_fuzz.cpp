@@ -3281,6 +3281,8 @@ void wait_fence_in_vram()
     igt_assert(raw != MAP_FAILED);
     auto* area = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(raw) + 2 * MiB - 1) &
                                               ~(2 * MiB - 1));
+    // THP: the folio of the BUG was a 2 MiB device folio.
+    ::madvise(area, size, MADV_HUGEPAGE);
     std::memset(area, 1, size);
     const uint64_t base = reinterpret_cast<uintptr_t>(area);
 
@@ -3319,9 +3321,12 @@ void wait_fence_in_vram()
     qc.vm_id = vc.vm_id;
     igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE, &qc), 0);
 
-    // The fence sits in the second 2 MiB chunk, which the job keeps
-    // writing; the first chunk is written too.
-    const uint64_t fence = base + 3 * MiB;
+    // As in the fuzzer's run: the batch itself in the second 2 MiB chunk
+    // of mirrored memory, its fence 12 KiB after it; the job writes both
+    // chunks.
+    auto* svm_batch = reinterpret_cast<uint32_t*>(area + 2 * MiB);
+    const uint64_t batch_va = base + 2 * MiB;
+    const uint64_t fence = batch_va + 12 * KiB;
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> polls{0};
     std::thread poller([&] {
@@ -3339,25 +3344,26 @@ void wait_fence_in_vram()
     const int64_t end = mono_ns() + 8'000'000'000LL;
     uint64_t jobs = 0;
     while (mono_ns() < end) {
+        uint32_t* cmds = (jobs % 2) ? svm_batch : batch;
         uint32_t n = 0;
         for (int k = 0; k < 16; ++k) {
-            const uint64_t dst = base + (k % 2) * 2 * MiB;
-            batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_FILL, 0, 6);
-            batch[n++] = static_cast<uint32_t>(dst);
-            batch[n++] = static_cast<uint32_t>(dst >> 32);
-            batch[n++] = static_cast<uint32_t>(MiB);
-            batch[n++] = 0;
-            batch[n++] = static_cast<uint32_t>(jobs + k);
+            const uint64_t dst = base + (k % 2) * (2 * MiB + 64 * KiB);
+            cmds[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_FILL, 0, 6);
+            cmds[n++] = static_cast<uint32_t>(dst);
+            cmds[n++] = static_cast<uint32_t>(dst >> 32);
+            cmds[n++] = static_cast<uint32_t>(MiB);
+            cmds[n++] = 0;
+            cmds[n++] = static_cast<uint32_t>(jobs + k);
         }
-        batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_SIGNAL, 0, 5);
-        batch[n++] = static_cast<uint32_t>(fence);
-        batch[n++] = static_cast<uint32_t>(fence >> 32);
-        batch[n++] = static_cast<uint32_t>(jobs + 1);
-        batch[n++] = 0;
-        batch[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_BATCH_END, 0, 1);
+        cmds[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_SIGNAL, 0, 5);
+        cmds[n++] = static_cast<uint32_t>(fence);
+        cmds[n++] = static_cast<uint32_t>(fence >> 32);
+        cmds[n++] = static_cast<uint32_t>(jobs + 1);
+        cmds[n++] = 0;
+        cmds[n++] = DRM_SIMGPU_CMD(DRM_SIMGPU_OP_BATCH_END, 0, 1);
         drm_simgpu_exec e{};
         e.exec_queue_id = qc.exec_queue_id;
-        e.address = bo_va_base;
+        e.address = (jobs % 2) ? batch_va : bo_va_base;
         igt_assert_eq(::ioctl(fd, DRM_IOCTL_SIMGPU_EXEC, &e), 0);
         (void)bind(DRM_SIMGPU_VM_BIND_OP_PREFETCH, 0, 0, base, size, DRM_SIMGPU_MEM_VRAM);
         drm_simgpu_wait_user_fence w{};
