@@ -54,6 +54,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,7 +298,7 @@ enum class Kind {
     out_ptr,   // a pointer the kernel writes through: never into our memory
     in_ptr,    // a pointer the kernel reads through: anything, bad ones often
     fd,        // a file descriptor
-    size,      // GEM_CREATE size: capped, the OOM bug
+    size,      // GEM_CREATE size: capped, to keep the fuzzer fast
     count,     // an array count: capped below 1 << 16, the syncobj bug
     rel_ns,    // a relative timeout: bounded
     abs_ns,    // an absolute CLOCK_MONOTONIC timeout: bounded
@@ -435,7 +437,7 @@ constexpr size_t max_bos = 24;
 constexpr size_t max_queues = 6;
 constexpr size_t max_jobs = 6;
 constexpr size_t max_syncobjs = 16;
-constexpr uint64_t max_bo_size = 4 * MiB; // the OOM bug: see gem-create-oom
+constexpr uint64_t max_bo_size = 4 * MiB; // zeroed in the kernel: larger ones are slow
 
 // The commands of a job BO: [0, 8K) batch, [8K, 12K) argument blocks,
 // [12K, 16K) fences.
@@ -980,9 +982,9 @@ uint64_t Fuzzer::value_of(Kind kind, uint32_t size)
         v = static_cast<uint64_t>(static_cast<int64_t>(fd_value()));
         break;
     case Kind::size:
-        // Page multiples are at most max_bo_size or beyond any RAM (a
-        // GEM_CREATE of RAM's size runs into the OOM killer: the
-        // gem-create-oom subtest); other sizes are refused unaligned.
+        // Page multiples are at most max_bo_size or beyond any RAM
+        // (gem-create-oom covers the sizes in between); other sizes are
+        // refused unaligned.
         switch (rng_.below(5)) {
         case 0:
             v = (1 + rng_.below(max_bo_size / page)) * page;
@@ -2913,43 +2915,74 @@ void syncobj_huge_count()
     igt_info("the bug shows in the kernel log (a WARNING in __alloc_pages), which fails the run\n");
 }
 
-// GEM_CREATE refuses only objects larger than all of RAM (totalram_pages())
-// and allocates the pages at once, without __GFP_RETRY_MAYFAIL: an object
-// of nearly all of RAM runs into the OOM killer instead of failing with
-// -ENOMEM.
+// GEM_CREATE of a system object allocated its pages without
+// __GFP_RETRY_MAYFAIL and uncharged: an object of nearly all of RAM sent
+// the OOM killer after other processes instead of failing with -ENOMEM,
+// and a memory cgroup's limit did not apply to it. A child in a memory
+// cgroup of 64 MiB asks for 256 MiB: -ENOMEM, no OOM kill in the cgroup
+// or the system, and an object of 16 MiB still works there.
 void gem_create_oom()
 {
-    require_known_bugs("GEM_CREATE of a system object of nearly all of RAM invokes the OOM "
-                       "killer instead of failing with -ENOMEM");
-    const uint64_t ram = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) * page;
+    const std::string root = "/sys/fs/cgroup/";
+    if (::access((root + "cgroup.controllers").c_str(), F_OK) != 0)
+        (void)::mount("none", root.c_str(), "cgroup2", 0, nullptr);
+    igt_require_f(simgpu_test::read_file(root + "cgroup.controllers").find("memory") !=
+                      std::string::npos,
+                  "no cgroup v2 memory controller at %s\n", root.c_str());
+    igt_require_f(simgpu_test::write_file(root + "cgroup.subtree_control", "+memory"),
+                  "cannot enable the memory controller below %s\n", root.c_str());
+    const std::string cg = root + "simgpu-fuzz-oom/";
+    (void)::rmdir(cg.c_str());
+    igt_assert_f(::mkdir(cg.c_str(), 0755) == 0, "mkdir %s: %s", cg.c_str(),
+                 std::strerror(errno));
+    igt_assert(simgpu_test::write_file(cg + "memory.max", std::to_string(64 * MiB)));
+    const auto vm_oom_kills = [] {
+        const std::string v = simgpu_test::read_file("/proc/vmstat");
+        const auto at = v.find("\noom_kill ");
+        return at == std::string::npos ? uint64_t{0} : std::stoull(v.substr(at + 10));
+    };
+    const uint64_t kills = vm_oom_kills();
     const pid_t pid = ::fork();
     igt_assert(pid >= 0);
     if (pid == 0) {
-        // The OOM killer's first choice, not the harness.
-        const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY);
-        if (adj >= 0) {
-            (void)!::write(adj, "1000", 4);
-            ::close(adj);
-        }
+        if (!simgpu_test::write_file(cg + "cgroup.procs", "0"))
+            ::_exit(4);
         const int fd = open_device_fd();
         if (fd < 0)
             ::_exit(3);
         drm_simgpu_gem_create c{};
-        c.size = ram - 16 * MiB;
+        c.size = 256 * MiB;
         c.placement = DRM_SIMGPU_MEM_SYSTEM;
-        const int r = ::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &c);
-        ::_exit(r == 0 ? 0 : errno == ENOMEM ? 1 : 2);
+        if (::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &c) == 0)
+            ::_exit(10);
+        if (errno != ENOMEM)
+            ::_exit(11);
+        c = {};
+        c.size = 16 * MiB;
+        c.placement = DRM_SIMGPU_MEM_SYSTEM;
+        ::_exit(::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &c) == 0 ? 0 : 12);
     }
     int status = 0;
     ::waitpid(pid, &status, 0);
-    igt_info("GEM_CREATE of %" PRIu64 " MiB (RAM %" PRIu64 " MiB): child status %#x\n",
-             (ram - 16 * MiB) / MiB, ram / MiB, status);
+    const std::string events = simgpu_test::read_file(cg + "memory.events");
+    (void)::rmdir(cg.c_str());
+    igt_info("child status %#x; memory.events: %s\n", status, events.c_str());
     igt_require_f(!(WIFEXITED(status) && WEXITSTATUS(status) == 3), "no simgpu device\n");
-    igt_assert_f(!WIFSIGNALED(status), "the child was killed by signal %d (the OOM killer) "
-                                       "instead of getting -ENOMEM",
-                 WTERMSIG(status));
-    igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-                 "GEM_CREATE of nearly all of RAM did not fail with -ENOMEM (status %#x)", status);
+    igt_assert_f(!(WIFEXITED(status) && WEXITSTATUS(status) == 4),
+                 "could not move the child into %s", cg.c_str());
+    igt_assert_f(!WIFSIGNALED(status), "the child was killed by signal %d", WTERMSIG(status));
+    igt_assert_f(!(WIFEXITED(status) && WEXITSTATUS(status) == 10),
+                 "GEM_CREATE of 256 MiB succeeded in a memory cgroup of 64 MiB: the pages are "
+                 "not charged to it");
+    igt_assert_f(!(WIFEXITED(status) && WEXITSTATUS(status) == 11),
+                 "GEM_CREATE of 256 MiB in a memory cgroup of 64 MiB failed, but not with "
+                 "ENOMEM");
+    igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                 "GEM_CREATE of 16 MiB in the cgroup failed after the refused one (status %#x)",
+                 status);
+    igt_assert_f(events.find("oom_kill 0") != std::string::npos,
+                 "the cgroup's OOM killer ran: %s", events.c_str());
+    igt_assert_eq(vm_oom_kills(), kills);
 }
 
 // A forked child shares its parent's DRM file, and with it the handle and
@@ -3223,13 +3256,8 @@ void cpu_fault_migrate_oom()
                 while (!stop.load(std::memory_order_relaxed))
                     (void)*reinterpret_cast<volatile uint64_t*>(area + r.below(size / 8) * 8);
             });
-        // Eat memory until the OOM killer ends this process: the fastest
-        // way under TCG is the gem-create-oom bug, an object of all of RAM
-        // allocated in the kernel.
+        // Eat memory until the OOM killer ends this process.
         ::usleep(500'000);
-        drm_simgpu_gem_create c{};
-        c.size = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) * page - 16 * MiB;
-        (void)::ioctl(fd, DRM_IOCTL_SIMGPU_GEM_CREATE, &c);
         while (::mmap(nullptr, 256 * MiB, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0) != MAP_FAILED) {
         }
