@@ -156,11 +156,11 @@ struct Slot {
     uint32_t seed = 0;
     uint32_t inc = 0;
     uint64_t destroy_at_fill = 0;
-    std::byte* placeholder = nullptr; // PROT_NONE left where mremap took it from
 };
 
 struct Worker {
     int index = 0;
+    std::atomic<uint64_t> jobs_done{0};
     SvmGpu gpu;
     GpuBuffer out; // where read jobs copy a slot to
     std::vector<Slot*> slots;
@@ -218,6 +218,14 @@ struct Race {
     Stats st;
     std::vector<std::unique_ptr<Slot>> slots;
     std::vector<std::unique_ptr<Worker>> workers;
+    // PROT_NONE mappings left where mremap took slots from, with each
+    // worker's jobs_done then: freed once every worker finished the job it
+    // had in flight (which may still write there). Under vma_mu.
+    struct Placeholder {
+        std::byte* addr;
+        std::vector<uint64_t> jobs_done;
+    };
+    std::vector<Placeholder> placeholders;
 
     // Records the first failure (no igt macro outside the test's thread)
     // and stops everything.
@@ -339,6 +347,7 @@ std::pair<uint64_t, uint64_t> random_piece(std::mt19937_64& rng)
 int run_job(Race& race, Worker& w, const BatchBuilder& b, JobOutcome* o)
 {
     const int r = w.gpu.run(b, job_timeout_ns, o);
+    ++w.jobs_done;
     ++race.st.jobs;
     race.st.job_errs.add(r);
     if (r == -ETIME)
@@ -366,6 +375,10 @@ void fault_round(Race& race, Worker& w, Slot& s, bool write)
     const int r = run_job(race, w, b, &o);
     ++race.st.gone_jobs;
     const char* what = !s.mapped ? "unmapped" : s.prot == PROT_NONE ? "PROT_NONE" : "read-only";
+    // A piece mprotected may since have been unmapped and mapped afresh:
+    // then the job may well succeed.
+    if (r == 0 && s.mapped && !s.prot_whole)
+        return;
     if (r != -EFAULT) {
         race.fail("worker %d: a %s job on %s memory at %p ended with %d (%s), not -EFAULT", w.index,
                   write ? "write" : "read", what, static_cast<void*>(s.addr), r,
@@ -644,6 +657,12 @@ void antagonist_mremap(Race& race, std::mt19937_64& rng)
     if (race.thp != Thp::on && rng() % 2)
         to = base + (1 + rng() % (chunk_2m / page_size - 1)) * page_size;
     void* m = ::mremap(s.addr, slot_size, slot_size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+    if (m == MAP_FAILED && errno == EFAULT) {
+        // The slot is several VMAs now (a piece was mprotected or mapped
+        // afresh): mremap moves one only.
+        ::munmap(r, reserve);
+        return;
+    }
     if (m == MAP_FAILED) {
         race.fail("mremap(%p -> %p): %s", static_cast<void*>(s.addr), static_cast<void*>(to),
                   std::strerror(errno));
@@ -656,11 +675,24 @@ void antagonist_mremap(Race& race, std::mt19937_64& rng)
     if (to + slot_size < base + reserve)
         ::munmap(to + slot_size, static_cast<uint64_t>(base + reserve - (to + slot_size)));
     ++s.fault_events;
-    // The old place: a placeholder, so that no other mapping lands where a
-    // job in flight may still write; the one of the previous move goes.
-    if (s.placeholder)
-        ::munmap(s.placeholder, slot_size);
-    s.placeholder = placeholder_at(s.addr, slot_size) ? s.addr : nullptr;
+    // The old place: a placeholder, so that no other mapping (another
+    // slot moved there) lands where a job in flight may still write.
+    std::erase_if(race.placeholders, [&](const Race::Placeholder& ph) {
+        for (size_t i = 0; i < race.workers.size(); ++i)
+            if (race.workers[i]->jobs_done.load() <= ph.jobs_done[i])
+                return false;
+        ::munmap(ph.addr, slot_size);
+        return true;
+    });
+    if (placeholder_at(s.addr, slot_size)) {
+        Race::Placeholder ph{s.addr, {}};
+        for (auto& w : race.workers)
+            ph.jobs_done.push_back(w->jobs_done.load());
+        race.placeholders.push_back(std::move(ph));
+    } else {
+        race.fail("the old place of a slot at %p was taken by another mapping after mremap",
+                  static_cast<void*>(s.addr));
+    }
     s.addr = to;
 }
 
@@ -960,11 +992,10 @@ void run_race(const Env& env, unsigned antagonists, bool thp)
             gpu_add(w->gpu, s->addr, slot_size, 0x600e);
             check_added(s->addr, slot_size, 0x600d, {0x600e}, "a slot after the race");
         }
-    for (auto& s : race.slots) {
+    for (auto& s : race.slots)
         ::munmap(s->addr, slot_size);
-        if (s->placeholder)
-            ::munmap(s->placeholder, slot_size);
-    }
+    for (auto& ph : race.placeholders)
+        ::munmap(ph.addr, slot_size);
 }
 
 // ---------------------------------------------------------------------------
