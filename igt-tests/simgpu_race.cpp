@@ -73,7 +73,7 @@ namespace {
 using namespace simgpu_test;
 using namespace simgpu_test::svm;
 
-constexpr double default_seconds = 1.0;
+constexpr double default_seconds = 0.75;
 constexpr uint64_t slot_size = chunk_2m;
 constexpr uint64_t slot_pages = slot_size / page_size;
 constexpr int num_workers = 2;
@@ -1043,6 +1043,7 @@ void run_soak(const Env& env)
     }
 
     uint64_t jobs = 0, verified = 0, gpu_checks = 0, prefetches = 0;
+    double slowest_ms = 0;
     const int64_t start = now_ns();
     const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
     uint32_t inc = static_cast<uint32_t>(seed >> 8);
@@ -1053,7 +1054,9 @@ void run_soak(const Env& env)
             ++prefetches;
         }
         ++inc;
+        const int64_t t0 = now_ns();
         gpu_add(gpu, b.area.data(), slot_size, inc, slot_size);
+        slowest_ms = std::max(slowest_ms, elapsed_ms(t0));
         for (uint64_t i = 0; i < b.shadow.size(); ++i)
             b.shadow[i] += SvmGpu::inc_value(inc, i);
         ++jobs;
@@ -1093,9 +1096,10 @@ void run_soak(const Env& env)
         }
         verified += slot_size;
     }
-    igt_info("soak %.1f s: %llu jobs, %llu GPU read checks, %llu prefetches, %llu MiB verified; "
-             "%llu of %llu pages of the VRAM buffers in VRAM before the final CPU check\n",
-             elapsed_ms(start) / 1000, static_cast<unsigned long long>(jobs),
+    igt_info("soak %.1f s: %llu jobs (the slowest %.0f ms), %llu GPU read checks, %llu "
+             "prefetches, %llu MiB verified; %llu of %llu pages of the VRAM buffers in VRAM "
+             "before the final CPU check\n",
+             elapsed_ms(start) / 1000, static_cast<unsigned long long>(jobs), slowest_ms,
              static_cast<unsigned long long>(gpu_checks), static_cast<unsigned long long>(prefetches),
              static_cast<unsigned long long>(verified / MiB),
              static_cast<unsigned long long>(in_vram_pages),
