@@ -375,6 +375,10 @@ void fault_round(Race& race, Worker& w, Slot& s, bool write)
     const int r = run_job(race, w, b, &o);
     ++race.st.gone_jobs;
     const char* what = !s.mapped ? "unmapped" : s.prot == PROT_NONE ? "PROT_NONE" : "read-only";
+    // A write on a slot only partly read-only or PROT_NONE adds to the
+    // rest: what it holds is not known any more (fork children skip it).
+    if (write && s.mapped && !s.prot_whole)
+        s.filled = false;
     // A piece mprotected may since have been unmapped and mapped afresh:
     // then the job may well succeed.
     if (r == 0 && s.mapped && !s.prot_whole)
