@@ -1135,6 +1135,15 @@ void race_subtest(const Env& env, const Section& s, bool thp)
                   "VM_BUG_ON_PAGE(page_ref_count == 0) in do_huge_pmd_device_private() "
                   "on svm_core=kernel (from a CPU fault and from drm_gpusvm_range_evict() "
                   "in PREFETCH); SIMGPU_RACE_KNOWN_BUGS=1 runs it");
+    // Known bug: on the kernel SVM core with THP=always, after fork raced
+    // GPU jobs on device folios, the check after the race (a CPU fill and
+    // a GPU job on a slot) hung for minutes with no kernel report, once in
+    // three runs.
+    igt_require_f(!(thp && antagonists == a_fork && kernel_svm() &&
+                    env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION) && !known_bugs()),
+                  "known kernel bug: with THP=always, fork racing GPU jobs on device folios "
+                  "on svm_core=kernel can leave the slot's next CPU access or job hanging; "
+                  "SIMGPU_RACE_KNOWN_BUGS=1 runs it");
     // Known bug: on the kernel SVM core, mremap of a THP that sits
     // in VRAM while GPU jobs race it hits
     // VM_BUG_ON_PAGE(page_ref_count(page) == 0) in
