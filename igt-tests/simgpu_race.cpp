@@ -910,18 +910,17 @@ void run_race(const Env& env, unsigned antagonists, bool thp)
     race.vram = env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION);
     race.seed = race_seed();
     const double seconds = run_seconds();
-    // Known bug: on the kernel SVM core, munmap or MADV_DONTNEED of part of
-    // a 2 MiB chunk in VRAM (one device folio) while GPU faults evict it
+    // Known bug: on both SVM cores (simgpu's with THP=always), munmap or
+    // MADV_DONTNEED of part of a 2 MiB chunk in VRAM (one device folio) while GPU faults evict it
     // warns in __zap_vma_range() (a migration entry of an unlocked folio,
     // leafops.h) and then hits VM_BUG_ON_FOLIO(!folio_test_locked) in
     // folio_unlock() from __migrate_device_finalize() through
-    // drm_pagemap_migrate_to_ram() in the fault worker.
-    race.whole_zaps = (antagonists & (a_munmap | a_dontneed)) && kernel_svm() && race.vram &&
-                      !known_bugs();
+    // drm_pagemap_migrate_to_ram() (simgpu core: migrate_vma_to_ram()).
+    race.whole_zaps = (antagonists & (a_munmap | a_dontneed)) && race.vram && !known_bugs();
     if (race.whole_zaps)
         igt_info("munmap and MADV_DONTNEED of whole slots only: known kernel bug (partial zap "
                  "of a device folio racing its eviction: VM_BUG_ON_FOLIO in folio_unlock() from "
-                 "__migrate_device_finalize() on svm_core=kernel); SIMGPU_RACE_KNOWN_BUGS=1 "
+                 "__migrate_device_finalize(), both SVM cores); SIMGPU_RACE_KNOWN_BUGS=1 "
                  "zaps pieces\n");
 
     for (int i = 0; i < num_workers * slots_per_worker; ++i) {
