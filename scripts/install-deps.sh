@@ -20,6 +20,8 @@ PKGS=(
 	rsync python3 perl
 	# guest
 	qemu-system-x86 busybox-static cpio
+	# memory pressure beside GPU jobs in the guest (scripts/chaos.sh)
+	stress-ng
 	# benchmark plots (scripts/plot-bench.py)
 	gnuplot-nox
 )

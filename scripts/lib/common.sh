@@ -145,8 +145,9 @@ hmm_tests_build() {
 
 # initramfs_build FLAVOR OUT CMDS ENV: pack busybox, the guest init, the
 # kernel's modules simgpu needs, simgpu.ko (and simgpu_kunit.ko, test_hmm.ko
-# where built), the userspace binaries (and build/<kernel>/guest-extra/)
-# with their shared libraries, the
+# where built), the userspace binaries (and build/<kernel>/guest-extra/,
+# and the host programs named in SIMGPU_GUEST_BINS, space separated, such
+# as chaos.sh's stress-ng) with their shared libraries, the
 # command list CMDS and the environment file ENV into the cpio archive OUT.
 initramfs_build() {
 	local flavor=$1 out=$2 cmds=$3 envf=$4
@@ -163,7 +164,8 @@ initramfs_build() {
 		[ -e "$root/bin/$bin" ] || ln -s busybox "$root/bin/$bin"
 	done
 	cp "$SIMGPU_TOP/scripts/guest/init" "$root/init"
-	cp "$SIMGPU_TOP/scripts/guest/simgpu-unload" "$root/usr/bin/"
+	cp "$SIMGPU_TOP/scripts/guest/simgpu-unload" "$SIMGPU_TOP/scripts/guest/simgpu-chaos" \
+		"$root/usr/bin/"
 	cp "$cmds" "$root/etc/simgpu/cmds"
 	cp "$envf" "$root/etc/simgpu/env"
 
@@ -204,7 +206,9 @@ initramfs_build() {
 	depmod -b "$root" "$KVER"
 
 	# Userspace binaries and their libraries, at the paths ldd gives.
-	for bin in "$USERSPACE"/bin/* "$SIMGPU_BUILD/$flavor"/guest-extra/*; do
+	# shellcheck disable=SC2086 # a list of paths
+	for bin in "$USERSPACE"/bin/* "$SIMGPU_BUILD/$flavor"/guest-extra/* \
+		${SIMGPU_GUEST_BINS:-}; do
 		[ -f "$bin" ] || continue
 		cp "$bin" "$root/usr/bin/"
 		for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
