@@ -191,22 +191,21 @@ static void dpm_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
 {
 }
 
+/*
+ * The pagemap and its region are not device-managed: after an unplug,
+ * drm_pagemap destroys an idle pagemap at once, before devres would have
+ * unmapped it, and devres then unmapped a pagemap freed here (KASAN, on a
+ * device unbind). Every page is back in system memory by then.
+ */
 static void spm_destroy_work(struct work_struct *work)
 {
 	struct simgpu_dpagemap *spm =
 		container_of(work, struct simgpu_dpagemap, destroy_work);
-	struct drm_device *drm = &spm->sdev->drm;
-	int idx;
 
-	/* After an unbind, devres has unmapped and released them. */
-	if (drm_dev_enter(drm, &idx)) {
-		if (spm->mapped)
-			devm_memunmap_pages(drm->dev, &spm->pagemap);
-		if (spm->res)
-			devm_release_mem_region(drm->dev, spm->res->start,
-						resource_size(spm->res));
-		drm_dev_exit(idx);
-	}
+	if (spm->mapped)
+		memunmap_pages(&spm->pagemap);
+	if (spm->res)
+		release_mem_region(spm->res->start, resource_size(spm->res));
 	drm_pagemap_release_owner(&spm->peer);
 	kfree(spm);
 }
@@ -249,8 +248,8 @@ static struct simgpu_dpagemap *spm_create(struct simgpu_device *sdev)
 	}
 
 	/* From here on the put's destroy undoes what was done. */
-	res = devm_request_free_mem_region(dev, &iomem_resource,
-					   sdev->vram.size);
+	res = request_free_mem_region(&iomem_resource, sdev->vram.size,
+				      "simgpu-vram");
 	if (IS_ERR(res)) {
 		err = PTR_ERR(res);
 		goto err_put;
@@ -266,7 +265,7 @@ static struct simgpu_dpagemap *spm_create(struct simgpu_device *sdev)
 	spm->pagemap.nr_range = 1;
 	spm->pagemap.owner = spm->peer.owner;
 	spm->pagemap.ops = drm_pagemap_pagemap_ops_get();
-	addr = devm_memremap_pages(dev, &spm->pagemap);
+	addr = memremap_pages(&spm->pagemap, dev_to_node(dev));
 	if (IS_ERR(addr)) {
 		err = PTR_ERR(addr);
 		goto err_put;
