@@ -56,6 +56,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/mman.h>
@@ -752,17 +753,21 @@ void antagonist_fork(Race& race, std::mt19937_64& rng)
                   pid, status != -1 && WIFEXITED(status) ? "exited with" : "status", status);
 }
 
+// A random slot of a random worker: the worker, and where the slot is now.
+std::pair<Worker*, std::byte*> random_slot(Race& race, std::mt19937_64& rng)
+{
+    Worker& w = *race.workers[rng() % race.workers.size()];
+    Slot& s = *w.slots[rng() % w.slots.size()];
+    const std::lock_guard g(s.mu);
+    return {&w, s.addr};
+}
+
 // A random attribute on a random piece of a random slot, through its
 // owner's VM.
 void antagonist_vm_madvise(Race& race, std::mt19937_64& rng)
 {
-    Worker& w = *race.workers[rng() % race.workers.size()];
-    Slot& s = *w.slots[rng() % w.slots.size()];
-    std::byte* p;
-    {
-        const std::lock_guard g(s.mu);
-        p = s.addr;
-    }
+    const auto [wp, p] = random_slot(race, rng);
+    Worker& w = *wp;
     const auto [off, len] = random_piece(rng);
     uint32_t attr = DRM_SIMGPU_MADV_PREFERRED_LOC, value = 0;
     int32_t fd = 0;
@@ -797,13 +802,8 @@ void antagonist_vm_madvise(Race& race, std::mt19937_64& rng)
 
 void antagonist_prefetch(Race& race, std::mt19937_64& rng)
 {
-    Worker& w = *race.workers[rng() % race.workers.size()];
-    Slot& s = *w.slots[rng() % w.slots.size()];
-    std::byte* p;
-    {
-        const std::lock_guard g(s.mu);
-        p = s.addr;
-    }
+    const auto [wp, p] = random_slot(race, rng);
+    Worker& w = *wp;
     const auto [off, len] = random_piece(rng);
     const uint32_t region = race.vram && rng() % 3 ? DRM_SIMGPU_MEM_VRAM : DRM_SIMGPU_MEM_SYSTEM;
     const auto r = w.gpu.vm().prefetch(va(p + off), len, region);
