@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -301,6 +302,60 @@ void eventfd_failed_job_test(const Env& env, uint32_t vm_flags)
     igt_assert(ready.value() == std::vector<uint64_t>{1});
     igt_assert_eq(fences.as<uint64_t>()[0], 2u);
     igt_assert_eq(eventfd_count(event), 1u);
+}
+
+// Four jobs on one queue, each with a status fence: one that succeeds, one
+// that faults (-EFAULT; it also has a plain user fence, which stays
+// unwritten, and an eventfd, which is signalled), one with an invalid
+// command (-EILSEQ), one that succeeds. Each fence tells its own job's
+// outcome; the queue state only the last failure.
+void status_fence_test(const Env& env, uint32_t vm_flags)
+{
+    const Vm vm = make_vm(env, vm_flags);
+    const ExecQueue queue = make_queue(env, vm);
+    GpuBuffer fences = make_buffer(vm, page_size);
+    GpuBuffer batch = make_buffer(vm, page_size);
+    std::memset(fences.bytes(), 0, fences.size);
+    const uint64_t gone = alloc_va(page_size) + 0x40;
+    BatchBuilder ok, fault, illegal;
+    ok.store_dw(fences.gpu(1024), 0x11).batch_end();
+    fault.store_dw(gone, 1).batch_end();
+    illegal.dword(BatchBuilder::header(0x7f, 0, 1)).batch_end();
+    const std::array<const BatchBuilder*, 4> jobs{&ok, &fault, &illegal, &ok};
+    const std::array<int64_t, 4> status{0, -EFAULT, -EILSEQ, 0};
+    const EventFd event = make_eventfd();
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        std::memcpy(batch.bytes() + i * 256, jobs[i]->dwords().data(), jobs[i]->size_bytes());
+        std::vector<drm_simgpu_sync> syncs{simgpu::user_fence_status_out(fences.gpu(i * 16), i + 1)};
+        if (i == 1) {
+            syncs.push_back(simgpu::user_fence_out(fences.gpu(512), 9));
+            syncs.back().flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+            syncs.push_back(simgpu::user_fence_out(fences.gpu(768), 9, event.fd()));
+            syncs.back().flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+            syncs.push_back(simgpu::user_fence_out(fences.gpu(256), 9));
+        }
+        igt_assert_ok(queue.exec(batch.gpu(i * 256), syncs));
+    }
+    igt_assert_ok(simgpu::wait_user_fence(env.dev, fences.as<uint64_t>() + 6, 4,
+                                          DRM_SIMGPU_CMP_EQ, job_timeout_ns));
+    const auto* f = fences.as<uint64_t>();
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        igt_assert_eq(f[2 * i], uint64_t{i + 1});
+        igt_assert_f(static_cast<int64_t>(f[2 * i + 1]) == status[i],
+                     "job %zu: status %" PRId64 ", expected %" PRId64, i,
+                     static_cast<int64_t>(f[2 * i + 1]), status[i]);
+    }
+    igt_assert_eq(f[512 / 8], 9u);
+    igt_assert_eq(static_cast<int64_t>(f[512 / 8 + 1]), int64_t{-EFAULT});
+    igt_assert_eq(f[768 / 8], 9u);
+    igt_assert_eq(static_cast<int64_t>(f[768 / 8 + 1]), int64_t{-EFAULT});
+    igt_assert_eq(eventfd_count(event), 1u);
+    igt_assert_eq(f[256 / 8], 0u); // a plain user fence of a failed job
+    igt_assert_eq(fences.as<uint32_t>()[1024 / 4], 0x11u);
+    const auto st = queue_state(queue);
+    igt_assert_eq(st.jobs_completed, 4u);
+    igt_assert_eq(st.jobs_failed, 2u);
+    igt_assert_eq(st.error, -EILSEQ);
 }
 
 // A minimal valid EXEC, with every field for the bad-field subtests to break.
@@ -1183,6 +1238,81 @@ int main(int argc, char** argv)
         }
     });
 
+    t.subtest("exec-status-fence", [&] {
+        igt_info("dma-fence VM\n");
+        status_fence_test(*env, 0);
+        if (env->fault_mode()) {
+            igt_info("fault-mode VM\n");
+            status_fence_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        }
+    });
+
+    t.subtest("exec-status-fence-timeout", [&] {
+        // A job that times out writes its status fence with -ETIMEDOUT
+        // (the write gets a new job timeout of its own).
+        const Vm vm = make_vm(*env);
+        const ExecQueue queue = make_queue(*env, vm);
+        GpuBuffer flag = make_buffer(vm, page_size);
+        GpuBuffer fences = make_buffer(vm, page_size);
+        std::memset(fences.bytes(), 0, fences.size);
+        flag.as<uint64_t>()[0] = 0;
+        const ParamRestorer restore("job_timeout_ms", read_param("job_timeout_ms").value());
+        igt_assert(write_param("job_timeout_ms", "200"));
+        GpuBuffer batch = make_buffer(vm, page_size);
+        BatchBuilder b;
+        b.wait(DRM_SIMGPU_CMP_EQ, flag.gpu(), 1, ~0ull, 0).batch_end();
+        std::memcpy(batch.bytes(), b.dwords().data(), b.size_bytes());
+        const auto sync = simgpu::user_fence_status_out(fences.gpu(), 5);
+        igt_assert_ok(queue.exec(batch.gpu(), {&sync, 1}));
+        igt_assert_ok(simgpu::wait_user_fence(env->dev, fences.as<uint64_t>(), 5,
+                                              DRM_SIMGPU_CMP_EQ, job_timeout_ns));
+        igt_assert_eq(static_cast<int64_t>(fences.as<uint64_t>()[1]), int64_t{-ETIMEDOUT});
+        igt_assert_eq(queue_state(queue).error, -ETIMEDOUT);
+    });
+
+    t.subtest("exec-status-fence-bad", [&] {
+        const ExecSetup s(*env);
+        auto syncobj = Syncobj::create(env->dev);
+        igt_assert_ok(syncobj);
+        // Not on a syncobj, in or out.
+        for (auto sync : {simgpu::syncobj_in(syncobj.value().handle()),
+                          simgpu::syncobj_out(syncobj.value().handle())}) {
+            sync.flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+            s.assert_sync_fails(*env, sync, EINVAL);
+        }
+        // 16 bytes that wrap around the address space.
+        for (const uint64_t addr : {~uint64_t{7}, ~uint64_t{15} + 8})
+            s.assert_sync_fails(*env, simgpu::user_fence_status_out(addr, 1), EINVAL);
+        // Without SIGNAL.
+        auto x = simgpu::user_fence_status_out(s.batch.gpu(512), 1);
+        x.flags = DRM_SIMGPU_SYNC_FLAG_STATUS;
+        s.assert_sync_fails(*env, x, EINVAL);
+        // Not on VM_BIND: its errors are the ioctl's.
+        uint64_t word = 0;
+        auto bind_sync = simgpu::user_fence_out(&word, 1);
+        bind_sync.flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+        GpuBuffer extra = make_buffer(s.vm, page_size);
+        drm_simgpu_vm_bind_op op{};
+        op.op = DRM_SIMGPU_VM_BIND_OP_UNMAP;
+        op.addr = extra.gpu();
+        op.range = page_size;
+        drm_simgpu_vm_bind bind{};
+        bind.vm_id = s.vm.id();
+        bind.num_binds = 1;
+        bind.binds = reinterpret_cast<uintptr_t>(&op);
+        bind.num_syncs = 1;
+        bind.syncs = reinterpret_cast<uintptr_t>(&bind_sync);
+        igt_assert_errno(raw(*env, DRM_IOCTL_SIMGPU_VM_BIND, bind), EINVAL);
+        igt_assert_eq(word, 0u);
+        // Nothing was unbound.
+        extra.as<uint32_t>()[0] = 0;
+        BatchBuilder b;
+        b.store_dw(extra.gpu(), 0x77).batch_end();
+        assert_job_ok(run_batch(s.vm, s.queue, b));
+        igt_assert_eq(extra.as<uint32_t>()[0], 0x77u);
+        assert_queue_works(s.vm, s.queue);
+    });
+
     t.subtest("exec-user-fence-eventfd-cancelled", [&] {
         // A job cancelled by the queue's destruction signals nothing.
         const Vm vm = make_vm(*env);
@@ -1237,7 +1367,7 @@ int main(int argc, char** argv)
         auto x = uf(static_cast<uint32_t>(event.fd()));
         x.flags = DRM_SIMGPU_SYNC_FLAG_EVENTFD;
         s.assert_sync_fails(*env, x, EINVAL);
-        for (const uint32_t unknown : {1u << 2, 1u << 31}) {
+        for (const uint32_t unknown : {1u << 3, 1u << 31}) {
             x = uf(static_cast<uint32_t>(event.fd()));
             x.flags |= unknown;
             s.assert_sync_fails(*env, x, EINVAL);

@@ -2023,6 +2023,39 @@ int main(int argc, char** argv)
         assert_works(s.q);
     });
 
+    t.subtest("invalid-fault-status-fence", [&] {
+        // A job that faults on a hole writes its status fence in mirrored
+        // memory the GPU never touched (the write faults it in); a status
+        // fence in a hole is left unwritten and the job still ends, with
+        // the error of its first fault.
+        const Svm s(*env);
+        Malloc rec(4096, true);
+        const uintptr_t bad = unmapped_address() + 0x84;
+        BatchBuilder b;
+        b.store_dw(bad, 0xdead).batch_end();
+        Malloc batch(b.size_bytes());
+        std::memcpy(batch.p, b.dwords().data(), b.size_bytes());
+        const auto sync = simgpu::user_fence_status_out(va(rec.data() + 2048), 0x5a5a);
+        igt_assert_ok(s.q.exec(va(batch.p), {&sync, 1}));
+        igt_assert_ok(simgpu::wait_user_fence(env->dev, rec.as<uint64_t>() + 256, 0x5a5a,
+                                              DRM_SIMGPU_CMP_EQ, job_timeout_ns));
+        igt_assert_eq(static_cast<int64_t>(rec.as<uint64_t>()[257]), int64_t{-EFAULT});
+
+        const uintptr_t hole = unmapped_address();
+        const auto lost = simgpu::user_fence_status_out(hole, 1);
+        igt_assert_ok(s.q.exec(va(batch.p), {&lost, 1}));
+        const int64_t deadline = now_ns() + job_timeout_ns;
+        while (s.q.state().value().jobs_completed < 2) {
+            igt_assert_f(now_ns() < deadline, "the job with a fence in a hole did not end");
+            sleep_ms(5);
+        }
+        const auto st = s.q.state().value();
+        igt_assert_eq(st.jobs_failed, 2u);
+        igt_assert_eq(st.error, -EFAULT);
+        igt_assert_eq(st.fault_addr, uint64_t{bad});
+        assert_works(s.q);
+    });
+
     // --- mirror argument checking ---------------------------------------------
     t.subtest("mirror-bad-non-fault-vm", [&] {
         const Vm vm = make_vm(*env);

@@ -476,6 +476,7 @@ struct JobT {
     bool fault;
     uint64_t fence_addr; // CPU address of the user fence (fault mode)
     uint64_t value;
+    bool status; // the fence is a status fence (DRM_SIMGPU_SYNC_FLAG_STATUS)
     uint32_t syncobj; // out-fence (not fault mode), or 0
     uint64_t va;      // the job BO's mapping, unmapped when dropped; 0: none
     void* cpu;        // the job BO's CPU mapping; null: batch in the arena
@@ -1244,7 +1245,15 @@ void Fuzzer::drop_job(size_t i, bool wait)
             std::snprintf(what, sizeof(what), "job fence %#" PRIx64 " == %#" PRIx64 " queue=%u",
                           static_cast<uint64_t>(w.addr), static_cast<uint64_t>(w.value),
                           w.exec_queue_id);
-            (void)call(ioc_wait_user_fence, DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, &w, what);
+            const int err = call(ioc_wait_user_fence, DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, &w, what);
+            // A status fence carries 0 or an errno the header lists for
+            // jobs (read only in a job BO: the arena may be unmapped).
+            const auto status = j.status && j.cpu && !err ?
+                static_cast<int64_t>(reinterpret_cast<volatile uint64_t*>(j.fence_addr)[1]) : 0;
+            if (status && status != -EFAULT && status != -ENOMEM && status != -ETIMEDOUT &&
+                status != -EILSEQ)
+                fail("job status fence %#" PRIx64 ": status %" PRId64 " is not a job errno",
+                     static_cast<uint64_t>(j.fence_addr), status);
         } else if (j.syncobj) {
             drm_syncobj_wait w{};
             w.handles = reinterpret_cast<uintptr_t>(&j.syncobj);
@@ -1961,6 +1970,10 @@ void Fuzzer::op_exec()
         if (rng_.chance(20)) {
             syncs[num_syncs].flags |= DRM_SIMGPU_SYNC_FLAG_EVENTFD;
             syncs[num_syncs].handle = static_cast<uint32_t>(eventfd_);
+        }
+        if (rng_.chance(30)) {
+            syncs[num_syncs].flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+            j.status = true;
         }
         syncs[num_syncs].addr = fence_gpu;
         syncs[num_syncs].value = j.value;

@@ -503,6 +503,38 @@ static void engine_raise_fault(struct simgpu_engine *e,
 	queue_work(system_dfl_wq, &sdev->fault_work);
 }
 
+/*
+ * The job failed with @err (at @fault_addr for -EFAULT). A job with status
+ * fences left to write writes them first: it keeps @err, goes on to the
+ * fence writing, whose accesses may fault as any, with a job timeout of
+ * its own, and is ended later with @err; true otherwise, with @err and
+ * @fault_addr replaced by the first failure when the fence writing itself
+ * failed. A job being cancelled with its queue ends at once.
+ */
+static bool job_fail(struct simgpu_job *job, int *err, u64 *fault_addr)
+{
+	unsigned int i;
+
+	if (job->status_error) {
+		*err = job->status_error;
+		*fault_addr = job->status_fault_addr;
+		return true;
+	}
+	if (*err == -ECANCELED)
+		return true;
+	for (i = job->ufence_next; i < job->num_ufences; i++)
+		if (job->ufences[i].status)
+			break;
+	if (i == job->num_ufences)
+		return true;
+
+	job->status_error = *err;
+	job->status_fault_addr = *fault_addr;
+	job->batch_done = true;
+	job->started = ktime_get();
+	return false;
+}
+
 /* Run a queue for a slice; true when it was dropped for destruction. */
 static bool engine_run_queue(struct simgpu_engine *e,
 			     struct simgpu_exec_queue *q)
@@ -511,6 +543,7 @@ static bool engine_run_queue(struct simgpu_engine *e,
 	enum simgpu_step step;
 	struct simgpu_job *job;
 	ktime_t now = ktime_get();
+	u64 fault_addr;
 	bool cookie;
 	int cancel;
 
@@ -543,7 +576,9 @@ static bool engine_run_queue(struct simgpu_engine *e,
 		 READ_ONCE(simgpu_job_timeout_ms))
 		cancel = -ETIMEDOUT;
 	if (cancel) {
-		engine_end_job(e, q, job, cancel, q->fault_addr_pending);
+		fault_addr = q->fault_addr_pending;
+		if (job_fail(job, &cancel, &fault_addr))
+			engine_end_job(e, q, job, cancel, fault_addr);
 		return false;
 	}
 
@@ -552,9 +587,12 @@ static bool engine_run_queue(struct simgpu_engine *e,
 	if (!q->lr)
 		dma_fence_end_signalling(cookie);
 
+	fault_addr = ctx.fault_addr;
 	switch (step) {
 	case SIMGPU_STEP_DONE:
-		engine_end_job(e, q, job, job->error, ctx.fault_addr);
+		cancel = job->error;
+		if (!cancel || job_fail(job, &cancel, &fault_addr))
+			engine_end_job(e, q, job, cancel, fault_addr);
 		break;
 	case SIMGPU_STEP_YIELD:
 		atomic64_inc(&e->preemptions);
@@ -569,7 +607,9 @@ static bool engine_run_queue(struct simgpu_engine *e,
 			engine_raise_fault(e, q, &ctx);
 		} else {
 			atomic64_inc(&e->sdev->stats.fatal_misses);
-			engine_end_job(e, q, job, -EFAULT, ctx.fault_addr);
+			cancel = -EFAULT;
+			if (job_fail(job, &cancel, &fault_addr))
+				engine_end_job(e, q, job, cancel, fault_addr);
 		}
 		break;
 	}

@@ -583,7 +583,8 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 	syncs = kmalloc_obj(*syncs, GFP_KERNEL);
 	if (!syncs)
 		return -ENOMEM;
-	err = simgpu_syncs_get(file, args->syncs, args->num_syncs, syncs);
+	err = simgpu_syncs_get(file, args->syncs, args->num_syncs,
+			       true, syncs);
 	if (err)
 		goto err_free_syncs;
 

@@ -37,8 +37,13 @@ enum simgpu_step {
  * @st: scratch state of the current command
  * @deadline: end of the current WAIT command's own timeout, or 0
  * @started: when the engine first ran the job, or 0
- * @batch_done: BATCH_END was reached; the user fences are being written
+ * @batch_done: BATCH_END was reached, or the job failed and has status
+ *	fences; the user fences are being written
  * @ufence_next: user fences already written
+ * @status_error: the job failed with this errno and writes its status
+ *	fences before it ends with it, or 0
+ * @status_fault_addr: with @status_error -EFAULT, the address that
+ *	faulted
  * @error: 0 or why the job ended
  * @cancel: error to end the job with at its next step (timeout, destroy)
  * @ended: the job has completed
@@ -59,6 +64,8 @@ struct simgpu_job {
 	ktime_t started;
 	bool batch_done;
 	unsigned int ufence_next;
+	int status_error;
+	u64 status_fault_addr;
 	int error;
 	int cancel;
 	bool ended;

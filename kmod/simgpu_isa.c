@@ -279,21 +279,29 @@ static void job_next_cmd(struct simgpu_job *job, u64 pc)
 }
 
 /*
- * After BATCH_END: write the user fences, each followed by its eventfd,
- * then the job is done.
+ * After BATCH_END, or after a failure with status fences to write: write
+ * the user fences (a failed job only its status fences), a status fence's
+ * status before its value, each value followed by its eventfd; then the
+ * job is done, with the error it failed with if it did.
  */
 static enum simgpu_step job_write_ufences(struct simgpu_job *job,
 					  struct simgpu_ctx *ctx)
 {
-	while (job->ufence_next < job->num_ufences) {
+	const s64 status = job->status_error;
+
+	for (; job->ufence_next < job->num_ufences; job->ufence_next++) {
 		const struct simgpu_ufence *uf = &job->ufences[job->ufence_next];
 
+		if (status && !uf->status)
+			continue;
+		if (uf->status &&
+		    simgpu_mem_write(ctx, uf->addr + 8, &status, 8))
+			return SIMGPU_STEP_FAULT;
 		if (simgpu_mem_write(ctx, uf->addr, &uf->value, 8))
 			return SIMGPU_STEP_FAULT;
 		simgpu_ufence_written(uf);
-		job->ufence_next++;
 	}
-	job->error = 0;
+	job->error = job->status_error;
 	return SIMGPU_STEP_DONE;
 }
 

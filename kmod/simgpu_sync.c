@@ -41,22 +41,22 @@
  */
 
 static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
-			struct simgpu_syncs *syncs)
+			bool exec, struct simgpu_syncs *syncs)
 {
+	const u32 ufence_only = DRM_SIMGPU_SYNC_FLAG_EVENTFD |
+				DRM_SIMGPU_SYNC_FLAG_STATUS;
 	struct simgpu_ufence *uf;
 	struct dma_fence *fence;
 	struct drm_syncobj *obj;
 	int err;
 
 	if (s->extensions || s->pad || s->reserved[0] || s->reserved[1] ||
-	    s->flags & ~(DRM_SIMGPU_SYNC_FLAG_SIGNAL |
-			 DRM_SIMGPU_SYNC_FLAG_EVENTFD))
+	    s->flags & ~(DRM_SIMGPU_SYNC_FLAG_SIGNAL | ufence_only))
 		return -EINVAL;
 
 	switch (s->type) {
 	case DRM_SIMGPU_SYNC_SYNCOBJ:
-		if (s->addr || s->value ||
-		    s->flags & DRM_SIMGPU_SYNC_FLAG_EVENTFD)
+		if (s->addr || s->value || s->flags & ufence_only)
 			return -EINVAL;
 		if (s->flags & DRM_SIMGPU_SYNC_FLAG_SIGNAL) {
 			obj = drm_syncobj_find(file, s->handle);
@@ -74,6 +74,10 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
 		if (!s->addr || !IS_ALIGNED(s->addr, 8) ||
 		    !(s->flags & DRM_SIMGPU_SYNC_FLAG_SIGNAL))
 			return -EINVAL;
+		/* A status fence is 16 bytes, and only a job has a status. */
+		if (s->flags & DRM_SIMGPU_SYNC_FLAG_STATUS &&
+		    (!exec || s->addr > U64_MAX - 15))
+			return -EINVAL;
 		uf = &syncs->ufences[syncs->num_ufences];
 		if (s->flags & DRM_SIMGPU_SYNC_FLAG_EVENTFD) {
 			/* -EBADF: no such fd; -EINVAL: not an eventfd. */
@@ -88,6 +92,7 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
 		}
 		uf->addr = s->addr;
 		uf->value = s->value;
+		uf->status = s->flags & DRM_SIMGPU_SYNC_FLAG_STATUS;
 		syncs->num_ufences++;
 		return 0;
 	default:
@@ -100,15 +105,16 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
  * @file: the caller
  * @user_syncs: user pointer to @num &struct drm_simgpu_sync
  * @num: entries, at most SIMGPU_MAX_SYNCS
+ * @exec: the ioctl is EXEC, whose user fences may be status fences
  * @syncs: receives the references; zeroed here
  *
- * Return: 0, -EINVAL for a bad sync or a user fence's handle that is not
- * an eventfd, -EBADF for a user fence's handle that is not an open file
+ * Return: 0, -EINVAL for a bad sync (a status fence outside EXEC
+ * included) or a user fence's handle that is not an eventfd, -EBADF for a user fence's handle that is not an open file
  * descriptor, -ENOENT for an unknown syncobj, -EFAULT. On error nothing
  * is held.
  */
 int simgpu_syncs_get(struct drm_file *file, u64 user_syncs, u32 num,
-		     struct simgpu_syncs *syncs)
+		     bool exec, struct simgpu_syncs *syncs)
 {
 	struct drm_simgpu_sync __user *usyncs = u64_to_user_ptr(user_syncs);
 	struct drm_simgpu_sync s;
@@ -124,7 +130,7 @@ int simgpu_syncs_get(struct drm_file *file, u64 user_syncs, u32 num,
 			err = -EFAULT;
 			goto err_put;
 		}
-		err = sync_get_one(file, &s, syncs);
+		err = sync_get_one(file, &s, exec, syncs);
 		if (err)
 			goto err_put;
 	}

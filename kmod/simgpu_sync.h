@@ -18,11 +18,14 @@ struct eventfd_ctx;
  * @eventfd: signalled right after @value was written, or NULL; one
  *	reference, held by whoever owns the user fence (the syncs, then the
  *	job) and dropped with simgpu_ufences_put()
+ * @status: DRM_SIMGPU_SYNC_FLAG_STATUS: the job's status goes at
+ *	@addr + 8, and the fence is written when the job failed too
  */
 struct simgpu_ufence {
 	u64 addr;
 	u64 value;
 	struct eventfd_ctx *eventfd;
+	bool status;
 };
 
 /**
@@ -45,7 +48,7 @@ struct simgpu_syncs {
 };
 
 int simgpu_syncs_get(struct drm_file *file, u64 user_syncs, u32 num,
-		     struct simgpu_syncs *syncs);
+		     bool exec, struct simgpu_syncs *syncs);
 void simgpu_syncs_put(struct simgpu_syncs *syncs);
 int simgpu_syncs_wait_in(struct simgpu_syncs *syncs);
 unsigned int simgpu_syncs_move_ufences(struct simgpu_syncs *syncs,

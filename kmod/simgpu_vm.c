@@ -1045,7 +1045,8 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 			goto err_ops;
 	}
 
-	err = simgpu_syncs_get(file, args->syncs, args->num_syncs, syncs);
+	err = simgpu_syncs_get(file, args->syncs, args->num_syncs,
+			       false, syncs);
 	if (err)
 		goto err_ops;
 

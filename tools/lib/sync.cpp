@@ -64,6 +64,13 @@ drm_simgpu_sync user_fence_out(uint64_t addr, uint64_t value, int eventfd) noexc
     return sync;
 }
 
+drm_simgpu_sync user_fence_status_out(uint64_t addr, uint64_t value) noexcept
+{
+    drm_simgpu_sync sync = user_fence_out(addr, value);
+    sync.flags |= DRM_SIMGPU_SYNC_FLAG_STATUS;
+    return sync;
+}
+
 Result<Syncobj> Syncobj::create(const Device& dev, uint32_t flags)
 {
     uint32_t handle = 0;

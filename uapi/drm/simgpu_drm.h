@@ -406,6 +406,8 @@ struct drm_simgpu_vm_bind_op {
 #define DRM_SIMGPU_SYNC_FLAG_SIGNAL	(1 << 0)
 /* USER_FENCE only: @handle is an eventfd, signalled after the write. */
 #define DRM_SIMGPU_SYNC_FLAG_EVENTFD	(1 << 1)
+/* USER_FENCE of EXEC only: also written when the job failed, with its status. */
+#define DRM_SIMGPU_SYNC_FLAG_STATUS	(1 << 2)
 
 /**
  * struct drm_simgpu_sync - an in- or out-fence of VM_BIND or EXEC
@@ -439,6 +441,25 @@ struct drm_simgpu_vm_bind_op {
  * ioctl returned. Errors: -EBADF when @handle is not an open file
  * descriptor, -EINVAL when it is not an eventfd or when the flag is set
  * on a SYNCOBJ.
+ *
+ * With DRM_SIMGPU_SYNC_FLAG_STATUS (user fences of EXEC only) the fence is
+ * the job's own completion record, 16 bytes at @addr: when the job ended,
+ * whether it succeeded or failed, the engine writes the job's status as
+ * a __s64 at @addr + 8 (0, or the negative errno the job ended with, one
+ * of those &struct drm_simgpu_exec_queue_state lists), then @value at
+ * @addr, then signals the eventfd if there is one. A waiter that saw
+ * @value (DRM_IOCTL_SIMGPU_WAIT_USER_FENCE, or a load with acquire
+ * ordering) reads the status after it: on a queue with many jobs in
+ * flight each job tells its own outcome, where
+ * DRM_IOCTL_SIMGPU_EXEC_QUEUE_STATE keeps only the last failure. A failed
+ * job writes its status fences (only those: its plain user fences stay
+ * unwritten) through the GPU MMU like any access, so their pages may
+ * fault; it gets a new job timeout for that, and ends without writing a
+ * status fence whose page cannot be mapped (the memory is gone) or when
+ * its queue is destroyed (-ECANCELED). A status fence already written
+ * with status 0 is not written again if a later user fence of the same
+ * job fails to be written. Errors: -EINVAL when the flag is set on a
+ * SYNCOBJ, on a sync of VM_BIND, or with @addr above 2^64 - 16.
  */
 struct drm_simgpu_sync {
 	__u64 extensions;

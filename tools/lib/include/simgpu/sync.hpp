@@ -30,6 +30,11 @@ inline drm_simgpu_sync user_fence_out(const uint64_t* cpu_addr, uint64_t value,
     return user_fence_out(reinterpret_cast<uintptr_t>(cpu_addr), value, eventfd);
 }
 
+// A job's completion record (DRM_SIMGPU_SYNC_FLAG_STATUS, EXEC only): 16
+// bytes at GPU VA @addr, written when the job ended, failed or not: its
+// status (0 or the negative errno) at @addr + 8, then @value at @addr.
+drm_simgpu_sync user_fence_status_out(uint64_t addr, uint64_t value) noexcept;
+
 // A DRM syncobj (libdrm), destroyed on destruction. The Device must outlive
 // it. Move-only.
 class Syncobj {
