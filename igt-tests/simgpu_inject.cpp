@@ -58,7 +58,7 @@ public:
         igt_assert(write_file(dir_ + "probability", "100"));
     }
     void disarm() const { igt_assert(write_file(dir_ + "probability", "0")); }
-    uint64_t hits() const { return std::stoull("0" + read_file(dir_ + "hits")); }
+    uint64_t hits() const { return std::stoull(std::string("0").append(read_file(dir_ + "hits"))); }
     // The site failed exactly once since construction.
     void assert_hit_once() const
     {
@@ -230,7 +230,7 @@ int main(int argc, char** argv)
             const std::string name = e.path().filename();
             found.insert(name);
             igt_info("%-13s hits %llu\n", name.c_str(),
-                     std::stoull("0" + read_file(e.path() / "hits")));
+                     std::stoull(std::string("0").append(read_file(e.path() / "hits"))));
         }
         const std::set<std::string> known(site_names.begin(), site_names.end());
         for (const std::string& name : found)

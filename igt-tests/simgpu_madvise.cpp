@@ -96,7 +96,7 @@ std::string describe(const Span& s, uint64_t base)
     static const char* const locs[] = {"default", "system", "device"};
     static const char* const atomics[] = {"default", "device", "global", "cpu"};
     const auto name = [](const char* const* names, size_t n, uint32_t v) {
-        return v < n ? std::string(names[v]) : "?" + std::to_string(v);
+        return v < n ? std::string(names[v]) : std::string("?").append(std::to_string(v));
     };
     const auto off = [&](uint64_t a) {
         char buf[48];
@@ -106,15 +106,15 @@ std::string describe(const Span& s, uint64_t base)
             std::snprintf(buf, sizeof(buf), "-0x%" PRIx64, base - a);
         return std::string(buf);
     };
-    std::string out = "[" + off(s.start) + ", " + off(s.end) + ") loc " +
-                      name(locs, 3, s.attrs.loc) + " device " + std::to_string(s.attrs.device) +
-                      " migration " +
-                      (s.attrs.migration == DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES      ? "all"
-                       : s.attrs.migration == DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES ? "system"
-                                                                                    : "?") +
-                      " atomic " + name(atomics, 4, s.attrs.atomic) + " read_mostly " +
-                      std::to_string(s.attrs.read_mostly);
-    return out;
+    const char* migration = s.attrs.migration == DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES      ? "all"
+                            : s.attrs.migration == DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES ? "system"
+                                                                                         : "?";
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "[%s, %s) loc %s device %u migration %s atomic %s read_mostly %u",
+                  off(s.start).c_str(), off(s.end).c_str(), name(locs, 3, s.attrs.loc).c_str(),
+                  s.attrs.device, migration, name(atomics, 4, s.attrs.atomic).c_str(),
+                  s.attrs.read_mostly);
+    return buf;
 }
 
 std::string describe(const std::vector<Span>& spans, uint64_t base)
@@ -456,7 +456,7 @@ void concurrent_atomics(const Env& env, const ConcurrentSetup& setup)
         cpu.join();
         std::string each;
         for (const double ms : job_ms)
-            each += " " + std::to_string(static_cast<int>(ms));
+            each.append(" ").append(std::to_string(static_cast<int>(ms)));
         igt_info("%zu GPU jobs of %d atomics in %.0f ms (each, ms:%s) against %llu CPU "
                  "rounds of %llu increments\n",
                  job_ms.size(), per_job, gpu_ms, each.c_str(),

@@ -42,6 +42,13 @@ row() { printf '%s\t%s\n' "$1" "$2" >>"$results"; }
 # Host unit tests.
 log "building userspace"
 userspace_build
+# A user's Release (-O3) build must build too, warnings as errors here.
+log "building userspace (Release)"
+if (userspace_build Release); then
+	row pass host/userspace-release-build
+else
+	row fail host/userspace-release-build
+fi
 log "host unit tests"
 junit=$SIMGPU_BUILD/ctest-junit.xml
 ctest --test-dir "$USERSPACE" --output-on-failure --output-junit "$junit" \

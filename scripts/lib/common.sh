@@ -109,20 +109,25 @@ module_build() {
 	return $rc
 }
 
-# userspace_build: configure and build tools/ and igt-tests/ once.
+# userspace_build [TYPE]: configure and build tools/ and igt-tests/ once,
+# warnings as errors, as CMake build type TYPE (default RelWithDebInfo, in
+# build/userspace, the one the guests run; another type builds in
+# build/userspace-TYPE).
 userspace_build() {
-	local dir=$SIMGPU_BUILD/userspace
+	local type=${1:-RelWithDebInfo} dir=$SIMGPU_BUILD/userspace
+	[ "$type" = RelWithDebInfo ] || dir=$SIMGPU_BUILD/userspace-$type
 	mkdir -p "$dir"
-	if [ ! -f "$dir/CMakeCache.txt" ]; then
-		cmake -S "$SIMGPU_TOP" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-			>"$dir/configure.log" 2>&1 ||
+	if ! grep -qx 'SIMGPU_WERROR:BOOL=ON' "$dir/CMakeCache.txt" 2>/dev/null; then
+		cmake -S "$SIMGPU_TOP" -B "$dir" -DCMAKE_BUILD_TYPE="$type" \
+			-DSIMGPU_WERROR=ON >"$dir/configure.log" 2>&1 ||
 			{ cat "$dir/configure.log" >&2; die "cmake configure failed"; }
 	fi
 	if ! cmake --build "$dir" -j "$SIMGPU_JOBS" >"$dir/build.log" 2>&1; then
 		tail -n 40 "$dir/build.log" >&2
-		die "userspace build failed (log: $dir/build.log)"
+		die "userspace build ($type) failed (log: $dir/build.log)"
 	fi
-	USERSPACE=$dir
+	[ "$type" = RelWithDebInfo ] && USERSPACE=$dir
+	return 0
 }
 
 # hmm_tests_build FLAVOR: the kernel's own HMM selftest (hmm-tests), built
