@@ -186,7 +186,8 @@ struct Stats {
             std::string line;
             for (int e = 0; e < max_errno; ++e)
                 if (count[i][e])
-                    line += " " + errno_str(e) + ":" + std::to_string(count[i][e]);
+                    line.append(" ").append(errno_str(e)).append(":").append(
+                        std::to_string(count[i][e]));
             if (!line.empty())
                 std::printf("%s errnos %s%s\n", prefix, iocs[i].name, line.c_str());
         }
@@ -482,22 +483,6 @@ struct JobT {
     void* cpu;        // the job BO's CPU mapping; null: batch in the arena
 };
 
-// Whether the drm_pagemap migrate_to_ram BUG (wait-fence-in-vram) can
-// happen: the kernel's SVM core (svm_core=kernel, the default where it
-// exists) on a device that migrates to VRAM.
-bool migrate_bug_possible(const drm_simgpu_query_device& info)
-{
-    if (!(info.caps & DRM_SIMGPU_CAP_VRAM_MIGRATION))
-        return false;
-    char core[32] = {};
-    const int fd = ::open("/sys/module/simgpu/parameters/svm_core", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return true; // cannot tell: stay clear
-    const ssize_t n = ::read(fd, core, sizeof(core) - 1);
-    ::close(fd);
-    return n <= 0 || std::strncmp(core, "simgpu", 6) != 0;
-}
-
 class Fuzzer {
 public:
     Fuzzer(uint64_t seed, Stats& stats) : rng_(seed), stats_(stats) {}
@@ -665,7 +650,6 @@ private:
     std::byte* none_page_ = nullptr;  // PROT_NONE
     uint64_t fence_seq_ = 1;
     bool clean_ = false; // gen_batch(): no bad commands or addresses
-    bool avoid_migrate_bug_ = false; // see wait_fence_in_vram()
 
     // With @percent chance (always for a clean batch) the good variant.
     bool good(unsigned percent) { return clean_ || rng_.chance(percent); }
@@ -745,7 +729,6 @@ std::string Fuzzer::init()
         return "cannot open " + paths_[0] + ": " + std::strerror(errno);
     if (paths_.size() > 1)
         other_fd_ = ::open(paths_[1].c_str(), O_RDWR | O_CLOEXEC);
-    avoid_migrate_bug_ = migrate_bug_possible(info_) && !config.known_bugs;
     eventfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     memfd_ = ::memfd_create("simgpu-fuzz", MFD_CLOEXEC);
     if (memfd_ < 0 || ::ftruncate(memfd_, static_cast<off_t>(slot_size)) != 0)
@@ -1899,11 +1882,8 @@ void Fuzzer::op_exec()
     uint64_t batch_gpu = 0, fence_gpu = 0;
 
     uint64_t span_start = 0, span_len = 0;
-    if (vm->mirrored && !avoid_migrate_bug_ && rng_.chance(30)) {
+    if (vm->mirrored && rng_.chance(30)) {
         // The batch in mirrored CPU memory, if a writable page is there.
-        // Not on the kernel's SVM core with VRAM: the fence is then read
-        // by WAIT_USER_FENCE's get_user() while the job migrates its chunk
-        // (the wait-fence-in-vram bug).
         const uint64_t a = arena_start() + rng_.below(num_slots * slot_size / job_bo_size) * job_bo_size;
         if (writable(a, job_bo_size)) {
             span_start = a;
@@ -3054,21 +3034,18 @@ void fork_shares_handles()
 // Found by the long run (seed 0x15f0003, subtest mixed, svm-dev on the
 // kernel's SVM core): WAIT_USER_FENCE on a fence in mirrored private
 // memory reads it with get_user(), which faults on the device-private page
-// while GPU faults of the job migrate the same chunk; the CPU fault ends in
-// drm_pagemap_migrate_to_ram() -> __migrate_device_finalize() ->
-// folio_unlock() of a device folio that is not locked: kernel BUG at
+// while GPU faults of the job migrate the same chunk; the CPU fault ended
+// in drm_pagemap_migrate_to_ram() -> __migrate_device_finalize() ->
+// folio_unlock() of a device folio that was not locked: kernel BUG at
 // mm/filemap.c (VM_BUG_ON_FOLIO(!folio_test_locked(folio))), the process
-// left in an oops. Jobs here FILL the 2 MiB around the fence, then SIGNAL
-// it; the CPU waits on it from two threads and prefetches it to VRAM. This
-// has not hit the BUG in 8 s runs yet; the replay of the run that found it
-// does within seconds:
-//   SIMGPU_FUZZ_KNOWN_BUGS=1 SIMGPU_FUZZ_SEED=0x15f0003 SIMGPU_FUZZ_SECONDS=30
-//   simgpu_fuzz --run-subtest mixed
+// left in an oops. The kernel's migrate_vma_collect_pmd() kept a stale
+// fault folio after splitting the device folio (docs/upstream-findings.md;
+// fixed by scripts/kernel/patches/, and reproduced every time by
+// simgpu_svm_migrate/thp-device-folio-split-cpu-fault). Jobs here FILL the
+// 2 MiB around the fence, then SIGNAL it; the CPU waits on it from two
+// threads and prefetches it to VRAM.
 void wait_fence_in_vram()
 {
-    require_known_bugs("svm_core=kernel: kernel BUG in folio_unlock() from "
-                       "__migrate_device_finalize() via drm_pagemap_migrate_to_ram(), a "
-                       "WAIT_USER_FENCE get_user() on mirrored memory the GPU is migrating");
     const int fd = open_device_fd();
     igt_require_f(fd >= 0, "no simgpu device\n");
     drm_simgpu_query_device info{};

@@ -205,10 +205,6 @@ struct Race {
     const Env* env = nullptr;
     Thp thp = Thp::off;
     bool vram = false;
-    // munmap and MADV_DONTNEED take whole slots only (a known bug).
-    bool whole_zaps = false;
-    // mprotect takes whole slots only (a known bug).
-    bool whole_mprotect = false;
     uint64_t seed = 0;
     std::atomic<bool> stop{false};
     // Held by whoever maps memory or leaves a hole in the address space for
@@ -581,7 +577,7 @@ void antagonist_munmap(Race& race, std::mt19937_64& rng)
         s.filled = false;
         return;
     }
-    const auto [off, len] = race.whole_zaps ? std::pair{uint64_t{0}, slot_size} : random_piece(rng);
+    const auto [off, len] = random_piece(rng);
     if (::munmap(s.addr + off, len) != 0) {
         race.fail("munmap(%p, %llu): %s", static_cast<void*>(s.addr + off),
                   static_cast<unsigned long long>(len), std::strerror(errno));
@@ -618,8 +614,7 @@ void antagonist_mprotect(Race& race, std::mt19937_64& rng)
         return;
     }
     const int prot = rng() % 3 == 0 ? PROT_NONE : PROT_READ;
-    const auto [off, len] =
-        race.whole_mprotect ? std::pair{uint64_t{0}, slot_size} : random_piece(rng);
+    const auto [off, len] = random_piece(rng);
     if (::mprotect(s.addr + off, len, prot) != 0) {
         race.fail("mprotect(%p, %llu, %d): %s", static_cast<void*>(s.addr + off),
                   static_cast<unsigned long long>(len), prot, std::strerror(errno));
@@ -636,7 +631,7 @@ void antagonist_dontneed(Race& race, std::mt19937_64& rng)
     const std::lock_guard g(s.mu);
     if (!s.mapped)
         return;
-    const auto [off, len] = race.whole_zaps ? std::pair{uint64_t{0}, slot_size} : random_piece(rng);
+    const auto [off, len] = random_piece(rng);
     if (::madvise(s.addr + off, len, MADV_DONTNEED) != 0) {
         race.fail("madvise(%p, %llu, MADV_DONTNEED): %s", static_cast<void*>(s.addr + off),
                   static_cast<unsigned long long>(len), std::strerror(errno));
@@ -913,33 +908,6 @@ void run_race(const Env& env, unsigned antagonists, bool thp)
     race.vram = env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION);
     race.seed = race_seed();
     const double seconds = run_seconds();
-    // Known bug: on both SVM cores (simgpu's with THP=always), munmap or
-    // MADV_DONTNEED of part of a 2 MiB chunk in VRAM (one device folio) while GPU faults evict it
-    // warns in __zap_vma_range() (a migration entry of an unlocked folio,
-    // leafops.h) and then hits VM_BUG_ON_FOLIO(!folio_test_locked) in
-    // folio_unlock() from __migrate_device_finalize() through
-    // drm_pagemap_migrate_to_ram() (simgpu core: migrate_vma_to_ram()).
-    race.whole_zaps = (antagonists & (a_munmap | a_dontneed)) && race.vram && !known_bugs();
-    if (race.whole_zaps)
-        igt_info("munmap and MADV_DONTNEED of whole slots only: known kernel bug (partial zap "
-                 "of a device folio racing its eviction: VM_BUG_ON_FOLIO in folio_unlock() from "
-                 "__migrate_device_finalize(), both SVM cores); SIMGPU_RACE_KNOWN_BUGS=1 "
-                 "zaps pieces\n");
-
-    // Known bug: on the kernel SVM core with THP=always, mprotect of part
-    // of a 2 MiB chunk in VRAM (one device folio, its PMD split with the
-    // VMA) racing GPU faults: the fault worker's hmm_range_fault() takes
-    // the device page back through drm_pagemap_migrate_to_ram(), which
-    // splits the folio and hits VM_BUG_ON_FOLIO(!folio_test_locked) in
-    // folio_unlock() from __migrate_device_finalize() (CI, seed 901705051).
-    race.whole_mprotect = thp && (antagonists & a_mprotect) && race.vram && kernel_svm() &&
-                          !known_bugs();
-    if (race.whole_mprotect)
-        igt_info("mprotect of whole slots only: known kernel bug (a split device folio: "
-                 "VM_BUG_ON_FOLIO in folio_unlock() from __migrate_device_finalize() via "
-                 "drm_pagemap_migrate_to_ram(), svm_core=kernel); SIMGPU_RACE_KNOWN_BUGS=1 "
-                 "protects pieces\n");
-
     for (int i = 0; i < num_workers * slots_per_worker; ++i) {
         auto s = std::make_unique<Slot>();
         s->addr = map_aligned(slot_size, chunk_2m, rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, race.thp);

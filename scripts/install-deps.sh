@@ -17,7 +17,9 @@ PKGS=(
 	# svm-dev kernel build (linux-source-7.3 comes from trixie-backports
 	# through scripts/kernel/fetch-source.sh)
 	debian-archive-keyring bc bison flex libssl-dev libelf-dev xz-utils
-	rsync python3 perl
+	rsync python3 perl patch
+	# script checks (scripts/test.sh)
+	shellcheck
 	# guest
 	qemu-system-x86 busybox-static cpio
 	# memory pressure beside GPU jobs in the guest (scripts/chaos.sh)

@@ -10,8 +10,11 @@
 #   kasan    svm-dev.config, then kasan.config (generic KASAN) over it
 #
 # Each kernel has its own cache directory, keyed by the source package
-# version, the fragments and this script, so any change to either rebuilds
-# and an unchanged tree is reused.
+# version, the fragments, the patches in patches/ and this script, so any
+# change to one of them rebuilds and an unchanged tree is reused.
+#
+# patches/ holds fixes to 7.3 that simgpu's tests found, applied in order
+# to both kernels (docs/upstream-findings.md says what each fixes).
 #
 # Prints the kernel tree directory (KDIR for module builds; bzImage inside)
 # on stdout as its last line.
@@ -30,7 +33,8 @@ esac
 
 src=$("$here/fetch-source.sh" | tail -n 1)
 read -r srcver tarball <<<"$src"
-key=$( { echo "$srcver"; cat "${fragments[@]}" "$0"; } | sha256sum | cut -c1-12)
+patches=("$here"/patches/*.patch)
+key=$( { echo "$srcver"; cat "${fragments[@]}" "${patches[@]}" "$0"; } | sha256sum | cut -c1-12)
 dir=$cache/kernel-$kernel
 tree=$dir/linux-$srcver-$key
 
@@ -51,6 +55,11 @@ mkdir -p "$tree.tmp"
 log "extracting $tarball ($srcver)"
 tar -C "$tree.tmp" --strip-components=1 -xf "$tarball"
 cd "$tree.tmp"
+
+for p in "${patches[@]}"; do
+	log "applying ${p##*/}"
+	patch -s -p1 --forward <"$p" || { log "${p##*/} does not apply"; exit 1; }
+done
 
 # The DRM helpers simgpu uses have no prompt: only in-tree drivers select
 # them. Give each one so the fragment can turn them on.
