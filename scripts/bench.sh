@@ -26,6 +26,7 @@
 # options.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernel=stock

@@ -20,6 +20,7 @@
 # verified) and stress-ng's metrics are in build/<kernel>/chaos/per-cmd/.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernel=svm-dev

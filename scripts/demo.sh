@@ -12,6 +12,7 @@
 #   scripts/demo.sh [-k stock|svm-dev]      (default stock)
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernel=stock

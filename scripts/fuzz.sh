@@ -22,6 +22,7 @@
 # that repeats the failing subtest in the guest.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernel=svm-dev

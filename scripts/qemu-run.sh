@@ -32,6 +32,7 @@
 # kernel log is clean. Per-command output and status land in DIR/per-cmd/.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernel=stock
@@ -86,7 +87,7 @@ fi
 kernel_resolve "$kernel"
 log "kernel $kernel: $KVER"
 module_build "$kernel"
-userspace_build
+userspace_build RelWithDebInfo
 kernel_built "$kernel" && hmm_tests_build "$kernel"
 
 cat >"$out/env" <<ENV

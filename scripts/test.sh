@@ -9,7 +9,8 @@
 #     the IGT binaries, and on
 #     svm-dev the KUnit suites; a kernel splat or leak in the guest is a
 #     failure
-#   - checkpatch on the kernel sources and the uAPI header
+#   - checkpatch on the kernel sources, the uAPI header and the kernel
+#     patches; shellcheck on the scripts
 #
 #   scripts/test.sh [-k stock|svm-dev|both|kasan]
 #
@@ -18,6 +19,7 @@
 # build of its kernel and a slower guest (README, "Reliability").
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
 kernels="stock svm-dev"
@@ -41,7 +43,7 @@ row() { printf '%s\t%s\n' "$1" "$2" >>"$results"; }
 
 # Host unit tests.
 log "building userspace"
-userspace_build
+userspace_build RelWithDebInfo
 # A user's Release (-O3) build must build too, warnings as errors here.
 log "building userspace (Release)"
 if (userspace_build Release); then
@@ -68,6 +70,7 @@ PY
 # parameters reloads simgpu with them on top of the run's own
 # ($SIMGPU_MODPARAMS, e.g. the SVM core), and with the run's after.
 igt_cmds() {
+	# shellcheck disable=SC2016 # expanded in the guest
 	local t reload='modprobe simgpu $SIMGPU_MODPARAMS'
 	for t in "$USERSPACE"/bin/simgpu_*; do
 		case $(basename "$t") in
@@ -167,6 +170,26 @@ if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse --file \
 else
 	row fail "checkpatch"
 	cat "$SIMGPU_BUILD/checkpatch.log"
+fi
+
+# The kernel patches the 7.3 kernels carry, as they would be sent.
+if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse scripts/kernel/patches/*.patch) \
+	>"$SIMGPU_BUILD/checkpatch-patches.log" 2>&1; then
+	row pass "checkpatch-kernel-patches"
+else
+	row fail "checkpatch-kernel-patches"
+	cat "$SIMGPU_BUILD/checkpatch-patches.log"
+fi
+
+# The scripts, with shellcheck (sourced files followed).
+mapfile -t shsrc < <(cd "$SIMGPU_TOP" && git ls-files -co --exclude-standard \
+	'scripts/*.sh' 'scripts/guest/*' .ci/run)
+if (cd "$SIMGPU_TOP" && shellcheck -x "${shsrc[@]}") \
+	>"$SIMGPU_BUILD/shellcheck.log" 2>&1; then
+	row pass "shellcheck"
+else
+	row fail "shellcheck"
+	cat "$SIMGPU_BUILD/shellcheck.log"
 fi
 
 echo

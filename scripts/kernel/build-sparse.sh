@@ -12,6 +12,7 @@
 # Prints the path of the sparse binary on stdout as its last line.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 dir=$SIMGPU_CACHE/sparse

@@ -9,6 +9,7 @@
 # newest source already in the cache is used.
 set -euo pipefail
 
+# shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 pkg=${SIMGPU_KERNEL_SOURCE:-linux-source-7.3}

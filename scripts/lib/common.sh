@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 #
 # Shared helpers of the simgpu scripts: where things are, how the two
@@ -22,8 +23,9 @@ die() { echo "[simgpu] error: $*" >&2; exit 1; }
 private_apt() {
 	local suite=$1 dir=$SIMGPU_CACHE/apt/$1 mirrors mirror kind
 	shift
-	mirrors=($(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/ 2>/dev/null || true))
+	mapfile -t mirrors < <(grep -rhoE 'https?://[^ ]+/debian/?( |$)' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true)
+	mirrors=("${mirrors[@]% }")
 	mirror=${mirrors[0]:-http://deb.debian.org/debian}
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	: >"$dir/sources.list"
@@ -43,8 +45,8 @@ private_apt() {
 # directory, what a fetch falls back to offline; non-zero when there is none.
 newest_cached() {
 	local last
-	last=$(ls -d "$1"/"$2"*/ 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$last" ] || return 1
+	last=$(printf '%s\n' "$1"/"$2"*/ | sort -V | tail -n 1)
+	[ -d "$last" ] || return 1
 	last=$(basename "$last")
 	echo "${last#"$2"}"
 }
@@ -52,7 +54,6 @@ newest_cached() {
 # The stock lane: Debian bookworm's 6.12 LTS, through its meta-packages,
 # so the newest 6.12 the machine's apt sources offer is the one installed.
 STOCK_IMAGE_META=linux-image-6.12-amd64
-STOCK_HEADERS_META=linux-headers-6.12-amd64
 
 # kernel_built FLAVOR: whether FLAVOR is a kernel the project builds (7.3:
 # svm-dev, and kasan, svm-dev with KASAN), which carries test_hmm, the
