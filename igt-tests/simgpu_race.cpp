@@ -1108,17 +1108,18 @@ void race_subtest(const Env& env, const Section& s, bool thp)
                 antagonists |= 1u << a;
         igt_info("SIMGPU_RACE_ANTAGONISTS=%s\n", only);
     }
-    // Known bug: on the kernel SVM core with THP=always, a CPU fault or an
-    // eviction (PREFETCH, GPU fault) on a 2 MiB device folio mapped by a
-    // PMD can find it freed: VM_BUG_ON_PAGE(page_ref_count(page) == 0) in
-    // do_huge_pmd_device_private(); every antagonist at once (even without
-    // fork and mremap) hits it within a minute.
+    // Known bug: on the kernel SVM core with THP=always, a CPU fault, an
+    // eviction (PREFETCH, GPU fault) or a fork on a 2 MiB device folio
+    // mapped by a PMD can find it freed: VM_BUG_ON_PAGE(page_ref_count(page)
+    // == 0) in do_huge_pmd_device_private(), or VM_BUG_ON_FOLIO on the
+    // refcount in copy_huge_pmd() (seed 1, with the migrate_device.c fix);
+    // every antagonist at once hits it within a minute.
     igt_require_f(!(thp && antagonists == a_all && kernel_svm() &&
                     env.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION) && !known_bugs()),
                   "known kernel bug: with THP=always every antagonist at once hits "
                   "VM_BUG_ON_PAGE(page_ref_count == 0) in do_huge_pmd_device_private() "
-                  "on svm_core=kernel (from a CPU fault and from drm_gpusvm_range_evict() "
-                  "in PREFETCH); SIMGPU_RACE_KNOWN_BUGS=1 runs it");
+                  "or copy_huge_pmd() on svm_core=kernel (a PMD mapping a freed device "
+                  "folio); SIMGPU_RACE_KNOWN_BUGS=1 runs it");
     // Known bug: on the kernel SVM core with THP=always, after fork raced
     // GPU jobs on device folios, the check after the race (a CPU fill and
     // a GPU job on a slot) hung for minutes with no kernel report, once in
