@@ -52,7 +52,9 @@
  * one mechanism keeps recovery in one place. A failed job (timeout,
  * unresolved fault, bad command) ends with its error, recorded in the
  * queue state; the queue goes on with its next job, and no other queue or
- * VM is affected.
+ * VM is affected. A job with status fences (DRM_SIMGPU_SYNC_FLAG_STATUS)
+ * first writes them with its error (the engine's job_fail()), with a job
+ * timeout of its own, so each job's outcome reaches userspace.
  *
  * GPU page faults: a job of a fault-mode VM whose access faults stalls its
  * queue; the engine queues the fault on the device and runs other queues.
