@@ -1541,8 +1541,9 @@ int main(int argc, char** argv)
         auto done = Syncobj::create(env->dev);
         igt_assert_ok(done);
         // Bit 1 is DRM_SIMGPU_SYNC_FLAG_EVENTFD (the exec-user-fence-eventfd-*
-        // subtests).
-        for (const uint32_t flags : {4u, 5u, 0x80000001u}) {
+        // subtests), bit 2 DRM_SIMGPU_SYNC_FLAG_STATUS (exec-status-fence-*;
+        // alone it lacks SIGNAL).
+        for (const uint32_t flags : {4u, 8u, 9u, 0x80000001u}) {
             auto sync = simgpu::syncobj_out(done.value().handle());
             sync.flags = flags;
             s.assert_sync_fails(*env, sync, EINVAL);

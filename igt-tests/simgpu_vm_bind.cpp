@@ -1043,8 +1043,9 @@ int main(int argc, char** argv)
                 x.type = type;
                 s.sync_fails(x, EINVAL);
             }
-            // 2 is DRM_SIMGPU_SYNC_FLAG_EVENTFD (simgpu_exec_basic).
-            for (const uint32_t flags : {4u, 0x80000000u}) {
+            // 2 is DRM_SIMGPU_SYNC_FLAG_EVENTFD (simgpu_exec_basic); 4,
+            // DRM_SIMGPU_SYNC_FLAG_STATUS, is EXEC's only.
+            for (const uint32_t flags : {4u, 8u, 0x80000000u}) {
                 auto x = base;
                 x.flags |= flags;
                 s.sync_fails(x, EINVAL);

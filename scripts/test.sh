@@ -172,9 +172,16 @@ else
 	cat "$SIMGPU_BUILD/checkpatch.log"
 fi
 
-# The kernel patches the 7.3 kernels carry, as they would be sent.
-if (cd "$SIMGPU_TOP" && perl "$cp" --no-tree --terse scripts/kernel/patches/*.patch) \
-	>"$SIMGPU_BUILD/checkpatch-patches.log" 2>&1; then
+# The kernel patches the 7.3 kernels carry, as they would be sent (on
+# stdin: given as scripts/..., checkpatch takes a patch for a source file).
+kpatches_ok() {
+	local p
+	for p in "$SIMGPU_TOP"/scripts/kernel/patches/*.patch; do
+		echo "${p##*/}:"
+		perl "$cp" --no-tree --terse - <"$p" || return 1
+	done
+}
+if kpatches_ok >"$SIMGPU_BUILD/checkpatch-patches.log" 2>&1; then
 	row pass "checkpatch-kernel-patches"
 else
 	row fail "checkpatch-kernel-patches"
