@@ -451,6 +451,48 @@ int main(int argc, char** argv)
                     (half + 64 * KiB) / 4);
     });
 
+    t.subtest("thp-device-folio-split-zapped-fault-page", [&] {
+        // The page a CPU fault on a split-PMD device folio waits on is
+        // zapped by another thread before the fault splits the folio: 7.3's
+        // migrate_vma_split_folio() split at the head and then took a
+        // reference on the fault page's new folio, which the split had
+        // freed (VM_BUG_ON_FOLIO in folio_get(); fixed by
+        // scripts/kernel/patches/0002-*). The simgpu core holds the fault
+        // in its timeslice wait, so the zap lands in that window every
+        // time; the kernel core retries the fault instead, a race.
+        igt_require_f(read_param("svm_device_thp").value_or("N") == "Y",
+                      "svm_device_thp is off");
+        const auto old_slice = read_param("svm_timeslice_ms");
+        igt_require_f(old_slice.has_value(), "no svm_timeslice_ms parameter");
+        const ParamRestorer restore("svm_timeslice_ms", *old_slice);
+        igt_assert(write_param("svm_timeslice_ms", "1000"));
+        SvmGpu gpu;
+        start_gpu(gpu, *env);
+        Area a(chunk_2m, Thp::on);
+        fill_words(a.data(), chunk_2m, 12);
+        igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
+                      "the kernel did not back the 2 MiB area with a THP");
+        const auto c0 = svm_counters();
+        gpu_add(gpu, a.data(), chunk_2m, 121);
+        igt_assert_eq(delta(c0, svm_counters(), "migrate_to_vram_thp"), 1u);
+        constexpr uint64_t half = chunk_2m / 2, victim = 16 * page_size;
+        igt_assert_eq(::mprotect(a.at(half), half, PROT_READ), 0);
+        std::thread zapper([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            ::madvise(a.at(victim), page_size, MADV_DONTNEED);
+        });
+        // Faults inside the timeslice on the simgpu core; by the time the
+        // folio splits, the zapper has discarded the page.
+        const uint32_t got = reinterpret_cast<volatile uint32_t*>(a.at(victim))[3];
+        zapper.join();
+        igt_assert_f(got == 0 || got == expected_word(12, std::array{121u}, victim / 4 + 3),
+                     "the zapped page read 0x%x", got);
+        igt_assert_eq(reinterpret_cast<volatile uint32_t*>(a.at(victim))[3], 0u);
+        check_added(a.data(), victim, 12, {121}, "the lower VMA below the zapped page");
+        check_added(a.at(victim + page_size), chunk_2m - victim - page_size, 12, {121},
+                    "the rest of the folio", (victim + page_size) / 4);
+    });
+
     t.subtest("straddle-vmas", [&] {
         // One 2 MiB-aligned block split into three VMAs: read-write,
         // read-write-exec, read-only. One job adds over the first two and
