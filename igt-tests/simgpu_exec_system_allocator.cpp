@@ -2023,6 +2023,31 @@ int main(int argc, char** argv)
         assert_works(s.q);
     });
 
+    t.subtest("mirror-whole-va", [&] {
+        // The header's way to mirror everything: one MAP of
+        // [0, 1 << va_bits). Heap and stack are the GPU's; an address
+        // above the CPU's user addresses faults like an unmapped one.
+        auto vm = Vm::create(env->dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+        igt_assert_ok(vm);
+        igt_require_f(env->has_cap(DRM_SIMGPU_CAP_CPU_ADDR_MIRROR), "no CPU address mirror");
+        igt_assert_ok(vm.value().mirror(0, uint64_t{1} << env->info.va_bits));
+        const ExecQueue q = make_queue(*env, vm.value());
+        Malloc heap(64, true);
+        alignas(8) volatile uint64_t on_stack = 0;
+        BatchBuilder b;
+        b.store_qw(va(heap.data()), 0x4ea9).store_qw(va(const_cast<uint64_t*>(&on_stack)), 0x57ac)
+            .batch_end();
+        run_ok(q, b);
+        igt_assert_eq(heap.as<uint64_t>()[0], 0x4ea9u);
+        igt_assert_eq(static_cast<uint64_t>(on_stack), 0x57acu);
+        const uint64_t above = (uint64_t{1} << 47) + 0x1000;
+        igt_require_f(above < (uint64_t{1} << env->info.va_bits), "va_bits %u", env->info.va_bits);
+        BatchBuilder c;
+        c.store_qw(above, 1).batch_end();
+        run_fault(q, c, above);
+        assert_works(q);
+    });
+
     t.subtest("invalid-fault-status-fence", [&] {
         // A job that faults on a hole writes its status fence in mirrored
         // memory the GPU never touched (the write faults it in); a status

@@ -329,15 +329,19 @@ struct drm_simgpu_vm_destroy {
  * mirror around it into one mapping, as if it had never been cut (GPU
  * mappings of 2 MiB never cross the edge of a mirror mapping). One VM mirrors
  * one process: the first mirror MAP binds the VM to the caller's address
- * space.
+ * space. A process mirrors its whole address space with one MAP of
+ * [0, 1 << &drm_simgpu_query_device.va_bits): the GPU VA covers the CPU's
+ * user addresses, and a GPU access above them faults as on an address the
+ * process has not mapped.
  *
  * Placement: on a device with DRM_SIMGPU_CAP_VRAM_MIGRATION, a GPU fault on
  * anonymous private memory (malloc, stack, MAP_PRIVATE|MAP_ANONYMOUS)
  * migrates the chunk around the address (2 MiB, 64 KiB or 4 KiB, as the
  * CPU mapping allows) to the device's VRAM, zero-filling pages the process
  * never touched; pages that cannot move (pinned, or locked by a concurrent
- * migration) stay in system memory and are mapped there. File-backed and shared mappings always stay in
- * system memory. A CPU access to a page in VRAM migrates its whole chunk
+ * migration) stay in system memory and are mapped there. File-backed and
+ * shared mappings always stay in system memory; the mapping decides, so
+ * the pages a MAP_PRIVATE file mapping copied on write stay there too. A CPU access to a page in VRAM migrates its whole chunk
  * back to system memory; the GPU faults it in again on its next access.
  * A chunk the CPU took back from VRAM three times is shared too closely to
  * be worth moving: GPU faults map it in system memory from then on, until
@@ -918,7 +922,9 @@ struct drm_simgpu_vm_query_range {
  * VRAM are always mapped in place. With a single device the two are the
  * same.
  *
- * ATOMIC: how a GPU atomic (DRM_SIMGPU_OP_ATOMIC) is served.
+ * ATOMIC: how a GPU atomic is served: every atomic access of the GPU, the
+ * ATOMIC command's (DRM_SIMGPU_OP_ATOMIC) and the built-in kernels' (the
+ * increments of DRM_SIMGPU_KERNEL_HISTOGRAM) alike.
  * ATOMIC_DEFAULT: in place, wherever the page is (the simulated link to
  * system memory is coherent). ATOMIC_DEVICE: the page must be in VRAM or
  * held exclusive by the device: an atomic fault migrates anonymous memory
