@@ -358,6 +358,18 @@ void status_fence_test(const Env& env, uint32_t vm_flags)
     igt_assert_eq(st.error, -EILSEQ);
 }
 
+// @test on a VM without fault mode, then on a fault-mode VM where the
+// device has them.
+void on_both_vm_kinds(const Env& env, void (*test)(const Env&, uint32_t))
+{
+    igt_info("dma-fence VM\n");
+    test(env, 0);
+    if (env.fault_mode()) {
+        igt_info("fault-mode VM\n");
+        test(env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    }
+}
+
 // A minimal valid EXEC, with every field for the bad-field subtests to break.
 struct ExecSetup {
     Vm vm;
@@ -1220,32 +1232,11 @@ int main(int argc, char** argv)
         igt_assert_eq(fences.as<uint64_t>()[2], 0u);
     });
 
-    t.subtest("exec-user-fence-eventfd", [&] {
-        igt_info("dma-fence VM\n");
-        eventfd_exec_test(*env, 0);
-        if (env->fault_mode()) {
-            igt_info("fault-mode VM\n");
-            eventfd_exec_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-        }
-    });
+    t.subtest("exec-user-fence-eventfd", [&] { on_both_vm_kinds(*env, eventfd_exec_test); });
 
-    t.subtest("exec-user-fence-eventfd-failed-job", [&] {
-        igt_info("dma-fence VM\n");
-        eventfd_failed_job_test(*env, 0);
-        if (env->fault_mode()) {
-            igt_info("fault-mode VM\n");
-            eventfd_failed_job_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-        }
-    });
+    t.subtest("exec-user-fence-eventfd-failed-job", [&] { on_both_vm_kinds(*env, eventfd_failed_job_test); });
 
-    t.subtest("exec-status-fence", [&] {
-        igt_info("dma-fence VM\n");
-        status_fence_test(*env, 0);
-        if (env->fault_mode()) {
-            igt_info("fault-mode VM\n");
-            status_fence_test(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-        }
-    });
+    t.subtest("exec-status-fence", [&] { on_both_vm_kinds(*env, status_fence_test); });
 
     t.subtest("exec-status-fence-timeout", [&] {
         // A job that times out writes its status fence with -ETIMEDOUT

@@ -202,6 +202,21 @@ void thp_round_trip(SvmGpu& gpu, uint32_t dev_id, uint32_t seed, uint32_t inc, b
     check_added(a.data(), chunk_2m, seed, {inc}, "the THP back in system memory");
 }
 
+// thp-device-folio-split-*: @a (a THP-backed 2 MiB) filled from @seed, sent
+// to VRAM as one device folio by a GPU job adding @inc, then its upper half
+// made read-only, which splits its PMD into PTEs with the VMA.
+void split_device_folio(SvmGpu& gpu, uint32_t dev_id, const Area& a, uint32_t seed, uint32_t inc)
+{
+    fill_words(a.data(), chunk_2m, seed);
+    igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
+                  "the kernel did not back the 2 MiB area with a THP");
+    const auto c0 = svm_counters();
+    gpu_add(gpu, a.data(), chunk_2m, inc);
+    igt_assert_eq(delta(c0, svm_counters(), "migrate_to_vram_thp"), 1u);
+    assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "the THP after the GPU job");
+    igt_assert_eq(::mprotect(a.at(chunk_2m / 2), chunk_2m / 2, PROT_READ), 0);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -429,15 +444,8 @@ int main(int argc, char** argv)
         SvmGpu gpu;
         start_gpu(gpu, *env);
         Area a(chunk_2m, Thp::on);
-        fill_words(a.data(), chunk_2m, 10);
-        igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
-                      "the kernel did not back the 2 MiB area with a THP");
-        const auto c0 = svm_counters();
-        gpu_add(gpu, a.data(), chunk_2m, 101);
-        igt_assert_eq(delta(c0, svm_counters(), "migrate_to_vram_thp"), 1u);
-        assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "the THP after the GPU job");
+        split_device_folio(gpu, dev_id, a, 10, 101);
         constexpr uint64_t half = chunk_2m / 2;
-        igt_assert_eq(::mprotect(a.at(half), half, PROT_READ), 0);
         const uint64_t word = 16 * page_size / 4 + 3;
         igt_assert_eq(reinterpret_cast<volatile uint32_t*>(a.data())[word],
                       expected_word(10, std::array{101u}, word));
@@ -469,14 +477,8 @@ int main(int argc, char** argv)
         SvmGpu gpu;
         start_gpu(gpu, *env);
         Area a(chunk_2m, Thp::on);
-        fill_words(a.data(), chunk_2m, 12);
-        igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
-                      "the kernel did not back the 2 MiB area with a THP");
-        const auto c0 = svm_counters();
-        gpu_add(gpu, a.data(), chunk_2m, 121);
-        igt_assert_eq(delta(c0, svm_counters(), "migrate_to_vram_thp"), 1u);
-        constexpr uint64_t half = chunk_2m / 2, victim = 16 * page_size;
-        igt_assert_eq(::mprotect(a.at(half), half, PROT_READ), 0);
+        split_device_folio(gpu, dev_id, a, 12, 121);
+        constexpr uint64_t victim = 16 * page_size;
         std::thread zapper([&] {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             ::madvise(a.at(victim), page_size, MADV_DONTNEED);
