@@ -14,8 +14,8 @@
 #include <drm/drm_vma_manager.h>
 
 #include "simgpu_bo.h"
-#include "simgpu_drv.h"
 #include "simgpu_dmem.h"
+#include "simgpu_drv.h"
 #include "simgpu_engine.h"
 #include "simgpu_inject.h"
 #include "simgpu_vm.h"
@@ -436,14 +436,14 @@ static const struct drm_gem_object_funcs simgpu_bo_funcs = {
 };
 
 /**
- * simgpu_gem_create_ioctl() - DRM_IOCTL_SIMGPU_GEM_CREATE
+ * simgpu_bo_create_ioctl() - DRM_IOCTL_SIMGPU_GEM_CREATE
  * @drm: the device
  * @data: &struct drm_simgpu_gem_create
  * @file: the caller
  *
  * Return: 0 or a negative errno as documented in the uAPI header.
  */
-int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
+int simgpu_bo_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file)
 {
 	struct simgpu_device *sdev = to_simgpu_device(drm);
@@ -502,14 +502,14 @@ err_put:
 }
 
 /**
- * simgpu_gem_mmap_offset_ioctl() - DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET
+ * simgpu_bo_mmap_offset_ioctl() - DRM_IOCTL_SIMGPU_GEM_MMAP_OFFSET
  * @drm: the device
  * @data: &struct drm_simgpu_gem_mmap_offset
  * @file: the caller
  *
  * Return: 0 or a negative errno as documented in the uAPI header.
  */
-int simgpu_gem_mmap_offset_ioctl(struct drm_device *drm, void *data,
+int simgpu_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
 				 struct drm_file *file)
 {
 	struct drm_simgpu_gem_mmap_offset *args = data;

@@ -44,9 +44,9 @@ bool simgpu_bo_lru_oldest(struct simgpu_device *sdev, unsigned long *at);
 int simgpu_bo_evict_one(struct simgpu_device *sdev, struct simgpu_vm *held,
 			unsigned long min_age);
 
-int simgpu_gem_create_ioctl(struct drm_device *drm, void *data,
+int simgpu_bo_create_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);
-int simgpu_gem_mmap_offset_ioctl(struct drm_device *drm, void *data,
+int simgpu_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
 				 struct drm_file *file);
 
 #endif /* _SIMGPU_BO_H_ */

@@ -11,9 +11,10 @@
 #include <drm/drm_debugfs.h>
 #include <drm/drm_file.h>
 
+#include "simgpu_debugfs.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
-#include "simgpu_exec.h"
+#include "simgpu_exec_queue.h"
 #include "simgpu_vm.h"
 
 /**

@@ -11,9 +11,12 @@
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
+#include "simgpu_device.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
-#include "simgpu_exec.h"
+#include "simgpu_exec_queue.h"
+#include "simgpu_fault.h"
+#include "simgpu_locking.h"
 
 /**
  * DOC: Overview
@@ -194,7 +197,7 @@ static int simgpu_probe(struct platform_device *pdev)
 	err = simgpu_dmem_init(sdev);
 	if (err)
 		return err;
-	simgpu_lockdep_prime(sdev);
+	simgpu_locking_prime(sdev);
 	WRITE_ONCE(simgpu_devs[sdev->id], sdev);
 
 	platform_set_drvdata(pdev, sdev);

@@ -16,11 +16,12 @@
 
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_bo.h"
-#include "simgpu_inject.h"
-#include "simgpu_svm_backend.h"
+#include "simgpu_device.h"
 #include "simgpu_dmem.h"
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
+#include "simgpu_inject.h"
+#include "simgpu_svm_backend.h"
 
 /**
  * DOC: Overview

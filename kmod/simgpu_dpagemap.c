@@ -14,11 +14,12 @@
 #include <drm/drm_pagemap.h>
 #include <drm/drm_pagemap_util.h>
 
+#include "simgpu_device.h"
 #include "simgpu_dmem.h"
 #include "simgpu_dpagemap.h"
 #include "simgpu_drv.h"
-#include "simgpu_inject.h"
 #include "simgpu_engine.h"
+#include "simgpu_inject.h"
 #include "simgpu_svm.h"
 
 /**

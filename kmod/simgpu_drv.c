@@ -17,11 +17,18 @@
 #include <drm/drm_ioctl.h>
 
 #include "simgpu_bo.h"
+#include "simgpu_debugfs.h"
+#include "simgpu_device.h"
 #include "simgpu_drv.h"
 #include "simgpu_exec.h"
+#include "simgpu_exec_queue.h"
 #include "simgpu_inject.h"
+#include "simgpu_madvise.h"
+#include "simgpu_params.h"
+#include "simgpu_query.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
+#include "simgpu_vm_bind.h"
 
 /**
  * DOC: Overview
@@ -42,7 +49,7 @@
  * module init, before any device exists, and are read-only afterwards.
  * The few writable ones (job_timeout_ms, the svm_* policy knobs) are
  * written under the module's parameter lock by sysfs and read with
- * READ_ONCE() where they are used; simgpu_param_set_uint() checks a new
+ * READ_ONCE() where they are used; simgpu_params_set_uint() checks a new
  * value before it is stored.
  *
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
@@ -85,241 +92,6 @@ MODULE_PARM_DESC(svm_core, "SVM core: " SVM_CORES);
 
 static struct simgpu_params simgpu_params;
 
-/**
- * simgpu_svm_backend_lookup() - the SVM backend the svm_core parameter names
- * @name: "simgpu" or "kernel" (a trailing newline allowed, as sysfs gives)
- *
- * Return: the backend's table; NULL, after logging why, for an unknown
- * name or "kernel" on a kernel without drm_gpusvm.
- */
-const struct simgpu_svm_backend *simgpu_svm_backend_lookup(const char *name)
-{
-	if (sysfs_streq(name, "simgpu"))
-		return &simgpu_svm_backend_simgpu;
-	if (!sysfs_streq(name, "kernel")) {
-		pr_err(SIMGPU_DRIVER_NAME ": svm_core=\"%s\" is neither \"kernel\" nor \"simgpu\"\n",
-		       name);
-		return NULL;
-	}
-#if IS_ENABLED(CONFIG_DRM_GPUSVM)
-	return &simgpu_svm_backend_kernel;
-#else
-	pr_err(SIMGPU_DRIVER_NAME ": svm_core=kernel needs a kernel with drm_gpusvm (CONFIG_DRM_GPUSVM, 6.15 and later); use svm_core=simgpu\n");
-	return NULL;
-#endif
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_svm_backend_lookup);
-
-static int check_range(const char *name, unsigned int val,
-		       unsigned int min, unsigned int max)
-{
-	if (val >= min && val <= max)
-		return 0;
-	pr_err(SIMGPU_DRIVER_NAME ": %s=%u out of range [%u, %u]\n",
-	       name, val, min, max);
-	return -EINVAL;
-}
-
-/**
- * simgpu_params_check() - validate a device shape
- * @p: the parameters
- *
- * Return: 0 when every parameter is within its documented range (VRAM
- * in whole 2 MiB chunks), else
- * -EINVAL after logging which parameter is wrong.
- */
-int simgpu_params_check(const struct simgpu_params *p)
-{
-	if (p->vram_mb % 2) {
-		pr_err(SIMGPU_DRIVER_NAME ": vram_size=%u is not a multiple of 2\n",
-		       p->vram_mb);
-		return -EINVAL;
-	}
-	return check_range("num_devices", p->num_devices,
-			   1, SIMGPU_MAX_DEVICES) ?:
-	       check_range("vram_size", p->vram_mb, 2, SIMGPU_MAX_VRAM_MB) ?:
-	       check_range("num_compute_engines", p->num_compute_engines,
-			   1, SIMGPU_MAX_ENGINES) ?:
-	       check_range("num_copy_engines", p->num_copy_engines,
-			   1, SIMGPU_MAX_ENGINES);
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_params_check);
-
-/**
- * simgpu_param_check_timeslice() - validate the svm_timeslice_ms parameter
- * @ms: the value
- *
- * A CPU fault on memory a GPU fault just took waits out the timeslice:
- * it must stay short.
- *
- * Return: 0 when @ms is at most %SIMGPU_MAX_TIMESLICE_MS, else -EINVAL
- * after logging the range.
- */
-int simgpu_param_check_timeslice(unsigned int ms)
-{
-	return check_range("svm_timeslice_ms", ms, 0, SIMGPU_MAX_TIMESLICE_MS);
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_timeslice);
-
-/**
- * simgpu_param_check_job_timeout() - validate the job_timeout_ms parameter
- * @ms: the value
- *
- * Return: 0 when @ms is within [%SIMGPU_MIN_JOB_TIMEOUT_MS,
- * %SIMGPU_MAX_JOB_TIMEOUT_MS] (0 would time out every job), else -EINVAL
- * after logging the range.
- */
-int simgpu_param_check_job_timeout(unsigned int ms)
-{
-	return check_range("job_timeout_ms", ms, SIMGPU_MIN_JOB_TIMEOUT_MS,
-			   SIMGPU_MAX_JOB_TIMEOUT_MS);
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_job_timeout);
-
-/**
- * simgpu_param_check_notifier_size() - validate the notifier_size parameter
- * @mb: the value, in MiB
- *
- * Both SVM cores align the notifier windows to their size, and a window
- * must hold the largest range, 2 MiB.
- *
- * Return: 0 when @mb is a power of two within [%SIMGPU_MIN_NOTIFIER_MB,
- * %SIMGPU_MAX_NOTIFIER_MB], else -EINVAL after logging why.
- */
-int simgpu_param_check_notifier_size(unsigned int mb)
-{
-	int err = check_range("notifier_size", mb, SIMGPU_MIN_NOTIFIER_MB,
-			      SIMGPU_MAX_NOTIFIER_MB);
-
-	if (!err && !is_power_of_2(mb)) {
-		pr_err(SIMGPU_DRIVER_NAME ": notifier_size=%u is not a power of two\n",
-		       mb);
-		err = -EINVAL;
-	}
-	return err;
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_check_notifier_size);
-
-/**
- * simgpu_param_set_uint() - set an unsigned int module parameter, checked
- * @val: the value given at load or written to sysfs; a trailing newline
- *	is allowed
- * @kp: the parameter; @kp->arg points to its unsigned int
- * @check: the parameter's validation, 0 for a value it accepts, else
- *	-EINVAL after logging why
- *
- * For the set callback of a parameter's &struct kernel_param_ops, so a
- * bad value fails the module load or the sysfs write.
- *
- * Return: 0 with the parameter set, or -EINVAL with it unchanged when
- * @val is not a 32-bit unsigned number or @check refuses it.
- */
-int simgpu_param_set_uint(const char *val, const struct kernel_param *kp,
-			  int (*check)(unsigned int val))
-{
-	unsigned int v;
-	int err;
-
-	if (kstrtouint(val, 0, &v)) {
-		pr_err(SIMGPU_DRIVER_NAME ": %s=\"%.*s\" is not a 32-bit unsigned number\n",
-		       kp->name, (int)strcspn(val, "\n"), val);
-		return -EINVAL;
-	}
-	err = check(v);
-	if (err)
-		return err;
-	/* Readers take it with READ_ONCE(), without the parameter lock. */
-	WRITE_ONCE(*(unsigned int *)kp->arg, v);
-	return 0;
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_param_set_uint);
-
-/**
- * simgpu_parse_link_groups() - parse the link_groups parameter
- * @s: groups separated by ';', each two or more device indices separated
- *	by ','; "" for none
- * @num_devices: devices that exist
- * @groups: receives per device its group number (1 ..), 0 for none;
- *	%SIMGPU_MAX_DEVICES entries
- *
- * Return: 0, or -EINVAL for a syntax error, a device index out of range,
- * a device in two groups or a group of one.
- */
-int simgpu_parse_link_groups(const char *s, unsigned int num_devices,
-			     u8 *groups)
-{
-	unsigned int group = 1, members = 0, dev;
-
-	memset(groups, 0, SIMGPU_MAX_DEVICES);
-	if (!*s || !strcmp(s, "\n"))
-		return 0;
-	for (;;) {
-		if (!isdigit(*s))
-			return -EINVAL;
-		for (dev = 0; isdigit(*s); s++) {
-			dev = dev * 10 + (*s - '0');
-			if (dev >= num_devices)
-				return -EINVAL;
-		}
-		if (groups[dev])
-			return -EINVAL;
-		groups[dev] = group;
-		members++;
-		if (*s == ',') {
-			s++;
-			continue;
-		}
-		if (members < 2)
-			return -EINVAL;
-		if (!*s || !strcmp(s, "\n"))
-			return 0;
-		if (*s != ';')
-			return -EINVAL;
-		s++;
-		group++;
-		members = 0;
-	}
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_parse_link_groups);
-
-/**
- * simgpu_num_engines() - engines of one device, all classes
- * @p: the parameters
- *
- * Return: the number of engines.
- */
-unsigned int simgpu_num_engines(const struct simgpu_params *p)
-{
-	return p->num_compute_engines + p->num_copy_engines;
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_num_engines);
-
-/**
- * simgpu_engine_info() - describe engine @idx of a device
- * @p: the parameters
- * @idx: engine index: compute engines first, then copy engines
- * @info: filled with class and instance; pad and reserved are zeroed
- *
- * Return: 0, or -EINVAL when @idx is not an engine of the device.
- */
-int simgpu_engine_info(const struct simgpu_params *p, unsigned int idx,
-		       struct drm_simgpu_engine_info *info)
-{
-	if (idx >= simgpu_num_engines(p))
-		return -EINVAL;
-
-	memset(info, 0, sizeof(*info));
-	if (idx < p->num_compute_engines) {
-		info->engine_class = DRM_SIMGPU_ENGINE_CLASS_COMPUTE;
-		info->instance = idx;
-	} else {
-		info->engine_class = DRM_SIMGPU_ENGINE_CLASS_COPY;
-		info->instance = idx - p->num_compute_engines;
-	}
-	return 0;
-}
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_engine_info);
-
 static int simgpu_open(struct drm_device *drm, struct drm_file *file)
 {
 	struct simgpu_file *sfile = kzalloc(sizeof(*sfile), GFP_KERNEL);
@@ -336,16 +108,16 @@ static int simgpu_open(struct drm_device *drm, struct drm_file *file)
 static void simgpu_postclose(struct drm_device *drm, struct drm_file *file)
 {
 	/* Queues first: they hold references to VMs. */
-	simgpu_file_queues_fini(file);
-	simgpu_file_vms_fini(file);
+	simgpu_exec_queue_file_fini(file);
+	simgpu_vm_file_fini(file);
 	kfree(file->driver_priv);
 }
 
 static const struct drm_ioctl_desc simgpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SIMGPU_QUERY, simgpu_query_ioctl, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_CREATE, simgpu_gem_create_ioctl,
+	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_CREATE, simgpu_bo_create_ioctl,
 			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_MMAP_OFFSET, simgpu_gem_mmap_offset_ioctl,
+	DRM_IOCTL_DEF_DRV(SIMGPU_GEM_MMAP_OFFSET, simgpu_bo_mmap_offset_ioctl,
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SIMGPU_VM_CREATE, simgpu_vm_create_ioctl,
 			  DRM_RENDER_ALLOW),
@@ -360,13 +132,13 @@ static const struct drm_ioctl_desc simgpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC_QUEUE_STATE,
 			  simgpu_exec_queue_state_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SIMGPU_EXEC, simgpu_exec_ioctl, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SIMGPU_WAIT_USER_FENCE, simgpu_wait_user_fence_ioctl,
+	DRM_IOCTL_DEF_DRV(SIMGPU_WAIT_USER_FENCE, simgpu_exec_wait_user_fence_ioctl,
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SIMGPU_VM_QUERY_RANGE, simgpu_vm_query_range_ioctl,
 			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SIMGPU_VM_MADVISE, simgpu_vm_madvise_ioctl,
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_MADVISE, simgpu_madvise_ioctl,
 			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SIMGPU_VM_QUERY_ATTRS, simgpu_vm_query_attrs_ioctl,
+	DRM_IOCTL_DEF_DRV(SIMGPU_VM_QUERY_ATTRS, simgpu_madvise_query_attrs_ioctl,
 			  DRM_RENDER_ALLOW),
 };
 
@@ -400,14 +172,14 @@ static int __init simgpu_init(void)
 	err = simgpu_params_check(&simgpu_params);
 	if (err)
 		return err;
-	err = simgpu_parse_link_groups(link_groups, num_devices,
+	err = simgpu_params_parse_link_groups(link_groups, num_devices,
 				       simgpu_params.link_group);
 	if (err) {
 		pr_err(SIMGPU_DRIVER_NAME ": link_groups=\"%s\" is not a list of groups of two or more of the %u devices\n",
 		       link_groups, num_devices);
 		return err;
 	}
-	simgpu_params.svm = simgpu_svm_backend_lookup(svm_core);
+	simgpu_params.svm = simgpu_params_svm_backend(svm_core);
 	if (!simgpu_params.svm)
 		return -EINVAL;
 	pr_info(SIMGPU_DRIVER_NAME ": SVM core: %s\n", simgpu_params.svm->name);

@@ -19,6 +19,7 @@
 #include "simgpu_compat.h"
 
 #include "simgpu_dmem.h"
+#include "simgpu_params.h"
 #include "simgpu_svm.h"
 #include "simgpu_vram.h"
 
@@ -28,7 +29,6 @@ struct simgpu_svm_backend;
 #define SIMGPU_DRIVER_NAME	"simgpu"
 #define SIMGPU_VA_BITS		48
 
-#define SIMGPU_MAX_DEVICES	8
 #define SIMGPU_MAX_ENGINES	8	/* per class */
 #define SIMGPU_MAX_VRAM_MB	4096
 
@@ -53,28 +53,6 @@ struct simgpu_svm_backend;
 #else
 #define SIMGPU_EXPORT_FOR_KUNIT(sym)
 #endif
-
-/**
- * struct simgpu_params - the shape of every simulated device
- * @num_devices: devices created at module load
- * @vram_mb: VRAM of each device, in MiB
- * @num_compute_engines: compute engines per device
- * @num_copy_engines: copy engines per device
- * @link_group: per device, the link group it belongs to (1 ..), 0 for
- *	none: the devices of a group share an interconnect
- * @svm: the SVM backend (the svm_core parameter): drm_gpusvm or
- *	simgpu's own core
- *
- * Filled from the module parameters once at load and read-only after.
- */
-struct simgpu_params {
-	unsigned int num_devices;
-	unsigned int vram_mb;
-	unsigned int num_compute_engines;
-	unsigned int num_copy_engines;
-	u8 link_group[SIMGPU_MAX_DEVICES];
-	const struct simgpu_svm_backend *svm;
-};
 
 /**
  * struct simgpu_stats - device counters, shown in debugfs
@@ -173,42 +151,6 @@ static inline struct simgpu_device *to_simgpu_device(struct drm_device *drm)
 	return container_of(drm, struct simgpu_device, drm);
 }
 
-int simgpu_params_check(const struct simgpu_params *p);
-int simgpu_param_check_timeslice(unsigned int ms);
-int simgpu_param_check_job_timeout(unsigned int ms);
-int simgpu_param_check_notifier_size(unsigned int mb);
-
-struct kernel_param;
-int simgpu_param_set_uint(const char *val, const struct kernel_param *kp,
-			  int (*check)(unsigned int val));
-
-void simgpu_vm_lock_init(struct mutex *lock);
-#if IS_ENABLED(CONFIG_LOCKDEP)
-void simgpu_lockdep_prime(struct simgpu_device *sdev);
-#else
-static inline void simgpu_lockdep_prime(struct simgpu_device *sdev)
-{
-}
-#endif
-int simgpu_parse_link_groups(const char *s, unsigned int num_devices,
-			     u8 *groups);
-struct simgpu_device *simgpu_device_lookup(u32 id);
-void *simgpu_device_pgmap_owner(struct simgpu_device *sdev);
-bool simgpu_device_linked(struct simgpu_device *a, struct simgpu_device *b);
-u64 simgpu_device_link_mask(struct simgpu_device *sdev);
-unsigned int simgpu_num_engines(const struct simgpu_params *p);
-int simgpu_engine_info(const struct simgpu_params *p, unsigned int idx,
-		       struct drm_simgpu_engine_info *info);
-
 extern const struct drm_driver simgpu_drm_driver;
-
-int simgpu_device_driver_register(const struct simgpu_params *params);
-void simgpu_device_driver_unregister(void);
-
-int simgpu_query_ioctl(struct drm_device *drm, void *data,
-		       struct drm_file *file);
-
-struct drm_minor;
-void simgpu_debugfs_init(struct drm_minor *minor);
 
 #endif /* _SIMGPU_DRV_H_ */

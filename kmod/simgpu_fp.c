@@ -10,7 +10,7 @@
 #include <linux/string.h>
 #include <linux/types.h>
 
-#include "simgpu_isa.h"
+#include "simgpu_fp.h"
 
 /**
  * simgpu_fp_saxpy() - y[i] = a * x[i] + y[i] in IEEE binary32

@@ -7,13 +7,15 @@
 
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
-#include "simgpu_exec.h"
+#include "simgpu_exec_queue.h"
 #include "simgpu_isa.h"
+#include "simgpu_kernels.h"
+#include "simgpu_mem.h"
 
 /**
  * DOC: Overview
  *
- * simgpu_job_step() runs a job's batch from its pc: fetch the header
+ * simgpu_isa_job_step() runs a job's batch from its pc: fetch the header
  * dword through the MMU, decode it (simgpu_isa_decode() checks the opcode,
  * the sub-operation and the length), fetch the operands, execute. The ISA
  * is documented in the uAPI header.
@@ -175,14 +177,14 @@ static enum simgpu_cmd_status cmd_atomic(struct simgpu_job *job,
 }
 
 /**
- * simgpu_compare() - evaluate a DRM_SIMGPU_CMP_* comparison
+ * simgpu_isa_compare() - evaluate a DRM_SIMGPU_CMP_* comparison
  * @op: the comparison, DRM_SIMGPU_CMP_EQ .. DRM_SIMGPU_CMP_LTE
  * @a: left operand
  * @b: right operand
  *
  * Return: whether @a @op @b holds, unsigned.
  */
-bool simgpu_compare(unsigned int op, u64 a, u64 b)
+bool simgpu_isa_compare(unsigned int op, u64 a, u64 b)
 {
 	switch (op) {
 	case DRM_SIMGPU_CMP_EQ:
@@ -199,7 +201,7 @@ bool simgpu_compare(unsigned int op, u64 a, u64 b)
 		return a <= b;
 	}
 }
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_compare);
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_isa_compare);
 
 static enum simgpu_cmd_status cmd_wait(struct simgpu_job *job,
 				       struct simgpu_ctx *ctx,
@@ -214,7 +216,7 @@ static enum simgpu_cmd_status cmd_wait(struct simgpu_job *job,
 		return fail(job, -EILSEQ);
 	if (simgpu_mem_read(ctx, addr, &val, 8))
 		return SIMGPU_CMD_FAULT;
-	if (simgpu_compare(cmd->sub, val & mask, simgpu_cmd_qw(cmd, 3) & mask))
+	if (simgpu_isa_compare(cmd->sub, val & mask, simgpu_cmd_qw(cmd, 3) & mask))
 		return SIMGPU_CMD_NEXT;
 
 	if (!timeout_us)
@@ -266,7 +268,7 @@ static enum simgpu_cmd_status cmd_exec(struct simgpu_job *job,
 	case DRM_SIMGPU_OP_BATCH_END:
 		return SIMGPU_CMD_END;
 	default:
-		return simgpu_kernel_launch(job, ctx, cmd, slice_end);
+		return simgpu_kernels_launch(job, ctx, cmd, slice_end);
 	}
 }
 
@@ -299,14 +301,14 @@ static enum simgpu_step job_write_ufences(struct simgpu_job *job,
 			return SIMGPU_STEP_FAULT;
 		if (simgpu_mem_write(ctx, uf->addr, &uf->value, 8))
 			return SIMGPU_STEP_FAULT;
-		simgpu_ufence_written(uf);
+		simgpu_sync_ufence_written(uf);
 	}
 	job->error = job->status_error;
 	return SIMGPU_STEP_DONE;
 }
 
 /**
- * simgpu_job_step() - run a job until it ends, stalls or uses its slice
+ * simgpu_isa_job_step() - run a job until it ends, stalls or uses its slice
  * @job: the job
  * @ctx: engine and VM; receives the fault when the step returns
  *	SIMGPU_STEP_FAULT
@@ -315,7 +317,7 @@ static enum simgpu_step job_write_ufences(struct simgpu_job *job,
  * Return: why the step stopped; with SIMGPU_STEP_DONE, @job->error says
  * how the job ended.
  */
-enum simgpu_step simgpu_job_step(struct simgpu_job *job,
+enum simgpu_step simgpu_isa_job_step(struct simgpu_job *job,
 				 struct simgpu_ctx *ctx, ktime_t slice_end)
 {
 	struct simgpu_cmd cmd;

@@ -32,16 +32,21 @@ enum simgpu_cmd_status {
 	SIMGPU_CMD_ERROR,	/* the job fails with job->error */
 };
 
+/* What a job step ended with. */
+enum simgpu_step {
+	SIMGPU_STEP_DONE,	/* the job ended; its error is set */
+	SIMGPU_STEP_YIELD,	/* time slice used up, work left */
+	SIMGPU_STEP_FAULT,	/* stalled on a translation fault */
+	SIMGPU_STEP_WAIT,	/* a WAIT condition is false */
+};
+
 struct simgpu_ctx;
 struct simgpu_job;
 
 int simgpu_isa_decode(u32 header, struct simgpu_cmd *cmd);
-bool simgpu_compare(unsigned int op, u64 a, u64 b);
-void simgpu_fp_saxpy(u32 a, const u32 *x, u32 *y, unsigned int n);
-enum simgpu_cmd_status simgpu_kernel_launch(struct simgpu_job *job,
-					    struct simgpu_ctx *ctx,
-					    const struct simgpu_cmd *cmd,
-					    ktime_t slice_end);
+bool simgpu_isa_compare(unsigned int op, u64 a, u64 b);
+enum simgpu_step simgpu_isa_job_step(struct simgpu_job *job,
+				     struct simgpu_ctx *ctx, ktime_t slice_end);
 
 static inline u64 simgpu_cmd_qw(const struct simgpu_cmd *cmd, unsigned int i)
 {

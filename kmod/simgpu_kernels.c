@@ -9,8 +9,11 @@
 
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
-#include "simgpu_exec.h"
+#include "simgpu_exec_queue.h"
+#include "simgpu_fp.h"
 #include "simgpu_isa.h"
+#include "simgpu_kernels.h"
+#include "simgpu_mem.h"
 
 /**
  * DOC: Overview
@@ -241,7 +244,7 @@ static bool kargs_aligned(u8 kernel, const u64 *arg)
 }
 
 /**
- * simgpu_kernel_launch() - execute (or resume) a LAUNCH command
+ * simgpu_kernels_launch() - execute (or resume) a LAUNCH command
  * @job: the job
  * @ctx: engine and VM
  * @cmd: the decoded command
@@ -249,7 +252,7 @@ static bool kargs_aligned(u8 kernel, const u64 *arg)
  *
  * Return: how the command went.
  */
-enum simgpu_cmd_status simgpu_kernel_launch(struct simgpu_job *job,
+enum simgpu_cmd_status simgpu_kernels_launch(struct simgpu_job *job,
 					    struct simgpu_ctx *ctx,
 					    const struct simgpu_cmd *cmd,
 					    ktime_t slice_end)

@@ -12,12 +12,13 @@
 
 #include "simgpu_drv.h"
 #include "simgpu_engine.h"
+#include "simgpu_locking.h"
 
 /**
  * DOC: Overview
  *
  * The lock order of the whole driver is written down once, below, and
- * taught to lockdep at probe (simgpu_lockdep_prime(), like the kernel's
+ * taught to lockdep at probe (simgpu_locking_prime(), like the kernel's
  * dma_resv_lockdep()), so that an inversion anywhere is reported on the
  * first run that takes the other order, whether or not the two paths ever
  * race in a test.
@@ -71,26 +72,26 @@
  * 12. &simgpu_engine.tlb_lock (spinlock): the TLB, held across each
  *     translation and access of the engine thread; innermost.
  *
- * simgpu_lockdep_prime() takes 2 -> 3 -> 5 -> 6 -> 9, 10 and 12 once per
+ * simgpu_locking_prime() takes 2 -> 3 -> 5 -> 6 -> 9, 10 and 12 once per
  * device at probe, so lockdep reports an inversion of them even if no test
  * happens to take the two locks in the bad order.
  */
 
 /**
- * simgpu_vm_lock_init() - initialise a VM lock
+ * simgpu_locking_vm_init() - initialise a VM lock
  * @lock: &simgpu_vm.lock
  *
  * The one place VM locks are initialised, so they share one lockdep
- * class with the one simgpu_lockdep_prime() takes.
+ * class with the one simgpu_locking_prime() takes.
  */
-void simgpu_vm_lock_init(struct mutex *lock)
+void simgpu_locking_vm_init(struct mutex *lock)
 {
 	mutex_init(lock);
 }
 
 #if IS_ENABLED(CONFIG_LOCKDEP)
 /**
- * simgpu_lockdep_prime() - teach lockdep the driver's lock order
+ * simgpu_locking_prime() - teach lockdep the driver's lock order
  * @sdev: a device being probed, its VRAM, engines and VRAM migration set
  *	up, not yet registered
  *
@@ -99,7 +100,7 @@ void simgpu_vm_lock_init(struct mutex *lock)
  * the mmap_lock of the loading process (probe runs in it, holding none
  * of its locks); without one (a probe from a kernel thread) nothing.
  */
-void simgpu_lockdep_prime(struct simgpu_device *sdev)
+void simgpu_locking_prime(struct simgpu_device *sdev)
 {
 	struct mm_struct *mm = current->mm;
 	struct ww_acquire_ctx ctx;
@@ -108,7 +109,7 @@ void simgpu_lockdep_prime(struct simgpu_device *sdev)
 
 	if (!mm)
 		return;
-	simgpu_vm_lock_init(&vm_lock);
+	simgpu_locking_vm_init(&vm_lock);
 	dma_resv_init(&resv);
 
 	mutex_lock(&sdev->drm.filelist_mutex);

@@ -12,8 +12,10 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 
+#include "simgpu_device.h"
 #include "simgpu_drv.h"
 #include "simgpu_inject.h"
+#include "simgpu_madvise.h"
 #include "simgpu_svm.h"
 #include "simgpu_vm.h"
 
@@ -21,7 +23,7 @@
  * DOC: Overview
  *
  * A VM keeps the attributes set with DRM_IOCTL_SIMGPU_VM_MADVISE in an
- * interval tree of spans (&struct simgpu_madv_span), each with all the
+ * interval tree of spans (&struct simgpu_madvise_span), each with all the
  * attributes; addresses outside every span have the defaults, which are
  * never stored. Setting an attribute rebuilds the affected stretch of the
  * tree: spans are split at the new boundaries and adjacent spans with
@@ -54,7 +56,7 @@
  */
 
 /**
- * struct simgpu_madv_span - a span of addresses with non-default attributes
+ * struct simgpu_madvise_span - a span of addresses with non-default attributes
  * @vm: the VM
  * @rb: node in &simgpu_vm.madv
  * @start: first address
@@ -66,13 +68,13 @@
  * @unmap_start: first unmapped address recorded (madv_lock)
  * @unmap_last: last unmapped address recorded (madv_lock)
  */
-struct simgpu_madv_span {
+struct simgpu_madvise_span {
 	struct simgpu_vm *vm;
 	struct rb_node rb;
 	u64 start;
 	u64 last;
 	u64 __subtree_last;
-	struct simgpu_madv_attrs attrs;
+	struct simgpu_madvise_attrs attrs;
 	struct mmu_interval_notifier notifier;
 	struct list_head gc_link;
 	u64 unmap_start;
@@ -81,19 +83,19 @@ struct simgpu_madv_span {
 
 #define S_START(s) ((s)->start)
 #define S_LAST(s) ((s)->last)
-INTERVAL_TREE_DEFINE(struct simgpu_madv_span, rb, u64, __subtree_last,
+INTERVAL_TREE_DEFINE(struct simgpu_madvise_span, rb, u64, __subtree_last,
 		     S_START, S_LAST, static, span_it)
 
 /* The defaults of every attribute. */
-const struct simgpu_madv_attrs simgpu_madv_defaults = {
+const struct simgpu_madvise_attrs simgpu_madvise_defaults = {
 	.loc = DRM_SIMGPU_MADV_LOC_DEFAULT,
 	.migration = DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES,
 	.atomic = DRM_SIMGPU_MADV_ATOMIC_DEFAULT,
 };
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_madv_defaults);
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_madvise_defaults);
 
-static bool attrs_equal(const struct simgpu_madv_attrs *a,
-			const struct simgpu_madv_attrs *b)
+static bool attrs_equal(const struct simgpu_madvise_attrs *a,
+			const struct simgpu_madvise_attrs *b)
 {
 	return !memcmp(a, b, sizeof(*a));
 }
@@ -102,8 +104,8 @@ static bool span_invalidate(struct mmu_interval_notifier *mni,
 			    const struct mmu_notifier_range *range,
 			    unsigned long cur_seq)
 {
-	struct simgpu_madv_span *s =
-		container_of(mni, struct simgpu_madv_span, notifier);
+	struct simgpu_madvise_span *s =
+		container_of(mni, struct simgpu_madvise_span, notifier);
 	struct simgpu_vm *vm = s->vm;
 	u64 start = max_t(u64, range->start, s->start);
 	u64 last = min_t(u64, range->end - 1, s->last);
@@ -133,8 +135,8 @@ static const struct mmu_interval_notifier_ops span_notifier_ops = {
  * Free a span. An unmap recorded on it and not collected yet is returned
  * in @carry (end 0: none).
  */
-static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madv_span *s,
-			     struct simgpu_madv_piece *carry)
+static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madvise_span *s,
+			     struct simgpu_madvise_piece *carry)
 {
 	lockdep_assert_held(&vm->lock);
 
@@ -154,7 +156,7 @@ static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madv_span *s,
 /* Record the unmap of [start, end) on every span over it, for the worker. */
 static void madv_record_unmap_locked(struct simgpu_vm *vm, u64 start, u64 end)
 {
-	struct simgpu_madv_span *s;
+	struct simgpu_madvise_span *s;
 	bool queued = false;
 
 	lockdep_assert_held(&vm->lock);
@@ -178,7 +180,7 @@ static void madv_record_unmap_locked(struct simgpu_vm *vm, u64 start, u64 end)
 }
 
 /**
- * simgpu_madv_pieces() - the attribute pieces of a stretch after a change
+ * simgpu_madvise_pieces() - the attribute pieces of a stretch after a change
  * @old: the spans that overlap or touch [@start, @end), ascending
  * @n_old: entries in @old
  * @start: first address of the change
@@ -194,12 +196,12 @@ static void madv_record_unmap_locked(struct simgpu_vm *vm, u64 start, u64 end)
  *
  * Return: entries in @out.
  */
-unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
+unsigned int simgpu_madvise_pieces(const struct simgpu_madvise_piece *old,
 				unsigned int n_old, u64 start, u64 end,
-				void (*apply)(struct simgpu_madv_attrs *a,
+				void (*apply)(struct simgpu_madvise_attrs *a,
 					      const void *arg),
 				const void *arg,
-				struct simgpu_madv_piece *out)
+				struct simgpu_madvise_piece *out)
 {
 	u64 lo = n_old ? min(start, old[0].start) : start;
 	u64 hi = n_old ? max(end, old[n_old - 1].end) : end;
@@ -207,7 +209,7 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
 	u64 pos;
 
 	for (pos = lo; pos < hi; ) {
-		struct simgpu_madv_attrs a = simgpu_madv_defaults;
+		struct simgpu_madvise_attrs a = simgpu_madvise_defaults;
 		u64 cut = hi;
 
 		while (i < n_old && old[i].end <= pos)
@@ -227,7 +229,7 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
 		if (n && out[n - 1].end == pos &&
 		    attrs_equal(&out[n - 1].attrs, &a)) {
 			out[n - 1].end = cut;
-		} else if (!attrs_equal(&a, &simgpu_madv_defaults)) {
+		} else if (!attrs_equal(&a, &simgpu_madvise_defaults)) {
 			out[n].start = pos;
 			out[n].end = cut;
 			out[n].attrs = a;
@@ -237,19 +239,19 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
 	}
 	return n;
 }
-SIMGPU_EXPORT_FOR_KUNIT(simgpu_madv_pieces);
+SIMGPU_EXPORT_FOR_KUNIT(simgpu_madvise_pieces);
 
 /*
  * Rebuild the tree over [start, end) with @apply run on the attributes of
  * every address there: split, apply, merge with equal neighbours.
  */
 static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
-			      void (*apply)(struct simgpu_madv_attrs *a,
+			      void (*apply)(struct simgpu_madvise_attrs *a,
 					    const void *arg),
 			      const void *arg)
 {
-	struct simgpu_madv_piece *old, *pieces, *carry;
-	struct simgpu_madv_span *s, *next;
+	struct simgpu_madvise_piece *old, *pieces, *carry;
+	struct simgpu_madvise_span *s, *next;
 	u64 from = start ? start - 1 : 0, lo = start, hi = end;
 	unsigned int n_old = 0, n_carry = 0, n, i;
 	int err = 0;
@@ -281,7 +283,7 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 		hi = max(hi, s->last + 1);
 		n_old++;
 	}
-	n = simgpu_madv_pieces(old, n_old, start, end, apply, arg, pieces);
+	n = simgpu_madvise_pieces(old, n_old, start, end, apply, arg, pieces);
 
 	for (s = span_it_iter_first(&vm->madv, lo, hi - 1); s; s = next) {
 		next = span_it_iter_next(s, lo, hi - 1);
@@ -325,20 +327,20 @@ out:
 	return err;
 }
 
-static void madv_reset(struct simgpu_madv_attrs *a, const void *arg)
+static void madv_reset(struct simgpu_madvise_attrs *a, const void *arg)
 {
-	*a = simgpu_madv_defaults;
+	*a = simgpu_madvise_defaults;
 }
 
 /**
- * simgpu_madv_gc_locked() - reset the attributes of unmapped memory
+ * simgpu_madvise_gc_locked() - reset the attributes of unmapped memory
  * @vm: the VM
  *
  * Called from the VM's SVM worker.
  */
-void simgpu_madv_gc_locked(struct simgpu_vm *vm)
+void simgpu_madvise_gc_locked(struct simgpu_vm *vm)
 {
-	struct simgpu_madv_span *s;
+	struct simgpu_madvise_span *s;
 	u64 start, end;
 
 	lockdep_assert_held(&vm->lock);
@@ -346,7 +348,7 @@ void simgpu_madv_gc_locked(struct simgpu_vm *vm)
 	for (;;) {
 		spin_lock(&vm->madv_lock);
 		s = list_first_entry_or_null(&vm->madv_gc,
-					     struct simgpu_madv_span, gc_link);
+					     struct simgpu_madvise_span, gc_link);
 		if (s) {
 			list_del_init(&s->gc_link);
 			start = s->unmap_start;
@@ -361,13 +363,13 @@ void simgpu_madv_gc_locked(struct simgpu_vm *vm)
 }
 
 /**
- * simgpu_madv_fini_locked() - drop every span of a VM
+ * simgpu_madvise_fini_locked() - drop every span of a VM
  * @vm: the VM, no longer mirroring
  */
-void simgpu_madv_fini_locked(struct simgpu_vm *vm)
+void simgpu_madvise_fini_locked(struct simgpu_vm *vm)
 {
-	struct simgpu_madv_piece carry;
-	struct simgpu_madv_span *s;
+	struct simgpu_madvise_piece carry;
+	struct simgpu_madvise_span *s;
 
 	lockdep_assert_held(&vm->lock);
 
@@ -376,17 +378,17 @@ void simgpu_madv_fini_locked(struct simgpu_vm *vm)
 }
 
 /**
- * simgpu_madv_lookup_locked() - the attributes at an address
+ * simgpu_madvise_lookup_locked() - the attributes at an address
  * @vm: the VM
  * @addr: the address
  * @attrs: receives the attributes
  * @lo: narrowed to the first address with the same attributes
  * @hi: narrowed to the end of the addresses with the same attributes
  */
-void simgpu_madv_lookup_locked(struct simgpu_vm *vm, u64 addr,
-			       struct simgpu_madv_attrs *attrs, u64 *lo, u64 *hi)
+void simgpu_madvise_lookup_locked(struct simgpu_vm *vm, u64 addr,
+			       struct simgpu_madvise_attrs *attrs, u64 *lo, u64 *hi)
 {
-	struct simgpu_madv_span *s;
+	struct simgpu_madvise_span *s;
 
 	lockdep_assert_held(&vm->lock);
 
@@ -397,7 +399,7 @@ void simgpu_madv_lookup_locked(struct simgpu_vm *vm, u64 addr,
 		*hi = min(*hi, s->last + 1);
 		return;
 	}
-	*attrs = simgpu_madv_defaults;
+	*attrs = simgpu_madvise_defaults;
 	/* The gap between the spans around @addr. */
 	for (s = span_it_iter_first(&vm->madv, *lo, *hi - 1); s;
 	     s = span_it_iter_next(s, *lo, *hi - 1)) {
@@ -414,7 +416,7 @@ struct madv_set {
 	u32 device;
 };
 
-static void madv_set(struct simgpu_madv_attrs *a, const void *arg)
+static void madv_set(struct simgpu_madvise_attrs *a, const void *arg)
 {
 	const struct madv_set *set = arg;
 
@@ -513,14 +515,14 @@ static bool span_args_ok(u64 start, u64 range)
 }
 
 /**
- * simgpu_vm_madvise_ioctl() - DRM_IOCTL_SIMGPU_VM_MADVISE
+ * simgpu_madvise_ioctl() - DRM_IOCTL_SIMGPU_VM_MADVISE
  * @drm: the device
  * @data: &struct drm_simgpu_vm_madvise
  * @file: the caller
  *
  * Return: 0 or a negative errno as documented in the uAPI header.
  */
-int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
+int simgpu_madvise_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file)
 {
 	struct simgpu_device *sdev = to_simgpu_device(drm);
@@ -549,7 +551,7 @@ int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
 	for (addr = args->start; addr < end; addr = hi)
 		if (!simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
 			goto out;
-	simgpu_madv_gc_locked(vm);
+	simgpu_madvise_gc_locked(vm);
 	err = madv_update_locked(vm, args->start, end, madv_set, &set);
 out:
 	mutex_unlock(&vm->lock);
@@ -560,14 +562,14 @@ out:
 #define QUERY_ATTRS_MAX	(1U << 16)
 
 /**
- * simgpu_vm_query_attrs_ioctl() - DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS
+ * simgpu_madvise_query_attrs_ioctl() - DRM_IOCTL_SIMGPU_VM_QUERY_ATTRS
  * @drm: the device
  * @data: &struct drm_simgpu_vm_query_attrs
  * @file: the caller
  *
  * Return: 0 or a negative errno as documented in the uAPI header.
  */
-int simgpu_vm_query_attrs_ioctl(struct drm_device *drm, void *data,
+int simgpu_madvise_query_attrs_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file)
 {
 	struct drm_simgpu_vm_query_attrs *args = data;
@@ -590,7 +592,7 @@ int simgpu_vm_query_attrs_ioctl(struct drm_device *drm, void *data,
 
 	/* Spans alternate with gaps: at most twice the spans plus one. */
 	mutex_lock(&vm->lock);
-	simgpu_madv_gc_locked(vm);
+	simgpu_madvise_gc_locked(vm);
 	cap = args->num_attrs;
 	out = cap ? kvcalloc(cap, sizeof(*out), GFP_KERNEL) : NULL;
 	if (cap && !out) {
@@ -599,10 +601,10 @@ int simgpu_vm_query_attrs_ioctl(struct drm_device *drm, void *data,
 	}
 	end = args->start + args->range;
 	for (pos = args->start; pos < end; n++) {
-		struct simgpu_madv_attrs a;
+		struct simgpu_madvise_attrs a;
 		u64 lo = args->start, hi = end;
 
-		simgpu_madv_lookup_locked(vm, pos, &a, &lo, &hi);
+		simgpu_madvise_lookup_locked(vm, pos, &a, &lo, &hi);
 		if (n < cap) {
 			out[n].start = pos;
 			out[n].end = hi;

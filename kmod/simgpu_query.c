@@ -7,7 +7,10 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "simgpu_device.h"
 #include "simgpu_drv.h"
+#include "simgpu_params.h"
+#include "simgpu_query.h"
 #include "simgpu_svm.h"
 
 /**
@@ -48,7 +51,7 @@ static int query_device(struct simgpu_device *sdev,
 	const struct simgpu_params *p = sdev->params;
 	struct drm_simgpu_query_device ans = {
 		.device_id = sdev->id,
-		.num_engines = simgpu_num_engines(p),
+		.num_engines = simgpu_params_num_engines(p),
 		.vram_size = (u64)p->vram_mb * SZ_1M,
 		.caps = DRM_SIMGPU_CAP_FAULT_MODE |
 			DRM_SIMGPU_CAP_CPU_ADDR_MIRROR,
@@ -67,7 +70,7 @@ static int query_engines(struct simgpu_device *sdev,
 			 struct drm_simgpu_query *q)
 {
 	const struct simgpu_params *p = sdev->params;
-	unsigned int i, n = simgpu_num_engines(p);
+	unsigned int i, n = simgpu_params_num_engines(p);
 	struct drm_simgpu_query_engines *ans;
 	size_t size = struct_size(ans, engines, n);
 	int err;
@@ -83,7 +86,7 @@ static int query_engines(struct simgpu_device *sdev,
 
 	ans->num_engines = n;
 	for (i = 0; i < n; i++)
-		simgpu_engine_info(p, i, &ans->engines[i]);
+		simgpu_params_engine_info(p, i, &ans->engines[i]);
 
 	err = query_copy_out(q, ans, size);
 	kfree(ans);

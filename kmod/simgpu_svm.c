@@ -12,8 +12,10 @@
 #include <linux/sizes.h>
 #include <linux/stringify.h>
 
+#include "simgpu_device.h"
 #include "simgpu_drv.h"
 #include "simgpu_inject.h"
+#include "simgpu_params.h"
 #include "simgpu_svm.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_vm.h"
@@ -78,7 +80,7 @@ MODULE_PARM_DESC(svm_migrate,
 
 static int svm_timeslice_set(const char *val, const struct kernel_param *kp)
 {
-	return simgpu_param_set_uint(val, kp, simgpu_param_check_timeslice);
+	return simgpu_params_set_uint(val, kp, simgpu_params_check_timeslice);
 }
 
 static const struct kernel_param_ops svm_timeslice_ops = {
@@ -102,8 +104,8 @@ MODULE_PARM_DESC(svm_device_thp,
 
 static int notifier_size_set(const char *val, const struct kernel_param *kp)
 {
-	return simgpu_param_set_uint(val, kp,
-				     simgpu_param_check_notifier_size);
+	return simgpu_params_set_uint(val, kp,
+				     simgpu_params_check_notifier_size);
 }
 
 static const struct kernel_param_ops notifier_size_ops = {
@@ -226,7 +228,7 @@ void simgpu_svm_gc_work(struct work_struct *work)
 
 	mutex_lock(&vm->lock);
 	if (vm->svm_active) {
-		simgpu_madv_gc_locked(vm);
+		simgpu_madvise_gc_locked(vm);
 		svm_be(vm)->garbage_collect(vm);
 	}
 	mutex_unlock(&vm->lock);
@@ -271,7 +273,7 @@ void simgpu_svm_fini(struct simgpu_vm *vm)
 	 */
 	mutex_lock(&vm->lock);
 	if (vm->svm_active) {
-		simgpu_madv_fini_locked(vm);
+		simgpu_madvise_fini_locked(vm);
 		svm_be(vm)->fini(vm);
 		vm->svm_mm = NULL;
 		put_pid(vm->svm_pid);
@@ -586,7 +588,7 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 
 /* The policy of a GPU fault of @access on memory with attributes @a. */
 static int svm_fault_policy(struct simgpu_vm *vm,
-			    const struct simgpu_madv_attrs *a,
+			    const struct simgpu_madvise_attrs *a,
 			    enum simgpu_access access, struct svm_policy *pol)
 {
 	memset(pol, 0, sizeof(*pol));
@@ -654,7 +656,7 @@ static int svm_fault_policy(struct simgpu_vm *vm,
 int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access)
 {
-	struct simgpu_madv_attrs attrs;
+	struct simgpu_madvise_attrs attrs;
 	struct svm_policy pol;
 	u64 lo, hi, next;
 	int err;
@@ -664,7 +666,7 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 	if (!vm->svm_active ||
 	    !simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi))
 		return -EFAULT;
-	simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
+	simgpu_madvise_lookup_locked(vm, addr, &attrs, &lo, &hi);
 	err = svm_fault_policy(vm, &attrs, access, &pol);
 	if (err)
 		return err;
@@ -692,7 +694,7 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 			       u32 region)
 {
-	struct simgpu_madv_attrs attrs;
+	struct simgpu_madvise_attrs attrs;
 	struct svm_policy pol;
 	u64 addr, lo, hi, next;
 	int err;
@@ -709,7 +711,7 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 
 	for (addr = start; addr < end; addr = next) {
 		simgpu_vm_mirror_bounds_locked(vm, addr, &lo, &hi);
-		simgpu_madv_lookup_locked(vm, addr, &attrs, &lo, &hi);
+		simgpu_madvise_lookup_locked(vm, addr, &attrs, &lo, &hi);
 		svm_fault_policy(vm, &attrs, SIMGPU_ACCESS_WRITE, &pol);
 		pol.place = region == DRM_SIMGPU_MEM_VRAM ? SVM_PLACE_VRAM :
 							    SVM_PLACE_SYSTEM;

@@ -6,6 +6,8 @@
 #include <linux/sizes.h>
 #include <linux/types.h>
 
+#include "simgpu_mem.h"
+
 /*
  * Range sizes of the driver's mirrors, largest first, the same for both
  * SVM backends (each core takes them in its own integer type).
@@ -58,8 +60,16 @@ struct simgpu_svm_stats {
 
 struct simgpu_device;
 struct simgpu_vm;
+struct work_struct;
 
 extern const u64 simgpu_svm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS];
+int simgpu_svm_activate_locked(struct simgpu_vm *vm);
+void simgpu_svm_fini(struct simgpu_vm *vm);
+void simgpu_svm_gc_work(struct work_struct *work);
+int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
+			    enum simgpu_access access);
+int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
+			       u32 region);
 unsigned int simgpu_svm_chunk_index(u64 size);
 unsigned long simgpu_svm_evict_age(void);
 bool simgpu_svm_atomic_hold(struct simgpu_device *sdev);

@@ -31,9 +31,7 @@ struct simgpu_vm;
  * (&struct simgpu_svm_page).
  */
 
-/**
- * struct simgpu_svm_range - a backend's range, opaque to the driver
- */
+/* A backend's range, opaque to the driver. */
 struct simgpu_svm_range;
 
 /**
@@ -156,6 +154,6 @@ struct simgpu_svm_backend {
 extern const struct simgpu_svm_backend simgpu_svm_backend_simgpu;
 extern const struct simgpu_svm_backend simgpu_svm_backend_kernel;
 
-const struct simgpu_svm_backend *simgpu_svm_backend_lookup(const char *name);
+const struct simgpu_svm_backend *simgpu_params_svm_backend(const char *name);
 
 #endif /* _SIMGPU_SVM_BACKEND_H_ */

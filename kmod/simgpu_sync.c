@@ -25,9 +25,9 @@
  * A user fence with DRM_SIMGPU_SYNC_FLAG_EVENTFD also carries a reference
  * to the eventfd its handle names, taken here, in the caller's context:
  * whoever writes the value signals the eventfd right after
- * (simgpu_ufence_written()), and the reference goes with the user fence,
+ * (simgpu_sync_ufence_written()), and the reference goes with the user fence,
  * from the syncs to the EXEC job (simgpu_syncs_move_ufences()), until the
- * owner is freed (simgpu_ufences_put()). Signalling an eventfd neither
+ * owner is freed (simgpu_sync_ufences_put()). Signalling an eventfd neither
  * allocates nor sleeps, so engines do it on the dma-fence signalling path.
  */
 
@@ -156,7 +156,7 @@ void simgpu_syncs_put(struct simgpu_syncs *syncs)
 		dma_fence_put(syncs->in[i]);
 	for (i = 0; i < syncs->num_out; i++)
 		drm_syncobj_put(syncs->out[i]);
-	simgpu_ufences_put(syncs->ufences, syncs->num_ufences);
+	simgpu_sync_ufences_put(syncs->ufences, syncs->num_ufences);
 	syncs->num_in = 0;
 	syncs->num_out = 0;
 	syncs->num_ufences = 0;
@@ -185,7 +185,7 @@ int simgpu_syncs_wait_in(struct simgpu_syncs *syncs)
  * simgpu_syncs_move_ufences() - hand the user fences to their writer
  * @syncs: the syncs; left without user fences
  * @dst: room for every user fence of @syncs; receives them with their
- *	eventfd references, to drop with simgpu_ufences_put()
+ *	eventfd references, to drop with simgpu_sync_ufences_put()
  *
  * Return: the number of user fences moved.
  */
@@ -216,33 +216,33 @@ int simgpu_syncs_write_ufences_user(struct simgpu_syncs *syncs)
 		uf = &syncs->ufences[i];
 		if (put_user(uf->value, (u64 __user *)u64_to_user_ptr(uf->addr)))
 			return -EFAULT;
-		simgpu_ufence_written(uf);
+		simgpu_sync_ufence_written(uf);
 	}
 	return 0;
 }
 
 /**
- * simgpu_ufence_written() - a user fence's value was written: signal its
+ * simgpu_sync_ufence_written() - a user fence's value was written: signal its
  *	eventfd, if it has one
  * @uf: the user fence
  *
  * Context: any. Neither allocates nor sleeps, so engines call it on the
  * dma-fence signalling path.
  */
-void simgpu_ufence_written(const struct simgpu_ufence *uf)
+void simgpu_sync_ufence_written(const struct simgpu_ufence *uf)
 {
 	if (uf->eventfd)
 		eventfd_signal(uf->eventfd);
 }
 
 /**
- * simgpu_ufences_put() - drop the eventfd references of user fences
+ * simgpu_sync_ufences_put() - drop the eventfd references of user fences
  * @ufences: the user fences
  * @num: entries in @ufences
  *
  * Context: any; does not sleep.
  */
-void simgpu_ufences_put(struct simgpu_ufence *ufences, unsigned int num)
+void simgpu_sync_ufences_put(struct simgpu_ufence *ufences, unsigned int num)
 {
 	unsigned int i;
 

@@ -17,7 +17,7 @@ struct eventfd_ctx;
  * @value: what
  * @eventfd: signalled right after @value was written, or NULL; one
  *	reference, held by whoever owns the user fence (the syncs, then the
- *	job) and dropped with simgpu_ufences_put()
+ *	job) and dropped with simgpu_sync_ufences_put()
  * @status: DRM_SIMGPU_SYNC_FLAG_STATUS: the job's status goes at
  *	@addr + 8, and the fence is written when the job failed too
  */
@@ -55,7 +55,7 @@ unsigned int simgpu_syncs_move_ufences(struct simgpu_syncs *syncs,
 				       struct simgpu_ufence *dst);
 int simgpu_syncs_write_ufences_user(struct simgpu_syncs *syncs);
 
-void simgpu_ufence_written(const struct simgpu_ufence *uf);
-void simgpu_ufences_put(struct simgpu_ufence *ufences, unsigned int num);
+void simgpu_sync_ufence_written(const struct simgpu_ufence *uf);
+void simgpu_sync_ufences_put(struct simgpu_ufence *ufences, unsigned int num);
 
 #endif /* _SIMGPU_SYNC_H_ */

@@ -10,6 +10,8 @@
 
 #include "gpusvm/simgpu_gpusvm.h"
 #include "simgpu_engine.h"
+#include "simgpu_madvise.h"
+#include "simgpu_mem.h"
 #include "simgpu_pt.h"
 
 struct drm_device;
@@ -17,42 +19,6 @@ struct drm_file;
 struct simgpu_bo;
 struct simgpu_device;
 struct simgpu_svm_kernel;
-
-/**
- * struct simgpu_madv_attrs - the MADVISE attributes of an address
- * @loc: DRM_SIMGPU_MADV_LOC_*
- * @loc_device: LOC_DEVICE: index of the preferred device
- * @migration: DRM_SIMGPU_MADV_MIGRATE_*
- * @atomic: DRM_SIMGPU_MADV_ATOMIC_*
- * @read_mostly: the read-mostly hint
- */
-struct simgpu_madv_attrs {
-	u32 loc;
-	u32 loc_device;
-	u32 migration;
-	u32 atomic;
-	u32 read_mostly;
-};
-
-/**
- * struct simgpu_madv_piece - a span of equal attributes
- * @start: first address
- * @end: end of the span
- * @attrs: the attributes
- */
-struct simgpu_madv_piece {
-	u64 start;
-	u64 end;
-	struct simgpu_madv_attrs attrs;
-};
-
-extern const struct simgpu_madv_attrs simgpu_madv_defaults;
-unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
-				unsigned int n_old, u64 start, u64 end,
-				void (*apply)(struct simgpu_madv_attrs *a,
-					      const void *arg),
-				const void *arg,
-				struct simgpu_madv_piece *out);
 
 /**
  * struct simgpu_vm - a GPU virtual address space
@@ -74,7 +40,7 @@ unsigned int simgpu_madv_pieces(const struct simgpu_madv_piece *old,
  *	simgpu_svm_kernel.c)
  * @svm_gc_work: removes the ranges the CPU unmapped and resets the
  *	attributes of unmapped memory
- * @madv: interval tree of &struct simgpu_madv_span (lock)
+ * @madv: interval tree of &struct simgpu_madvise_span (lock)
  * @madv_lock: protects @madv_gc and the unmaps recorded in the spans
  * @madv_gc: spans with unmapped memory to reset
  * @faults_retried: GPU faults of the VM's queues resolved, the job resumed
@@ -139,6 +105,16 @@ int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set);
 void simgpu_vm_set_unlock(struct simgpu_vm_set *set);
 void simgpu_vm_bo_zap_locked(struct simgpu_bo *bo);
 
+/* Driver bits of &drm_gpuva.flags. */
+#define SIMGPU_VA_MIRROR	DRM_GPUVA_USERBITS		/* CPU mirror */
+#define SIMGPU_VA_READONLY	(DRM_GPUVA_USERBITS << 1)	/* no writes */
+
+/* The end of a VA, exclusive. */
+static inline u64 simgpu_vm_gpuva_end(const struct drm_gpuva *va)
+{
+	return va->va.addr + va->va.range;
+}
+
 static inline bool simgpu_vm_fault_mode(const struct simgpu_vm *vm)
 {
 	return vm->flags & DRM_SIMGPU_VM_CREATE_FAULT_MODE;
@@ -154,34 +130,15 @@ void simgpu_vm_tlb_invalidate(struct simgpu_vm *vm, u64 start, u64 end);
 bool simgpu_vm_mirror_bounds_locked(struct simgpu_vm *vm, u64 addr,
 				    u64 *start, u64 *end);
 
-int simgpu_svm_activate_locked(struct simgpu_vm *vm);
-void simgpu_svm_fini(struct simgpu_vm *vm);
-void simgpu_svm_gc_work(struct work_struct *work);
-int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access);
-int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
-			       u32 region);
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 			    enum simgpu_access access);
-void simgpu_file_vms_fini(struct drm_file *file);
+void simgpu_vm_file_fini(struct drm_file *file);
 
 int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 			   struct drm_file *file);
 int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);
-int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
-			 struct drm_file *file);
 int simgpu_vm_query_range_ioctl(struct drm_device *drm, void *data,
-				struct drm_file *file);
-
-void simgpu_madv_gc_locked(struct simgpu_vm *vm);
-void simgpu_madv_fini_locked(struct simgpu_vm *vm);
-void simgpu_madv_lookup_locked(struct simgpu_vm *vm, u64 addr,
-			       struct simgpu_madv_attrs *attrs, u64 *lo,
-			       u64 *hi);
-int simgpu_vm_madvise_ioctl(struct drm_device *drm, void *data,
-			    struct drm_file *file);
-int simgpu_vm_query_attrs_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file);
 
 #endif /* _SIMGPU_VM_H_ */

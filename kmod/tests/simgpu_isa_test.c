@@ -67,15 +67,15 @@ static void isa_decode(struct kunit *test)
 
 static void isa_compare(struct kunit *test)
 {
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_EQ, 5, 5));
-	KUNIT_EXPECT_FALSE(test, simgpu_compare(DRM_SIMGPU_CMP_EQ, 5, 6));
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_NEQ, 5, 6));
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_GT, ~0ULL, 1));
-	KUNIT_EXPECT_FALSE(test, simgpu_compare(DRM_SIMGPU_CMP_GT, 1, 1));
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_GTE, 1, 1));
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_LT, 1, ~0ULL));
-	KUNIT_EXPECT_FALSE(test, simgpu_compare(DRM_SIMGPU_CMP_LT, 2, 1));
-	KUNIT_EXPECT_TRUE(test, simgpu_compare(DRM_SIMGPU_CMP_LTE, 2, 2));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_EQ, 5, 5));
+	KUNIT_EXPECT_FALSE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_EQ, 5, 6));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_NEQ, 5, 6));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_GT, ~0ULL, 1));
+	KUNIT_EXPECT_FALSE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_GT, 1, 1));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_GTE, 1, 1));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_LT, 1, ~0ULL));
+	KUNIT_EXPECT_FALSE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_LT, 2, 1));
+	KUNIT_EXPECT_TRUE(test, simgpu_isa_compare(DRM_SIMGPU_CMP_LTE, 2, 2));
 }
 
 static struct kunit_case simgpu_isa_cases[] = {

@@ -8,6 +8,7 @@
 #include <linux/sizes.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_madvise.h"
 #include "simgpu_vm.h"
 
 MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
@@ -22,19 +23,19 @@ struct set_arg {
 	u32 atomic;
 };
 
-static void set_atomic(struct simgpu_madv_attrs *a, const void *arg)
+static void set_atomic(struct simgpu_madvise_attrs *a, const void *arg)
 {
 	a->atomic = ((const struct set_arg *)arg)->atomic;
 }
 
 struct pieces_case {
 	const char *name;
-	struct simgpu_madv_piece old[3];
+	struct simgpu_madvise_piece old[3];
 	unsigned int n_old;
 	u64 start;
 	u64 end;
 	u32 atomic;
-	struct simgpu_madv_piece want[5];
+	struct simgpu_madvise_piece want[5];
 	unsigned int n_want;
 };
 
@@ -74,11 +75,11 @@ KUNIT_ARRAY_PARAM(pieces, pieces_cases, pieces_desc);
 static void madv_pieces(struct kunit *test)
 {
 	const struct pieces_case *c = test->param_value;
-	struct simgpu_madv_piece out[2 * ARRAY_SIZE(c->old) + 3];
+	struct simgpu_madvise_piece out[2 * ARRAY_SIZE(c->old) + 3];
 	struct set_arg arg = { .atomic = c->atomic };
 	unsigned int n, i;
 
-	n = simgpu_madv_pieces(c->old, c->n_old, c->start, c->end, set_atomic,
+	n = simgpu_madvise_pieces(c->old, c->n_old, c->start, c->end, set_atomic,
 			       &arg, out);
 	KUNIT_ASSERT_EQ(test, n, c->n_want);
 	for (i = 0; i < n; i++) {
@@ -86,7 +87,7 @@ static void madv_pieces(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, out[i].end, c->want[i].end);
 		KUNIT_EXPECT_EQ(test, out[i].attrs.atomic,
 				c->want[i].attrs.atomic);
-		KUNIT_EXPECT_EQ(test, out[i].attrs.loc, simgpu_madv_defaults.loc);
+		KUNIT_EXPECT_EQ(test, out[i].attrs.loc, simgpu_madvise_defaults.loc);
 	}
 	/* The answer is minimal: no empty piece, no equal neighbours. */
 	for (i = 0; i < n; i++) {

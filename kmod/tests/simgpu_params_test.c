@@ -8,6 +8,7 @@
 #include <linux/moduleparam.h>
 
 #include "simgpu_drv.h"
+#include "simgpu_params.h"
 #include "simgpu_svm_backend.h"
 
 MODULE_IMPORT_NS(SIMGPU_KUNIT_NS);
@@ -75,10 +76,10 @@ static void engines_layout(struct kunit *test)
 	};
 	unsigned int i;
 
-	KUNIT_ASSERT_EQ(test, simgpu_num_engines(&p), ARRAY_SIZE(want));
+	KUNIT_ASSERT_EQ(test, simgpu_params_num_engines(&p), ARRAY_SIZE(want));
 	for (i = 0; i < ARRAY_SIZE(want); i++) {
 		memset(&info, 0xff, sizeof(info));
-		KUNIT_ASSERT_EQ(test, simgpu_engine_info(&p, i, &info), 0);
+		KUNIT_ASSERT_EQ(test, simgpu_params_engine_info(&p, i, &info), 0);
 		KUNIT_EXPECT_EQ(test, info.engine_class, want[i].cls);
 		KUNIT_EXPECT_EQ(test, info.instance, want[i].inst);
 		KUNIT_EXPECT_EQ(test, info.pad, 0);
@@ -90,8 +91,8 @@ static void engines_out_of_range(struct kunit *test)
 {
 	struct drm_simgpu_engine_info info = {};
 
-	KUNIT_EXPECT_EQ(test, simgpu_engine_info(&defaults, 3, &info), -EINVAL);
-	KUNIT_EXPECT_EQ(test, simgpu_engine_info(&defaults, ~0u, &info),
+	KUNIT_EXPECT_EQ(test, simgpu_params_engine_info(&defaults, 3, &info), -EINVAL);
+	KUNIT_EXPECT_EQ(test, simgpu_params_engine_info(&defaults, ~0u, &info),
 			-EINVAL);
 }
 
@@ -140,7 +141,7 @@ static void link_groups_parse(struct kunit *test)
 	unsigned int i;
 
 	memset(groups, 0xff, sizeof(groups));
-	KUNIT_ASSERT_EQ(test, simgpu_parse_link_groups(c->s, c->num_devices,
+	KUNIT_ASSERT_EQ(test, simgpu_params_parse_link_groups(c->s, c->num_devices,
 						       groups), c->expect);
 	if (c->expect)
 		return;
@@ -185,7 +186,7 @@ KUNIT_ARRAY_PARAM(svm_core, svm_core_cases, svm_core_case_desc);
 static void svm_core_lookup(struct kunit *test)
 {
 	const struct svm_core_case *c = test->param_value;
-	const struct simgpu_svm_backend *be = simgpu_svm_backend_lookup(c->s);
+	const struct simgpu_svm_backend *be = simgpu_params_svm_backend(c->s);
 
 	if (!c->expect) {
 		KUNIT_EXPECT_NULL(test, be);
@@ -202,11 +203,11 @@ struct uint_check_case {
 	int expect;
 };
 
-#define TIMESLICE(v, e) { "svm_timeslice_ms", simgpu_param_check_timeslice, v, e }
+#define TIMESLICE(v, e) { "svm_timeslice_ms", simgpu_params_check_timeslice, v, e }
 #define JOB_TIMEOUT(v, e) \
-	{ "job_timeout_ms", simgpu_param_check_job_timeout, v, e }
+	{ "job_timeout_ms", simgpu_params_check_job_timeout, v, e }
 #define NOTIFIER(v, e) \
-	{ "notifier_size", simgpu_param_check_notifier_size, v, e }
+	{ "notifier_size", simgpu_params_check_notifier_size, v, e }
 
 /* Issue #15: each one's bounds, and the values that got through before. */
 static const struct uint_check_case uint_check_cases[] = {
@@ -258,11 +259,11 @@ struct uint_set_case {
 };
 
 #define SET_TIMESLICE(s, e, v) \
-	{ "svm_timeslice_ms", simgpu_param_check_timeslice, s, e, v }
+	{ "svm_timeslice_ms", simgpu_params_check_timeslice, s, e, v }
 #define SET_JOB_TIMEOUT(s, e, v) \
-	{ "job_timeout_ms", simgpu_param_check_job_timeout, s, e, v }
+	{ "job_timeout_ms", simgpu_params_check_job_timeout, s, e, v }
 #define SET_NOTIFIER(s, e, v) \
-	{ "notifier_size", simgpu_param_check_notifier_size, s, e, v }
+	{ "notifier_size", simgpu_params_check_notifier_size, s, e, v }
 
 /* Each parameter starts at UINT_SET_OLD: a refused value leaves it so. */
 #define UINT_SET_OLD 64
@@ -306,7 +307,7 @@ static void param_uint_set(struct kunit *test)
 	unsigned int val = UINT_SET_OLD;
 	const struct kernel_param kp = { .name = c->param, .arg = &val };
 
-	KUNIT_EXPECT_EQ(test, simgpu_param_set_uint(c->s, &kp, c->check),
+	KUNIT_EXPECT_EQ(test, simgpu_params_set_uint(c->s, &kp, c->check),
 			c->expect);
 	KUNIT_EXPECT_EQ(test, val, c->val);
 }
