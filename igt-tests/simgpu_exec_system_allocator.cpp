@@ -21,10 +21,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1012,7 +1014,7 @@ uint32_t global_data[2048] = {0x11111111, 0x22222222, 0x33333333, 0x44444444};
 }
 
 // Counters of simgpu_svm; skips when debugfs cannot be read.
-std::map<std::string, uint64_t> svm_counters()
+std::map<std::string, uint64_t> read_svm_counters()
 {
     auto c = read_debugfs_counters("simgpu_svm");
     igt_require_f(c.has_value(), "no simgpu_svm in /sys/kernel/debug/dri (not root or no debugfs)");
@@ -1049,7 +1051,7 @@ std::pair<uint64_t, uint64_t> va_counts(const Env& env, const Vm& vm)
 // inside a mirror leaves the mirror pieces around it, a mirror bound over
 // it removes it, an UNMAP punches a hole that faults, and an object across
 // the end of a piece trims it. The debugfs counts are the VA tree's.
-void mirror_split_test(const Env& env)
+void mirror_split(const Env& env)
 {
     const Svm s(env);
     Map m(256 * KiB);
@@ -1088,7 +1090,7 @@ void mirror_split_test(const Env& env)
 // A mirror UNMAP of a hole and a MAP of the mirror over it again leave one
 // mirror piece, as before: the GPU maps the THP around the hole with one
 // 2 MiB entry again (it stayed 4 KiB entries, the pieces never merged).
-void mirror_remap_merges_test(const Env& env)
+void mirror_remap_merges(const Env& env)
 {
     const Svm s(env);
     const auto [bo0, mirror0] = va_counts(env, s.vm);
@@ -1118,7 +1120,7 @@ void mirror_remap_merges_test(const Env& env)
 // invalidations, one of which may come while the collector has it in
 // hand. It must be removed once (the kernel backend removed it twice:
 // WARNING in drm_gpusvm_range_remove()), and the VM keeps working.
-void unmap_while_collecting_test(const Env& env)
+void unmap_while_collecting(const Env& env)
 {
     const Svm s(env);
     constexpr uint64_t size = 256 * KiB, first = 96 * KiB;
@@ -1134,6 +1136,1593 @@ void unmap_while_collecting_test(const Env& env)
     assert_works(s.q);
 }
 
+
+// ---------------------------------------------------------------------------
+// Helpers of the subtests below.
+
+// @n queues on @vm, on the engines of @env in turn.
+std::vector<ExecQueue> make_queues(const Env& env, const Vm& vm, int n)
+{
+    std::vector<ExecQueue> queues;
+    for (int i = 0; i < n; ++i) {
+        const auto& e = env.engines[i % env.engines.size()];
+        queues.push_back(make_queue(env, vm, e.engine_class, e.instance));
+    }
+    return queues;
+}
+
+// Runs @fn(0) to @fn(@n - 1) at once, each on a thread of its own; waits
+// for all of them, then rethrows the first failure.
+void on_threads(int n, const std::function<void(int)>& fn)
+{
+    std::vector<std::future<void>> futures;
+    for (int i = 0; i < n; ++i)
+        futures.push_back(std::async(std::launch::async, [&fn, i] { fn(i); }));
+    for (auto& f : futures)
+        f.wait();
+    for (auto& f : futures)
+        f.get();
+}
+
+// Anonymous memory of its own (@m) that the CPU filled with pattern
+// @seed, and a job (@rd) that copies it whole to malloc'd @out: run once,
+// checking where the memory went and what the job read (@what).
+struct ReadBack {
+    Map m;
+    Malloc out;
+    BatchBuilder rd;
+
+    ReadBack(const Svm& s, uint64_t size, uint32_t seed, const char* what)
+        : m(Map::own, size), out(size)
+    {
+        fill_words(m.data(), size, seed);
+        rd.copy(va(out.p), va(m.data()), size).batch_end();
+        run_ok(s.q, rd);
+        assert_placed(s, m.data(), size, Mem::anon, what);
+        check_words(out.p, size, seed, what);
+    }
+};
+
+// VM_QUERY_RANGE of 4 pages of a fresh mirroring VM, its arguments
+// changed by @mutate, fails with @err.
+template <typename Mutate>
+void query_bad(const Env& env, Mutate mutate, int err)
+{
+    const Vm vm = make_mirror_vm(env);
+    std::vector<uint32_t> pages(8, 0xffffffffu);
+    auto args = simgpu::pack_vm_query_range(vm.id(), 0x100000, 4, pages.data());
+    mutate(args);
+    igt_assert_errno(env.dev.ioctl(DRM_IOCTL_SIMGPU_VM_QUERY_RANGE, &args), err);
+}
+
+// ---------------------------------------------------------------------------
+// Subtests, in the order they run. A subtest that needs only the device
+// is a function of the Env; a family (the same body with other sizes or
+// places) is one function of its table's row.
+
+// --- once / twice / many ---------------------------------------------------
+
+// Jobs on malloc'd buffers of a size: @run gets a fresh Svm and the row.
+struct SizeCase {
+    const char* name;
+    void (*run)(const Svm&, const SizeCase&);
+    uint64_t size; // of each buffer; the largest for many_jobs()
+    int jobs;
+    uint32_t seed;     // for copy_jobs()
+    uint64_t min_size; // for many_jobs()
+    const char* description;
+};
+
+void run_copy_jobs(const Svm& s, const SizeCase& c)
+{
+    copy_jobs(s, c.size, c.jobs, c.seed);
+}
+
+void run_fill_big(const Svm& s, const SizeCase& c)
+{
+    fill_big(s, c.size);
+}
+
+void run_many_jobs(const Svm& s, const SizeCase& c)
+{
+    many_jobs(s, c.jobs, c.min_size, c.size);
+}
+
+constexpr SizeCase size_cases[] = {
+    {"once-4k", run_copy_jobs, 4 * KiB, 1, 1, 0,
+     "a job copies a malloc'd 4 KiB buffer to another one and stores to the source"},
+    {"once-64k", run_copy_jobs, 64 * KiB, 1, 1, 0,
+     "a job copies a malloc'd 64 KiB buffer to another one and stores to the source"},
+    {"once-2m", run_copy_jobs, 2 * MiB, 1, 1, 0,
+     "a job copies a malloc'd 2 MiB buffer to another one and stores to the source"},
+    {"once-16m", run_copy_jobs, 16 * MiB, 1, 1, 0,
+     "a job copies a malloc'd 16 MiB buffer to another one and stores to the source"},
+    {"once-64m", run_fill_big, 64 * MiB, 1, 0, 0,
+     "a job fills a malloc'd 64 MiB buffer, storing a dword every 4 MiB"},
+    {"twice-64k", run_copy_jobs, 64 * KiB, 2, 11, 0,
+     "two jobs copy a malloc'd 64 KiB buffer, the CPU changing the source in between"},
+    {"twice-2m", run_copy_jobs, 2 * MiB, 2, 21, 0,
+     "two jobs copy a malloc'd 2 MiB buffer, the CPU changing the source in between"},
+    {"many-4k", run_many_jobs, 4 * KiB, 64, 0, 16,
+     "64 jobs, all queued before the first wait, copy malloc'd buffers of up to 4 KiB"},
+    {"many-256k", run_many_jobs, 256 * KiB, 16, 0, 4 * KiB,
+     "16 jobs, all queued before the first wait, copy malloc'd buffers of 4 to 256 KiB"},
+};
+
+void sizes(const Env& env, const SizeCase& c)
+{
+    const Svm s(env);
+    c.run(s, c);
+}
+
+// --- access patterns, memory kinds -----------------------------------------
+
+void unaligned(const Env& env)
+{
+    const Svm s(env);
+    for (const auto& [src_off, dst_off, size] :
+         std::initializer_list<std::array<uint64_t, 3>>{{3, 5, 1},
+                                                        {1, 7, 4095},
+                                                        {4093, 11, 4099},
+                                                        {13, 4090, 3 * 4096 + 17},
+                                                        {4095, 1, 70001}}) {
+        Malloc src(size + 8192), dst(size + 8192);
+        std::memset(dst.p, 0xee, size + 8192);
+        std::byte* sp = src.data() + src_off;
+        std::byte* dp = dst.data() + dst_off;
+        fill_bytes(sp, size, static_cast<uint32_t>(size));
+        BatchBuilder b;
+        b.copy(va(dp), va(sp), size).batch_end();
+        run_ok(s.q, b);
+        check_bytes(dp, size, static_cast<uint32_t>(size), "unaligned copy");
+        // Nothing around the destination was written.
+        for (uint64_t i = 0; i < dst_off; ++i)
+            igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
+        for (uint64_t i = dst_off + size; i < size + 8192; ++i)
+            igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
+    }
+}
+
+void strided(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 8 * MiB;
+    const uint64_t stride = 3 * page_size + 28;
+    Malloc m(size, true);
+    BatchBuilder b;
+    uint32_t n = 0;
+    for (uint64_t off = 4; off + 4 <= size; off += stride, ++n)
+        b.store_dw(va(m.data() + off), 0x5700000u + n);
+    b.batch_end();
+    run_ok(s.q, b);
+    // Before the CPU reads it back: pages the GPU touched are mapped,
+    // where a GPU fault puts malloc'd memory; some untouched pages of a
+    // touched range may be mapped too, but all touched ones are. The
+    // 2 MiB blocks inside the buffer hold nothing else, so nothing the
+    // CPU uses meanwhile: all of their pages are mapped (each has
+    // touched pages), as anonymous memory of its own.
+    const auto pages = query(s.vm, m.p, size);
+    const uint64_t first = va(m.p) & ~(page_size - 1);
+    for (uint64_t off = 4; off + 4 <= size; off += stride) {
+        const uint64_t page = (va(m.data() + off) - first) / page_size;
+        igt_assert_f(placed(s, pages[page], Mem::heap, page_ok, page_ok),
+                     "touched page %llu (offset 0x%llx) has flags 0x%x",
+                     static_cast<unsigned long long>(page),
+                     static_cast<unsigned long long>(off), pages[page]);
+    }
+    const uint64_t own = round_up(va(m.p), huge_size);
+    const uint64_t own_end = (va(m.p) + size) & ~(huge_size - 1);
+    igt_assert(own < own_end);
+    for (uint64_t a = own; a < own_end; a += page_size) {
+        const uint64_t page = (a - first) / page_size;
+        igt_assert_f(placed(s, pages[page], Mem::anon, page_ok, page_ok),
+                     "page %llu (0x%llx) of a 2 MiB block inside the buffer has flags 0x%x, "
+                     "expected 0x%x",
+                     static_cast<unsigned long long>(page), static_cast<unsigned long long>(a),
+                     pages[page], page_ok | s.anon_place);
+    }
+    const auto* w = m.as<const uint32_t>();
+    uint64_t next = 4;
+    n = 0;
+    for (uint64_t i = 0; i < size / 4; ++i) {
+        if (i * 4 == next) {
+            igt_assert_eq(w[i], 0x5700000u + n);
+            next += stride;
+            ++n;
+        } else if (w[i] != 0) {
+            igt_fail("word %llu is 0x%x, expected 0", static_cast<unsigned long long>(i), w[i]);
+        }
+    }
+}
+
+void many_queues(const Env& env)
+{
+    const Vm vm = make_mirror_vm(env);
+    const uint64_t size = 256 * KiB;
+    constexpr int num_queues = 8;
+    constexpr int jobs_per_queue = 3;
+    const std::vector<ExecQueue> queues = make_queues(env, vm, num_queues);
+    std::vector<std::unique_ptr<Malloc>> src, dst;
+    std::vector<SvmJob> jobs;
+    for (int j = 0; j < jobs_per_queue; ++j)
+        for (int i = 0; i < num_queues; ++i) {
+            const uint32_t seed = 1000 + j * num_queues + i;
+            src.push_back(std::make_unique<Malloc>(size));
+            dst.push_back(std::make_unique<Malloc>(size));
+            fill_words(src.back()->p, size, seed);
+            BatchBuilder b;
+            b.copy(va(dst.back()->p), va(src.back()->p), size).batch_end();
+            jobs.emplace_back(queues[i], b);
+        }
+    for (size_t k = 0; k < jobs.size(); ++k) {
+        assert_ok(jobs[k].result());
+        const uint32_t seed = 1000 + static_cast<uint32_t>(k);
+        check_words(dst[k]->p, size, seed, "destination");
+    }
+}
+
+void mem_malloc(const Env& env)
+{
+    const Svm s(env);
+    for (const uint64_t size : {uint64_t{64}, 4 * KiB, 100 * KiB, 1 * MiB}) {
+        Malloc m(size);
+        exercise(s, m.data(), size, static_cast<uint32_t>(size), Mem::heap);
+    }
+}
+
+void mem_mmap_private(const Env& env)
+{
+    const Svm s(env);
+    Map m(Map::own, 512 * KiB);
+    exercise(s, m.data(), m.size(), 51, Mem::anon);
+}
+
+void mem_mmap_shared(const Env& env)
+{
+    const Svm s(env);
+    Map m(512 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+    exercise(s, m.data(), m.size(), 52, Mem::system);
+}
+
+void mem_file_tmp(const Env& env)
+{
+    file_shared_test(env, "/tmp");
+}
+
+void mem_file_shm(const Env& env)
+{
+    igt_require_f(::access("/dev/shm", W_OK) == 0, "no writable /dev/shm");
+    file_shared_test(env, "/dev/shm");
+}
+
+void mem_file_private(const Env& env)
+{
+    // A private mapping of a file: the GPU's writes are CoW, the file
+    // keeps its contents.
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    TmpFile f("/tmp", size);
+    std::vector<uint32_t> data(size / 4);
+    fill_words(data.data(), size, 61);
+    igt_assert_eq(::pwrite(f.fd, data.data(), size, 0), static_cast<ssize_t>(size));
+    Map m(size, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd);
+    Malloc out(size);
+    BatchBuilder b;
+    b.copy(va(out.p), va(m.data()), size).fill(va(m.data()), size, 0xdeadbeef).batch_end();
+    run_ok(s.q, b);
+    // Its copied pages are anonymous, but the mapping is a file's: they
+    // stay in system memory.
+    assert_placed(s, m.data(), size, Mem::system, "private file mapping");
+    check_words(out.p, size, 61, "file read by the GPU");
+    check_value(m.data(), size, 0xdeadbeef, "private copy");
+    std::vector<uint32_t> back(size / 4);
+    igt_assert_eq(::pread(f.fd, back.data(), size, 0), static_cast<ssize_t>(size));
+    check_words(back.data(), size, 61, "file after GPU writes to a private mapping");
+}
+
+void mem_thp(const Env& env)
+{
+    const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+    igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
+                  "transparent hugepages are off (enabled: %s)",
+                  enabled.empty() ? "missing" : enabled.c_str());
+    const Svm s(env);
+    Map area(2 * huge_size);
+    std::byte* p = align_ptr(area.data(), huge_size);
+    igt_assert_eq(::madvise(p, huge_size, MADV_HUGEPAGE), 0);
+    std::memset(p, 0x5a, huge_size); // the CPU faults it in first
+    const uint64_t kb = anon_huge_kb(p);
+    igt_require_f(kb >= huge_size / KiB,
+                  "the kernel did not back the 2 MiB area with a THP (AnonHugePages %llu kB)",
+                  static_cast<unsigned long long>(kb));
+    // A THP in system memory, or the 2 MiB chunk it became in VRAM: one
+    // 2 MiB entry either way.
+    exercise(s, p, huge_size, 71, Mem::anon, DRM_SIMGPU_PAGE_HUGE);
+    igt_info("THP: AnonHugePages %llu kB, all 512 pages HUGE\n",
+             static_cast<unsigned long long>(kb));
+}
+
+void mem_hugetlb(const Env& env)
+{
+    HugePagesRestorer restore;
+    void* p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    if (p == MAP_FAILED && is_root()) {
+        const std::string old = read_file("/proc/sys/vm/nr_hugepages");
+        std::ofstream out("/proc/sys/vm/nr_hugepages");
+        if (out && (out << "8").flush()) {
+            restore.old = old.empty() ? "0" : old;
+            out.close();
+            p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+        }
+    }
+    igt_require_f(p != MAP_FAILED, "no hugetlbfs pages: mmap(MAP_HUGETLB) failed: %s",
+                  std::strerror(errno));
+    const Map m(p, huge_size);
+    const Svm s(env);
+    exercise(s, m.data(), huge_size, 81, Mem::system);
+    const auto pages = query(s.vm, m.data(), huge_size);
+    igt_info("hugetlb page 0 flags 0x%x\n", pages[0]);
+}
+
+void mem_stack(const Env& env)
+{
+    const Svm s(env);
+    stack_test(s);
+}
+
+void mem_global(const Env& env)
+{
+    const Svm s(env);
+    // A 64 KiB window of .bss in chunks of its own: read-only pages of
+    // global_bss on either side split it into a VMA of its own, so that
+    // no chunk around it holds another variable, which the CPU may
+    // touch while the GPU works (or the heap, where brk follows .bss).
+    std::byte* window = align_ptr(global_bss + page_size, 64 * KiB);
+    igt_assert(window + 64 * KiB + page_size <= global_bss + sizeof(global_bss));
+    for (std::byte* guard : {window - page_size, window + 64 * KiB})
+        igt_assert_eq(::mprotect(guard, page_size, PROT_READ), 0);
+    exercise(s, window, 64 * KiB, 91, Mem::anon);
+    for (std::byte* guard : {window - page_size, window + 64 * KiB})
+        igt_assert_eq(::mprotect(guard, page_size, PROT_READ | PROT_WRITE), 0);
+    // Initialised data (a private file mapping of the binary).
+    Malloc out(sizeof(global_data), true);
+    BatchBuilder b;
+    b.copy(va(out.p), va(global_data), sizeof(global_data))
+        .store_dw(va(&global_data[2047]), 0x99999999u)
+        .batch_end();
+    run_ok(s.q, b);
+    // A private file mapping stays in system memory, copied on write.
+    assert_placed(s, global_data, sizeof(global_data), Mem::system, "initialised data",
+                  DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED);
+    assert_placed(s, &global_data[2047], 4, Mem::system, "written initialised data");
+    igt_assert_eq(out.as<uint32_t>()[0], 0x11111111u);
+    igt_assert_eq(out.as<uint32_t>()[3], 0x44444444u);
+    igt_assert_eq(out.as<uint32_t>()[4], 0u);
+    igt_assert_eq(reinterpret_cast<volatile uint32_t*>(global_data)[2047], 0x99999999u);
+}
+
+void mem_mlock(const Env& env)
+{
+    const Svm s(env);
+    Map m(Map::own, 256 * KiB);
+    igt_require_f(::mlock(m.data(), m.size()) == 0, "mlock failed: %s", std::strerror(errno));
+    exercise(s, m.data(), m.size(), 101, Mem::anon_or_system);
+    igt_assert_eq(::munlock(m.data(), m.size()), 0);
+}
+
+// --- address reuse ---------------------------------------------------------
+
+// malloc() and free() of a size, four times over: the GPU reads each new
+// allocation, wherever malloc() puts it.
+struct FreeCase {
+    const char* name;
+    uint64_t size;
+    const char* description;
+};
+
+constexpr FreeCase free_malloc_cases[] = {
+    {"free-malloc-small", 8 * KiB,
+     "the GPU reads the data of each of four malloc()s of 8 KiB, each freed after the read"},
+    {"free-malloc-large", 4 * MiB,
+     "the GPU reads the data of each of four malloc()s of 4 MiB, each freed after the read"},
+};
+
+void free_malloc(const Env& env, uint64_t sz)
+{
+    const Svm s(env);
+    Malloc out(sz);
+    int same = 0;
+    void* previous = nullptr;
+    for (uint32_t round = 0; round < 4; ++round) {
+        void* p = std::malloc(sz);
+        igt_assert(p);
+        same += p == previous;
+        previous = p;
+        fill_words(p, sz, 200 + round);
+        BatchBuilder b;
+        b.copy(va(out.p), va(p), sz).batch_end();
+        run_ok(s.q, b);
+        check_words(out.p, sz, 200 + round, "GPU read of the new allocation");
+        std::free(p);
+    }
+    igt_info("%d of 3 allocations reused the previous address\n", same);
+}
+
+void munmap_mmap_fixed(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 256 * KiB;
+    Malloc out(size);
+    Map m(Map::own, size);
+    fill_words(m.data(), size, 301);
+    BatchBuilder b;
+    b.copy(va(out.p), va(m.data()), size).batch_end();
+    run_ok(s.q, b);
+    assert_placed(s, m.data(), size, Mem::anon, "first mapping");
+    check_words(out.p, size, 301, "first mapping");
+
+    // New memory at the same address: zeros, then new CPU data.
+    igt_assert_eq(::munmap(m.data(), size), 0);
+    void* again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    igt_assert(again == m.data());
+    assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after munmap");
+    run_ok(s.q, b);
+    check_value(out.p, size, 0, "fresh mapping");
+    fill_words(m.data(), size, 302);
+    run_ok(s.q, b);
+    check_words(out.p, size, 302, "fresh mapping with new data");
+
+    // MAP_FIXED over the live mapping replaces it too.
+    again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    igt_assert(again == m.data());
+    fill_words(m.data(), size, 303);
+    run_ok(s.q, b);
+    check_words(out.p, size, 303, "replaced mapping");
+}
+
+// --- partial munmap --------------------------------------------------------
+
+// Where partial_munmap() cuts its 64 KiB hole into a GPU-mapped 2 MiB
+// range; each place runs twice, the second time ("-cpu-touched") with the
+// CPU having written the range first.
+struct PartialCase {
+    const char* suffix;
+    Where where;
+    const char* description;
+};
+
+constexpr PartialCase partial_munmap_cases[] = {
+    {"start", Where::start,
+     "munmap() of the first 64 KiB of a GPU-mapped 2 MiB range: the hole faults, the rest works"},
+    {"middle", Where::middle,
+     "munmap() of 64 KiB amid a GPU-mapped 2 MiB range: the hole faults, the rest works"},
+    {"end", Where::end,
+     "munmap() of the last 64 KiB of a GPU-mapped 2 MiB range: the hole faults, the rest works"},
+};
+
+// --- protection changes ----------------------------------------------------
+
+void mprotect_readonly(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    Map m(Map::own, size);
+    Malloc out(size);
+    fill_words(m.data(), size, 401);
+    BatchBuilder b;
+    b.copy(va(out.p), va(m.data()), size).store_dw(va(m.data()), 0x77777777u).batch_end();
+    run_ok(s.q, b);
+    assert_placed(s, m.data(), size, Mem::anon, "writable mapping");
+    check_words(out.p, size, 401, "first read");
+
+    igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
+    assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC, 0,
+                 "after mprotect(PROT_READ)");
+    // Reads work.
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(m.data()), size).batch_end();
+    run_ok(s.q, rd);
+    // Where the device migrates, the pages are still in VRAM, now
+    // read-only there.
+    assert_placed(s, m.data(), size, Mem::anon, "read-only mapping", DRM_SIMGPU_PAGE_MAPPED);
+    igt_assert_eq(out.as<uint32_t>()[0], 0x77777777u);
+    check_words(out.data() + 4, size - 4, 401, "read-only read", 1);
+    // Writes and atomics fault on the exact byte; nothing changes.
+    BatchBuilder w;
+    w.store_dw(va(m.data() + 0x1004), 1).batch_end();
+    run_fault(s.q, w, va(m.data() + 0x1004));
+    BatchBuilder a;
+    a.atomic(DRM_SIMGPU_ATOMIC_INC, va(m.data() + 0x2008), 0).batch_end();
+    run_fault(s.q, a, va(m.data() + 0x2008));
+    igt_assert_eq(m.as<uint32_t>()[0], 0x77777777u);
+    check_words(m.data() + 4, size - 4, 401, "read-only memory", 1);
+    // Reads still work after the faults.
+    run_ok(s.q, rd);
+    check_words(out.data() + 4, size - 4, 401, "read-only read again", 1);
+}
+
+void mprotect_restore_write(const Env& env)
+{
+    // Write permission comes back with the CPU's.
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    Map m(Map::own, size);
+    fill_words(m.data(), size, 411);
+    Malloc out(size);
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(m.data()), size).batch_end();
+    igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
+    run_ok(s.q, rd); // the range is created read-only
+    assert_placed(s, m.data(), size, Mem::anon, "read-only range", DRM_SIMGPU_PAGE_MAPPED);
+    check_words(out.p, size, 411, "read-only read");
+    BatchBuilder w;
+    w.store_dw(va(m.data() + 0x3000), 0x12121212u).batch_end();
+    run_fault(s.q, w, va(m.data() + 0x3000));
+    igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
+    run_ok(s.q, w);
+    // Where the device migrates, the read moved the pages to VRAM
+    // read-only, and mprotect() leaves them read-only there.
+    assert_placed(s, m.data() + 0x3000, page_size, Mem::anon_or_system, "writable again");
+    igt_assert_eq(m.as<uint32_t>()[0x3000 / 4], 0x12121212u);
+}
+
+void read_then_write(const Env& env)
+{
+    // A GPU read of untouched memory maps the shared zero page
+    // read-only (no copy-on-write break); a GPU write then faults
+    // again and upgrades the mapping in place. Where the device
+    // migrates, the read moves the memory to VRAM instead, zero-filled
+    // and writable at once, and the write takes no fault.
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    Map m(Map::own, size);
+    Malloc out(size);
+    std::memset(out.p, 0xa5, size);
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(m.data()), size).batch_end();
+    run_ok(s.q, rd);
+    assert_placed(s, m.data(), size, Mem::anon, "after the GPU read",
+                  s.anon_place ? page_ok : DRM_SIMGPU_PAGE_MAPPED);
+    check_value(out.p, size, 0, "read of untouched memory");
+
+    BatchBuilder w;
+    for (uint64_t off = 0; off < size; off += page_size)
+        w.store_dw(va(m.data() + off), 0x600d0000u + static_cast<uint32_t>(off / page_size));
+    w.batch_end();
+    run_ok(s.q, w);
+    assert_placed(s, m.data(), size, Mem::anon, "after the GPU write");
+    for (uint64_t off = 0; off < size; off += page_size)
+        igt_assert_eq(m.as<uint32_t>()[off / 4],
+                      0x600d0000u + static_cast<uint32_t>(off / page_size));
+}
+
+void tracepoints(const Env& env)
+{
+    for (const char* sys : trace_systems)
+        igt_require_f(::access((std::string(tracefs) + "/events/" + sys + "/enable").c_str(),
+                               W_OK) == 0,
+                      "no writable %s/events/%s (tracefs or root missing)", tracefs, sys);
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    auto m = std::make_optional<Map>(size);
+    const uint64_t addr = va(m->data());
+    char hex[32];
+    std::snprintf(hex, sizeof(hex), "addr=0x%llx", static_cast<unsigned long long>(addr));
+
+    trace_write("trace", "");
+    for (const char* sys : trace_systems)
+        trace_write(std::string("events/") + sys + "/enable", "1");
+    trace_write("tracing_on", "1");
+    BatchBuilder w;
+    w.store_dw(addr, 0x7ace).batch_end();
+    run_ok(s.q, w);
+    m.reset();  // munmap: invalidation, then the range goes
+    sleep_ms(100);
+    for (const char* sys : trace_systems)
+        trace_write(std::string("events/") + sys + "/enable", "0");
+    const std::string trace = trace_read();
+
+    igt_assert_f(trace_has(trace, "simgpu_fault", std::string(hex) + " access=write"),
+                 "no simgpu_fault for the write at %s in:\n%s", hex, trace.c_str());
+    igt_assert_f(trace_has(trace, "simgpu_fault_done", std::string(hex) + " reply=retry"),
+                 "no retry reply for %s", hex);
+    // The simgpu core traces its ranges; for drm_gpusvm's, the driver.
+    const std::string range_event = kernel_svm() ? "simgpu_svm_range" : "simgpu_range";
+    igt_assert_f(trace_span_covers(trace, range_event + "_create", addr),
+                 "no range created around %s in:\n%s", hex, trace.c_str());
+    igt_assert_f(trace_span_covers(trace, "simgpu_invalidate", addr),
+                 "no invalidation of the range at munmap");
+    igt_assert_f(trace_span_covers(trace, range_event + "_remove", addr),
+                 "the unmapped range was not removed");
+    igt_assert_f(trace_has(trace, "simgpu_job_end", "error=0"), "no job end");
+}
+
+void mprotect_none(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 64 * KiB;
+    ReadBack r(s, size, 421, "before mprotect(PROT_NONE)");
+    auto& [m, out, rd] = r;
+
+    igt_assert_eq(::mprotect(m.data(), size, PROT_NONE), 0);
+    assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "PROT_NONE");
+    BatchBuilder rd2;
+    rd2.copy(va(out.p), va(m.data() + 0x2345), 64).batch_end();
+    run_fault(s.q, rd2, va(m.data() + 0x2345));
+    BatchBuilder w;
+    w.store_dw(va(m.data() + 0x100), 1).batch_end();
+    run_fault(s.q, w, va(m.data() + 0x100));
+
+    igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
+    std::memset(out.p, 0, size);
+    run_ok(s.q, rd);
+    check_words(out.p, size, 421, "read after PROT_READ|PROT_WRITE again");
+}
+
+void madvise_dontneed(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 256 * KiB;
+    ReadBack r(s, size, 431, "before MADV_DONTNEED");
+    auto& [m, out, rd] = r;
+    igt_assert_eq(::madvise(m.data(), size, MADV_DONTNEED), 0);
+    assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after MADV_DONTNEED");
+    run_ok(s.q, rd);
+    check_value(out.p, size, 0, "after MADV_DONTNEED");
+    // Half of it only: the other half keeps its data.
+    fill_words(m.data(), size, 432);
+    run_ok(s.q, rd);
+    igt_assert_eq(::madvise(m.data() + size / 2, size / 2, MADV_DONTNEED), 0);
+    run_ok(s.q, rd);
+    check_words(out.p, size / 2, 432, "kept half");
+    check_value(out.data() + size / 2, size / 2, 0, "dropped half");
+}
+
+void mremap_test(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 128 * KiB;
+    Malloc out(size);
+    const Map own_old(Map::own, size); // the mremap below moves it away
+    void* old = own_old.data();
+    Map reservation(size, PROT_NONE);
+    void* target = reservation.release(); // the mremap below takes it over
+    fill_words(old, size, 441);
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(old), size).batch_end();
+    run_ok(s.q, rd);
+    assert_placed(s, old, size, Mem::anon, "before mremap");
+    check_words(out.p, size, 441, "before mremap");
+
+    void* moved = ::mremap(old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    igt_assert_f(moved == target, "mremap failed: %s", std::strerror(errno));
+    assert_pages(s.vm, old, size, DRM_SIMGPU_PAGE_MAPPED, 0, "old address after mremap");
+    BatchBuilder rd_old;
+    rd_old.copy(va(out.p), va(static_cast<std::byte*>(old) + 0x1010), 32).batch_end();
+    run_fault(s.q, rd_old, va(static_cast<std::byte*>(old) + 0x1010));
+    std::memset(out.p, 0, size);
+    BatchBuilder rd_new;
+    rd_new.copy(va(out.p), va(moved), size).store_dw(va(moved), 0x4e4e4e4eu).batch_end();
+    run_ok(s.q, rd_new);
+    check_words(out.p, size, 441, "new address");
+    igt_assert_eq(static_cast<volatile uint32_t*>(moved)[0], 0x4e4e4e4eu);
+
+    // Growing in place or moving: the new part is readable too.
+    void* grown = ::mremap(moved, size, 2 * size, MREMAP_MAYMOVE);
+    igt_assert(grown != MAP_FAILED);
+    const Map keep(grown, 2 * size);
+    Malloc out2(2 * size);
+    BatchBuilder rd_grown;
+    rd_grown.copy(va(out2.p), va(grown), 2 * size).batch_end();
+    run_ok(s.q, rd_grown);
+    igt_assert_eq(out2.as<uint32_t>()[0], 0x4e4e4e4eu);
+    check_words(out2.data() + 4, size - 4, 441, "grown mapping", 1);
+    check_value(out2.data() + size, size, 0, "grown part");
+}
+
+// --- fork ------------------------------------------------------------------
+
+void fork_cow(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 64 * KiB, half = size / 2;
+    ReadBack r(s, size, 501, "before fork");
+    auto& [buf, out, rd] = r;
+
+    int to_child[2], to_parent[2];
+    igt_assert_eq(::pipe(to_child), 0);
+    igt_assert_eq(::pipe(to_parent), 0);
+    const pid_t pid = ::fork();
+    igt_assert(pid >= 0);
+    if (pid == 0) {
+        // The child writes its copy of the first half, then checks that
+        // the parent's GPU writes did not reach its copy.
+        fill_words(buf.data(), half, 502);
+        char c;
+        if (!pipe_send(to_parent[1], 'w') || !pipe_recv(to_child[0], &c))
+            ::_exit(3);
+        for (uint64_t i = 0; i < half / 4; ++i)
+            if (buf.as<uint32_t>()[i] != pattern(502, i))
+                ::_exit(4);
+        for (uint64_t i = half / 4; i < size / 4; ++i)
+            if (buf.as<uint32_t>()[i] != pattern(501, i)) {
+                std::fprintf(stderr, "child: word %llu is 0x%x\n",
+                             static_cast<unsigned long long>(i), buf.as<uint32_t>()[i]);
+                ::_exit(5);
+            }
+        ::_exit(0);
+    }
+    ::close(to_child[0]);
+    ::close(to_parent[1]);
+    char c;
+    igt_assert(pipe_recv(to_parent[0], &c));
+    // The parent's GPU still sees the parent's data, and its writes go
+    // to the parent's pages.
+    std::memset(out.p, 0, size);
+    BatchBuilder b;
+    b.copy(va(out.p), va(buf.data()), half)
+        .fill(va(buf.data() + half), half, 0xc0ffee00u)
+        .batch_end();
+    run_ok(s.q, b);
+    check_words(out.p, half, 501, "parent's first half after the child wrote its copy");
+    check_value(buf.data() + half, half, 0xc0ffee00u, "parent's second half");
+    check_words(buf.data(), half, 501, "parent's first half (CPU)");
+    igt_assert(pipe_send(to_child[1], 'c'));
+    assert_child_ok(pid, 30000, "fork-cow child");
+    ::close(to_child[1]);
+    ::close(to_parent[0]);
+    // And the GPU keeps using the parent's pages.
+    run_ok(s.q, rd);
+    check_words(out.p, half, 501, "after the child exited");
+    check_value(out.data() + half, half, 0xc0ffee00u, "after the child exited");
+}
+
+void fork_child_vm(const Env& env)
+{
+    const Svm s(env);
+    Malloc m(64 * KiB);
+    fill_words(m.p, 64 * KiB, 511);
+    exercise(s, m.data(), 64 * KiB, 512, Mem::heap);
+    const pid_t pid = ::fork();
+    igt_assert(pid >= 0);
+    if (pid == 0)
+        ::_exit(child_svm_work(513, 2, 256 * KiB));
+    assert_child_ok(pid, 120000, "child with its own VM");
+    exercise(s, m.data(), 64 * KiB, 514, Mem::heap);
+}
+
+void mirror_bad_other_process(const Env& env)
+{
+    // The parent's VM mirrors the parent: the child cannot mirror it.
+    const Svm s(env);
+    const pid_t pid = ::fork();
+    igt_assert(pid >= 0);
+    if (pid == 0) {
+        const auto r = s.vm.mirror();
+        if (r.ok())
+            ::_exit(2);
+        ::_exit(r.error().err == EINVAL ? 0 : 3);
+    }
+    assert_child_ok(pid, 30000, "mirror from another process");
+    // The parent still may, and the VM still works.
+    igt_assert_ok(s.vm.mirror());
+    assert_works(s.q);
+    // A VM not yet mirroring is bound by the first process to mirror.
+    const Vm fresh = make_vm(env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    const pid_t pid2 = ::fork();
+    igt_assert(pid2 >= 0);
+    if (pid2 == 0)
+        ::_exit(fresh.mirror().ok() ? 0 : 4);
+    assert_child_ok(pid2, 30000, "first mirror from a child");
+    igt_assert_errno(fresh.mirror(), EINVAL);
+}
+
+// --- concurrency -----------------------------------------------------------
+
+void threads_disjoint(const Env& env)
+{
+    const Vm vm = make_mirror_vm(env);
+    constexpr int num_threads = 4, iterations = 6;
+    const uint64_t half = 64 * KiB;
+    const std::vector<ExecQueue> queues = make_queues(env, vm, num_threads);
+    on_threads(num_threads, [&](int i) {
+        Malloc buf(2 * half), out(half);
+        for (int it = 0; it < iterations; ++it) {
+            const uint32_t seed = 600 + i * 100 + it;
+            std::byte* read_half = buf.data() + (it & 1) * half;
+            std::byte* cpu_half = buf.data() + ((it + 1) & 1) * half;
+            fill_words(read_half, half, seed);
+            BatchBuilder b;
+            b.copy(va(out.p), va(read_half), half).batch_end();
+            SvmJob job(queues[i], b);
+            // The CPU writes the other half while the GPU reads.
+            for (uint32_t k = 0; k < 8; ++k)
+                fill_words(cpu_half, half, 0xbad0000 + k);
+            assert_ok(job.result());
+            check_words(out.p, half, seed, "thread copy");
+        }
+    });
+}
+
+void threads_shared(const Env& env)
+{
+    const Vm vm = make_mirror_vm(env);
+    constexpr int num_threads = 4, iterations = 5;
+    const uint64_t size = 128 * KiB;
+    Malloc shared(size);
+    fill_words(shared.p, size, 701);
+    Malloc counter(64, true);
+    const std::vector<ExecQueue> queues = make_queues(env, vm, num_threads);
+    on_threads(num_threads, [&](int i) {
+        Malloc out(size);
+        for (int it = 0; it < iterations; ++it) {
+            std::memset(out.p, 0, size);
+            BatchBuilder b;
+            b.copy(va(out.p), va(shared.p), size)
+                .atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter.p), 1 + i)
+                .batch_end();
+            run_ok(queues[i], b);
+            check_words(out.p, size, 701, "shared source");
+        }
+    });
+    uint64_t want = 0;
+    for (int i = 0; i < num_threads; ++i)
+        want += uint64_t(1 + i) * iterations;
+    igt_assert_eq(counter.as<uint64_t>()[0], want);
+}
+
+void processes(const Env&)
+{
+    constexpr int num_procs = 4;
+    std::vector<pid_t> pids;
+    for (int i = 0; i < num_procs; ++i) {
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0)
+            ::_exit(child_svm_work(800 + 10 * i, 3, 512 * KiB));
+        pids.push_back(pid);
+    }
+    for (const pid_t pid : pids)
+        assert_child_ok(pid, 180000, "process");
+}
+
+// --- BOs inside the mirror -------------------------------------------------
+
+void mix_bo(const Env& env)
+{
+    const Svm s(env);
+    const uint64_t size = 64 * KiB, bo_off = 16 * KiB, bo_size = 16 * KiB;
+    Map m(size);
+    fill_words(m.data(), size, 901);
+    GpuBuffer bo = make_unbound(env.dev, bo_size);
+    std::memset(bo.bytes(), 0x11, bo_size);
+    igt_assert_ok(s.vm.map(bo.bo, va(m.data() + bo_off), bo_size));
+
+    BatchBuilder f1;
+    f1.fill(va(m.data()), size, 0xb0b0b0b0u).batch_end();
+    run_ok(s.q, f1);
+    check_value(m.data(), bo_off, 0xb0b0b0b0u, "CPU memory before the BO");
+    check_words(m.data() + bo_off, bo_size, 901, "CPU memory under the BO", bo_off / 4);
+    check_value(m.data() + bo_off + bo_size, size - bo_off - bo_size, 0xb0b0b0b0u,
+                "CPU memory after the BO");
+    check_value(bo.bytes(), bo_size, 0xb0b0b0b0u, "BO");
+    // Reads there come from the BO too.
+    std::memset(bo.bytes(), 0x22, bo_size);
+    Malloc out(bo_size);
+    BatchBuilder rd;
+    rd.copy(va(out.p), va(m.data() + bo_off), bo_size).batch_end();
+    run_ok(s.q, rd);
+    check_value(out.p, bo_size, 0x22222222u, "read through the BO");
+
+    // Unbound: a hole that faults.
+    igt_assert_ok(s.vm.unmap(va(m.data() + bo_off), bo_size));
+    BatchBuilder w;
+    w.store_dw(va(m.data() + bo_off + 0x40), 1).batch_end();
+    run_fault(s.q, w, va(m.data() + bo_off + 0x40));
+
+    // Mirrored again: SVM is back there.
+    igt_assert_ok(s.vm.mirror(va(m.data() + bo_off), bo_size));
+    BatchBuilder f2;
+    f2.fill(va(m.data()), size, 0xc3c3c3c3u).batch_end();
+    run_ok(s.q, f2);
+    check_value(m.data(), size, 0xc3c3c3c3u, "CPU memory after mirroring again");
+    check_value(bo.bytes(), bo_size, 0x22222222u, "BO after unbinding");
+}
+
+// --- list-sum --------------------------------------------------------------
+
+void list_sum(const Env& env)
+{
+    const Svm s(env);
+    constexpr int num_nodes = 1000;
+    std::mt19937 rng(4242);
+    const uint64_t sizes[] = {16, 24, 40, 100, 600, 3000, 5000, 20000, 70000, 300000};
+    std::vector<void*> allocations;
+    drm_simgpu_list_node* head = nullptr;
+    uint64_t sum = 0;
+    for (int i = 0; i < num_nodes; ++i) {
+        const uint64_t size = sizes[std::uniform_int_distribution<int>(0, 9)(rng) %
+                                    (i % 25 == 0 ? 10 : 9)];
+        void* p = std::malloc(size);
+        igt_assert(p);
+        allocations.push_back(p);
+        const uint64_t slots = size / sizeof(drm_simgpu_list_node);
+        const uint64_t slot = std::uniform_int_distribution<uint64_t>(0, slots - 1)(rng);
+        auto* node = reinterpret_cast<drm_simgpu_list_node*>(static_cast<std::byte*>(p) +
+                                                             slot * sizeof(drm_simgpu_list_node));
+        node->value = rng() | uint64_t{rng()} << 20;
+        node->next = va(head);
+        sum += node->value;
+        head = node;
+    }
+    struct SumOut {
+        uint64_t sum, count;
+    };
+    Malloc res(sizeof(SumOut), true);
+    Malloc args_mem(sizeof(drm_simgpu_kargs_list_sum), true);
+    auto* args = args_mem.as<drm_simgpu_kargs_list_sum>();
+    args->head = va(head);
+    args->dst = va(&res.as<SumOut>()->sum);
+    args->count_out = va(&res.as<SumOut>()->count);
+    args->max_nodes = num_nodes + 1;
+    BatchBuilder b;
+    b.launch(DRM_SIMGPU_KERNEL_LIST_SUM, va(args)).batch_end();
+    run_ok(s.q, b, 4 * job_timeout_ns);
+    igt_assert_eq(res.as<SumOut>()->count, uint64_t{num_nodes});
+    igt_assert_eq(res.as<SumOut>()->sum, sum);
+    for (void* p : allocations)
+        std::free(p);
+}
+
+// --- faults ----------------------------------------------------------------
+
+void invalid_fault(const Env& env)
+{
+    const Svm s(env);
+    Malloc out(64, true);
+    const uintptr_t bad = unmapped_address() + 0x84;
+    BatchBuilder b;
+    b.store_dw(va(out.p), 1).store_dw(bad, 0xdead).store_dw(va(out.data() + 4), 2).batch_end();
+    run_fault(s.q, b, bad);
+    igt_assert_eq(out.as<uint32_t>()[0], 1u);
+    igt_assert_eq(out.as<uint32_t>()[1], 0u);
+    assert_works(s.q);
+    assert_works(s.q);
+}
+
+void invalid_fault_read(const Env& env)
+{
+    const Svm s(env);
+    Malloc out(64, true);
+    const uintptr_t bad = unmapped_address(4 * page_size) + 2 * page_size + 0x101;
+    BatchBuilder b;
+    b.copy(va(out.p), bad, 16).batch_end();
+    run_fault(s.q, b, bad);
+    // An address outside the mirror (above the user VA) too.
+    const uint64_t outside = (uint64_t{1} << 47) + 0x2340;
+    BatchBuilder c;
+    c.store_qw(outside, 1).batch_end();
+    run_fault(s.q, c, outside);
+    assert_works(s.q);
+}
+
+void mirror_whole_va(const Env& env)
+{
+    // The header's way to mirror everything: one MAP of
+    // [0, 1 << va_bits). Heap and stack are the GPU's; an address
+    // above the CPU's user addresses faults like an unmapped one.
+    auto vm = Vm::create(env.dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+    igt_assert_ok(vm);
+    igt_require_f(env.has_cap(DRM_SIMGPU_CAP_CPU_ADDR_MIRROR), "no CPU address mirror");
+    igt_assert_ok(vm.value().mirror(0, uint64_t{1} << env.info.va_bits));
+    const ExecQueue q = make_queue(env, vm.value());
+    Malloc heap(64, true);
+    alignas(8) volatile uint64_t on_stack = 0;
+    BatchBuilder b;
+    b.store_qw(va(heap.data()), 0x4ea9).store_qw(va(const_cast<uint64_t*>(&on_stack)), 0x57ac)
+        .batch_end();
+    run_ok(q, b);
+    igt_assert_eq(heap.as<uint64_t>()[0], 0x4ea9u);
+    igt_assert_eq(static_cast<uint64_t>(on_stack), 0x57acu);
+    const uint64_t above = (uint64_t{1} << 47) + 0x1000;
+    igt_require_f(above < (uint64_t{1} << env.info.va_bits), "va_bits %u", env.info.va_bits);
+    BatchBuilder c;
+    c.store_qw(above, 1).batch_end();
+    run_fault(q, c, above);
+    assert_works(q);
+}
+
+void invalid_fault_status_fence(const Env& env)
+{
+    // A job that faults on a hole writes its status fence in mirrored
+    // memory the GPU never touched (the write faults it in); a status
+    // fence in a hole is left unwritten and the job still ends, with
+    // the error of its first fault.
+    const Svm s(env);
+    Malloc rec(4096, true);
+    const uintptr_t bad = unmapped_address() + 0x84;
+    BatchBuilder b;
+    b.store_dw(bad, 0xdead).batch_end();
+    Malloc batch(b.size_bytes());
+    std::memcpy(batch.p, b.dwords().data(), b.size_bytes());
+    const auto sync = simgpu::user_fence_status_out(va(rec.data() + 2048), 0x5a5a);
+    igt_assert_ok(s.q.exec(va(batch.p), {&sync, 1}));
+    igt_assert_ok(simgpu::wait_user_fence(env.dev, rec.as<uint64_t>() + 256, 0x5a5a,
+                                          DRM_SIMGPU_CMP_EQ, job_timeout_ns));
+    igt_assert_eq(static_cast<int64_t>(rec.as<uint64_t>()[257]), int64_t{-EFAULT});
+
+    const uintptr_t hole = unmapped_address();
+    const auto lost = simgpu::user_fence_status_out(hole, 1);
+    igt_assert_ok(s.q.exec(va(batch.p), {&lost, 1}));
+    const int64_t deadline = now_ns() + job_timeout_ns;
+    while (s.q.state().value().jobs_completed < 2) {
+        igt_assert_f(now_ns() < deadline, "the job with a fence in a hole did not end");
+        sleep_ms(5);
+    }
+    const auto st = s.q.state().value();
+    igt_assert_eq(st.jobs_failed, 2u);
+    igt_assert_eq(st.error, -EFAULT);
+    igt_assert_eq(st.fault_addr, uint64_t{bad});
+    assert_works(s.q);
+}
+
+// --- mirror argument checking ----------------------------------------------
+
+void mirror_bad_non_fault_vm(const Env& env)
+{
+    const Vm vm = make_vm(env);
+    igt_assert_errno(vm.mirror(), EINVAL);
+    igt_assert_errno(vm.mirror(0x100000, 0x100000), EINVAL);
+}
+
+void mirror_bad_readonly(const Env& env)
+{
+    const Vm vm = make_fault_vm(env);
+    const auto op = simgpu::map_op(0, simgpu::mirror_all_start,
+                                   simgpu::mirror_all_end - simgpu::mirror_all_start, 0,
+                                   DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR |
+                                       DRM_SIMGPU_VM_BIND_FLAG_READONLY);
+    igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+    igt_assert_ok(vm.mirror()); // the VM is still usable
+}
+
+void mirror_bad_handle(const Env& env)
+{
+    const Vm vm = make_fault_vm(env);
+    GpuBuffer bo = make_unbound(env.dev, page_size);
+    const auto op = simgpu::map_op(bo.bo.handle(), 0x100000, page_size, 0,
+                                   DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
+    igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+    igt_assert_ok(vm.mirror());
+}
+
+void mirror_bad_obj_offset(const Env& env)
+{
+    const Vm vm = make_fault_vm(env);
+    const auto op = simgpu::map_op(0, 0x100000, page_size, page_size,
+                                   DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
+    igt_assert_errno(vm.bind({&op, 1}), EINVAL);
+    igt_assert_ok(vm.mirror());
+}
+
+// --- VM_QUERY_RANGE --------------------------------------------------------
+
+void query_range_bad_extensions(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.extensions = 1; }, EINVAL);
+}
+
+void query_range_bad_flags(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.flags = 1; }, EINVAL);
+    query_bad(env, [](auto& a) { a.flags = 0x80000000u; }, EINVAL);
+}
+
+void query_range_bad_reserved(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.reserved[0] = 1; }, EINVAL);
+    query_bad(env, [](auto& a) { a.reserved[1] = 1; }, EINVAL);
+}
+
+void query_range_bad_unaligned(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.start += 1; }, EINVAL);
+    query_bad(env, [](auto& a) { a.start += 2048; }, EINVAL);
+}
+
+void query_range_bad_num_pages(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.num_pages = 0; }, EINVAL);
+    query_bad(env, [](auto& a) { a.num_pages = (uint64_t{1} << 20) + 1; }, EINVAL);
+    query_bad(env, [](auto& a) { a.num_pages = ~uint64_t{0}; }, EINVAL);
+    // The largest count is fine.
+    const Vm vm = make_mirror_vm(env);
+    auto pages = vm.query_range(0x100000, uint64_t{1} << 20);
+    igt_assert_ok(pages);
+}
+
+void query_range_bad_range(const Env& env)
+{
+    const uint64_t top = uint64_t{1} << 48;
+    query_bad(env, [&](auto& a) { a.start = top; }, EINVAL);
+    query_bad(env, [&](auto& a) { a.start = top - page_size; a.num_pages = 2; }, EINVAL);
+    query_bad(env, [&](auto& a) { a.start = top - 4 * page_size; a.num_pages = 5; }, EINVAL);
+    query_bad(env, [&](auto& a) { a.start = ~uint64_t{0} & ~(page_size - 1); a.num_pages = 1; },
+              EINVAL);
+    // The last page itself is fine, and reports nothing mapped.
+    const Vm vm = make_mirror_vm(env);
+    auto pages = vm.query_range(top - page_size, 1);
+    igt_assert_ok(pages);
+    igt_assert_eq(pages.value()[0], 0u);
+}
+
+void query_range_bad_vm(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.vm_id += 1000; }, ENOENT);
+    query_bad(env, [](auto& a) { a.vm_id = 0; }, ENOENT);
+}
+
+void query_range_bad_pages_pointer(const Env& env)
+{
+    query_bad(env, [](auto& a) { a.pages = 0; }, EFAULT);
+    query_bad(env, [](auto& a) { a.pages = 0x10; }, EFAULT);
+    Map none(page_size, PROT_NONE);
+    query_bad(env, [&](auto& a) { a.pages = va(none.data()); }, EFAULT);
+    Map ro(page_size, PROT_READ);
+    query_bad(env, [&](auto& a) { a.pages = va(ro.data()); }, EFAULT);
+}
+
+void query_range(const Env& env)
+{
+    const Svm s(env);
+    // Separate VMAs between PROT_NONE guards, so that no range of one
+    // spills into another.
+    Map reservation(8 * MiB, PROT_NONE);
+    std::byte* rw = reservation.data() + 1 * MiB;
+    std::byte* far = reservation.data() + 5 * MiB;
+    std::byte* ro = reservation.data() + 3 * MiB;
+    igt_assert_eq(::mprotect(rw, 64 * KiB, PROT_READ | PROT_WRITE), 0);
+    igt_assert_eq(::mprotect(far, 64 * KiB, PROT_READ | PROT_WRITE), 0);
+    igt_assert_eq(::mprotect(ro, 16 * KiB, PROT_READ), 0);
+    Malloc out(16 * KiB);
+    auto before = query(s.vm, rw, 64 * KiB);
+    for (const uint32_t f : before)
+        igt_assert_eq(f, 0u);
+
+    BatchBuilder b;
+    b.store_dw(va(rw + 5 * page_size + 0x10), 1)
+        .copy(va(out.p), va(ro), 16 * KiB)
+        .batch_end();
+    run_ok(s.q, b);
+    // The touched page is mapped for everything, in this device's VRAM
+    // where it migrates, else in system memory.
+    const auto touched = query(s.vm, rw + 5 * page_size, page_size);
+    igt_assert_eq(touched[0] & ~uint32_t{DRM_SIMGPU_PAGE_HUGE}, page_ok | s.anon_place);
+    // Far-away pages that nothing touched: nothing.
+    for (const uint32_t f : query(s.vm, far, 64 * KiB))
+        igt_assert_eq(f, 0u);
+    for (const uint32_t f : query(s.vm, reinterpret_cast<const void*>(0x1000), 16 * page_size))
+        igt_assert_eq(f, 0u);
+    // Read-only VMA: mapped, not writable, no atomics (anonymous
+    // memory, so zero-filled in VRAM where the device migrates).
+    assert_placed(s, ro, 16 * KiB, Mem::anon, "read-only VMA", DRM_SIMGPU_PAGE_MAPPED);
+    check_value(out.p, 16 * KiB, 0, "read-only memory");
+    // After munmap nothing is mapped there any more.
+    igt_assert_eq(::munmap(rw, 64 * KiB), 0);
+    for (const uint32_t f : query(s.vm, rw, 64 * KiB))
+        igt_assert_eq(f & DRM_SIMGPU_PAGE_MAPPED, 0u);
+}
+
+// --- counters --------------------------------------------------------------
+
+void svm_counters(const Env& env)
+{
+    const auto c0 = read_svm_counters();
+    const Svm s(env);
+    // 2 MiB: a 2 MiB-aligned block inside a larger VMA, touched by the CPU.
+    Map area(3 * huge_size);
+    std::byte* big = align_ptr(area.data() + page_size, huge_size);
+    std::memset(big, 1, huge_size);
+    BatchBuilder b2;
+    b2.store_dw(va(big + 0x1234 * 4), 2).batch_end();
+    run_ok(s.q, b2);
+    const auto c1 = read_svm_counters();
+    igt_assert_lte(c0.at("ranges_created") + 1, c1.at("ranges_created"));
+    igt_assert_lte(c0.at("ranges_2M") + 1, c1.at("ranges_2M"));
+    igt_assert_lte(c0.at("pages_faulted") + huge_size / page_size, c1.at("pages_faulted"));
+    // Where the device migrates, the 2 MiB chunk went to VRAM whole:
+    // one 2 MiB entry.
+    const uint32_t huge = s.anon_place ? DRM_SIMGPU_PAGE_HUGE : 0;
+    assert_placed(s, big, huge_size, Mem::anon, "2 MiB range", page_ok | huge, page_ok | huge);
+
+    // 64 KiB: a VMA too small for 2 MiB, between PROT_NONE guards.
+    Map mid(256 * KiB + 2 * page_size, PROT_NONE);
+    igt_assert_eq(::mprotect(mid.data() + page_size, 256 * KiB, PROT_READ | PROT_WRITE), 0);
+    std::byte* m64 = align_ptr(mid.data() + page_size, 64 * KiB);
+    BatchBuilder b64;
+    b64.store_dw(va(m64 + 0x100), 3).batch_end();
+    run_ok(s.q, b64);
+    const auto c2 = read_svm_counters();
+    igt_assert_lte(c1.at("ranges_64K") + 1, c2.at("ranges_64K"));
+    assert_placed(s, m64, 64 * KiB, Mem::anon, "64 KiB range");
+
+    // 4 KiB: a one-page VMA between PROT_NONE guards.
+    Map guarded(3 * page_size, PROT_NONE);
+    std::byte* one = guarded.data() + page_size;
+    igt_assert_eq(::mprotect(one, page_size, PROT_READ | PROT_WRITE), 0);
+    BatchBuilder b4;
+    b4.store_dw(va(one + 0x10), 4).batch_end();
+    run_ok(s.q, b4);
+    const auto c3 = read_svm_counters();
+    igt_assert_lte(c2.at("ranges_4K") + 1, c3.at("ranges_4K"));
+    assert_placed(s, one, page_size, Mem::anon, "4 KiB range");
+    igt_assert_eq(reinterpret_cast<uint32_t*>(one)[4], 4u);
+
+    // munmap: invalidations now, removal soon after (the collector).
+    igt_assert_eq(::munmap(area.data(), area.size()), 0);
+    (void)area.release();
+    const auto c4 = read_svm_counters();
+    igt_assert_lte(c3.at("invalidations") + 1, c4.at("invalidations"));
+    auto c5 = c4;
+    for (int i = 0; i < 500 && c5.at("ranges_removed") < c3.at("ranges_removed") + 1; ++i) {
+        sleep_ms(10);
+        c5 = read_svm_counters();
+    }
+    igt_assert_lte(c3.at("ranges_removed") + 1, c5.at("ranges_removed"));
+    igt_info("ranges created %llu, removed %llu, 2M/64K/4K %llu/%llu/%llu, pages %llu, "
+             "invalidations %llu (deltas)\n",
+             static_cast<unsigned long long>(c5.at("ranges_created") - c0.at("ranges_created")),
+             static_cast<unsigned long long>(c5.at("ranges_removed") - c0.at("ranges_removed")),
+             static_cast<unsigned long long>(c5.at("ranges_2M") - c0.at("ranges_2M")),
+             static_cast<unsigned long long>(c5.at("ranges_64K") - c0.at("ranges_64K")),
+             static_cast<unsigned long long>(c5.at("ranges_4K") - c0.at("ranges_4K")),
+             static_cast<unsigned long long>(c5.at("pages_faulted") - c0.at("pages_faulted")),
+             static_cast<unsigned long long>(c5.at("invalidations") - c0.at("invalidations")));
+}
+
+void debugfs_vms(const Env& env)
+{
+    namespace svm = simgpu_test::svm;
+    const uint32_t device = env.info.device_id;
+    const auto read_vms = [&] {
+        auto dirs = simgpu::counter_dirs();
+        igt_require_f(dirs.ok() && dirs.value().size() > device,
+                      "no debugfs directory of device %u (not root or no debugfs)", device);
+        auto vms = simgpu::read_vms(dirs.value()[device]);
+        igt_assert_f(vms.ok(), "%s", vms.ok() ? "" : vms.error().message().c_str());
+        return std::move(vms).value();
+    };
+    const uint64_t pid = static_cast<uint64_t>(::getpid());
+    // This process's VMs with id @id; their clients differ.
+    const auto ours = [&](const std::vector<simgpu::VmInfo>& vms, uint32_t id) {
+        std::vector<simgpu::VmInfo> found;
+        for (const auto& v : vms)
+            if (v.id == id && v.value("pid") == pid)
+                found.push_back(v);
+        return found;
+    };
+    const auto at = [](const simgpu::VmInfo& v, const char* name) {
+        const auto value = v.value(name);
+        igt_assert_f(value.has_value(), "vm %u/%u has no %s line", v.client, v.id, name);
+        return *value;
+    };
+
+    const auto stats0 = svm::stats_counters(device);
+    const auto svm0 = svm::svm_counters(device);
+    // The batch and the fence are in buffer objects: the GPU faults
+    // only on the memory under test, a VMA of its own too small for
+    // 2 MiB ranges: three 64 KiB ones.
+    constexpr uint64_t num_pages = 48;
+    const uint64_t bytes = num_pages * page_size;
+    auto gpu = std::make_unique<svm::SvmGpu>();
+    svm::start_gpu(*gpu, env);
+    const uint32_t vm_id = gpu->vm().id();
+    svm::Area area(bytes);
+    BatchBuilder b;
+    b.fill(va(area.data()), bytes, 0x5eedf00du).batch_end();
+    svm::run_ok(*gpu, b);
+
+    // Before the CPU touches the data (it would take it back from VRAM).
+    const auto found = ours(read_vms(), vm_id);
+    const auto pages = svm::query(gpu->vm(), area.data(), bytes);
+    const auto stats1 = svm::stats_counters(device);
+    const auto svm1 = svm::svm_counters(device);
+    igt_assert_eq(found.size(), size_t{1});
+    const simgpu::VmInfo& v = found[0];
+    igt_info("vm %u/%u: %llu retried faults, %llu pages faulted, %llu/%llu pages in "
+             "system/VRAM\n",
+             v.client, v.id, static_cast<unsigned long long>(at(v, "faults_retried")),
+             static_cast<unsigned long long>(at(v, "pages_faulted")),
+             static_cast<unsigned long long>(at(v, "svm_system_pages")),
+             static_cast<unsigned long long>(at(v, "svm_vram_pages")));
+    igt_assert_eq(at(v, "fault_mode"), 1u);
+    igt_assert_eq(at(v, "mirror"), 1u);
+    igt_assert_eq(at(v, "mirror_pid"), pid);
+    // The control BO and the increments BO split the mirror.
+    igt_assert_eq(at(v, "bo_mappings"), 2u);
+    igt_assert_lte(1u, at(v, "mirror_mappings"));
+    igt_assert_lte(svm::SvmGpu::inc_bytes / page_size + 1, at(v, "bo_system_pages"));
+    igt_assert_eq(at(v, "bo_vram_pages"), 0u);
+    igt_assert_eq(at(v, "ranges"), 3u);
+    igt_assert_eq(at(v, "ranges_64K"), 3u);
+    igt_assert_eq(at(v, "ranges_2M") + at(v, "ranges_4K"), 0u);
+    // What the page table maps is what VM_QUERY_RANGE reports: all of it.
+    const uint64_t mapped = static_cast<uint64_t>(
+        std::count_if(pages.begin(), pages.end(),
+                      [](uint32_t f) { return f & DRM_SIMGPU_PAGE_MAPPED; }));
+    igt_assert_eq(mapped, num_pages);
+    igt_assert_eq(at(v, "svm_system_pages") + at(v, "svm_vram_pages"), num_pages);
+    igt_assert_eq(at(v, "svm_vram_pages"), svm::count_vram(pages));
+    igt_assert_eq(at(v, "svm_peer_pages"), 0u);
+    // One fault at least per range, none cancelled; the only VM
+    // faulting on the device: its counts are the device's.
+    igt_assert_lte(3u, at(v, "faults_retried"));
+    igt_assert_eq(at(v, "faults_cancelled"), 0u);
+    igt_assert_eq(at(v, "faults_retried"), svm::delta(stats0, stats1, "faults_retried"));
+    igt_assert_eq(svm::delta(stats0, stats1, "faults_cancelled"), 0u);
+    igt_assert_lte(num_pages, at(v, "pages_faulted"));
+    igt_assert_eq(at(v, "pages_faulted"), svm::delta(svm0, svm1, "pages_faulted"));
+    svm::check_value(area.data(), bytes, 0x5eedf00du, "filled memory");
+
+    // A VM of a second file of this process: perhaps the same id, not
+    // the same client; nothing mapped, no faults.
+    const auto find = [](const std::vector<simgpu::VmInfo>& vms, uint32_t client,
+                         uint32_t id) -> std::optional<simgpu::VmInfo> {
+        for (const auto& x : vms)
+            if (x.client == client && x.id == id)
+                return x;
+        return std::nullopt;
+    };
+    auto opened = simgpu::Device::open(env.dev.path());
+    igt_assert_ok(opened);
+    auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
+    auto vm2 = Vm::create(*dev2);
+    igt_assert_ok(vm2);
+    const uint32_t vm2_id = vm2.value().id();
+    const auto vms2 = read_vms();
+    igt_assert(find(vms2, v.client, vm_id).has_value());
+    std::optional<simgpu::VmInfo> w;
+    for (const auto& x : ours(vms2, vm2_id))
+        if (x.client != v.client)
+            w = x;
+    igt_assert_f(w.has_value(), "no VM %u of the second file", vm2_id);
+    igt_assert_lte(v.client + 1, w->client);
+    igt_assert_eq(at(*w, "fault_mode"), 0u);
+    igt_assert_eq(at(*w, "mirror"), 0u);
+    igt_assert_eq(at(*w, "bo_mappings") + at(*w, "mirror_mappings") + at(*w, "ranges"), 0u);
+    igt_assert_eq(at(*w, "faults_retried") + at(*w, "pages_faulted"), 0u);
+
+    // VM_DESTROY takes the first VM off the list, closing the file the
+    // second.
+    gpu.reset();
+    const auto left = read_vms();
+    igt_assert_f(!find(left, v.client, vm_id), "vm %u/%u is listed after VM_DESTROY",
+                 v.client, vm_id);
+    igt_assert(find(left, w->client, vm2_id).has_value());
+    (void)vm2.value().release();
+    dev2.reset();
+    for (const auto& x : read_vms())
+        igt_assert_f(x.client != w->client,
+                     "vm %u/%u is listed after its file was closed", x.client, x.id);
+}
+
+// --- teardown --------------------------------------------------------------
+
+void exit_mid_fault(const Env& env)
+{
+    const Svm s(env);
+    for (const int delay_ms : {0, 5, 50}) {
+        const pid_t pid = ::fork();
+        igt_assert(pid >= 0);
+        if (pid == 0) {
+            auto found = simgpu::Device::enumerate();
+            if (!found.ok() || found.value().empty())
+                ::_exit(10);
+            const simgpu::Device& dev = found.value().front();
+            auto vm = Vm::create(dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
+            if (!vm.ok() || !vm.value().mirror().ok())
+                ::_exit(11);
+            auto q = ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+            if (!q.ok())
+                ::_exit(12);
+            const uint64_t size = 32 * MiB;
+            void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                ::_exit(13);
+            BatchBuilder b;
+            b.fill(va(p), size, 0x5a5a5a5au).batch_end();
+            Submission sub;
+            if (svm_submit(q.value(), b, sub))
+                ::_exit(14);
+            if (delay_ms)
+                sleep_ms(delay_ms);
+            ::_exit(0);
+        }
+        assert_child_ok(pid, 60000, "child exiting mid-fault");
+    }
+    assert_works(s.q);
+    Malloc m(256 * KiB);
+    exercise(s, m.data(), 256 * KiB, 1001, Mem::heap);
+}
+
+void fd_close_inflight(const Env& env)
+{
+    const Svm s(env);
+    auto opened = simgpu::Device::open(env.dev.path());
+    igt_assert_ok(opened);
+    auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
+    // Leaked on purpose: nothing may touch them once the fd is closed,
+    // but keep them valid in case something does.
+    auto* flag = static_cast<uint64_t*>(std::calloc(1, 64));
+    auto* out = static_cast<uint32_t*>(std::calloc(1, 64));
+    constexpr int num_jobs = 3;
+    {
+        Vm vm2 = make_mirror_vm(*dev2, env.info);
+        auto q2 = ExecQueue::create(*dev2, vm2, DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
+        igt_assert_ok(q2);
+        for (int i = 0; i < num_jobs; ++i) {
+            BatchBuilder b;
+            b.wait(DRM_SIMGPU_CMP_EQ, va(flag), 1).store_dw(va(out + i), 1).batch_end();
+            Submission sub;
+            igt_assert_eq(svm_submit(q2.value(), b, sub), 0);
+        }
+        sleep_ms(50);
+        const auto st = q2.value().state();
+        igt_assert_ok(st);
+        igt_assert_eq(st.value().jobs_submitted, uint64_t{num_jobs});
+        igt_assert_eq(st.value().jobs_completed, 0u);
+        (void)q2.value().release();
+        (void)vm2.release();
+    }
+    const int64_t start = now_ns();
+    dev2.reset(); // closes the fd with the jobs waiting
+    const double ms = elapsed_ms(start);
+    igt_info("close with %d jobs in flight took %.1f ms\n", num_jobs, ms);
+    const auto timeout = read_param("job_timeout_ms");
+    const double limit = timeout ? std::stod(*timeout) : 5000.0;
+    igt_assert_f(ms < limit, "close took %.1f ms, the job timeout is %.0f ms", ms, limit);
+    // The jobs were cancelled: releasing the flag runs nothing.
+    *reinterpret_cast<volatile uint64_t*>(flag) = 1;
+    sleep_ms(100);
+    for (int i = 0; i < num_jobs; ++i)
+        igt_assert_eq(reinterpret_cast<volatile uint32_t*>(out)[i], 0u);
+    assert_works(s.q);
+}
+
+// ---------------------------------------------------------------------------
+// The subtests that need only the device, in the order they run, between
+// the families.
+
+struct Case {
+    const char* name;
+    void (*fn)(const Env&);
+    const char* description;
+};
+
+// After once / twice / many (size_cases), before address reuse.
+constexpr Case access_cases[] = {
+    {"unaligned", unaligned,
+     "GPU copies at odd offsets and of odd sizes copy every byte and write nothing around"},
+    {"strided", strided,
+     "a job storing a dword every 3 pages of a malloc'd 8 MiB buffer maps every touched page"},
+    {"many-queues", many_queues,
+     "jobs on 8 queues of one VM, 3 queued on each before any wait, copy malloc'd buffers"},
+    // --- memory kinds: the GPU reads, writes and adds atomically to each.
+    {"mem-malloc", mem_malloc,
+     "malloc'd memory of 64 bytes to 1 MiB works for the GPU, mapped where the heap goes"},
+    {"mem-mmap-private", mem_mmap_private,
+     "private anonymous mmap()ed memory works for the GPU, in VRAM where the device migrates"},
+    {"mem-mmap-shared", mem_mmap_shared,
+     "shared anonymous mmap()ed memory works for the GPU, mapped in system memory"},
+    {"mem-file-tmp", mem_file_tmp,
+     "a shared mapping of a file in /tmp works for the GPU, its writes reaching the file"},
+    {"mem-file-shm", mem_file_shm,
+     "a shared mapping of a file in /dev/shm works for the GPU, its writes reaching the file"},
+    {"mem-file-private", mem_file_private,
+     "GPU writes to a private file mapping are copied on write in system memory, not in the file"},
+    {"mem-thp", mem_thp, "a transparent huge page works for the GPU, mapped by one 2 MiB entry"},
+    {"mem-hugetlb", mem_hugetlb,
+     "a hugetlbfs page (MAP_HUGETLB) works for the GPU, mapped in system memory"},
+    {"mem-stack", mem_stack,
+     "a 64 KiB window of the stack and a small unaligned stack variable work for the GPU"},
+    {"mem-global", mem_global,
+     "a window of .bss works for the GPU; GPU writes to initialised data are copied on write"},
+    {"mem-mlock", mem_mlock, "mlock()ed memory works for the GPU, mapped in VRAM or system memory"},
+};
+
+// After partial munmap.
+constexpr Case change_cases[] = {
+    // --- protection changes
+    {"mprotect-readonly", mprotect_readonly,
+     "after mprotect(PROT_READ) GPU reads work and writes and atomics fault, changing nothing"},
+    {"mprotect-restore-write", mprotect_restore_write,
+     "GPU writes to a read-only range fault, and land once mprotect() allows writes again"},
+    {"read-then-write", read_then_write,
+     "a GPU read of untouched memory reads zeros, and a GPU write after it lands"},
+    {"tracepoints", tracepoints,
+     "a GPU write fault and a munmap() trace the fault, its range, invalidation and removal"},
+    {"mprotect-none", mprotect_none,
+     "after mprotect(PROT_NONE) GPU accesses fault; with access back, the GPU reads the data"},
+    {"madvise-dontneed", madvise_dontneed,
+     "after MADV_DONTNEED of all, then half, of GPU-mapped memory the GPU reads zeros there"},
+    {"mremap", mremap_test,
+     "after mremap() the old address faults on the GPU and the new one holds the data"},
+    // --- fork
+    {"fork-cow", fork_cow,
+     "after fork() the parent's GPU reads and writes the parent's pages, not the child's copies"},
+    {"fork-child-vm", fork_child_vm,
+     "a forked child runs jobs on a VM of its own while the parent's VM keeps working"},
+    {"mirror-bad-other-process", mirror_bad_other_process,
+     "a VM mirrors the first process to mirror it: another one gets EINVAL"},
+    // --- concurrency
+    {"threads-disjoint", threads_disjoint,
+     "4 threads' GPU copies of their buffers' halves are right while the CPU writes the others"},
+    {"threads-shared", threads_shared,
+     "4 threads' jobs read one shared buffer and add atomically to one counter, missing none"},
+    {"processes", processes, "4 processes, each with a mirroring VM of its own, run jobs at once"},
+    // --- BOs inside the mirror
+    {"mix-bo", mix_bo,
+     "a BO bound inside the mirror takes the GPU's accesses there; unbound, a hole that faults"},
+    {"mirror-split", mirror_split,
+     "binds split the mirror and the objects they overlap, as debugfs counts the VAs"},
+    {"mirror-remap-merges", mirror_remap_merges,
+     "a hole unmapped from the mirror and mirrored again leaves one piece: 2 MiB entries again"},
+    {"unmap-while-collecting", unmap_while_collecting,
+     "a range unmapped in two munmap()s while the collector removes it is removed once"},
+    // --- list-sum
+    {"list-sum", list_sum,
+     "the list-sum kernel follows 1000 malloc'd nodes of a linked list, counting and summing them"},
+    // --- faults
+    {"invalid-fault", invalid_fault,
+     "a GPU store to an unmapped address fails the job with -EFAULT there; the queue still works"},
+    {"invalid-fault-read", invalid_fault_read,
+     "GPU reads of an unmapped address and stores above the user VA fail with -EFAULT there"},
+    {"mirror-whole-va", mirror_whole_va,
+     "a mirror of [0, 1 << va_bits) maps heap and stack; an address above the user VA faults"},
+    {"invalid-fault-status-fence", invalid_fault_status_fence,
+     "a faulting job writes -EFAULT to its status fence; with the fence in a hole it still ends"},
+    // --- mirror argument checking
+    {"mirror-bad-non-fault-vm", mirror_bad_non_fault_vm,
+     "mirroring a VM without fault mode fails with EINVAL"},
+    {"mirror-bad-readonly", mirror_bad_readonly, "a read-only mirror bind fails with EINVAL"},
+    {"mirror-bad-handle", mirror_bad_handle, "a mirror bind with a BO handle fails with EINVAL"},
+    {"mirror-bad-obj-offset", mirror_bad_obj_offset,
+     "a mirror bind with an object offset fails with EINVAL"},
+    // --- VM_QUERY_RANGE
+    {"query-range-bad-extensions", query_range_bad_extensions,
+     "VM_QUERY_RANGE with extensions fails with EINVAL"},
+    {"query-range-bad-flags", query_range_bad_flags,
+     "VM_QUERY_RANGE with unknown flags fails with EINVAL"},
+    {"query-range-bad-reserved", query_range_bad_reserved,
+     "VM_QUERY_RANGE with a reserved field set fails with EINVAL"},
+    {"query-range-bad-unaligned", query_range_bad_unaligned,
+     "VM_QUERY_RANGE of an unaligned start fails with EINVAL"},
+    {"query-range-bad-num-pages", query_range_bad_num_pages,
+     "VM_QUERY_RANGE of 0 or over 1 << 20 pages fails with EINVAL; of 1 << 20 it works"},
+    {"query-range-bad-range", query_range_bad_range,
+     "VM_QUERY_RANGE past the 48-bit VA fails with EINVAL; of its last page it works"},
+    {"query-range-bad-vm", query_range_bad_vm, "VM_QUERY_RANGE of an unknown VM fails with ENOENT"},
+    {"query-range-bad-pages-pointer", query_range_bad_pages_pointer,
+     "VM_QUERY_RANGE into an unwritable pages array fails with EFAULT"},
+    {"query-range", query_range,
+     "VM_QUERY_RANGE reports the GPU mapping of written, read-only, untouched and unmapped pages"},
+    // --- counters
+    {"svm-counters", svm_counters,
+     "the simgpu_svm debugfs counters count ranges of each size, pages, invalidations, removals"},
+    {"debugfs-vms", debugfs_vms,
+     "simgpu_vms in debugfs lists a VM's mirror, mappings, ranges and faults until it goes"},
+    // --- teardown (last: a kernel that breaks here breaks later subtests)
+    {"exit-mid-fault", exit_mid_fault,
+     "processes exiting while their jobs fault leave the parent's VM working"},
+    {"fd-close-inflight", fd_close_inflight,
+     "closing a device file with jobs waiting cancels them within the job timeout"},
+};
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -1141,6 +2730,10 @@ int main(int argc, char** argv)
     igt::Test t(argc, argv);
     t.set_timeout(std::chrono::seconds(300));
     std::optional<Env> env;
+    const auto add = [&](std::span<const Case> cases) {
+        for (const Case& c : cases)
+            t.subtest(c.name, c.description, [&] { c.fn(*env); });
+    };
 
     t.fixture([&] {
         env.emplace(open_env());
@@ -1149,1339 +2742,21 @@ int main(int argc, char** argv)
                       static_cast<unsigned long long>(env->info.caps));
     });
 
-    // --- once / twice / many --------------------------------------------
-    for (const auto& [name, size] : std::initializer_list<std::pair<const char*, uint64_t>>{
-             {"once-4k", 4 * KiB},
-             {"once-64k", 64 * KiB},
-             {"once-2m", 2 * MiB},
-             {"once-16m", 16 * MiB}}) {
-        const uint64_t sz = size;
-        t.subtest(name, [&, sz] {
-            const Svm s(*env);
-            copy_jobs(s, sz, 1, 1);
-        });
-    }
-
-    t.subtest("once-64m", [&] {
-        const Svm s(*env);
-        fill_big(s, 64 * MiB);
-    });
-
-    t.subtest("twice-64k", [&] {
-        const Svm s(*env);
-        copy_jobs(s, 64 * KiB, 2, 11);
-    });
-
-    t.subtest("twice-2m", [&] {
-        const Svm s(*env);
-        copy_jobs(s, 2 * MiB, 2, 21);
-    });
-
-    t.subtest("many-4k", [&] {
-        const Svm s(*env);
-        many_jobs(s, 64, 16, 4 * KiB);
-    });
-
-    t.subtest("many-256k", [&] {
-        const Svm s(*env);
-        many_jobs(s, 16, 4 * KiB, 256 * KiB);
-    });
-
-    t.subtest("unaligned", [&] {
-        const Svm s(*env);
-        for (const auto& [src_off, dst_off, size] :
-             std::initializer_list<std::array<uint64_t, 3>>{{3, 5, 1},
-                                                            {1, 7, 4095},
-                                                            {4093, 11, 4099},
-                                                            {13, 4090, 3 * 4096 + 17},
-                                                            {4095, 1, 70001}}) {
-            Malloc src(size + 8192), dst(size + 8192);
-            std::memset(dst.p, 0xee, size + 8192);
-            std::byte* sp = src.data() + src_off;
-            std::byte* dp = dst.data() + dst_off;
-            fill_bytes(sp, size, static_cast<uint32_t>(size));
-            BatchBuilder b;
-            b.copy(va(dp), va(sp), size).batch_end();
-            run_ok(s.q, b);
-            check_bytes(dp, size, static_cast<uint32_t>(size), "unaligned copy");
-            // Nothing around the destination was written.
-            for (uint64_t i = 0; i < dst_off; ++i)
-                igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
-            for (uint64_t i = dst_off + size; i < size + 8192; ++i)
-                igt_assert_eq(static_cast<uint8_t>(dst.data()[i]), 0xeeu);
-        }
-    });
-
-    t.subtest("strided", [&] {
-        const Svm s(*env);
-        const uint64_t size = 8 * MiB;
-        const uint64_t stride = 3 * page_size + 28;
-        Malloc m(size, true);
-        BatchBuilder b;
-        uint32_t n = 0;
-        for (uint64_t off = 4; off + 4 <= size; off += stride, ++n)
-            b.store_dw(va(m.data() + off), 0x5700000u + n);
-        b.batch_end();
-        run_ok(s.q, b);
-        // Before the CPU reads it back: pages the GPU touched are mapped,
-        // where a GPU fault puts malloc'd memory; some untouched pages of a
-        // touched range may be mapped too, but all touched ones are. The
-        // 2 MiB blocks inside the buffer hold nothing else, so nothing the
-        // CPU uses meanwhile: all of their pages are mapped (each has
-        // touched pages), as anonymous memory of its own.
-        const auto pages = query(s.vm, m.p, size);
-        const uint64_t first = va(m.p) & ~(page_size - 1);
-        for (uint64_t off = 4; off + 4 <= size; off += stride) {
-            const uint64_t page = (va(m.data() + off) - first) / page_size;
-            igt_assert_f(placed(s, pages[page], Mem::heap, page_ok, page_ok),
-                         "touched page %llu (offset 0x%llx) has flags 0x%x",
-                         static_cast<unsigned long long>(page),
-                         static_cast<unsigned long long>(off), pages[page]);
-        }
-        const uint64_t own = round_up(va(m.p), huge_size);
-        const uint64_t own_end = (va(m.p) + size) & ~(huge_size - 1);
-        igt_assert(own < own_end);
-        for (uint64_t a = own; a < own_end; a += page_size) {
-            const uint64_t page = (a - first) / page_size;
-            igt_assert_f(placed(s, pages[page], Mem::anon, page_ok, page_ok),
-                         "page %llu (0x%llx) of a 2 MiB block inside the buffer has flags 0x%x, "
-                         "expected 0x%x",
-                         static_cast<unsigned long long>(page), static_cast<unsigned long long>(a),
-                         pages[page], page_ok | s.anon_place);
-        }
-        const auto* w = m.as<const uint32_t>();
-        uint64_t next = 4;
-        n = 0;
-        for (uint64_t i = 0; i < size / 4; ++i) {
-            if (i * 4 == next) {
-                igt_assert_eq(w[i], 0x5700000u + n);
-                next += stride;
-                ++n;
-            } else if (w[i] != 0) {
-                igt_fail("word %llu is 0x%x, expected 0", static_cast<unsigned long long>(i), w[i]);
-            }
-        }
-    });
-
-    t.subtest("many-queues", [&] {
-        const Vm vm = make_mirror_vm(*env);
-        const uint64_t size = 256 * KiB;
-        constexpr int num_queues = 8;
-        constexpr int jobs_per_queue = 3;
-        std::vector<ExecQueue> queues;
-        for (int i = 0; i < num_queues; ++i) {
-            const auto& e = env->engines[i % env->engines.size()];
-            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
-        }
-        std::vector<std::unique_ptr<Malloc>> src, dst;
-        std::vector<SvmJob> jobs;
-        for (int j = 0; j < jobs_per_queue; ++j)
-            for (int i = 0; i < num_queues; ++i) {
-                const uint32_t seed = 1000 + j * num_queues + i;
-                src.push_back(std::make_unique<Malloc>(size));
-                dst.push_back(std::make_unique<Malloc>(size));
-                fill_words(src.back()->p, size, seed);
-                BatchBuilder b;
-                b.copy(va(dst.back()->p), va(src.back()->p), size).batch_end();
-                jobs.emplace_back(queues[i], b);
-            }
-        for (size_t k = 0; k < jobs.size(); ++k) {
-            assert_ok(jobs[k].result());
-            const uint32_t seed = 1000 + static_cast<uint32_t>(k);
-            check_words(dst[k]->p, size, seed, "destination");
-        }
-    });
-
-    // --- memory kinds -----------------------------------------------------
-    t.subtest("mem-malloc", [&] {
-        const Svm s(*env);
-        for (const uint64_t size : {uint64_t{64}, 4 * KiB, 100 * KiB, 1 * MiB}) {
-            Malloc m(size);
-            exercise(s, m.data(), size, static_cast<uint32_t>(size), Mem::heap);
-        }
-    });
-
-    t.subtest("mem-mmap-private", [&] {
-        const Svm s(*env);
-        Map m(Map::own, 512 * KiB);
-        exercise(s, m.data(), m.size(), 51, Mem::anon);
-    });
-
-    t.subtest("mem-mmap-shared", [&] {
-        const Svm s(*env);
-        Map m(512 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
-        exercise(s, m.data(), m.size(), 52, Mem::system);
-    });
-
-    t.subtest("mem-file-tmp", [&] { file_shared_test(*env, "/tmp"); });
-
-    t.subtest("mem-file-shm", [&] {
-        igt_require_f(::access("/dev/shm", W_OK) == 0, "no writable /dev/shm");
-        file_shared_test(*env, "/dev/shm");
-    });
-
-    t.subtest("mem-file-private", [&] {
-        // A private mapping of a file: the GPU's writes are CoW, the file
-        // keeps its contents.
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        TmpFile f("/tmp", size);
-        std::vector<uint32_t> data(size / 4);
-        fill_words(data.data(), size, 61);
-        igt_assert_eq(::pwrite(f.fd, data.data(), size, 0), static_cast<ssize_t>(size));
-        Map m(size, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd);
-        Malloc out(size);
-        BatchBuilder b;
-        b.copy(va(out.p), va(m.data()), size).fill(va(m.data()), size, 0xdeadbeef).batch_end();
-        run_ok(s.q, b);
-        // Its copied pages are anonymous, but the mapping is a file's: they
-        // stay in system memory.
-        assert_placed(s, m.data(), size, Mem::system, "private file mapping");
-        check_words(out.p, size, 61, "file read by the GPU");
-        check_value(m.data(), size, 0xdeadbeef, "private copy");
-        std::vector<uint32_t> back(size / 4);
-        igt_assert_eq(::pread(f.fd, back.data(), size, 0), static_cast<ssize_t>(size));
-        check_words(back.data(), size, 61, "file after GPU writes to a private mapping");
-    });
-
-    t.subtest("mem-thp", [&] {
-        const std::string enabled = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
-        igt_require_f(!enabled.empty() && enabled.find("[never]") == std::string::npos,
-                      "transparent hugepages are off (enabled: %s)",
-                      enabled.empty() ? "missing" : enabled.c_str());
-        const Svm s(*env);
-        Map area(2 * huge_size);
-        std::byte* p = align_ptr(area.data(), huge_size);
-        igt_assert_eq(::madvise(p, huge_size, MADV_HUGEPAGE), 0);
-        std::memset(p, 0x5a, huge_size); // the CPU faults it in first
-        const uint64_t kb = anon_huge_kb(p);
-        igt_require_f(kb >= huge_size / KiB,
-                      "the kernel did not back the 2 MiB area with a THP (AnonHugePages %llu kB)",
-                      static_cast<unsigned long long>(kb));
-        // A THP in system memory, or the 2 MiB chunk it became in VRAM: one
-        // 2 MiB entry either way.
-        exercise(s, p, huge_size, 71, Mem::anon, DRM_SIMGPU_PAGE_HUGE);
-        igt_info("THP: AnonHugePages %llu kB, all 512 pages HUGE\n",
-                 static_cast<unsigned long long>(kb));
-    });
-
-    t.subtest("mem-hugetlb", [&] {
-        HugePagesRestorer restore;
-        void* p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-        if (p == MAP_FAILED && is_root()) {
-            const std::string old = read_file("/proc/sys/vm/nr_hugepages");
-            std::ofstream out("/proc/sys/vm/nr_hugepages");
-            if (out && (out << "8").flush()) {
-                restore.old = old.empty() ? "0" : old;
-                out.close();
-                p = ::mmap(nullptr, huge_size, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-            }
-        }
-        igt_require_f(p != MAP_FAILED, "no hugetlbfs pages: mmap(MAP_HUGETLB) failed: %s",
-                      std::strerror(errno));
-        const Map m(p, huge_size);
-        const Svm s(*env);
-        exercise(s, m.data(), huge_size, 81, Mem::system);
-        const auto pages = query(s.vm, m.data(), huge_size);
-        igt_info("hugetlb page 0 flags 0x%x\n", pages[0]);
-    });
-
-    t.subtest("mem-stack", [&] {
-        const Svm s(*env);
-        stack_test(s);
-    });
-
-    t.subtest("mem-global", [&] {
-        const Svm s(*env);
-        // A 64 KiB window of .bss in chunks of its own: read-only pages of
-        // global_bss on either side split it into a VMA of its own, so that
-        // no chunk around it holds another variable, which the CPU may
-        // touch while the GPU works (or the heap, where brk follows .bss).
-        std::byte* window = align_ptr(global_bss + page_size, 64 * KiB);
-        igt_assert(window + 64 * KiB + page_size <= global_bss + sizeof(global_bss));
-        for (std::byte* guard : {window - page_size, window + 64 * KiB})
-            igt_assert_eq(::mprotect(guard, page_size, PROT_READ), 0);
-        exercise(s, window, 64 * KiB, 91, Mem::anon);
-        for (std::byte* guard : {window - page_size, window + 64 * KiB})
-            igt_assert_eq(::mprotect(guard, page_size, PROT_READ | PROT_WRITE), 0);
-        // Initialised data (a private file mapping of the binary).
-        Malloc out(sizeof(global_data), true);
-        BatchBuilder b;
-        b.copy(va(out.p), va(global_data), sizeof(global_data))
-            .store_dw(va(&global_data[2047]), 0x99999999u)
-            .batch_end();
-        run_ok(s.q, b);
-        // A private file mapping stays in system memory, copied on write.
-        assert_placed(s, global_data, sizeof(global_data), Mem::system, "initialised data",
-                      DRM_SIMGPU_PAGE_MAPPED, DRM_SIMGPU_PAGE_MAPPED);
-        assert_placed(s, &global_data[2047], 4, Mem::system, "written initialised data");
-        igt_assert_eq(out.as<uint32_t>()[0], 0x11111111u);
-        igt_assert_eq(out.as<uint32_t>()[3], 0x44444444u);
-        igt_assert_eq(out.as<uint32_t>()[4], 0u);
-        igt_assert_eq(reinterpret_cast<volatile uint32_t*>(global_data)[2047], 0x99999999u);
-    });
-
-    t.subtest("mem-mlock", [&] {
-        const Svm s(*env);
-        Map m(Map::own, 256 * KiB);
-        igt_require_f(::mlock(m.data(), m.size()) == 0, "mlock failed: %s", std::strerror(errno));
-        exercise(s, m.data(), m.size(), 101, Mem::anon_or_system);
-        igt_assert_eq(::munlock(m.data(), m.size()), 0);
-    });
-
-    // --- address reuse ----------------------------------------------------
-    for (const auto& [name, size] : std::initializer_list<std::pair<const char*, uint64_t>>{
-             {"free-malloc-small", 8 * KiB}, {"free-malloc-large", 4 * MiB}}) {
-        const uint64_t sz = size;
-        t.subtest(name, [&, sz] {
-            const Svm s(*env);
-            Malloc out(sz);
-            int same = 0;
-            void* previous = nullptr;
-            for (uint32_t round = 0; round < 4; ++round) {
-                void* p = std::malloc(sz);
-                igt_assert(p);
-                same += p == previous;
-                previous = p;
-                fill_words(p, sz, 200 + round);
-                BatchBuilder b;
-                b.copy(va(out.p), va(p), sz).batch_end();
-                run_ok(s.q, b);
-                check_words(out.p, sz, 200 + round, "GPU read of the new allocation");
-                std::free(p);
-            }
-            igt_info("%d of 3 allocations reused the previous address\n", same);
-        });
-    }
-
-    t.subtest("munmap-mmap-fixed", [&] {
-        const Svm s(*env);
-        const uint64_t size = 256 * KiB;
-        Malloc out(size);
-        Map m(Map::own, size);
-        fill_words(m.data(), size, 301);
-        BatchBuilder b;
-        b.copy(va(out.p), va(m.data()), size).batch_end();
-        run_ok(s.q, b);
-        assert_placed(s, m.data(), size, Mem::anon, "first mapping");
-        check_words(out.p, size, 301, "first mapping");
-
-        // New memory at the same address: zeros, then new CPU data.
-        igt_assert_eq(::munmap(m.data(), size), 0);
-        void* again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        igt_assert(again == m.data());
-        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after munmap");
-        run_ok(s.q, b);
-        check_value(out.p, size, 0, "fresh mapping");
-        fill_words(m.data(), size, 302);
-        run_ok(s.q, b);
-        check_words(out.p, size, 302, "fresh mapping with new data");
-
-        // MAP_FIXED over the live mapping replaces it too.
-        again = ::mmap(m.data(), size, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        igt_assert(again == m.data());
-        fill_words(m.data(), size, 303);
-        run_ok(s.q, b);
-        check_words(out.p, size, 303, "replaced mapping");
-    });
-
-    // --- partial munmap ---------------------------------------------------
-    for (const auto& [name, where] : std::initializer_list<std::pair<const char*, Where>>{
-             {"start", Where::start}, {"middle", Where::middle}, {"end", Where::end}}) {
-        const Where w = where;
-        t.subtest(std::string("partial-munmap-") + name,
-                  [&, w] { partial_munmap(*env, w, false); });
-        t.subtest(std::string("partial-munmap-") + name + "-cpu-touched",
-                  [&, w] { partial_munmap(*env, w, true); });
-    }
-
-    // --- protection changes -----------------------------------------------
-    t.subtest("mprotect-readonly", [&] {
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        Map m(Map::own, size);
-        Malloc out(size);
-        fill_words(m.data(), size, 401);
-        BatchBuilder b;
-        b.copy(va(out.p), va(m.data()), size).store_dw(va(m.data()), 0x77777777u).batch_end();
-        run_ok(s.q, b);
-        assert_placed(s, m.data(), size, Mem::anon, "writable mapping");
-        check_words(out.p, size, 401, "first read");
-
-        igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
-        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_WRITE | DRM_SIMGPU_PAGE_ATOMIC, 0,
-                     "after mprotect(PROT_READ)");
-        // Reads work.
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data()), size).batch_end();
-        run_ok(s.q, rd);
-        // Where the device migrates, the pages are still in VRAM, now
-        // read-only there.
-        assert_placed(s, m.data(), size, Mem::anon, "read-only mapping", DRM_SIMGPU_PAGE_MAPPED);
-        igt_assert_eq(out.as<uint32_t>()[0], 0x77777777u);
-        check_words(out.data() + 4, size - 4, 401, "read-only read", 1);
-        // Writes and atomics fault on the exact byte; nothing changes.
-        BatchBuilder w;
-        w.store_dw(va(m.data() + 0x1004), 1).batch_end();
-        run_fault(s.q, w, va(m.data() + 0x1004));
-        BatchBuilder a;
-        a.atomic(DRM_SIMGPU_ATOMIC_INC, va(m.data() + 0x2008), 0).batch_end();
-        run_fault(s.q, a, va(m.data() + 0x2008));
-        igt_assert_eq(m.as<uint32_t>()[0], 0x77777777u);
-        check_words(m.data() + 4, size - 4, 401, "read-only memory", 1);
-        // Reads still work after the faults.
-        run_ok(s.q, rd);
-        check_words(out.data() + 4, size - 4, 401, "read-only read again", 1);
-    });
-
-    t.subtest("mprotect-restore-write", [&] {
-        // Write permission comes back with the CPU's.
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        Map m(Map::own, size);
-        fill_words(m.data(), size, 411);
-        Malloc out(size);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data()), size).batch_end();
-        igt_assert_eq(::mprotect(m.data(), size, PROT_READ), 0);
-        run_ok(s.q, rd); // the range is created read-only
-        assert_placed(s, m.data(), size, Mem::anon, "read-only range", DRM_SIMGPU_PAGE_MAPPED);
-        check_words(out.p, size, 411, "read-only read");
-        BatchBuilder w;
-        w.store_dw(va(m.data() + 0x3000), 0x12121212u).batch_end();
-        run_fault(s.q, w, va(m.data() + 0x3000));
-        igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
-        run_ok(s.q, w);
-        // Where the device migrates, the read moved the pages to VRAM
-        // read-only, and mprotect() leaves them read-only there.
-        assert_placed(s, m.data() + 0x3000, page_size, Mem::anon_or_system, "writable again");
-        igt_assert_eq(m.as<uint32_t>()[0x3000 / 4], 0x12121212u);
-    });
-
-    t.subtest("read-then-write", [&] {
-        // A GPU read of untouched memory maps the shared zero page
-        // read-only (no copy-on-write break); a GPU write then faults
-        // again and upgrades the mapping in place. Where the device
-        // migrates, the read moves the memory to VRAM instead, zero-filled
-        // and writable at once, and the write takes no fault.
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        Map m(Map::own, size);
-        Malloc out(size);
-        std::memset(out.p, 0xa5, size);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data()), size).batch_end();
-        run_ok(s.q, rd);
-        assert_placed(s, m.data(), size, Mem::anon, "after the GPU read",
-                      s.anon_place ? page_ok : DRM_SIMGPU_PAGE_MAPPED);
-        check_value(out.p, size, 0, "read of untouched memory");
-
-        BatchBuilder w;
-        for (uint64_t off = 0; off < size; off += page_size)
-            w.store_dw(va(m.data() + off), 0x600d0000u + static_cast<uint32_t>(off / page_size));
-        w.batch_end();
-        run_ok(s.q, w);
-        assert_placed(s, m.data(), size, Mem::anon, "after the GPU write");
-        for (uint64_t off = 0; off < size; off += page_size)
-            igt_assert_eq(m.as<uint32_t>()[off / 4], 0x600d0000u + static_cast<uint32_t>(off / page_size));
-    });
-
-    t.subtest("tracepoints", [&] {
-        for (const char* sys : trace_systems)
-            igt_require_f(::access((std::string(tracefs) + "/events/" + sys + "/enable").c_str(),
-                                   W_OK) == 0,
-                          "no writable %s/events/%s (tracefs or root missing)", tracefs, sys);
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        auto m = std::make_optional<Map>(size);
-        const uint64_t addr = va(m->data());
-        char hex[32];
-        std::snprintf(hex, sizeof(hex), "addr=0x%llx", static_cast<unsigned long long>(addr));
-
-        trace_write("trace", "");
-        for (const char* sys : trace_systems)
-            trace_write(std::string("events/") + sys + "/enable", "1");
-        trace_write("tracing_on", "1");
-        BatchBuilder w;
-        w.store_dw(addr, 0x7ace).batch_end();
-        run_ok(s.q, w);
-        m.reset();  // munmap: invalidation, then the range goes
-        sleep_ms(100);
-        for (const char* sys : trace_systems)
-            trace_write(std::string("events/") + sys + "/enable", "0");
-        const std::string trace = trace_read();
-
-        igt_assert_f(trace_has(trace, "simgpu_fault", std::string(hex) + " access=write"),
-                     "no simgpu_fault for the write at %s in:\n%s", hex, trace.c_str());
-        igt_assert_f(trace_has(trace, "simgpu_fault_done", std::string(hex) + " reply=retry"),
-                     "no retry reply for %s", hex);
-        // The simgpu core traces its ranges; for drm_gpusvm's, the driver.
-        const std::string range_event = kernel_svm() ? "simgpu_svm_range" : "simgpu_range";
-        igt_assert_f(trace_span_covers(trace, range_event + "_create", addr),
-                     "no range created around %s in:\n%s", hex, trace.c_str());
-        igt_assert_f(trace_span_covers(trace, "simgpu_invalidate", addr),
-                     "no invalidation of the range at munmap");
-        igt_assert_f(trace_span_covers(trace, range_event + "_remove", addr),
-                     "the unmapped range was not removed");
-        igt_assert_f(trace_has(trace, "simgpu_job_end", "error=0"), "no job end");
-    });
-
-    t.subtest("mprotect-none", [&] {
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB;
-        Map m(Map::own, size);
-        Malloc out(size);
-        fill_words(m.data(), size, 421);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data()), size).batch_end();
-        run_ok(s.q, rd);
-        assert_placed(s, m.data(), size, Mem::anon, "before mprotect(PROT_NONE)");
-        check_words(out.p, size, 421, "first read");
-
-        igt_assert_eq(::mprotect(m.data(), size, PROT_NONE), 0);
-        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "PROT_NONE");
-        BatchBuilder rd2;
-        rd2.copy(va(out.p), va(m.data() + 0x2345), 64).batch_end();
-        run_fault(s.q, rd2, va(m.data() + 0x2345));
-        BatchBuilder w;
-        w.store_dw(va(m.data() + 0x100), 1).batch_end();
-        run_fault(s.q, w, va(m.data() + 0x100));
-
-        igt_assert_eq(::mprotect(m.data(), size, PROT_READ | PROT_WRITE), 0);
-        std::memset(out.p, 0, size);
-        run_ok(s.q, rd);
-        check_words(out.p, size, 421, "read after PROT_READ|PROT_WRITE again");
-    });
-
-    t.subtest("madvise-dontneed", [&] {
-        const Svm s(*env);
-        const uint64_t size = 256 * KiB;
-        Map m(Map::own, size);
-        Malloc out(size);
-        fill_words(m.data(), size, 431);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data()), size).batch_end();
-        run_ok(s.q, rd);
-        assert_placed(s, m.data(), size, Mem::anon, "before MADV_DONTNEED");
-        check_words(out.p, size, 431, "before MADV_DONTNEED");
-        igt_assert_eq(::madvise(m.data(), size, MADV_DONTNEED), 0);
-        assert_pages(s.vm, m.data(), size, DRM_SIMGPU_PAGE_MAPPED, 0, "after MADV_DONTNEED");
-        run_ok(s.q, rd);
-        check_value(out.p, size, 0, "after MADV_DONTNEED");
-        // Half of it only: the other half keeps its data.
-        fill_words(m.data(), size, 432);
-        run_ok(s.q, rd);
-        igt_assert_eq(::madvise(m.data() + size / 2, size / 2, MADV_DONTNEED), 0);
-        run_ok(s.q, rd);
-        check_words(out.p, size / 2, 432, "kept half");
-        check_value(out.data() + size / 2, size / 2, 0, "dropped half");
-    });
-
-    t.subtest("mremap", [&] {
-        const Svm s(*env);
-        const uint64_t size = 128 * KiB;
-        Malloc out(size);
-        const Map own_old(Map::own, size); // the mremap below moves it away
-        void* old = own_old.data();
-        Map reservation(size, PROT_NONE);
-        void* target = reservation.release(); // the mremap below takes it over
-        fill_words(old, size, 441);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(old), size).batch_end();
-        run_ok(s.q, rd);
-        assert_placed(s, old, size, Mem::anon, "before mremap");
-        check_words(out.p, size, 441, "before mremap");
-
-        void* moved = ::mremap(old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-        igt_assert_f(moved == target, "mremap failed: %s", std::strerror(errno));
-        assert_pages(s.vm, old, size, DRM_SIMGPU_PAGE_MAPPED, 0, "old address after mremap");
-        BatchBuilder rd_old;
-        rd_old.copy(va(out.p), va(static_cast<std::byte*>(old) + 0x1010), 32).batch_end();
-        run_fault(s.q, rd_old, va(static_cast<std::byte*>(old) + 0x1010));
-        std::memset(out.p, 0, size);
-        BatchBuilder rd_new;
-        rd_new.copy(va(out.p), va(moved), size).store_dw(va(moved), 0x4e4e4e4eu).batch_end();
-        run_ok(s.q, rd_new);
-        check_words(out.p, size, 441, "new address");
-        igt_assert_eq(static_cast<volatile uint32_t*>(moved)[0], 0x4e4e4e4eu);
-
-        // Growing in place or moving: the new part is readable too.
-        void* grown = ::mremap(moved, size, 2 * size, MREMAP_MAYMOVE);
-        igt_assert(grown != MAP_FAILED);
-        const Map keep(grown, 2 * size);
-        Malloc out2(2 * size);
-        BatchBuilder rd_grown;
-        rd_grown.copy(va(out2.p), va(grown), 2 * size).batch_end();
-        run_ok(s.q, rd_grown);
-        igt_assert_eq(out2.as<uint32_t>()[0], 0x4e4e4e4eu);
-        check_words(out2.data() + 4, size - 4, 441, "grown mapping", 1);
-        check_value(out2.data() + size, size, 0, "grown part");
-    });
-
-    // --- fork -------------------------------------------------------------
-    t.subtest("fork-cow", [&] {
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB, half = size / 2;
-        Map buf(Map::own, size);
-        Malloc out(size);
-        fill_words(buf.data(), size, 501);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(buf.data()), size).batch_end();
-        run_ok(s.q, rd);
-        assert_placed(s, buf.data(), size, Mem::anon, "before fork");
-        check_words(out.p, size, 501, "before fork");
-
-        int to_child[2], to_parent[2];
-        igt_assert_eq(::pipe(to_child), 0);
-        igt_assert_eq(::pipe(to_parent), 0);
-        const pid_t pid = ::fork();
-        igt_assert(pid >= 0);
-        if (pid == 0) {
-            // The child writes its copy of the first half, then checks that
-            // the parent's GPU writes did not reach its copy.
-            fill_words(buf.data(), half, 502);
-            char c;
-            if (!pipe_send(to_parent[1], 'w') || !pipe_recv(to_child[0], &c))
-                ::_exit(3);
-            for (uint64_t i = 0; i < half / 4; ++i)
-                if (buf.as<uint32_t>()[i] != pattern(502, i))
-                    ::_exit(4);
-            for (uint64_t i = half / 4; i < size / 4; ++i)
-                if (buf.as<uint32_t>()[i] != pattern(501, i)) {
-                    std::fprintf(stderr, "child: word %llu is 0x%x\n",
-                                 static_cast<unsigned long long>(i), buf.as<uint32_t>()[i]);
-                    ::_exit(5);
-                }
-            ::_exit(0);
-        }
-        ::close(to_child[0]);
-        ::close(to_parent[1]);
-        char c;
-        igt_assert(pipe_recv(to_parent[0], &c));
-        // The parent's GPU still sees the parent's data, and its writes go
-        // to the parent's pages.
-        std::memset(out.p, 0, size);
-        BatchBuilder b;
-        b.copy(va(out.p), va(buf.data()), half)
-            .fill(va(buf.data() + half), half, 0xc0ffee00u)
-            .batch_end();
-        run_ok(s.q, b);
-        check_words(out.p, half, 501, "parent's first half after the child wrote its copy");
-        check_value(buf.data() + half, half, 0xc0ffee00u, "parent's second half");
-        check_words(buf.data(), half, 501, "parent's first half (CPU)");
-        igt_assert(pipe_send(to_child[1], 'c'));
-        assert_child_ok(pid, 30000, "fork-cow child");
-        ::close(to_child[1]);
-        ::close(to_parent[0]);
-        // And the GPU keeps using the parent's pages.
-        run_ok(s.q, rd);
-        check_words(out.p, half, 501, "after the child exited");
-        check_value(out.data() + half, half, 0xc0ffee00u, "after the child exited");
-    });
-
-    t.subtest("fork-child-vm", [&] {
-        const Svm s(*env);
-        Malloc m(64 * KiB);
-        fill_words(m.p, 64 * KiB, 511);
-        exercise(s, m.data(), 64 * KiB, 512, Mem::heap);
-        const pid_t pid = ::fork();
-        igt_assert(pid >= 0);
-        if (pid == 0)
-            ::_exit(child_svm_work(513, 2, 256 * KiB));
-        assert_child_ok(pid, 120000, "child with its own VM");
-        exercise(s, m.data(), 64 * KiB, 514, Mem::heap);
-    });
-
-    t.subtest("mirror-bad-other-process", [&] {
-        // The parent's VM mirrors the parent: the child cannot mirror it.
-        const Svm s(*env);
-        const pid_t pid = ::fork();
-        igt_assert(pid >= 0);
-        if (pid == 0) {
-            const auto r = s.vm.mirror();
-            if (r.ok())
-                ::_exit(2);
-            ::_exit(r.error().err == EINVAL ? 0 : 3);
-        }
-        assert_child_ok(pid, 30000, "mirror from another process");
-        // The parent still may, and the VM still works.
-        igt_assert_ok(s.vm.mirror());
-        assert_works(s.q);
-        // A VM not yet mirroring is bound by the first process to mirror.
-        const Vm fresh = make_vm(*env, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-        const pid_t pid2 = ::fork();
-        igt_assert(pid2 >= 0);
-        if (pid2 == 0)
-            ::_exit(fresh.mirror().ok() ? 0 : 4);
-        assert_child_ok(pid2, 30000, "first mirror from a child");
-        igt_assert_errno(fresh.mirror(), EINVAL);
-    });
-
-    // --- concurrency ------------------------------------------------------
-    t.subtest("threads-disjoint", [&] {
-        const Vm vm = make_mirror_vm(*env);
-        constexpr int num_threads = 4, iterations = 6;
-        const uint64_t half = 64 * KiB;
-        std::vector<ExecQueue> queues;
-        for (int i = 0; i < num_threads; ++i) {
-            const auto& e = env->engines[i % env->engines.size()];
-            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
-        }
-        std::vector<std::future<void>> futures;
-        for (int i = 0; i < num_threads; ++i)
-            futures.push_back(std::async(std::launch::async, [&, i] {
-                Malloc buf(2 * half), out(half);
-                for (int it = 0; it < iterations; ++it) {
-                    const uint32_t seed = 600 + i * 100 + it;
-                    std::byte* read_half = buf.data() + (it & 1) * half;
-                    std::byte* cpu_half = buf.data() + ((it + 1) & 1) * half;
-                    fill_words(read_half, half, seed);
-                    BatchBuilder b;
-                    b.copy(va(out.p), va(read_half), half).batch_end();
-                    SvmJob job(queues[i], b);
-                    // The CPU writes the other half while the GPU reads.
-                    for (uint32_t k = 0; k < 8; ++k)
-                        fill_words(cpu_half, half, 0xbad0000 + k);
-                    assert_ok(job.result());
-                    check_words(out.p, half, seed, "thread copy");
-                }
-            }));
-        for (auto& f : futures)
-            f.wait();
-        for (auto& f : futures)
-            f.get();
-    });
-
-    t.subtest("threads-shared", [&] {
-        const Vm vm = make_mirror_vm(*env);
-        constexpr int num_threads = 4, iterations = 5;
-        const uint64_t size = 128 * KiB;
-        Malloc shared(size);
-        fill_words(shared.p, size, 701);
-        Malloc counter(64, true);
-        std::vector<ExecQueue> queues;
-        for (int i = 0; i < num_threads; ++i) {
-            const auto& e = env->engines[i % env->engines.size()];
-            queues.push_back(make_queue(*env, vm, e.engine_class, e.instance));
-        }
-        std::vector<std::future<void>> futures;
-        for (int i = 0; i < num_threads; ++i)
-            futures.push_back(std::async(std::launch::async, [&, i] {
-                Malloc out(size);
-                for (int it = 0; it < iterations; ++it) {
-                    std::memset(out.p, 0, size);
-                    BatchBuilder b;
-                    b.copy(va(out.p), va(shared.p), size)
-                        .atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter.p), 1 + i)
-                        .batch_end();
-                    run_ok(queues[i], b);
-                    check_words(out.p, size, 701, "shared source");
-                }
-            }));
-        for (auto& f : futures)
-            f.wait();
-        for (auto& f : futures)
-            f.get();
-        uint64_t want = 0;
-        for (int i = 0; i < num_threads; ++i)
-            want += uint64_t(1 + i) * iterations;
-        igt_assert_eq(counter.as<uint64_t>()[0], want);
-    });
-
-    t.subtest("processes", [&] {
-        constexpr int num_procs = 4;
-        std::vector<pid_t> pids;
-        for (int i = 0; i < num_procs; ++i) {
-            const pid_t pid = ::fork();
-            igt_assert(pid >= 0);
-            if (pid == 0)
-                ::_exit(child_svm_work(800 + 10 * i, 3, 512 * KiB));
-            pids.push_back(pid);
-        }
-        for (const pid_t pid : pids)
-            assert_child_ok(pid, 180000, "process");
-    });
-
-    // --- BOs inside the mirror ---------------------------------------------
-    t.subtest("mix-bo", [&] {
-        const Svm s(*env);
-        const uint64_t size = 64 * KiB, bo_off = 16 * KiB, bo_size = 16 * KiB;
-        Map m(size);
-        fill_words(m.data(), size, 901);
-        GpuBuffer bo = make_unbound(env->dev, bo_size);
-        std::memset(bo.bytes(), 0x11, bo_size);
-        igt_assert_ok(s.vm.map(bo.bo, va(m.data() + bo_off), bo_size));
-
-        BatchBuilder f1;
-        f1.fill(va(m.data()), size, 0xb0b0b0b0u).batch_end();
-        run_ok(s.q, f1);
-        check_value(m.data(), bo_off, 0xb0b0b0b0u, "CPU memory before the BO");
-        check_words(m.data() + bo_off, bo_size, 901, "CPU memory under the BO", bo_off / 4);
-        check_value(m.data() + bo_off + bo_size, size - bo_off - bo_size, 0xb0b0b0b0u,
-                    "CPU memory after the BO");
-        check_value(bo.bytes(), bo_size, 0xb0b0b0b0u, "BO");
-        // Reads there come from the BO too.
-        std::memset(bo.bytes(), 0x22, bo_size);
-        Malloc out(bo_size);
-        BatchBuilder rd;
-        rd.copy(va(out.p), va(m.data() + bo_off), bo_size).batch_end();
-        run_ok(s.q, rd);
-        check_value(out.p, bo_size, 0x22222222u, "read through the BO");
-
-        // Unbound: a hole that faults.
-        igt_assert_ok(s.vm.unmap(va(m.data() + bo_off), bo_size));
-        BatchBuilder w;
-        w.store_dw(va(m.data() + bo_off + 0x40), 1).batch_end();
-        run_fault(s.q, w, va(m.data() + bo_off + 0x40));
-
-        // Mirrored again: SVM is back there.
-        igt_assert_ok(s.vm.mirror(va(m.data() + bo_off), bo_size));
-        BatchBuilder f2;
-        f2.fill(va(m.data()), size, 0xc3c3c3c3u).batch_end();
-        run_ok(s.q, f2);
-        check_value(m.data(), size, 0xc3c3c3c3u, "CPU memory after mirroring again");
-        check_value(bo.bytes(), bo_size, 0x22222222u, "BO after unbinding");
-    });
-
-    t.subtest("mirror-split", [&] { mirror_split_test(*env); });
-    t.subtest("mirror-remap-merges", [&] { mirror_remap_merges_test(*env); });
-    t.subtest("unmap-while-collecting", [&] { unmap_while_collecting_test(*env); });
-
-    // --- list-sum -----------------------------------------------------------
-    t.subtest("list-sum", [&] {
-        const Svm s(*env);
-        constexpr int num_nodes = 1000;
-        std::mt19937 rng(4242);
-        const uint64_t sizes[] = {16, 24, 40, 100, 600, 3000, 5000, 20000, 70000, 300000};
-        std::vector<void*> allocations;
-        drm_simgpu_list_node* head = nullptr;
-        uint64_t sum = 0;
-        for (int i = 0; i < num_nodes; ++i) {
-            const uint64_t size = sizes[std::uniform_int_distribution<int>(0, 9)(rng) %
-                                        (i % 25 == 0 ? 10 : 9)];
-            void* p = std::malloc(size);
-            igt_assert(p);
-            allocations.push_back(p);
-            const uint64_t slots = size / sizeof(drm_simgpu_list_node);
-            const uint64_t slot = std::uniform_int_distribution<uint64_t>(0, slots - 1)(rng);
-            auto* node = reinterpret_cast<drm_simgpu_list_node*>(static_cast<std::byte*>(p) +
-                                                                 slot * sizeof(drm_simgpu_list_node));
-            node->value = rng() | uint64_t{rng()} << 20;
-            node->next = va(head);
-            sum += node->value;
-            head = node;
-        }
-        struct SumOut {
-            uint64_t sum, count;
-        };
-        Malloc res(sizeof(SumOut), true);
-        Malloc args_mem(sizeof(drm_simgpu_kargs_list_sum), true);
-        auto* args = args_mem.as<drm_simgpu_kargs_list_sum>();
-        args->head = va(head);
-        args->dst = va(&res.as<SumOut>()->sum);
-        args->count_out = va(&res.as<SumOut>()->count);
-        args->max_nodes = num_nodes + 1;
-        BatchBuilder b;
-        b.launch(DRM_SIMGPU_KERNEL_LIST_SUM, va(args)).batch_end();
-        run_ok(s.q, b, 4 * job_timeout_ns);
-        igt_assert_eq(res.as<SumOut>()->count, uint64_t{num_nodes});
-        igt_assert_eq(res.as<SumOut>()->sum, sum);
-        for (void* p : allocations)
-            std::free(p);
-    });
-
-    // --- faults -------------------------------------------------------------
-    t.subtest("invalid-fault", [&] {
-        const Svm s(*env);
-        Malloc out(64, true);
-        const uintptr_t bad = unmapped_address() + 0x84;
-        BatchBuilder b;
-        b.store_dw(va(out.p), 1).store_dw(bad, 0xdead).store_dw(va(out.data() + 4), 2).batch_end();
-        run_fault(s.q, b, bad);
-        igt_assert_eq(out.as<uint32_t>()[0], 1u);
-        igt_assert_eq(out.as<uint32_t>()[1], 0u);
-        assert_works(s.q);
-        assert_works(s.q);
-    });
-
-    t.subtest("invalid-fault-read", [&] {
-        const Svm s(*env);
-        Malloc out(64, true);
-        const uintptr_t bad = unmapped_address(4 * page_size) + 2 * page_size + 0x101;
-        BatchBuilder b;
-        b.copy(va(out.p), bad, 16).batch_end();
-        run_fault(s.q, b, bad);
-        // An address outside the mirror (above the user VA) too.
-        const uint64_t outside = (uint64_t{1} << 47) + 0x2340;
-        BatchBuilder c;
-        c.store_qw(outside, 1).batch_end();
-        run_fault(s.q, c, outside);
-        assert_works(s.q);
-    });
-
-    t.subtest("mirror-whole-va", [&] {
-        // The header's way to mirror everything: one MAP of
-        // [0, 1 << va_bits). Heap and stack are the GPU's; an address
-        // above the CPU's user addresses faults like an unmapped one.
-        auto vm = Vm::create(env->dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-        igt_assert_ok(vm);
-        igt_require_f(env->has_cap(DRM_SIMGPU_CAP_CPU_ADDR_MIRROR), "no CPU address mirror");
-        igt_assert_ok(vm.value().mirror(0, uint64_t{1} << env->info.va_bits));
-        const ExecQueue q = make_queue(*env, vm.value());
-        Malloc heap(64, true);
-        alignas(8) volatile uint64_t on_stack = 0;
-        BatchBuilder b;
-        b.store_qw(va(heap.data()), 0x4ea9).store_qw(va(const_cast<uint64_t*>(&on_stack)), 0x57ac)
-            .batch_end();
-        run_ok(q, b);
-        igt_assert_eq(heap.as<uint64_t>()[0], 0x4ea9u);
-        igt_assert_eq(static_cast<uint64_t>(on_stack), 0x57acu);
-        const uint64_t above = (uint64_t{1} << 47) + 0x1000;
-        igt_require_f(above < (uint64_t{1} << env->info.va_bits), "va_bits %u", env->info.va_bits);
-        BatchBuilder c;
-        c.store_qw(above, 1).batch_end();
-        run_fault(q, c, above);
-        assert_works(q);
-    });
-
-    t.subtest("invalid-fault-status-fence", [&] {
-        // A job that faults on a hole writes its status fence in mirrored
-        // memory the GPU never touched (the write faults it in); a status
-        // fence in a hole is left unwritten and the job still ends, with
-        // the error of its first fault.
-        const Svm s(*env);
-        Malloc rec(4096, true);
-        const uintptr_t bad = unmapped_address() + 0x84;
-        BatchBuilder b;
-        b.store_dw(bad, 0xdead).batch_end();
-        Malloc batch(b.size_bytes());
-        std::memcpy(batch.p, b.dwords().data(), b.size_bytes());
-        const auto sync = simgpu::user_fence_status_out(va(rec.data() + 2048), 0x5a5a);
-        igt_assert_ok(s.q.exec(va(batch.p), {&sync, 1}));
-        igt_assert_ok(simgpu::wait_user_fence(env->dev, rec.as<uint64_t>() + 256, 0x5a5a,
-                                              DRM_SIMGPU_CMP_EQ, job_timeout_ns));
-        igt_assert_eq(static_cast<int64_t>(rec.as<uint64_t>()[257]), int64_t{-EFAULT});
-
-        const uintptr_t hole = unmapped_address();
-        const auto lost = simgpu::user_fence_status_out(hole, 1);
-        igt_assert_ok(s.q.exec(va(batch.p), {&lost, 1}));
-        const int64_t deadline = now_ns() + job_timeout_ns;
-        while (s.q.state().value().jobs_completed < 2) {
-            igt_assert_f(now_ns() < deadline, "the job with a fence in a hole did not end");
-            sleep_ms(5);
-        }
-        const auto st = s.q.state().value();
-        igt_assert_eq(st.jobs_failed, 2u);
-        igt_assert_eq(st.error, -EFAULT);
-        igt_assert_eq(st.fault_addr, uint64_t{bad});
-        assert_works(s.q);
-    });
-
-    // --- mirror argument checking ---------------------------------------------
-    t.subtest("mirror-bad-non-fault-vm", [&] {
-        const Vm vm = make_vm(*env);
-        igt_assert_errno(vm.mirror(), EINVAL);
-        igt_assert_errno(vm.mirror(0x100000, 0x100000), EINVAL);
-    });
-
-    t.subtest("mirror-bad-readonly", [&] {
-        const Vm vm = make_fault_vm(*env);
-        const auto op = simgpu::map_op(0, simgpu::mirror_all_start,
-                                       simgpu::mirror_all_end - simgpu::mirror_all_start, 0,
-                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR |
-                                           DRM_SIMGPU_VM_BIND_FLAG_READONLY);
-        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
-        igt_assert_ok(vm.mirror()); // the VM is still usable
-    });
-
-    t.subtest("mirror-bad-handle", [&] {
-        const Vm vm = make_fault_vm(*env);
-        GpuBuffer bo = make_unbound(env->dev, page_size);
-        const auto op = simgpu::map_op(bo.bo.handle(), 0x100000, page_size, 0,
-                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
-        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
-        igt_assert_ok(vm.mirror());
-    });
-
-    t.subtest("mirror-bad-obj-offset", [&] {
-        const Vm vm = make_fault_vm(*env);
-        const auto op = simgpu::map_op(0, 0x100000, page_size, page_size,
-                                       DRM_SIMGPU_VM_BIND_FLAG_CPU_ADDR_MIRROR);
-        igt_assert_errno(vm.bind({&op, 1}), EINVAL);
-        igt_assert_ok(vm.mirror());
-    });
-
-    // --- VM_QUERY_RANGE ---------------------------------------------------------
-    const auto query_bad = [&](auto mutate, int err) {
-        const Vm vm = make_mirror_vm(*env);
-        std::vector<uint32_t> pages(8, 0xffffffffu);
-        auto args = simgpu::pack_vm_query_range(vm.id(), 0x100000, 4, pages.data());
-        mutate(args);
-        igt_assert_errno(env->dev.ioctl(DRM_IOCTL_SIMGPU_VM_QUERY_RANGE, &args), err);
-    };
-    t.subtest("query-range-bad-extensions",
-              [&] { query_bad([](auto& a) { a.extensions = 1; }, EINVAL); });
-    t.subtest("query-range-bad-flags", [&] {
-        query_bad([](auto& a) { a.flags = 1; }, EINVAL);
-        query_bad([](auto& a) { a.flags = 0x80000000u; }, EINVAL);
-    });
-    t.subtest("query-range-bad-reserved", [&] {
-        query_bad([](auto& a) { a.reserved[0] = 1; }, EINVAL);
-        query_bad([](auto& a) { a.reserved[1] = 1; }, EINVAL);
-    });
-    t.subtest("query-range-bad-unaligned", [&] {
-        query_bad([](auto& a) { a.start += 1; }, EINVAL);
-        query_bad([](auto& a) { a.start += 2048; }, EINVAL);
-    });
-    t.subtest("query-range-bad-num-pages", [&] {
-        query_bad([](auto& a) { a.num_pages = 0; }, EINVAL);
-        query_bad([](auto& a) { a.num_pages = (uint64_t{1} << 20) + 1; }, EINVAL);
-        query_bad([](auto& a) { a.num_pages = ~uint64_t{0}; }, EINVAL);
-        // The largest count is fine.
-        const Vm vm = make_mirror_vm(*env);
-        auto pages = vm.query_range(0x100000, uint64_t{1} << 20);
-        igt_assert_ok(pages);
-    });
-    t.subtest("query-range-bad-range", [&] {
-        const uint64_t top = uint64_t{1} << 48;
-        query_bad([&](auto& a) { a.start = top; }, EINVAL);
-        query_bad([&](auto& a) { a.start = top - page_size; a.num_pages = 2; }, EINVAL);
-        query_bad([&](auto& a) { a.start = top - 4 * page_size; a.num_pages = 5; }, EINVAL);
-        query_bad([&](auto& a) { a.start = ~uint64_t{0} & ~(page_size - 1); a.num_pages = 1; },
-                  EINVAL);
-        // The last page itself is fine, and reports nothing mapped.
-        const Vm vm = make_mirror_vm(*env);
-        auto pages = vm.query_range(top - page_size, 1);
-        igt_assert_ok(pages);
-        igt_assert_eq(pages.value()[0], 0u);
-    });
-    t.subtest("query-range-bad-vm", [&] {
-        query_bad([](auto& a) { a.vm_id += 1000; }, ENOENT);
-        query_bad([](auto& a) { a.vm_id = 0; }, ENOENT);
-    });
-    t.subtest("query-range-bad-pages-pointer", [&] {
-        query_bad([](auto& a) { a.pages = 0; }, EFAULT);
-        query_bad([](auto& a) { a.pages = 0x10; }, EFAULT);
-        Map none(page_size, PROT_NONE);
-        query_bad([&](auto& a) { a.pages = va(none.data()); }, EFAULT);
-        Map ro(page_size, PROT_READ);
-        query_bad([&](auto& a) { a.pages = va(ro.data()); }, EFAULT);
-    });
-
-    t.subtest("query-range", [&] {
-        const Svm s(*env);
-        // Separate VMAs between PROT_NONE guards, so that no range of one
-        // spills into another.
-        Map reservation(8 * MiB, PROT_NONE);
-        std::byte* rw = reservation.data() + 1 * MiB;
-        std::byte* far = reservation.data() + 5 * MiB;
-        std::byte* ro = reservation.data() + 3 * MiB;
-        igt_assert_eq(::mprotect(rw, 64 * KiB, PROT_READ | PROT_WRITE), 0);
-        igt_assert_eq(::mprotect(far, 64 * KiB, PROT_READ | PROT_WRITE), 0);
-        igt_assert_eq(::mprotect(ro, 16 * KiB, PROT_READ), 0);
-        Malloc out(16 * KiB);
-        auto before = query(s.vm, rw, 64 * KiB);
-        for (const uint32_t f : before)
-            igt_assert_eq(f, 0u);
-
-        BatchBuilder b;
-        b.store_dw(va(rw + 5 * page_size + 0x10), 1)
-            .copy(va(out.p), va(ro), 16 * KiB)
-            .batch_end();
-        run_ok(s.q, b);
-        // The touched page is mapped for everything, in this device's VRAM
-        // where it migrates, else in system memory.
-        const auto touched = query(s.vm, rw + 5 * page_size, page_size);
-        igt_assert_eq(touched[0] & ~uint32_t{DRM_SIMGPU_PAGE_HUGE}, page_ok | s.anon_place);
-        // Far-away pages that nothing touched: nothing.
-        for (const uint32_t f : query(s.vm, far, 64 * KiB))
-            igt_assert_eq(f, 0u);
-        for (const uint32_t f : query(s.vm, reinterpret_cast<const void*>(0x1000), 16 * page_size))
-            igt_assert_eq(f, 0u);
-        // Read-only VMA: mapped, not writable, no atomics (anonymous
-        // memory, so zero-filled in VRAM where the device migrates).
-        assert_placed(s, ro, 16 * KiB, Mem::anon, "read-only VMA", DRM_SIMGPU_PAGE_MAPPED);
-        check_value(out.p, 16 * KiB, 0, "read-only memory");
-        // After munmap nothing is mapped there any more.
-        igt_assert_eq(::munmap(rw, 64 * KiB), 0);
-        for (const uint32_t f : query(s.vm, rw, 64 * KiB))
-            igt_assert_eq(f & DRM_SIMGPU_PAGE_MAPPED, 0u);
-    });
-
-    // --- counters -----------------------------------------------------------
-    t.subtest("svm-counters", [&] {
-        const auto c0 = svm_counters();
-        const Svm s(*env);
-        // 2 MiB: a 2 MiB-aligned block inside a larger VMA, touched by the CPU.
-        Map area(3 * huge_size);
-        std::byte* big = align_ptr(area.data() + page_size, huge_size);
-        std::memset(big, 1, huge_size);
-        BatchBuilder b2;
-        b2.store_dw(va(big + 0x1234 * 4), 2).batch_end();
-        run_ok(s.q, b2);
-        const auto c1 = svm_counters();
-        igt_assert_lte(c0.at("ranges_created") + 1, c1.at("ranges_created"));
-        igt_assert_lte(c0.at("ranges_2M") + 1, c1.at("ranges_2M"));
-        igt_assert_lte(c0.at("pages_faulted") + huge_size / page_size, c1.at("pages_faulted"));
-        // Where the device migrates, the 2 MiB chunk went to VRAM whole:
-        // one 2 MiB entry.
-        const uint32_t huge = s.anon_place ? DRM_SIMGPU_PAGE_HUGE : 0;
-        assert_placed(s, big, huge_size, Mem::anon, "2 MiB range", page_ok | huge, page_ok | huge);
-
-        // 64 KiB: a VMA too small for 2 MiB, between PROT_NONE guards.
-        Map mid(256 * KiB + 2 * page_size, PROT_NONE);
-        igt_assert_eq(::mprotect(mid.data() + page_size, 256 * KiB, PROT_READ | PROT_WRITE), 0);
-        std::byte* m64 = align_ptr(mid.data() + page_size, 64 * KiB);
-        BatchBuilder b64;
-        b64.store_dw(va(m64 + 0x100), 3).batch_end();
-        run_ok(s.q, b64);
-        const auto c2 = svm_counters();
-        igt_assert_lte(c1.at("ranges_64K") + 1, c2.at("ranges_64K"));
-        assert_placed(s, m64, 64 * KiB, Mem::anon, "64 KiB range");
-
-        // 4 KiB: a one-page VMA between PROT_NONE guards.
-        Map guarded(3 * page_size, PROT_NONE);
-        std::byte* one = guarded.data() + page_size;
-        igt_assert_eq(::mprotect(one, page_size, PROT_READ | PROT_WRITE), 0);
-        BatchBuilder b4;
-        b4.store_dw(va(one + 0x10), 4).batch_end();
-        run_ok(s.q, b4);
-        const auto c3 = svm_counters();
-        igt_assert_lte(c2.at("ranges_4K") + 1, c3.at("ranges_4K"));
-        assert_placed(s, one, page_size, Mem::anon, "4 KiB range");
-        igt_assert_eq(reinterpret_cast<uint32_t*>(one)[4], 4u);
-
-        // munmap: invalidations now, removal soon after (the collector).
-        igt_assert_eq(::munmap(area.data(), area.size()), 0);
-        (void)area.release();
-        const auto c4 = svm_counters();
-        igt_assert_lte(c3.at("invalidations") + 1, c4.at("invalidations"));
-        auto c5 = c4;
-        for (int i = 0; i < 500 && c5.at("ranges_removed") < c3.at("ranges_removed") + 1; ++i) {
-            sleep_ms(10);
-            c5 = svm_counters();
-        }
-        igt_assert_lte(c3.at("ranges_removed") + 1, c5.at("ranges_removed"));
-        igt_info("ranges created %llu, removed %llu, 2M/64K/4K %llu/%llu/%llu, pages %llu, "
-                 "invalidations %llu (deltas)\n",
-                 static_cast<unsigned long long>(c5.at("ranges_created") - c0.at("ranges_created")),
-                 static_cast<unsigned long long>(c5.at("ranges_removed") - c0.at("ranges_removed")),
-                 static_cast<unsigned long long>(c5.at("ranges_2M") - c0.at("ranges_2M")),
-                 static_cast<unsigned long long>(c5.at("ranges_64K") - c0.at("ranges_64K")),
-                 static_cast<unsigned long long>(c5.at("ranges_4K") - c0.at("ranges_4K")),
-                 static_cast<unsigned long long>(c5.at("pages_faulted") - c0.at("pages_faulted")),
-                 static_cast<unsigned long long>(c5.at("invalidations") - c0.at("invalidations")));
-    });
-
-    t.subtest("debugfs-vms", [&] {
-        namespace svm = simgpu_test::svm;
-        const uint32_t device = env->info.device_id;
-        const auto read_vms = [&] {
-            auto dirs = simgpu::counter_dirs();
-            igt_require_f(dirs.ok() && dirs.value().size() > device,
-                          "no debugfs directory of device %u (not root or no debugfs)", device);
-            auto vms = simgpu::read_vms(dirs.value()[device]);
-            igt_assert_f(vms.ok(), "%s", vms.ok() ? "" : vms.error().message().c_str());
-            return std::move(vms).value();
-        };
-        const uint64_t pid = static_cast<uint64_t>(::getpid());
-        // This process's VMs with id @id; their clients differ.
-        const auto ours = [&](const std::vector<simgpu::VmInfo>& vms, uint32_t id) {
-            std::vector<simgpu::VmInfo> found;
-            for (const auto& v : vms)
-                if (v.id == id && v.value("pid") == pid)
-                    found.push_back(v);
-            return found;
-        };
-        const auto at = [](const simgpu::VmInfo& v, const char* name) {
-            const auto value = v.value(name);
-            igt_assert_f(value.has_value(), "vm %u/%u has no %s line", v.client, v.id, name);
-            return *value;
-        };
-
-        const auto stats0 = svm::stats_counters(device);
-        const auto svm0 = svm::svm_counters(device);
-        // The batch and the fence are in buffer objects: the GPU faults
-        // only on the memory under test, a VMA of its own too small for
-        // 2 MiB ranges: three 64 KiB ones.
-        constexpr uint64_t num_pages = 48;
-        const uint64_t bytes = num_pages * page_size;
-        auto gpu = std::make_unique<svm::SvmGpu>();
-        svm::start_gpu(*gpu, *env);
-        const uint32_t vm_id = gpu->vm().id();
-        svm::Area area(bytes);
-        BatchBuilder b;
-        b.fill(va(area.data()), bytes, 0x5eedf00du).batch_end();
-        svm::run_ok(*gpu, b);
-
-        // Before the CPU touches the data (it would take it back from VRAM).
-        const auto found = ours(read_vms(), vm_id);
-        const auto pages = svm::query(gpu->vm(), area.data(), bytes);
-        const auto stats1 = svm::stats_counters(device);
-        const auto svm1 = svm::svm_counters(device);
-        igt_assert_eq(found.size(), size_t{1});
-        const simgpu::VmInfo& v = found[0];
-        igt_info("vm %u/%u: %llu retried faults, %llu pages faulted, %llu/%llu pages in "
-                 "system/VRAM\n",
-                 v.client, v.id, static_cast<unsigned long long>(at(v, "faults_retried")),
-                 static_cast<unsigned long long>(at(v, "pages_faulted")),
-                 static_cast<unsigned long long>(at(v, "svm_system_pages")),
-                 static_cast<unsigned long long>(at(v, "svm_vram_pages")));
-        igt_assert_eq(at(v, "fault_mode"), 1u);
-        igt_assert_eq(at(v, "mirror"), 1u);
-        igt_assert_eq(at(v, "mirror_pid"), pid);
-        // The control BO and the increments BO split the mirror.
-        igt_assert_eq(at(v, "bo_mappings"), 2u);
-        igt_assert_lte(1u, at(v, "mirror_mappings"));
-        igt_assert_lte(svm::SvmGpu::inc_bytes / page_size + 1, at(v, "bo_system_pages"));
-        igt_assert_eq(at(v, "bo_vram_pages"), 0u);
-        igt_assert_eq(at(v, "ranges"), 3u);
-        igt_assert_eq(at(v, "ranges_64K"), 3u);
-        igt_assert_eq(at(v, "ranges_2M") + at(v, "ranges_4K"), 0u);
-        // What the page table maps is what VM_QUERY_RANGE reports: all of it.
-        const uint64_t mapped = static_cast<uint64_t>(
-            std::count_if(pages.begin(), pages.end(),
-                          [](uint32_t f) { return f & DRM_SIMGPU_PAGE_MAPPED; }));
-        igt_assert_eq(mapped, num_pages);
-        igt_assert_eq(at(v, "svm_system_pages") + at(v, "svm_vram_pages"), num_pages);
-        igt_assert_eq(at(v, "svm_vram_pages"), svm::count_vram(pages));
-        igt_assert_eq(at(v, "svm_peer_pages"), 0u);
-        // One fault at least per range, none cancelled; the only VM
-        // faulting on the device: its counts are the device's.
-        igt_assert_lte(3u, at(v, "faults_retried"));
-        igt_assert_eq(at(v, "faults_cancelled"), 0u);
-        igt_assert_eq(at(v, "faults_retried"), svm::delta(stats0, stats1, "faults_retried"));
-        igt_assert_eq(svm::delta(stats0, stats1, "faults_cancelled"), 0u);
-        igt_assert_lte(num_pages, at(v, "pages_faulted"));
-        igt_assert_eq(at(v, "pages_faulted"), svm::delta(svm0, svm1, "pages_faulted"));
-        svm::check_value(area.data(), bytes, 0x5eedf00du, "filled memory");
-
-        // A VM of a second file of this process: perhaps the same id, not
-        // the same client; nothing mapped, no faults.
-        const auto find = [](const std::vector<simgpu::VmInfo>& vms, uint32_t client,
-                             uint32_t id) -> std::optional<simgpu::VmInfo> {
-            for (const auto& x : vms)
-                if (x.client == client && x.id == id)
-                    return x;
-            return std::nullopt;
-        };
-        auto opened = simgpu::Device::open(env->dev.path());
-        igt_assert_ok(opened);
-        auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
-        auto vm2 = Vm::create(*dev2);
-        igt_assert_ok(vm2);
-        const uint32_t vm2_id = vm2.value().id();
-        const auto vms2 = read_vms();
-        igt_assert(find(vms2, v.client, vm_id).has_value());
-        std::optional<simgpu::VmInfo> w;
-        for (const auto& x : ours(vms2, vm2_id))
-            if (x.client != v.client)
-                w = x;
-        igt_assert_f(w.has_value(), "no VM %u of the second file", vm2_id);
-        igt_assert_lte(v.client + 1, w->client);
-        igt_assert_eq(at(*w, "fault_mode"), 0u);
-        igt_assert_eq(at(*w, "mirror"), 0u);
-        igt_assert_eq(at(*w, "bo_mappings") + at(*w, "mirror_mappings") + at(*w, "ranges"), 0u);
-        igt_assert_eq(at(*w, "faults_retried") + at(*w, "pages_faulted"), 0u);
-
-        // VM_DESTROY takes the first VM off the list, closing the file the
-        // second.
-        gpu.reset();
-        const auto left = read_vms();
-        igt_assert_f(!find(left, v.client, vm_id), "vm %u/%u is listed after VM_DESTROY",
-                     v.client, vm_id);
-        igt_assert(find(left, w->client, vm2_id).has_value());
-        (void)vm2.value().release();
-        dev2.reset();
-        for (const auto& x : read_vms())
-            igt_assert_f(x.client != w->client,
-                         "vm %u/%u is listed after its file was closed", x.client, x.id);
-    });
-
-    // --- teardown (last: a kernel that breaks here breaks later subtests) -----------------------------------------------------------
-    t.subtest("exit-mid-fault", [&] {
-        const Svm s(*env);
-        for (const int delay_ms : {0, 5, 50}) {
-            const pid_t pid = ::fork();
-            igt_assert(pid >= 0);
-            if (pid == 0) {
-                auto found = simgpu::Device::enumerate();
-                if (!found.ok() || found.value().empty())
-                    ::_exit(10);
-                const simgpu::Device& dev = found.value().front();
-                auto vm = Vm::create(dev, DRM_SIMGPU_VM_CREATE_FAULT_MODE);
-                if (!vm.ok() || !vm.value().mirror().ok())
-                    ::_exit(11);
-                auto q = ExecQueue::create(dev, vm.value(), DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
-                if (!q.ok())
-                    ::_exit(12);
-                const uint64_t size = 32 * MiB;
-                void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                if (p == MAP_FAILED)
-                    ::_exit(13);
-                BatchBuilder b;
-                b.fill(va(p), size, 0x5a5a5a5au).batch_end();
-                Submission sub;
-                if (svm_submit(q.value(), b, sub))
-                    ::_exit(14);
-                if (delay_ms)
-                    sleep_ms(delay_ms);
-                ::_exit(0);
-            }
-            assert_child_ok(pid, 60000, "child exiting mid-fault");
-        }
-        assert_works(s.q);
-        Malloc m(256 * KiB);
-        exercise(s, m.data(), 256 * KiB, 1001, Mem::heap);
-    });
-
-    t.subtest("fd-close-inflight", [&] {
-        const Svm s(*env);
-        auto opened = simgpu::Device::open(env->dev.path());
-        igt_assert_ok(opened);
-        auto dev2 = std::make_unique<simgpu::Device>(std::move(opened).value());
-        // Leaked on purpose: nothing may touch them once the fd is closed,
-        // but keep them valid in case something does.
-        auto* flag = static_cast<uint64_t*>(std::calloc(1, 64));
-        auto* out = static_cast<uint32_t*>(std::calloc(1, 64));
-        constexpr int num_jobs = 3;
-        {
-            Vm vm2 = make_mirror_vm(*dev2, env->info);
-            auto q2 = ExecQueue::create(*dev2, vm2, DRM_SIMGPU_ENGINE_CLASS_COMPUTE, 0);
-            igt_assert_ok(q2);
-            for (int i = 0; i < num_jobs; ++i) {
-                BatchBuilder b;
-                b.wait(DRM_SIMGPU_CMP_EQ, va(flag), 1).store_dw(va(out + i), 1).batch_end();
-                Submission sub;
-                igt_assert_eq(svm_submit(q2.value(), b, sub), 0);
-            }
-            sleep_ms(50);
-            const auto st = q2.value().state();
-            igt_assert_ok(st);
-            igt_assert_eq(st.value().jobs_submitted, uint64_t{num_jobs});
-            igt_assert_eq(st.value().jobs_completed, 0u);
-            (void)q2.value().release();
-            (void)vm2.release();
-        }
-        const int64_t start = now_ns();
-        dev2.reset(); // closes the fd with the jobs waiting
-        const double ms = elapsed_ms(start);
-        igt_info("close with %d jobs in flight took %.1f ms\n", num_jobs, ms);
-        const auto timeout = read_param("job_timeout_ms");
-        const double limit = timeout ? std::stod(*timeout) : 5000.0;
-        igt_assert_f(ms < limit, "close took %.1f ms, the job timeout is %.0f ms", ms, limit);
-        // The jobs were cancelled: releasing the flag runs nothing.
-        *reinterpret_cast<volatile uint64_t*>(flag) = 1;
-        sleep_ms(100);
-        for (int i = 0; i < num_jobs; ++i)
-            igt_assert_eq(reinterpret_cast<volatile uint32_t*>(out)[i], 0u);
-        assert_works(s.q);
-    });
+    for (const SizeCase& c : size_cases)
+        t.subtest(c.name, c.description, [&] { sizes(*env, c); });
+    add(access_cases);
+    for (const FreeCase& c : free_malloc_cases)
+        t.subtest(c.name, c.description, [&] { free_malloc(*env, c.size); });
+    t.subtest("munmap-mmap-fixed",
+              "the GPU reads new memory mapped where it read old memory, after munmap() or over it",
+              [&] { munmap_mmap_fixed(*env); });
+    for (const PartialCase& c : partial_munmap_cases)
+        for (const bool cpu_touch : {false, true})
+            t.subtest(std::string("partial-munmap-") + c.suffix + (cpu_touch ? "-cpu-touched" : ""),
+                      std::string(c.description) +
+                          (cpu_touch ? " (the CPU wrote the range first)" : ""),
+                      [&] { partial_munmap(*env, c.where, cpu_touch); });
+    add(change_cases);
 
     return t.exit_code();
 }

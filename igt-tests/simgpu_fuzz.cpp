@@ -3187,7 +3187,7 @@ int main(int argc, char** argv)
                 config.seconds = std::strtod(argv[++i], nullptr);
             continue;
         }
-        if (a == "--list-subtests")
+        if (a == "--list-subtests" || a == "--describe" || a.starts_with("--describe="))
             listing = true;
         args.push_back(argv[i]);
     }
@@ -3206,12 +3206,21 @@ int main(int argc, char** argv)
         static_cast<int64_t>((long_mode() ? config.seconds + 180 : 120) * 1000)));
 
     for (const auto& f : families())
-        t.subtest(f.name, [&f] { run_family(f); });
-    t.subtest("multi-process", multi_process);
-    t.subtest("fork-shares-handles", fork_shares_handles);
-    t.subtest("wait-fence-in-vram", wait_fence_in_vram);
-    t.subtest("syncobj-huge-count", syncobj_huge_count);
-    t.subtest("gem-create-oom", gem_create_oom);
+        t.subtest(f.name, f.description, [&f] { run_family(f); });
+    t.subtest("multi-process", "processes of their own seeds and files fuzz every call at once",
+              multi_process);
+    t.subtest("fork-shares-handles",
+              "a forked child shares the handle space: a handle it recreates is the parent's",
+              fork_shares_handles);
+    t.subtest("wait-fence-in-vram",
+              "WAIT_USER_FENCE on a fence that GPU faults migrate to VRAM, without a kernel BUG",
+              wait_fence_in_vram);
+    t.subtest("syncobj-huge-count",
+              "SYNCOBJ_WAIT/SIGNAL of 1 << 19 handles and more without a WARN (known bug, opt-in)",
+              syncobj_huge_count);
+    t.subtest("gem-create-oom",
+              "an object beyond a memory cgroup's limit fails with ENOMEM and kills nothing",
+              gem_create_oom);
 
     const int rc = t.exit_code();
     if (long_mode() && !listing)

@@ -91,6 +91,57 @@ bool devices_linked(const std::vector<Env>& envs)
     return true;
 }
 
+// What the fixture sets up: the simgpu devices, opened; the first two are
+// the ones the subtests use.
+struct Fixture {
+    std::vector<Env> envs;
+};
+
+// The fixture: opens the devices, requires two that mirror the CPU
+// address space, and checks that a link between them joins both ways.
+void open_devices(Fixture& fx)
+{
+    std::vector<Env>& envs = fx.envs;
+    envs = open_envs();
+    igt_require_f(envs.size() >= num_gpus,
+                  "%zu simgpu device: load the module with num_devices=2 or more", envs.size());
+    for (int i = 0; i < num_gpus; ++i)
+        igt_require_f(envs[i].has_cap(DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR),
+                      "device %u cannot mirror the CPU address space (caps 0x%llx)",
+                      envs[i].info.device_id, static_cast<unsigned long long>(envs[i].info.caps));
+    const bool vram =
+        std::all_of(envs.begin(), envs.begin() + num_gpus,
+                    [](const Env& e) { return e.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION); });
+    // A link joins both ways.
+    const auto links_to = [&](int i, int j) {
+        return (envs[i].info.link_mask >> envs[j].info.device_id & 1) != 0;
+    };
+    igt_assert_f(links_to(0, 1) == links_to(1, 0),
+                 "device %u link_mask 0x%llx, device %u link_mask 0x%llx", envs[0].info.device_id,
+                 static_cast<unsigned long long>(envs[0].info.link_mask), envs[1].info.device_id,
+                 static_cast<unsigned long long>(envs[1].info.link_mask));
+    igt_info("%zu devices; VRAM migration %s; devices %u and %u %s\n", envs.size(),
+             vram ? "supported" : "not supported: everything stays in system memory",
+             envs[0].info.device_id, envs[1].info.device_id,
+             links_to(0, 1) ? "linked" : "not linked");
+}
+
+// Skips unless both devices can migrate memory to their VRAM.
+void require_vram(const std::vector<Env>& envs)
+{
+    for (int i = 0; i < num_gpus; ++i)
+        require_vram_migration(envs[i]);
+}
+
+// Skips unless both devices can migrate to VRAM and share an interconnect.
+void require_link(const std::vector<Env>& envs)
+{
+    require_vram(envs);
+    igt_require_f(devices_linked(envs),
+                  "devices %u and %u share no interconnect: load simgpu with link_groups=0,1",
+                  envs[0].info.device_id, envs[1].info.device_id);
+}
+
 // Both devices with a mirror VM and a queue each; gpu[i] is device
 // envs[i].info.device_id, which is i.
 struct Gpus {
@@ -189,6 +240,22 @@ void assert_no_migrations(const Snapshot& a, const Snapshot& b, const Gpus& g, c
                          static_cast<unsigned long long>(svm_delta(a, b, i, key)));
 }
 
+// Between @a and @b, a chunk's pages went into the VRAM of device @to, and
+// none left for system memory on either device: they came device to device.
+void assert_chunk_moved_device_to_device(const Snapshot& a, const Snapshot& b, int to)
+{
+    igt_assert_eq(svm_delta(a, b, to, "migrate_to_vram_pages"), chunk_pages);
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_eq(svm_delta(a, b, i, "migrate_to_ram_pages"), 0u);
+}
+
+// No job failed on either device between @a and @b.
+void assert_no_failed_jobs(const Snapshot& a, const Snapshot& b)
+{
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_eq(stats_delta(a, b, i, "jobs_failed"), 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Placement across devices.
 
@@ -284,8 +351,23 @@ struct AtomicsSetup {
 
 constexpr int contended_jobs = 50;
 
-void atomics_across_devices(Gpus& g, const AtomicsSetup& setup)
+// The atomics-across-devices family: a subtest a setup.
+struct AtomicsSection {
+    const char* suffix; // of the subtest's name, after "atomics-across-devices"
+    bool needs_vram;    // skips without VRAM migration
+    AtomicsSetup setup;
+    const char* description;
+};
+
+// A qword and a dword counter in one page, added to at once by the CPU and
+// by jobs of both devices: the totals are exact, both devices read them, and
+// the placement is what the setup's MADVISE(ATOMIC) policy asks for.
+void atomics_across_devices(Fixture& fx, const AtomicsSection& section)
 {
+    if (section.needs_vram)
+        require_vram(fx.envs);
+    Gpus g(fx.envs);
+    const AtomicsSetup& setup = section.setup;
     const int min_jobs = setup.contended ? contended_jobs : 3;
     constexpr int max_jobs = 400;
     constexpr int per_job = 48;
@@ -564,1047 +646,1084 @@ constexpr int child_rounds = 6;
     ::_exit(0);
 }
 
+// ---------------------------------------------------------------------------
+// One pointer, two devices.
+
+void the_program(Fixture& fx)
+{
+    Gpus g(fx.envs);
+    constexpr uint64_t size = 6 * MiB + 12 * KiB + 40;
+    std::unique_ptr<uint32_t, decltype(&std::free)> mem(
+        static_cast<uint32_t*>(std::malloc(size)), &std::free);
+    igt_assert(mem);
+    uint32_t* ptr = mem.get();
+    // The 2 MiB blocks wholly inside the allocation hold nothing else,
+    // so nothing but this test moves them.
+    std::byte* in = reinterpret_cast<std::byte*>(round_up(va(ptr), chunk_2m));
+    const uint64_t in_bytes = round_down(va(ptr) + size, chunk_2m) - va(in);
+    fill_words(ptr, size, 1);
+
+    const auto s0 = snapshot(g);
+    gpu_add(g.gpu[0], ptr, size, 11);
+    const auto s1 = snapshot(g);
+    assert_mapped_here(g, 0, in, in_bytes, "ptr after the job on q0");
+    assert_unmapped(g.vm(1), ptr, size, "ptr on device 1 before its job");
+    igt_assert_lte(1u, stats_delta(s0, s1, 0, "faults"));
+    igt_assert_eq(stats_delta(s0, s1, 1, "faults"), 0u);
+    if (g.vram)
+        igt_assert_lte(in_bytes / page_size, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
+
+    gpu_add(g.gpu[1], ptr, size, 12);
+    const auto s2 = snapshot(g);
+    // Where device 1 takes it from device 0's VRAM to is the business
+    // of cross-device-migration.
+    assert_mapped_local(g, 1, in, in_bytes, "ptr after the job on q1");
+    assert_coherent(g, ptr, size, "ptr after the job on q1");
+    igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
+    if (g.linked) {
+        // Used where it is, over the link: device 1 maps device 0's
+        // VRAM, nothing left it.
+        assert_in_vram(g.vm(1), g.id[0], in, in_bytes, "ptr on device 1 after the job on q1");
+        igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
+    } else if (g.vram) {
+        // Out of device 0's VRAM.
+        assert_not_in_vram(g.vm(0), in, in_bytes, "ptr on device 0 after the job on q1");
+        igt_assert_lte(in_bytes / page_size, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
+    } else {
+        // Both devices map the same system pages.
+        assert_in_system(g.vm(0), in, in_bytes, "ptr on device 0 after the job on q1");
+        for (int i = 0; i < num_gpus; ++i) {
+            igt_assert_eq(svm_delta(s0, s2, i, "migrate_to_vram_pages"), 0u);
+            igt_assert_eq(svm_delta(s0, s2, i, "migrate_to_ram_pages"), 0u);
+        }
+    }
+    info_both("the program", g, s0, s2);
+
+    check_added(ptr, size, 1, {11, 12}, "ptr on the CPU after q0 and q1");
+}
+
+void ping_pong(Fixture& fx)
+{
+    constexpr int rounds = 12;
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 2);
+    std::vector<uint32_t> shadow(a.words(), a.words() + chunk_2m / 4);
+    const auto s0 = snapshot(g);
+    for (int r = 0; r < rounds; ++r) {
+        for (int i = 0; i < num_gpus; ++i) {
+            const uint32_t inc = 200 + static_cast<uint32_t>(r * num_gpus + i);
+            const auto before = snapshot(g);
+            gpu_add(g.gpu[i], a.data(), chunk_2m, inc);
+            const auto after = snapshot(g);
+            for (uint64_t w = 0; w < shadow.size(); ++w)
+                shadow[w] += SvmGpu::inc_value(inc, w);
+            // In this device's VRAM, or in system memory (once the
+            // chunk bounced too often); never where the other device
+            // has it, unless the devices are linked: then the turn
+            // uses it in the other device's VRAM, in place.
+            assert_mapped_local(g, i, a.data(), chunk_2m, "after a device's turn");
+            assert_coherent(g, a.data(), chunk_2m, "after a device's turn");
+            if (g.linked)
+                igt_assert_eq(svm_delta(before, after, 1 - i, "migrate_to_ram_pages"), 0u);
+        }
+        const uint32_t add = 0x01010101u * static_cast<uint32_t>(r + 1);
+        volatile uint32_t* w = a.words();
+        for (uint64_t n = 0; n < shadow.size(); ++n) {
+            if (w[n] != shadow[n])
+                igt_fail("round %d: word %llu is 0x%08x, expected 0x%08x", r,
+                         static_cast<unsigned long long>(n), w[n], shadow[n]);
+            w[n] = shadow[n] += add;
+        }
+        assert_not_in_vram(g.vm(0), a.data(), chunk_2m, "after the CPU's turn");
+        assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "after the CPU's turn");
+    }
+    const auto s1 = snapshot(g);
+    for (uint64_t n = 0; n < shadow.size(); ++n)
+        igt_assert_f(a.words()[n] == shadow[n], "word %llu is 0x%08x, expected 0x%08x",
+                     static_cast<unsigned long long>(n), a.words()[n], shadow[n]);
+    info_both("ping-pong", g, s0, s1);
+    for (int i = 0; i < num_gpus; ++i) {
+        igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
+        if (!g.vram)
+            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_vram_pages"), 0u);
+    }
+    // Device 0 finds the chunk in system memory on its first turn and
+    // moves it to its VRAM, from where it leaves again.
+    if (g.vram) {
+        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
+        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Both devices at once.
+
+void concurrent_disjoint_halves(Fixture& fx)
+{
+    constexpr uint64_t size = 8 * MiB, half = size / 2;
+    constexpr int rounds = 3;
+    Gpus g(fx.envs);
+    Area a(size);
+    fill_words(a.data(), size, 3);
+    const auto s0 = snapshot(g);
+    on_both([&](int i) {
+        for (int r = 0; r < rounds; ++r)
+            gpu_add(g.gpu[i], a.at(i * half), half, 300 + 10 * i + r);
+    });
+    const auto s1 = snapshot(g);
+    for (int i = 0; i < num_gpus; ++i) {
+        std::byte* mine = a.at(i * half);
+        assert_mapped_here(g, i, mine, half, "the device's half");
+        assert_unmapped(g.vm(i), a.at((1 - i) * half), half, "the other device's half");
+        igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
+        igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
+        if (g.vram)
+            igt_assert_lte(half / page_size, svm_delta(s0, s1, i, "migrate_to_vram_pages"));
+    }
+    assert_coherent(g, a.data(), size, "both halves");
+    info_both("disjoint halves", g, s0, s1);
+    for (int i = 0; i < num_gpus; ++i) {
+        const uint32_t b = 300 + 10 * static_cast<uint32_t>(i);
+        check_added(a.at(i * half), half, 3, {b, b + 1, b + 2}, "a half on the CPU",
+                    i * half / 4);
+    }
+}
+
+void concurrent_overlapping(Fixture& fx)
+{
+    constexpr uint64_t size = 4 * MiB;
+    constexpr int reads = 3;
+    Gpus g(fx.envs);
+    Area a(size);
+    fill_words(a.data(), size, 4);
+    const auto s0 = snapshot(g);
+    on_both([&](int i) {
+        for (int r = 0; r < reads; ++r) {
+            GpuBuffer out = gpu_read(g.gpu[i], a.data(), size);
+            check_words(out.bytes(), size, 4, "a device's read of the shared memory");
+        }
+    });
+    const auto s1 = snapshot(g);
+    assert_coherent(g, a.data(), size, "after the concurrent reads");
+    check_words(a.data(), size, 4, "the shared memory on the CPU after the reads");
+    info_both("concurrent reads", g, s0, s1);
+
+    // One qword counter in each page of the first 2 MiB; each job adds
+    // to every counter.
+    constexpr int jobs = 4;
+    constexpr uint64_t counters = chunk_pages;
+    const auto counter = [&](uint64_t n) { return a.at(n * page_size + 8 * (n % 16)); };
+    std::vector<uint64_t> start(counters);
+    for (uint64_t n = 0; n < counters; ++n)
+        start[n] = *reinterpret_cast<volatile uint64_t*>(counter(n));
+    on_both([&](int i) {
+        for (int j = 0; j < jobs; ++j) {
+            BatchBuilder b;
+            for (uint64_t n = 0; n < counters; ++n)
+                b.atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter(n)), 1 + i * 16 + j);
+            b.batch_end();
+            run_ok(g.gpu[i], b);
+        }
+    });
+    const auto s2 = snapshot(g);
+    // Each counter got (1 + 2 + 3 + 4) + (17 + 18 + 19 + 20).
+    constexpr uint64_t added = 10 + 74;
+    for (uint64_t n = 0; n < counters; ++n) {
+        const uint64_t got = *reinterpret_cast<volatile uint64_t*>(counter(n));
+        igt_assert_f(got == start[n] + added, "counter %llu is 0x%llx, expected 0x%llx",
+                     static_cast<unsigned long long>(n), static_cast<unsigned long long>(got),
+                     static_cast<unsigned long long>(start[n] + added));
+    }
+    // Around the counters, nothing changed.
+    for (uint64_t n = 0; n < counters; ++n) {
+        const uint64_t off = n * page_size + 8 * (n % 16);
+        check_words(a.at(n * page_size), off - n * page_size, 4, "before a counter",
+                    n * page_size / 4);
+        check_words(a.at(off + 8), (n + 1) * page_size - off - 8, 4, "after a counter",
+                    (off + 8) / 4);
+    }
+    info_both("concurrent atomics", g, s1, s2);
+    assert_no_failed_jobs(s0, s2);
+}
+
+// ---------------------------------------------------------------------------
+// VRAM of one device, another device's access.
+
+// Device 0's job adds @inc to every word of the chunk @a, which takes it
+// into device 0's VRAM; returns the counters after the job.
+Snapshot device0_takes_chunk(Gpus& g, const Area& a, uint32_t inc)
+{
+    gpu_add(g.gpu[0], a.data(), chunk_2m, inc);
+    const auto s = snapshot(g);
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
+    return s;
+}
+
+void cross_device_migration(Fixture& fx)
+{
+    require_vram(fx.envs);
+    igt_require_f(!devices_linked(fx.envs),
+                  "devices %u and %u are linked: they map each other's VRAM in place instead "
+                  "(peer-vram-mapped-in-place)",
+                  fx.envs[0].info.device_id, fx.envs[1].info.device_id);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 5);
+    const auto s0 = snapshot(g);
+    const auto s1 = device0_takes_chunk(g, a, 51);
+    assert_huge(g.vm(0), a.data(), chunk_2m, "after device 0's job");
+    igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
+    igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
+
+    // Device 1 reads it: the data is right, wherever it is now.
+    GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
+    const auto s2 = snapshot(g);
+    check_added(out.bytes(), chunk_2m, 5, {51}, "device 1's read of device 0's VRAM");
+    info_both("device 1 reads device 0's VRAM", g, s1, s2);
+    // It left device 0's VRAM, through system memory (no
+    // interconnect), into device 1's.
+    igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
+    igt_assert_lte(1u, svm_delta(s1, s2, 0, "migrate_to_ram_chunks"));
+    assert_not_in_vram(g.vm(0), a.data(), chunk_2m, "device 0 after device 1's read");
+    assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its read");
+    igt_assert_lte(chunk_pages, svm_delta(s1, s2, 1, "migrate_to_vram_pages"));
+    assert_coherent(g, a.data(), chunk_2m, "after device 1's read");
+
+    // Device 1 writes it, device 0 takes it back the same way.
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 52);
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 53);
+    const auto s3 = snapshot(g);
+    info_both("device 1 writes, device 0 takes it back", g, s2, s3);
+    assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "device 1 after device 0's job");
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 after its second job");
+    igt_assert_lte(chunk_pages, svm_delta(s2, s3, 1, "migrate_to_ram_pages"));
+    igt_assert_lte(chunk_pages, svm_delta(s2, s3, 0, "migrate_to_vram_pages"));
+    assert_coherent(g, a.data(), chunk_2m, "after device 0's second job");
+
+    check_added(a.data(), chunk_2m, 5, {51, 52, 53}, "the CPU's read at the end");
+    const auto s4 = snapshot(g);
+    igt_assert_lte(chunk_pages, svm_delta(s3, s4, 0, "migrate_to_ram_pages"));
+    assert_no_failed_jobs(s0, s4);
+}
+
+// LOC_DEVICE naming the other device needs an interconnect: without one,
+// -ENOLINK, and the attributes stay as they were; over a link the span
+// prefers the other device. Without VRAM migration LOC_DEVICE itself is
+// refused first.
+void preferred_location_other_device(Fixture& fx)
+{
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    const uint64_t s = va(a.data());
+    const auto attrs_of = [&](int i) {
+        auto r = g.vm(i).query_attrs(s, chunk_2m);
+        igt_assert_ok(r);
+        auto attrs = std::move(r).value();
+        igt_assert_eq(attrs.size(), 1u);
+        return attrs[0];
+    };
+    const auto prefer_other = [&](int i) {
+        return g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                               DRM_SIMGPU_MADV_LOC_DEVICE, fx.envs[1 - i].dev.fd());
+    };
+    for (int i = 0; i < num_gpus; ++i) {
+        if (g.linked)
+            igt_assert_ok(prefer_other(i));
+        else
+            igt_assert_errno(prefer_other(i), g.vram ? ENOLINK : EOPNOTSUPP);
+        const auto attr = attrs_of(i);
+        igt_assert_eq(attr.preferred_loc, g.linked ? uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE}
+                                                   : uint32_t{DRM_SIMGPU_MADV_LOC_DEFAULT});
+        igt_assert_eq(attr.preferred_device, g.linked ? g.id[1 - i] : 0u);
+    }
+    if (!g.vram)
+        return;
+    // The own device's fd works, and after it the other device's
+    // replaces it over a link, and without one is refused and changes
+    // nothing.
+    for (int i = 0; i < num_gpus; ++i) {
+        igt_assert_ok(g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                      DRM_SIMGPU_MADV_LOC_DEVICE, fx.envs[i].dev.fd()));
+        igt_assert_eq(attrs_of(i).preferred_device, g.id[i]);
+        if (g.linked)
+            igt_assert_ok(prefer_other(i));
+        else
+            igt_assert_errno(prefer_other(i), ENOLINK);
+        const auto attr = attrs_of(i);
+        igt_assert_eq(attr.preferred_loc, uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE});
+        igt_assert_eq(attr.preferred_device, g.id[g.linked ? 1 - i : i]);
+    }
+}
+
+// Device 1 prefers its own VRAM for two buffers that device 0 moved into its
+// VRAM: MIGRATE_ALL_PAGES brings the pages over (through system memory, or
+// device to device over a link), MIGRATE_SYSTEM_PAGES leaves them: mapped in
+// system memory, or in place in device 0's VRAM over a link.
+void migration_policy_across_devices(Fixture& fx)
+{
+    require_vram(fx.envs);
+    Gpus g(fx.envs);
+    Area all(chunk_2m), sys(chunk_2m);
+    for (const Area* a : {&all, &sys})
+        igt_assert_ok(g.vm(1).madvise(va(a->data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                      DRM_SIMGPU_MADV_LOC_DEVICE, -1));
+    igt_assert_ok(g.vm(1).madvise(va(all.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
+                                  DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES));
+    igt_assert_ok(g.vm(1).madvise(va(sys.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
+                                  DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES));
+    fill_words(all.data(), chunk_2m, 6);
+    fill_words(sys.data(), chunk_2m, 7);
+    gpu_add(g.gpu[0], all.data(), chunk_2m, 61);
+    gpu_add(g.gpu[0], sys.data(), chunk_2m, 71);
+    assert_in_vram(g.vm(0), g.id[0], all.data(), chunk_2m, "device 0's first buffer");
+    assert_in_vram(g.vm(0), g.id[0], sys.data(), chunk_2m, "device 0's second buffer");
+
+    const auto s0 = snapshot(g);
+    gpu_add(g.gpu[1], sys.data(), chunk_2m, 72);
+    const auto s1 = snapshot(g);
+    info_both("MIGRATE_SYSTEM_PAGES", g, s0, s1);
+    if (g.linked) {
+        assert_in_vram(g.vm(1), g.id[0], sys.data(), chunk_2m,
+                       "MIGRATE_SYSTEM_PAGES on device 1, over the link");
+        assert_no_migrations(s0, s1, g, "MIGRATE_SYSTEM_PAGES over the link");
+    } else {
+        assert_in_system(g.vm(1), sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES on device 1");
+        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
+        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
+    }
+    assert_coherent(g, sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES");
+
+    gpu_add(g.gpu[1], all.data(), chunk_2m, 62);
+    const auto s2 = snapshot(g);
+    info_both("MIGRATE_ALL_PAGES", g, s1, s2);
+    if (g.linked)
+        igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
+    else
+        igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
+    assert_not_in_vram(g.vm(0), all.data(), chunk_2m, "device 0 after device 1's job");
+    assert_in_vram(g.vm(1), g.id[1], all.data(), chunk_2m, "MIGRATE_ALL_PAGES on device 1");
+    igt_assert_lte(chunk_pages, svm_delta(s1, s2, 1, "migrate_to_vram_pages"));
+    assert_coherent(g, all.data(), chunk_2m, "MIGRATE_ALL_PAGES");
+
+    check_added(all.data(), chunk_2m, 6, {61, 62}, "the MIGRATE_ALL_PAGES buffer");
+    check_added(sys.data(), chunk_2m, 7, {71, 72}, "the MIGRATE_SYSTEM_PAGES buffer");
+}
+
+// ---------------------------------------------------------------------------
+// A list across devices.
+
+void linked_list_walk(Fixture& fx)
+{
+    constexpr int num_nodes = 16;
+    Gpus g(fx.envs);
+    NodeList list(num_nodes, 8);
+    if (g.vram) {
+        // Consecutive nodes in different devices' VRAM.
+        for (size_t k = 0; k < list.size(); ++k)
+            igt_assert_ok(g.vm(k % num_gpus).prefetch(va(list.block(k)), chunk_2m,
+                                                      DRM_SIMGPU_MEM_VRAM));
+        for (size_t k = 0; k < list.size(); ++k) {
+            const int i = static_cast<int>(k % num_gpus);
+            assert_in_vram(g.vm(i), g.id[i], list.block(k), chunk_2m, "a prefetched node");
+            assert_unmapped(g.vm(1 - i), list.block(k), chunk_2m,
+                            "a node prefetched by the other device");
+        }
+    } else {
+        // No VRAM: the nodes stay in system memory, both devices map them.
+        // Not as THPs: khugepaged collapsing a block the prefetch filled
+        // with small pages invalidates it, and the walks below that
+        // count on finding every node mapped would fault (seen on stock
+        // 6.12 with THP=always on a loaded host).
+        for (size_t k = 0; k < list.size(); ++k)
+            igt_assert_eq(::madvise(list.block(k), chunk_2m, MADV_NOHUGEPAGE), 0);
+        igt_assert_errno(g.vm(0).prefetch(va(list.block(0)), chunk_2m, DRM_SIMGPU_MEM_VRAM),
+                         EOPNOTSUPP);
+        for (int i = 0; i < num_gpus; ++i)
+            for (size_t k = 0; k < list.size(); ++k)
+                igt_assert_ok(g.vm(i).prefetch(va(list.block(k)), chunk_2m,
+                                               DRM_SIMGPU_MEM_SYSTEM));
+        for (size_t k = 0; k < list.size(); ++k)
+            for (int i = 0; i < num_gpus; ++i)
+                assert_in_system(g.vm(i), list.block(k), chunk_2m, "a prefetched node");
+    }
+    const auto s0 = snapshot(g);
+    check_sum(list_sum(g.gpu[0], list.head(), num_nodes + 1), list, "device 0's walk");
+    const auto s1 = snapshot(g);
+    info_both("device 0's walk", g, s0, s1);
+    // Where device @i maps the node of block @k, it maps it where the
+    // node was prefetched to: over a link, whichever device that was.
+    const auto assert_node_in_place = [&](int i, size_t k, const char* what) {
+        assert_in_vram_where_mapped(g, i, g.id[k % num_gpus], list.block(k), page_size, what);
+    };
+    if (g.linked) {
+        // Device 1's nodes stay in its VRAM, device 0 reads them there.
+        assert_no_migrations(s0, s1, g, "device 0's walk over the link");
+        for (size_t k = 0; k < list.size(); ++k) {
+            assert_in_vram(g.vm(0), g.id[k % num_gpus], list.block(k), page_size,
+                           "a node on device 0 after its walk");
+            assert_node_in_place(1, k, "a node on device 1 after device 0's walk");
+        }
+    } else if (g.vram) {
+        // Device 1's nodes came to device 0 through system memory.
+        igt_assert_lte(num_nodes / 2 * chunk_pages,
+                       svm_delta(s0, s1, 1, "migrate_to_ram_pages"));
+        for (size_t k = 1; k < list.size(); k += 2)
+            assert_not_in_vram(g.vm(1), list.block(k), chunk_2m,
+                               "device 1's node after device 0's walk");
+        // Its own nodes it found in place.
+        for (size_t k = 0; k < list.size(); k += 2)
+            assert_in_vram(g.vm(0), g.id[0], list.block(k), page_size,
+                           "device 0's node after its walk");
+    } else {
+        igt_assert_eq(stats_delta(s0, s1, 0, "faults"), 0u);
+    }
+    for (size_t k = 0; k < list.size(); ++k)
+        assert_coherent(g, list.block(k), page_size, "a node after device 0's walk");
+
+    // Both devices walk it at once.
+    on_both([&](int i) {
+        check_sum(list_sum(g.gpu[i], list.head(), num_nodes + 1), list, "a concurrent walk");
+    });
+    const auto s2 = snapshot(g);
+    info_both("concurrent walks", g, s1, s2);
+    if (!g.vram)
+        for (int i = 0; i < num_gpus; ++i)
+            igt_assert_eq(stats_delta(s1, s2, i, "faults"), 0u);
+    if (g.linked) {
+        // Nothing moves: the nodes stay where they were prefetched.
+        assert_no_migrations(s1, s2, g, "concurrent walks over the link");
+        for (size_t k = 0; k < list.size(); ++k)
+            for (int i = 0; i < num_gpus; ++i)
+                assert_node_in_place(i, k, "a node after the concurrent walks");
+    }
+    assert_no_failed_jobs(s0, s2);
+}
+
+// ---------------------------------------------------------------------------
+// Processes.
+
+void two_processes(Fixture& fx)
+{
+    constexpr uint64_t size = 4 * MiB;
+    constexpr int rounds = 6;
+    const uint32_t shared_dev = fx.envs[1].info.device_id;
+    const Pipe up, down;
+    const pid_t pid = ::fork();
+    igt_assert(pid >= 0);
+    if (pid == 0)
+        child_work(up, down, shared_dev);
+    char c = 0;
+    if (!up.recv(&c, 120000) || c != 'r') {
+        assert_child_ok(pid, 60000, "child on device 1");
+        igt_fail("the child did not get ready");
+    }
+    Gpus g(fx.envs);
+    std::array<std::unique_ptr<Area>, num_gpus> areas;
+    for (int i = 0; i < num_gpus; ++i) {
+        areas[i] = std::make_unique<Area>(size);
+        fill_words(areas[i]->data(), size, 80 + i);
+    }
+    const auto s0 = snapshot(g);
+    igt_assert(down.send('g'));
+    on_both([&](int i) {
+        std::vector<uint32_t> incs;
+        for (int r = 0; r < rounds; ++r) {
+            incs.push_back(800 + 10 * static_cast<uint32_t>(i) + r);
+            gpu_add(g.gpu[i], areas[i]->data(), size, incs.back());
+        }
+        assert_mapped_here(g, i, areas[i]->data(), size, "this process's memory");
+        check_added(areas[i]->data(), size, 80 + i, incs, "this process's memory");
+    });
+    assert_child_ok(pid, 240000, "child on device 1");
+    const auto s1 = snapshot(g);
+    info_both("two processes", g, s0, s1);
+    // Every job of both processes completed, none failed: this
+    // process ran `rounds` jobs on each device, the child
+    // child_rounds on device 1.
+    for (int i = 0; i < num_gpus; ++i) {
+        const uint64_t want = rounds + (g.id[i] == shared_dev ? child_rounds : 0);
+        igt_assert_eq(stats_delta(s0, s1, i, "jobs_completed"), want);
+        igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Over a link.
+
+void peer_vram_mapped_in_place(Fixture& fx)
+{
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 5);
+    const auto s0 = snapshot(g);
+    const auto s1 = device0_takes_chunk(g, a, 51);
+    igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
+
+    GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
+    check_added(out.bytes(), chunk_2m, 5, {51}, "device 1's read of device 0's VRAM");
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 52);
+    const auto s2 = snapshot(g);
+    info_both("device 1 uses device 0's VRAM", g, s1, s2);
+    assert_no_migrations(s1, s2, g, "device 1's jobs in device 0's VRAM");
+    igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
+    assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
+    assert_huge(g.vm(1), a.data(), chunk_2m, "device 1, over the link");
+
+    // Device 0 sees device 1's writes, in its VRAM.
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 53);
+    const auto s3 = snapshot(g);
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 after device 1's jobs");
+    assert_no_migrations(s2, s3, g, "device 0's job after device 1's");
+
+    // The CPU brings it back from device 0's VRAM; neither device
+    // maps it any more.
+    check_added(a.data(), chunk_2m, 5, {51, 52, 53}, "the CPU's read at the end");
+    const auto s4 = snapshot(g);
+    igt_assert_lte(chunk_pages, svm_delta(s3, s4, 0, "migrate_to_ram_pages"));
+    igt_assert_eq(svm_delta(s3, s4, 1, "migrate_to_ram_pages"), 0u);
+    for (int i = 0; i < num_gpus; ++i) {
+        assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the CPU's read");
+        igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
+    }
+}
+
+// Once both devices map a chunk of device 0's VRAM, they work on it at once,
+// each on a half, without faulting again: a device that maps a linked
+// device's VRAM in place moves nothing, so it has no reason to take the chunk
+// from the other device's page tables.
+void shared_in_place_without_refaults(Fixture& fx)
+{
+    constexpr uint64_t half = chunk_2m / 2;
+    constexpr int rounds = 3;
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 13);
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 131);
+    check_added(gpu_read(g.gpu[1], a.data(), chunk_2m).bytes(), chunk_2m, 13, {131},
+                "device 1's read over the link");
+    const auto s0 = snapshot(g);
+    for (int i = 0; i < num_gpus; ++i)
+        assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "both devices, in place");
+    on_both([&](int i) {
+        for (int r = 0; r < rounds; ++r)
+            gpu_add(g.gpu[i], a.at(i * half), half, 133 + 10 * i + r);
+    });
+    const auto s1 = snapshot(g);
+    info_both("both devices in place", g, s0, s1);
+    assert_no_migrations(s0, s1, g, "both devices in place");
+    for (int i = 0; i < num_gpus; ++i) {
+        igt_assert_eq(stats_delta(s0, s1, i, "faults"), 0u);
+        assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "a device after the rounds");
+    }
+    // Each half: the pattern, device 0's first job over the chunk, and
+    // its device's rounds over the half.
+    const uint32_t* w = a.words();
+    for (uint64_t n = 0; n < chunk_2m / 4; ++n) {
+        const uint64_t in_half = n % (half / 4);
+        uint32_t want = pattern(13, n) + SvmGpu::inc_value(131, n);
+        for (int r = 0; r < rounds; ++r)
+            want += SvmGpu::inc_value(133 + 10 * static_cast<uint32_t>(n / (half / 4)) + r,
+                                      in_half);
+        if (w[n] != want)
+            igt_fail("word %llu is 0x%08x, expected 0x%08x",
+                     static_cast<unsigned long long>(n), w[n], want);
+    }
+}
+
+// Device 1 prefers device 0's VRAM: its faults migrate the pages there
+// (device 0's allocator and copy engine) and map them over the link, every
+// time; device 0 finds them in its own VRAM.
+void preferred_location_linked_device(Fixture& fx)
+{
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 9);
+    igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                  DRM_SIMGPU_MADV_LOC_DEVICE, fx.envs[0].dev.fd()));
+    const uint64_t used0 = settled_used_svm(g.id[0]);
+    const uint64_t used1 = settled_used_svm(g.id[1]);
+    const auto s0 = snapshot(g);
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 91);
+    const auto s1 = snapshot(g);
+    info_both("device 1 prefers device 0's VRAM", g, s0, s1);
+    assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m,
+                   "device 1's job, preferring device 0's VRAM");
+    assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 before touching it");
+    igt_assert_lte(used0 + chunk_2m, used_svm(g.id[0]));
+    igt_assert_lte(used_svm(g.id[1]), used1);
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
+
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 92);
+    const auto s2 = snapshot(g);
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 in its own VRAM");
+    assert_no_migrations(s1, s2, g, "device 0's job in its own VRAM");
+
+    // The CPU takes it back; device 1's next fault puts it in device
+    // 0's VRAM again.
+    check_added(a.data(), chunk_2m, 9, {91, 92}, "the CPU's read");
+    const auto s3 = snapshot(g);
+    igt_assert_lte(chunk_pages, svm_delta(s2, s3, 0, "migrate_to_ram_pages"));
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 93);
+    const auto s4 = snapshot(g);
+    info_both("device 1's second job", g, s3, s4);
+    assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1's second job");
+    check_added(a.data(), chunk_2m, 9, {91, 92, 93}, "the CPU's read at the end");
+    assert_no_failed_jobs(s0, s4);
+    // The migrations into device 0's VRAM count there, where the
+    // pages leaving it count too.
+    for (const auto& [a0, a1] : {std::pair{&s0, &s1}, std::pair{&s3, &s4}}) {
+        igt_assert_lte(chunk_pages, svm_delta(*a0, *a1, 0, "migrate_to_vram_pages"));
+        igt_assert_eq(svm_delta(*a0, *a1, 1, "migrate_to_vram_pages"), 0u);
+    }
+}
+
+// Pages in device 0's VRAM and in system memory, in one 2 MiB range; device
+// 1 prefers its own VRAM with MIGRATE_ALL_PAGES: one fault moves them all
+// there, device 0's device to device (not through system memory), and device
+// 0's VRAM is freed. Then device 0 uses them in place, and takes them back
+// the same way.
+void device_to_device_migration(Fixture& fx)
+{
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    constexpr uint64_t half = chunk_2m / 2;
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 10);
+    const uint64_t used0 = settled_used_svm(g.id[0]);
+    igt_assert_ok(g.vm(0).prefetch(va(a.data()), half, DRM_SIMGPU_MEM_VRAM));
+    assert_in_vram(g.vm(0), g.id[0], a.data(), half, "the first half, prefetched");
+    igt_assert_lte(used0 + half, used_svm(g.id[0]));
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_ok(g.vm(i).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
+                                      DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES));
+    igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                  DRM_SIMGPU_MADV_LOC_DEVICE, -1));
+
+    const auto s0 = snapshot(g);
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 101);
+    const auto s1 = snapshot(g);
+    info_both("device 1 pulls device 0's pages", g, s0, s1);
+    assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its job");
+    assert_huge(g.vm(1), a.data(), chunk_2m, "device 1 after its job");
+    assert_chunk_moved_device_to_device(s0, s1, 1);
+    assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after its pages left");
+    igt_assert_f(wait_used_svm_at_most(used0, g.id[0]) <= used0,
+                 "device 0's VRAM still holds %llu bytes of SVM memory, %llu before",
+                 static_cast<unsigned long long>(used_svm(g.id[0])),
+                 static_cast<unsigned long long>(used0));
+
+    // Device 0's default policy uses them where they are.
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 102);
+    const auto s2 = snapshot(g);
+    assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0, over the link");
+    assert_no_migrations(s1, s2, g, "device 0's job in device 1's VRAM");
+
+    // Device 0 prefers its own VRAM now: back device to device.
+    igt_assert_ok(g.vm(0).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                  DRM_SIMGPU_MADV_LOC_DEVICE, -1));
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 103);
+    const auto s3 = snapshot(g);
+    info_both("device 0 pulls them back", g, s2, s3);
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 preferring its VRAM");
+    assert_unmapped(g.vm(1), a.data(), chunk_2m, "device 1 after its pages left");
+    assert_chunk_moved_device_to_device(s2, s3, 0);
+
+    check_added(a.data(), chunk_2m, 10, {101, 102, 103}, "the CPU's read at the end");
+    assert_no_failed_jobs(s0, s3);
+}
+
+void prefetch_pulls_from_peer(Fixture& fx)
+{
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 11);
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 111);
+    assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
+
+    const auto s0 = snapshot(g);
+    igt_assert_ok(g.vm(1).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+    const auto s1 = snapshot(g);
+    info_both("device 1's prefetch to VRAM", g, s0, s1);
+    assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its prefetch");
+    assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after device 1's prefetch");
+    assert_chunk_moved_device_to_device(s0, s1, 1);
+    // Mapped by the prefetch: device 1's job takes no fault.
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 112);
+    const auto s2 = snapshot(g);
+    igt_assert_eq(stats_delta(s1, s2, 1, "faults"), 0u);
+
+    igt_assert_ok(g.vm(0).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_SYSTEM));
+    const auto s3 = snapshot(g);
+    info_both("device 0's prefetch to system memory", g, s2, s3);
+    assert_in_system(g.vm(0), a.data(), chunk_2m, "device 0 after its prefetch");
+    assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "device 1 after device 0's prefetch");
+    igt_assert_lte(chunk_pages, svm_delta(s2, s3, 1, "migrate_to_ram_pages"));
+    // The CPU finds them in system memory.
+    check_added(a.data(), chunk_2m, 11, {111, 112}, "the CPU's read at the end");
+    const auto s4 = snapshot(g);
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_eq(svm_delta(s3, s4, i, "migrate_to_ram_pages"), 0u);
+}
+
+void atomics_across_linked_devices(Fixture& fx)
+{
+    constexpr int jobs = 4;
+    constexpr uint64_t per_chunk = 16;
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(num_gpus * chunk_2m);
+    std::memset(a.data(), 0, num_gpus * chunk_2m);
+    for (int i = 0; i < num_gpus; ++i)
+        igt_assert_ok(
+            g.vm(i).prefetch(va(a.at(i * chunk_2m)), chunk_2m, DRM_SIMGPU_MEM_VRAM));
+    // Counter n in the chunk of device n % 2, in a page of its own.
+    const auto offset = [](uint64_t n) {
+        return (n % num_gpus) * chunk_2m + (n / num_gpus) * 7 * page_size + 8 * n;
+    };
+    const auto counter = [&](uint64_t n) {
+        return reinterpret_cast<uint64_t*>(a.at(offset(n)));
+    };
+    constexpr uint64_t counters = per_chunk * num_gpus;
+    const auto s0 = snapshot(g);
+    on_both([&](int i) {
+        for (int j = 0; j < jobs; ++j) {
+            BatchBuilder b;
+            for (uint64_t n = 0; n < counters; ++n) {
+                if (n % 3 == 0)
+                    b.atomic(DRM_SIMGPU_ATOMIC_INC, va(counter(n)), 0);
+                else
+                    b.atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter(n)), 1 + i * 16 + j);
+            }
+            b.batch_end();
+            run_ok(g.gpu[i], b);
+        }
+    });
+    const auto s1 = snapshot(g);
+    info_both("atomics over the link", g, s0, s1);
+    assert_no_migrations(s0, s1, g, "atomics over the link");
+    for (int i = 0; i < num_gpus; ++i)
+        for (int c = 0; c < num_gpus; ++c)
+            assert_in_vram_where_mapped(g, i, g.id[c], a.at(c * chunk_2m), chunk_2m,
+                                        "a chunk of counters after the atomics");
+    // INC: once per job and device; ADD: (1 + 2 + 3 + 4) + (17 + ... + 20).
+    const auto want = [](uint64_t n) -> uint64_t { return n % 3 == 0 ? 2 * jobs : 10 + 74; };
+    const auto check = [&](const std::byte* base, const char* who) {
+        for (uint64_t n = 0; n < counters; ++n) {
+            uint64_t got;
+            std::memcpy(&got, base + offset(n), sizeof(got));
+            igt_assert_f(got == want(n), "%s reads counter %llu as %llu, expected %llu", who,
+                         static_cast<unsigned long long>(n),
+                         static_cast<unsigned long long>(got),
+                         static_cast<unsigned long long>(want(n)));
+        }
+    };
+    for (int i = 0; i < num_gpus; ++i) {
+        const std::string who = "device " + std::to_string(g.id[i]);
+        check(gpu_read(g.gpu[i], a.data(), a.size()).bytes(), who.c_str());
+    }
+    assert_no_migrations(s1, snapshot(g), g, "both devices' reads of the counters");
+    check(a.data(), "the CPU");
+}
+
+void eviction_of_peer_mapped_vram(Fixture& fx)
+{
+    require_link(fx.envs);
+    Gpus g(fx.envs);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 12);
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 121);
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 122);
+    assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
+
+    // A buffer object as large as all VRAM no object holds: every SVM
+    // chunk of device 0 has to go.
+    const auto v = vram_counters(g.id[0]);
+    const uint64_t bo_size = round_down(v.at("size") - v.at("used_bo"), chunk_2m);
+    const auto s0 = snapshot(g);
+    auto bo = simgpu::Bo::create(fx.envs[0].dev, bo_size, DRM_SIMGPU_MEM_VRAM);
+    igt_assert_ok(bo);
+    const auto s1 = snapshot(g);
+    info_both("a VRAM object fills device 0", g, s0, s1);
+    igt_assert_lte(1u, svm_delta(s0, s1, 0, "evictions"));
+    igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "evicted_pages"));
+    for (int i = 0; i < num_gpus; ++i)
+        assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the eviction");
+
+    // Device 1 faults it into its own VRAM, device 0 uses it there.
+    GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
+    check_added(out.bytes(), chunk_2m, 12, {121, 122}, "device 1's read after the eviction");
+    gpu_add(g.gpu[1], a.data(), chunk_2m, 123);
+    const auto s2 = snapshot(g);
+    assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after the eviction");
+    gpu_add(g.gpu[0], a.data(), chunk_2m, 124);
+    const auto s3 = snapshot(g);
+    info_both("both devices after the eviction", g, s1, s3);
+    assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0 after the eviction");
+    assert_no_migrations(s2, s3, g, "device 0's job after the eviction");
+    check_added(a.data(), chunk_2m, 12, {121, 122, 123, 124}, "the CPU's read at the end");
+    assert_no_failed_jobs(s0, s3);
+}
+
+// ---------------------------------------------------------------------------
+// Removal.
+
+void device_removal_while_busy(Fixture& fx)
+{
+    igt_require_f(::access((platform_driver + "/unbind").c_str(), W_OK) == 0,
+                  "cannot write %s/unbind", platform_driver.c_str());
+    const std::string name = "simgpu." + std::to_string(fx.envs[1].info.device_id);
+    constexpr uint64_t size = 4 * MiB;
+    // read: the CPU reads it while device 1 is unplugged but open;
+    // left: only once device 1 is gone; busy0/busy1: the jobs' memory.
+    Area read(size), left(size), busy0(size), busy1(size);
+    fill_words(read.data(), size, 91);
+    fill_words(left.data(), size, 92);
+    fill_words(busy0.data(), size, 93);
+    fill_words(busy1.data(), size, 94);
+
+    std::optional<Gpus> g(std::in_place, fx.envs);
+    const bool vram = g->vram;
+    for (Area* a : {&read, &left}) {
+        gpu_add(g->gpu[1], a->data(), size, 95);
+        if (vram)
+            assert_in_vram(g->vm(1), g->id[1], a->data(), size, "device 1's memory");
+    }
+    // A second VM of device 0 outlives device 1; over a link it maps
+    // what is left in device 1's VRAM in place until device 1 goes.
+    std::optional<SvmGpu> keep0(std::in_place);
+    start_gpu(*keep0, fx.envs[0]);
+    std::vector<uint32_t> left_incs{95};
+    if (g->linked) {
+        gpu_add(*keep0, left.data(), size, 100);
+        left_incs.push_back(100);
+        assert_in_vram(keep0->vm(), g->id[1], left.data(), size,
+                       "device 1's memory mapped by device 0 over the link");
+    }
+
+    // Device 1 runs jobs until one fails (no igt macro off the main
+    // thread); device 0 until told to stop, each one checked.
+    std::atomic<int> jobs1{0}, jobs0{0};
+    std::atomic<bool> stop{false};
+    auto busy_1 = std::async(std::launch::async, [&] {
+        SvmGpu& gpu = g->gpu[1];
+        gpu.set_inc(96);
+        BatchBuilder b;
+        if (!gpu.add_inc(b, busy1.data(), size))
+            return -ENOSPC;
+        b.batch_end();
+        while (!stop.load()) {
+            if (const int err = gpu.run(b, 60 * sec_ns); err != 0)
+                return err;
+            ++jobs1;
+        }
+        return 0;
+    });
+    auto busy_0 = std::async(std::launch::async, [&] {
+        while (!stop.load()) {
+            gpu_add(g->gpu[0], busy0.data(), size, 97);
+            ++jobs0;
+        }
+    });
+    // A failed assertion stops both before their futures wait for them.
+    const std::unique_ptr<std::atomic<bool>, void (*)(std::atomic<bool>*)> stopper(
+        &stop, [](std::atomic<bool>* s) { s->store(true); });
+    const auto running = [](const auto& f) {
+        return f.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+    };
+    while ((jobs1.load() < 2 || jobs0.load() < 1) && running(busy_0) && running(busy_1))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    igt_assert_f(jobs1.load() >= 2 && jobs0.load() >= 1,
+                 "the jobs before the unbind failed (%d on device 0, %d on device 1)",
+                 jobs0.load(), jobs1.load());
+
+    const int64_t t0 = now_ns();
+    Unbind unbind(name);
+    igt_info("unbound %s in %.0f ms after %d jobs on it\n", name.c_str(), elapsed_ms(t0),
+             jobs1.load());
+    igt_assert_f(busy_1.wait_for(std::chrono::seconds(60)) == std::future_status::ready,
+                 "device 1's job loop still runs 60 s after the unbind");
+    const int err1 = busy_1.get();
+    igt_assert_f(err1 == -ENODEV, "device 1's next job after the unbind: %s, expected %s",
+                 std::strerror(-err1), std::strerror(ENODEV));
+    const auto q = g->vm(1).query_range(va(read.data()), 1);
+    igt_assert_f(!q.ok() && q.error().err == ENODEV,
+                 "a range query on the unplugged device did not fail with ENODEV");
+
+    // A job in flight at the unbind runs to its end (its user fence),
+    // even though no ioctl can wait for it: nothing is half done.
+    const int last = g->gpu[1].finish(60 * sec_ns);
+    igt_assert_f(last >= 0, "device 1's job in flight at the unbind did not finish");
+    const std::vector<uint32_t> incs1(static_cast<size_t>(jobs1.load() + last), 96u);
+    check_added(busy1.data(), size, 94, incs1, "device 1's job memory after the unbind");
+    // Device 1's VRAM comes back to the CPU while the device is open.
+    check_added(read.data(), size, 91, {95}, "memory in device 1's VRAM, read after the unbind");
+    // Device 0 goes on, and takes over device 1's memory.
+    const int before = jobs0.load();
+    while (jobs0.load() < before + 2 && running(busy_0))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop.store(true);
+    busy_0.get();
+    const std::vector<uint32_t> incs0(static_cast<size_t>(jobs0.load()), 97u);
+    check_added(busy0.data(), size, 93, incs0, "device 0's job memory");
+    gpu_add(g->gpu[0], read.data(), size, 98);
+    check_added(read.data(), size, 91, {95, 98}, "device 1's former memory after device 0");
+
+    // The unplugged device keeps its index while its files are open.
+    igt_assert_f(!write_file(platform_driver + "/bind", name) && errno == EBUSY,
+                 "bind %s while the unbound instance is open: %s, expected %s",
+                 name.c_str(), std::strerror(errno), std::strerror(EBUSY));
+    // The last file of device 1 closes: the device and its VRAM go,
+    // and what was left there comes back to system memory first.
+    g.reset();
+    fx.envs.erase(fx.envs.begin() + 1);
+    assert_not_in_vram(keep0->vm(), left.data(), size,
+                       "memory left in device 1's VRAM, on device 0 after device 1 went");
+    gpu_add(*keep0, left.data(), size, 101);
+    left_incs.push_back(101);
+    check_added(left.data(), size, 92, left_incs,
+                "memory left in device 1's VRAM until it went, then added to by device 0");
+    keep0.reset();
+    fx.envs.clear();
+
+    unbind.bind();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((fx.envs = open_envs()).size() < num_gpus &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    igt_assert_eq(fx.envs.size(), static_cast<size_t>(num_gpus));
+    Gpus again(fx.envs);
+    gpu_add(again.gpu[1], busy1.data(), size, 99);
+    std::vector<uint32_t> incs = incs1;
+    incs.push_back(99);
+    check_added(busy1.data(), size, 94, incs, "device 1's job memory after the bind");
+}
+
+// ---------------------------------------------------------------------------
+// The subtests, in the order they run: the atomics-across-devices family
+// between the two tables.
+
+using Case = igt::Case<Fixture&>;
+
+constexpr Case cases_before_atomics[] = {
+    // One pointer, two devices.
+    {"the-program",
+     "fd0/fd1, vm0/vm1, q0/q1 (SvmGpu), then ptr = malloc(): a job on q0 transforms it, then a "
+     "job on q1, and the CPU checks",
+     the_program},
+    {"ping-pong",
+     "one buffer goes device 0 -> device 1 -> CPU, many times; each step adds to every word",
+     ping_pong},
+    // Both devices at once.
+    {"concurrent-disjoint-halves",
+     "both devices at once, each on a half of one buffer: each maps its own half only (in its "
+     "VRAM where memory migrates), and the CPU finds both devices' work",
+     concurrent_disjoint_halves},
+    {"concurrent-overlapping",
+     "both devices read the same memory at once, then update the same counters at once with "
+     "atomics: both results are defined",
+     concurrent_overlapping},
+    // VRAM of one device, another device's access.
+    {"cross-device-migration",
+     "without an interconnect, device 1 takes a chunk in device 0's VRAM through system memory "
+     "into its own VRAM, and device 0 takes it back the same way, data intact",
+     cross_device_migration},
+    {"preferred-location-other-device",
+     "PREFERRED_LOC LOC_DEVICE naming the other device fails with ENOLINK and changes nothing "
+     "without an interconnect, and prefers that device over a link",
+     preferred_location_other_device},
+    {"migration-policy-across-devices",
+     "device 1 preferring its own VRAM: MIGRATE_ALL_PAGES brings pages in device 0's VRAM "
+     "over, MIGRATE_SYSTEM_PAGES leaves them",
+     migration_policy_across_devices},
+};
+
+constexpr AtomicsSection atomics_sections[] = {
+    {"", false, {},
+     "atomics on one counter from both devices and the CPU at once, with default attributes: "
+     "in place wherever the page is (system memory where nothing migrates), totals exact"},
+    {"-global", true, {DRM_SIMGPU_MADV_ATOMIC_GLOBAL, "ATOMIC_GLOBAL"},
+     "the same with MADVISE ATOMIC_GLOBAL: the counters held exclusive in system memory, never "
+     "migrated, totals exact"},
+    {"-device", true, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE"},
+     "the same with MADVISE ATOMIC_DEVICE: the counters moved to a device's VRAM or held "
+     "exclusive, totals exact"},
+    {"-contended", false, {std::nullopt, "default, contended", true},
+     "the same on a THP, each device's job submitted once the CPU has had the counters back: "
+     "every job finishes within the job timeout, totals exact"},
+    {"-contended-device", true, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE, contended", true},
+     "the contended case with MADVISE ATOMIC_DEVICE: every job finishes within the job "
+     "timeout, totals exact"},
+};
+
+constexpr Case cases_after_atomics[] = {
+    // A list across devices.
+    {"linked-list-walk",
+     "a linked list whose consecutive nodes are in different devices' VRAM: each device alone, "
+     "then both at once, walk it to the right sum, and over a link nothing moves",
+     linked_list_walk},
+    // Processes.
+    {"two-processes",
+     "this process uses both devices while a child uses device 1: both processes' data right, "
+     "every job of both completed",
+     two_processes},
+    // Over a link.
+    {"peer-vram-mapped-in-place",
+     "device 1 reads and writes a buffer in device 0's VRAM where it is, with one 2 MiB entry: "
+     "nothing migrates, device 0 sees the writes in its VRAM, and the CPU takes the buffer back",
+     peer_vram_mapped_in_place},
+    {"shared-in-place-without-refaults",
+     "both devices work at once, each on a half, on a chunk of device 0's VRAM that both map "
+     "over the link, without faulting again",
+     shared_in_place_without_refaults},
+    {"preferred-location-linked-device",
+     "device 1 preferring device 0's VRAM migrates the pages there on each fault and maps them "
+     "over the link; device 0 finds them in its own VRAM",
+     preferred_location_linked_device},
+    {"device-to-device-migration",
+     "a device preferring its own VRAM with MIGRATE_ALL_PAGES takes pages in the linked "
+     "device's VRAM device to device (not through system memory) in one fault",
+     device_to_device_migration},
+    {"prefetch-pulls-from-peer",
+     "a PREFETCH to VRAM on device 1 moves pages in device 0's VRAM device to device; a "
+     "PREFETCH to system memory on device 0 brings them back from device 1's VRAM",
+     prefetch_pulls_from_peer},
+    {"atomics-across-linked-devices",
+     "counters in both devices' VRAM, each device adding to all of them at once: atomics in "
+     "place over the link, nothing moves, the totals are exact",
+     atomics_across_linked_devices},
+    {"eviction-of-peer-mapped-vram",
+     "device 1 maps a chunk of device 0's VRAM in place when a buffer object allocation on "
+     "device 0 evicts it: device 1's mapping goes with it, the data is intact, and device 1 "
+     "faults it in again",
+     eviction_of_peer_mapped_vram},
+    // Last: it unbinds a device and binds it again.
+    {"device-removal-while-busy",
+     "device 1 leaves the driver (sysfs unbind) while both devices run jobs and device 1's "
+     "VRAM holds our memory, then comes back: nothing half done, no data lost",
+     device_removal_while_busy},
+};
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     igt::Test t(argc, argv);
     t.set_timeout(std::chrono::seconds(300));
-    std::vector<Env> envs;
+    Fixture fx;
+    t.fixture([&] { open_devices(fx); });
 
-    t.fixture([&] {
-        envs = open_envs();
-        igt_require_f(envs.size() >= num_gpus,
-                      "%zu simgpu device: load the module with num_devices=2 or more",
-                      envs.size());
-        for (int i = 0; i < num_gpus; ++i)
-            igt_require_f(
-                envs[i].has_cap(DRM_SIMGPU_CAP_FAULT_MODE | DRM_SIMGPU_CAP_CPU_ADDR_MIRROR),
-                "device %u cannot mirror the CPU address space (caps 0x%llx)",
-                envs[i].info.device_id, static_cast<unsigned long long>(envs[i].info.caps));
-        const bool vram =
-            std::all_of(envs.begin(), envs.begin() + num_gpus,
-                        [](const Env& e) { return e.has_cap(DRM_SIMGPU_CAP_VRAM_MIGRATION); });
-        // A link joins both ways.
-        const auto links_to = [&](int i, int j) {
-            return (envs[i].info.link_mask >> envs[j].info.device_id & 1) != 0;
-        };
-        igt_assert_f(links_to(0, 1) == links_to(1, 0),
-                     "device %u link_mask 0x%llx, device %u link_mask 0x%llx",
-                     envs[0].info.device_id,
-                     static_cast<unsigned long long>(envs[0].info.link_mask),
-                     envs[1].info.device_id,
-                     static_cast<unsigned long long>(envs[1].info.link_mask));
-        igt_info("%zu devices; VRAM migration %s; devices %u and %u %s\n", envs.size(),
-                 vram ? "supported" : "not supported: everything stays in system memory",
-                 envs[0].info.device_id, envs[1].info.device_id,
-                 links_to(0, 1) ? "linked" : "not linked");
-    });
-
-    const auto require_vram = [&] {
-        for (int i = 0; i < num_gpus; ++i)
-            require_vram_migration(envs[i]);
-    };
-    const auto require_link = [&] {
-        require_vram();
-        igt_require_f(devices_linked(envs),
-                      "devices %u and %u share no interconnect: load simgpu with link_groups=0,1",
-                      envs[0].info.device_id, envs[1].info.device_id);
-    };
-
-    // --- one pointer, two devices ------------------------------------------------
-
-    t.subtest("the-program", [&] {
-        // fd0/fd1, vm0/vm1, q0/q1 (SvmGpu), then ptr = malloc(): a job on
-        // q0 transforms it, then a job on q1, and the CPU checks.
-        Gpus g(envs);
-        constexpr uint64_t size = 6 * MiB + 12 * KiB + 40;
-        std::unique_ptr<uint32_t, decltype(&std::free)> mem(
-            static_cast<uint32_t*>(std::malloc(size)), &std::free);
-        igt_assert(mem);
-        uint32_t* ptr = mem.get();
-        // The 2 MiB blocks wholly inside the allocation hold nothing else,
-        // so nothing but this test moves them.
-        std::byte* in = reinterpret_cast<std::byte*>(round_up(va(ptr), chunk_2m));
-        const uint64_t in_bytes = round_down(va(ptr) + size, chunk_2m) - va(in);
-        fill_words(ptr, size, 1);
-
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[0], ptr, size, 11);
-        const auto s1 = snapshot(g);
-        assert_mapped_here(g, 0, in, in_bytes, "ptr after the job on q0");
-        assert_unmapped(g.vm(1), ptr, size, "ptr on device 1 before its job");
-        igt_assert_lte(1u, stats_delta(s0, s1, 0, "faults"));
-        igt_assert_eq(stats_delta(s0, s1, 1, "faults"), 0u);
-        if (g.vram)
-            igt_assert_lte(in_bytes / page_size, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
-
-        gpu_add(g.gpu[1], ptr, size, 12);
-        const auto s2 = snapshot(g);
-        // Where device 1 takes it from device 0's VRAM to is the business
-        // of cross-device-migration.
-        assert_mapped_local(g, 1, in, in_bytes, "ptr after the job on q1");
-        assert_coherent(g, ptr, size, "ptr after the job on q1");
-        igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
-        if (g.linked) {
-            // Used where it is, over the link: device 1 maps device 0's
-            // VRAM, nothing left it.
-            assert_in_vram(g.vm(1), g.id[0], in, in_bytes, "ptr on device 1 after the job on q1");
-            igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
-        } else if (g.vram) {
-            // Out of device 0's VRAM.
-            assert_not_in_vram(g.vm(0), in, in_bytes, "ptr on device 0 after the job on q1");
-            igt_assert_lte(in_bytes / page_size, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
-        } else {
-            // Both devices map the same system pages.
-            assert_in_system(g.vm(0), in, in_bytes, "ptr on device 0 after the job on q1");
-            for (int i = 0; i < num_gpus; ++i) {
-                igt_assert_eq(svm_delta(s0, s2, i, "migrate_to_vram_pages"), 0u);
-                igt_assert_eq(svm_delta(s0, s2, i, "migrate_to_ram_pages"), 0u);
-            }
-        }
-        info_both("the program", g, s0, s2);
-
-        check_added(ptr, size, 1, {11, 12}, "ptr on the CPU after q0 and q1");
-    });
-
-    t.subtest("ping-pong", [&] {
-        // One buffer goes device 0 -> device 1 -> CPU, many times; each
-        // step adds to every word.
-        constexpr int rounds = 12;
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 2);
-        std::vector<uint32_t> shadow(a.words(), a.words() + chunk_2m / 4);
-        const auto s0 = snapshot(g);
-        for (int r = 0; r < rounds; ++r) {
-            for (int i = 0; i < num_gpus; ++i) {
-                const uint32_t inc = 200 + static_cast<uint32_t>(r * num_gpus + i);
-                const auto before = snapshot(g);
-                gpu_add(g.gpu[i], a.data(), chunk_2m, inc);
-                const auto after = snapshot(g);
-                for (uint64_t w = 0; w < shadow.size(); ++w)
-                    shadow[w] += SvmGpu::inc_value(inc, w);
-                // In this device's VRAM, or in system memory (once the
-                // chunk bounced too often); never where the other device
-                // has it, unless the devices are linked: then the turn
-                // uses it in the other device's VRAM, in place.
-                assert_mapped_local(g, i, a.data(), chunk_2m, "after a device's turn");
-                assert_coherent(g, a.data(), chunk_2m, "after a device's turn");
-                if (g.linked)
-                    igt_assert_eq(svm_delta(before, after, 1 - i, "migrate_to_ram_pages"), 0u);
-            }
-            const uint32_t add = 0x01010101u * static_cast<uint32_t>(r + 1);
-            volatile uint32_t* w = a.words();
-            for (uint64_t n = 0; n < shadow.size(); ++n) {
-                if (w[n] != shadow[n])
-                    igt_fail("round %d: word %llu is 0x%08x, expected 0x%08x", r,
-                             static_cast<unsigned long long>(n), w[n], shadow[n]);
-                w[n] = shadow[n] += add;
-            }
-            assert_not_in_vram(g.vm(0), a.data(), chunk_2m, "after the CPU's turn");
-            assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "after the CPU's turn");
-        }
-        const auto s1 = snapshot(g);
-        for (uint64_t n = 0; n < shadow.size(); ++n)
-            igt_assert_f(a.words()[n] == shadow[n], "word %llu is 0x%08x, expected 0x%08x",
-                         static_cast<unsigned long long>(n), a.words()[n], shadow[n]);
-        info_both("ping-pong", g, s0, s1);
-        for (int i = 0; i < num_gpus; ++i) {
-            igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
-            if (!g.vram)
-                igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_vram_pages"), 0u);
-        }
-        // Device 0 finds the chunk in system memory on its first turn and
-        // moves it to its VRAM, from where it leaves again.
-        if (g.vram) {
-            igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
-            igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
-        }
-    });
-
-    // --- both devices at once ---------------------------------------------------------
-
-    t.subtest("concurrent-disjoint-halves", [&] {
-        constexpr uint64_t size = 8 * MiB, half = size / 2;
-        constexpr int rounds = 3;
-        Gpus g(envs);
-        Area a(size);
-        fill_words(a.data(), size, 3);
-        const auto s0 = snapshot(g);
-        on_both([&](int i) {
-            for (int r = 0; r < rounds; ++r)
-                gpu_add(g.gpu[i], a.at(i * half), half, 300 + 10 * i + r);
-        });
-        const auto s1 = snapshot(g);
-        for (int i = 0; i < num_gpus; ++i) {
-            std::byte* mine = a.at(i * half);
-            assert_mapped_here(g, i, mine, half, "the device's half");
-            assert_unmapped(g.vm(i), a.at((1 - i) * half), half, "the other device's half");
-            igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
-            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
-            if (g.vram)
-                igt_assert_lte(half / page_size, svm_delta(s0, s1, i, "migrate_to_vram_pages"));
-        }
-        assert_coherent(g, a.data(), size, "both halves");
-        info_both("disjoint halves", g, s0, s1);
-        for (int i = 0; i < num_gpus; ++i) {
-            const uint32_t b = 300 + 10 * static_cast<uint32_t>(i);
-            check_added(a.at(i * half), half, 3, {b, b + 1, b + 2}, "a half on the CPU",
-                        i * half / 4);
-        }
-    });
-
-    t.subtest("concurrent-overlapping", [&] {
-        // Both devices read the same memory at once, then update the same
-        // counters at once with atomics: both results are defined.
-        constexpr uint64_t size = 4 * MiB;
-        constexpr int reads = 3;
-        Gpus g(envs);
-        Area a(size);
-        fill_words(a.data(), size, 4);
-        const auto s0 = snapshot(g);
-        on_both([&](int i) {
-            for (int r = 0; r < reads; ++r) {
-                GpuBuffer out = gpu_read(g.gpu[i], a.data(), size);
-                check_words(out.bytes(), size, 4, "a device's read of the shared memory");
-            }
-        });
-        const auto s1 = snapshot(g);
-        assert_coherent(g, a.data(), size, "after the concurrent reads");
-        check_words(a.data(), size, 4, "the shared memory on the CPU after the reads");
-        info_both("concurrent reads", g, s0, s1);
-
-        // One qword counter in each page of the first 2 MiB; each job adds
-        // to every counter.
-        constexpr int jobs = 4;
-        constexpr uint64_t counters = chunk_pages;
-        const auto counter = [&](uint64_t n) { return a.at(n * page_size + 8 * (n % 16)); };
-        std::vector<uint64_t> start(counters);
-        for (uint64_t n = 0; n < counters; ++n)
-            start[n] = *reinterpret_cast<volatile uint64_t*>(counter(n));
-        on_both([&](int i) {
-            for (int j = 0; j < jobs; ++j) {
-                BatchBuilder b;
-                for (uint64_t n = 0; n < counters; ++n)
-                    b.atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter(n)), 1 + i * 16 + j);
-                b.batch_end();
-                run_ok(g.gpu[i], b);
-            }
-        });
-        const auto s2 = snapshot(g);
-        // Each counter got (1 + 2 + 3 + 4) + (17 + 18 + 19 + 20).
-        constexpr uint64_t added = 10 + 74;
-        for (uint64_t n = 0; n < counters; ++n) {
-            const uint64_t got = *reinterpret_cast<volatile uint64_t*>(counter(n));
-            igt_assert_f(got == start[n] + added, "counter %llu is 0x%llx, expected 0x%llx",
-                         static_cast<unsigned long long>(n), static_cast<unsigned long long>(got),
-                         static_cast<unsigned long long>(start[n] + added));
-        }
-        // Around the counters, nothing changed.
-        for (uint64_t n = 0; n < counters; ++n) {
-            const uint64_t off = n * page_size + 8 * (n % 16);
-            check_words(a.at(n * page_size), off - n * page_size, 4, "before a counter",
-                        n * page_size / 4);
-            check_words(a.at(off + 8), (n + 1) * page_size - off - 8, 4, "after a counter",
-                        (off + 8) / 4);
-        }
-        info_both("concurrent atomics", g, s1, s2);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s2, i, "jobs_failed"), 0u);
-    });
-
-    // --- VRAM of one device, another device's access -----------------------------------
-
-    t.subtest("cross-device-migration", [&] {
-        require_vram();
-        igt_require_f(!devices_linked(envs),
-                      "devices %u and %u are linked: they map each other's VRAM in place instead "
-                      "(peer-vram-mapped-in-place)",
-                      envs[0].info.device_id, envs[1].info.device_id);
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 5);
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 51);
-        const auto s1 = snapshot(g);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
-        assert_huge(g.vm(0), a.data(), chunk_2m, "after device 0's job");
-        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
-        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
-
-        // Device 1 reads it: the data is right, wherever it is now.
-        GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
-        const auto s2 = snapshot(g);
-        check_added(out.bytes(), chunk_2m, 5, {51}, "device 1's read of device 0's VRAM");
-        info_both("device 1 reads device 0's VRAM", g, s1, s2);
-        // It left device 0's VRAM, through system memory (no
-        // interconnect), into device 1's.
-        igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
-        igt_assert_lte(1u, svm_delta(s1, s2, 0, "migrate_to_ram_chunks"));
-        assert_not_in_vram(g.vm(0), a.data(), chunk_2m, "device 0 after device 1's read");
-        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its read");
-        igt_assert_lte(chunk_pages, svm_delta(s1, s2, 1, "migrate_to_vram_pages"));
-        assert_coherent(g, a.data(), chunk_2m, "after device 1's read");
-
-        // Device 1 writes it, device 0 takes it back the same way.
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 52);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 53);
-        const auto s3 = snapshot(g);
-        info_both("device 1 writes, device 0 takes it back", g, s2, s3);
-        assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "device 1 after device 0's job");
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 after its second job");
-        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 1, "migrate_to_ram_pages"));
-        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 0, "migrate_to_vram_pages"));
-        assert_coherent(g, a.data(), chunk_2m, "after device 0's second job");
-
-        check_added(a.data(), chunk_2m, 5, {51, 52, 53}, "the CPU's read at the end");
-        const auto s4 = snapshot(g);
-        igt_assert_lte(chunk_pages, svm_delta(s3, s4, 0, "migrate_to_ram_pages"));
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
-    });
-
-    t.subtest("preferred-location-other-device", [&] {
-        // LOC_DEVICE naming the other device needs an interconnect: without
-        // one, -ENOLINK, and the attributes stay as they were; over a link
-        // the span prefers the other device. Without VRAM migration
-        // LOC_DEVICE itself is refused first.
-        Gpus g(envs);
-        Area a(chunk_2m);
-        const uint64_t s = va(a.data());
-        const auto attrs_of = [&](int i) {
-            auto r = g.vm(i).query_attrs(s, chunk_2m);
-            igt_assert_ok(r);
-            auto attrs = std::move(r).value();
-            igt_assert_eq(attrs.size(), 1u);
-            return attrs[0];
-        };
-        const auto prefer_other = [&](int i) {
-            return g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                   DRM_SIMGPU_MADV_LOC_DEVICE, envs[1 - i].dev.fd());
-        };
-        for (int i = 0; i < num_gpus; ++i) {
-            if (g.linked)
-                igt_assert_ok(prefer_other(i));
-            else
-                igt_assert_errno(prefer_other(i), g.vram ? ENOLINK : EOPNOTSUPP);
-            const auto attr = attrs_of(i);
-            igt_assert_eq(attr.preferred_loc, g.linked ? uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE}
-                                                       : uint32_t{DRM_SIMGPU_MADV_LOC_DEFAULT});
-            igt_assert_eq(attr.preferred_device, g.linked ? g.id[1 - i] : 0u);
-        }
-        if (!g.vram)
-            return;
-        // The own device's fd works, and after it the other device's
-        // replaces it over a link, and without one is refused and changes
-        // nothing.
-        for (int i = 0; i < num_gpus; ++i) {
-            igt_assert_ok(g.vm(i).madvise(s, chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                          DRM_SIMGPU_MADV_LOC_DEVICE, envs[i].dev.fd()));
-            igt_assert_eq(attrs_of(i).preferred_device, g.id[i]);
-            if (g.linked)
-                igt_assert_ok(prefer_other(i));
-            else
-                igt_assert_errno(prefer_other(i), ENOLINK);
-            const auto attr = attrs_of(i);
-            igt_assert_eq(attr.preferred_loc, uint32_t{DRM_SIMGPU_MADV_LOC_DEVICE});
-            igt_assert_eq(attr.preferred_device, g.id[g.linked ? 1 - i : i]);
-        }
-    });
-
-    t.subtest("migration-policy-across-devices", [&] {
-        // Device 1 prefers its own VRAM for two buffers that device 0
-        // moved into its VRAM: MIGRATE_ALL_PAGES brings the pages over
-        // (through system memory, or device to device over a link),
-        // MIGRATE_SYSTEM_PAGES leaves them: mapped in system memory, or in
-        // place in device 0's VRAM over a link.
-        require_vram();
-        Gpus g(envs);
-        Area all(chunk_2m), sys(chunk_2m);
-        for (const Area* a : {&all, &sys})
-            igt_assert_ok(g.vm(1).madvise(va(a->data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                          DRM_SIMGPU_MADV_LOC_DEVICE, -1));
-        igt_assert_ok(g.vm(1).madvise(va(all.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
-                                      DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES));
-        igt_assert_ok(g.vm(1).madvise(va(sys.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
-                                      DRM_SIMGPU_MADV_MIGRATE_SYSTEM_PAGES));
-        fill_words(all.data(), chunk_2m, 6);
-        fill_words(sys.data(), chunk_2m, 7);
-        gpu_add(g.gpu[0], all.data(), chunk_2m, 61);
-        gpu_add(g.gpu[0], sys.data(), chunk_2m, 71);
-        assert_in_vram(g.vm(0), g.id[0], all.data(), chunk_2m, "device 0's first buffer");
-        assert_in_vram(g.vm(0), g.id[0], sys.data(), chunk_2m, "device 0's second buffer");
-
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[1], sys.data(), chunk_2m, 72);
-        const auto s1 = snapshot(g);
-        info_both("MIGRATE_SYSTEM_PAGES", g, s0, s1);
-        if (g.linked) {
-            assert_in_vram(g.vm(1), g.id[0], sys.data(), chunk_2m,
-                           "MIGRATE_SYSTEM_PAGES on device 1, over the link");
-            assert_no_migrations(s0, s1, g, "MIGRATE_SYSTEM_PAGES over the link");
-        } else {
-            assert_in_system(g.vm(1), sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES on device 1");
-            igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_ram_pages"));
-            igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), 0u);
-        }
-        assert_coherent(g, sys.data(), chunk_2m, "MIGRATE_SYSTEM_PAGES");
-
-        gpu_add(g.gpu[1], all.data(), chunk_2m, 62);
-        const auto s2 = snapshot(g);
-        info_both("MIGRATE_ALL_PAGES", g, s1, s2);
-        if (g.linked)
-            igt_assert_eq(svm_delta(s1, s2, 0, "migrate_to_ram_pages"), 0u);
-        else
-            igt_assert_lte(chunk_pages, svm_delta(s1, s2, 0, "migrate_to_ram_pages"));
-        assert_not_in_vram(g.vm(0), all.data(), chunk_2m, "device 0 after device 1's job");
-        assert_in_vram(g.vm(1), g.id[1], all.data(), chunk_2m, "MIGRATE_ALL_PAGES on device 1");
-        igt_assert_lte(chunk_pages, svm_delta(s1, s2, 1, "migrate_to_vram_pages"));
-        assert_coherent(g, all.data(), chunk_2m, "MIGRATE_ALL_PAGES");
-
-        check_added(all.data(), chunk_2m, 6, {61, 62}, "the MIGRATE_ALL_PAGES buffer");
-        check_added(sys.data(), chunk_2m, 7, {71, 72}, "the MIGRATE_SYSTEM_PAGES buffer");
-    });
-
-    // --- atomics --------------------------------------------------------------------
-
-    t.subtest("atomics-across-devices", [&] {
-        // Default attributes: atomics in place wherever the page is (system
-        // memory where nothing migrates).
-        Gpus g(envs);
-        atomics_across_devices(g, {});
-    });
-
-    t.subtest("atomics-across-devices-global", [&] {
-        require_vram();
-        Gpus g(envs);
-        atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_GLOBAL, "ATOMIC_GLOBAL"});
-    });
-
-    t.subtest("atomics-across-devices-device", [&] {
-        require_vram();
-        Gpus g(envs);
-        atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE"});
-    });
-
-    t.subtest("atomics-across-devices-contended", [&] {
-        Gpus g(envs);
-        atomics_across_devices(g, {std::nullopt, "default, contended", true});
-    });
-
-    t.subtest("atomics-across-devices-contended-device", [&] {
-        require_vram();
-        Gpus g(envs);
-        atomics_across_devices(g, {DRM_SIMGPU_MADV_ATOMIC_DEVICE, "ATOMIC_DEVICE, contended", true});
-    });
-
-    // --- a list across devices --------------------------------------------------------
-
-    t.subtest("linked-list-walk", [&] {
-        constexpr int num_nodes = 16;
-        Gpus g(envs);
-        NodeList list(num_nodes, 8);
-        if (g.vram) {
-            // Consecutive nodes in different devices' VRAM.
-            for (size_t k = 0; k < list.size(); ++k)
-                igt_assert_ok(g.vm(k % num_gpus).prefetch(va(list.block(k)), chunk_2m,
-                                                          DRM_SIMGPU_MEM_VRAM));
-            for (size_t k = 0; k < list.size(); ++k) {
-                const int i = static_cast<int>(k % num_gpus);
-                assert_in_vram(g.vm(i), g.id[i], list.block(k), chunk_2m, "a prefetched node");
-                assert_unmapped(g.vm(1 - i), list.block(k), chunk_2m,
-                                "a node prefetched by the other device");
-            }
-        } else {
-            // No VRAM: the nodes stay in system memory, both devices map them.
-            // Not as THPs: khugepaged collapsing a block the prefetch filled
-            // with small pages invalidates it, and the walks below that
-            // count on finding every node mapped would fault (seen on stock
-            // 6.12 with THP=always on a loaded host).
-            for (size_t k = 0; k < list.size(); ++k)
-                igt_assert_eq(::madvise(list.block(k), chunk_2m, MADV_NOHUGEPAGE), 0);
-            igt_assert_errno(g.vm(0).prefetch(va(list.block(0)), chunk_2m, DRM_SIMGPU_MEM_VRAM),
-                             EOPNOTSUPP);
-            for (int i = 0; i < num_gpus; ++i)
-                for (size_t k = 0; k < list.size(); ++k)
-                    igt_assert_ok(g.vm(i).prefetch(va(list.block(k)), chunk_2m,
-                                                   DRM_SIMGPU_MEM_SYSTEM));
-            for (size_t k = 0; k < list.size(); ++k)
-                for (int i = 0; i < num_gpus; ++i)
-                    assert_in_system(g.vm(i), list.block(k), chunk_2m, "a prefetched node");
-        }
-        const auto s0 = snapshot(g);
-        check_sum(list_sum(g.gpu[0], list.head(), num_nodes + 1), list, "device 0's walk");
-        const auto s1 = snapshot(g);
-        info_both("device 0's walk", g, s0, s1);
-        // Where device @i maps the node of block @k, it maps it where the
-        // node was prefetched to: over a link, whichever device that was.
-        const auto assert_node_in_place = [&](int i, size_t k, const char* what) {
-            assert_in_vram_where_mapped(g, i, g.id[k % num_gpus], list.block(k), page_size, what);
-        };
-        if (g.linked) {
-            // Device 1's nodes stay in its VRAM, device 0 reads them there.
-            assert_no_migrations(s0, s1, g, "device 0's walk over the link");
-            for (size_t k = 0; k < list.size(); ++k) {
-                assert_in_vram(g.vm(0), g.id[k % num_gpus], list.block(k), page_size,
-                               "a node on device 0 after its walk");
-                assert_node_in_place(1, k, "a node on device 1 after device 0's walk");
-            }
-        } else if (g.vram) {
-            // Device 1's nodes came to device 0 through system memory.
-            igt_assert_lte(num_nodes / 2 * chunk_pages,
-                           svm_delta(s0, s1, 1, "migrate_to_ram_pages"));
-            for (size_t k = 1; k < list.size(); k += 2)
-                assert_not_in_vram(g.vm(1), list.block(k), chunk_2m,
-                                   "device 1's node after device 0's walk");
-            // Its own nodes it found in place.
-            for (size_t k = 0; k < list.size(); k += 2)
-                assert_in_vram(g.vm(0), g.id[0], list.block(k), page_size,
-                               "device 0's node after its walk");
-        } else {
-            igt_assert_eq(stats_delta(s0, s1, 0, "faults"), 0u);
-        }
-        for (size_t k = 0; k < list.size(); ++k)
-            assert_coherent(g, list.block(k), page_size, "a node after device 0's walk");
-
-        // Both devices walk it at once.
-        on_both([&](int i) {
-            check_sum(list_sum(g.gpu[i], list.head(), num_nodes + 1), list, "a concurrent walk");
-        });
-        const auto s2 = snapshot(g);
-        info_both("concurrent walks", g, s1, s2);
-        if (!g.vram)
-            for (int i = 0; i < num_gpus; ++i)
-                igt_assert_eq(stats_delta(s1, s2, i, "faults"), 0u);
-        if (g.linked) {
-            // Nothing moves: the nodes stay where they were prefetched.
-            assert_no_migrations(s1, s2, g, "concurrent walks over the link");
-            for (size_t k = 0; k < list.size(); ++k)
-                for (int i = 0; i < num_gpus; ++i)
-                    assert_node_in_place(i, k, "a node after the concurrent walks");
-        }
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s2, i, "jobs_failed"), 0u);
-    });
-
-    // --- processes --------------------------------------------------------------------
-
-    t.subtest("two-processes", [&] {
-        // This process uses both devices while a child uses device 1.
-        constexpr uint64_t size = 4 * MiB;
-        constexpr int rounds = 6;
-        const uint32_t shared_dev = envs[1].info.device_id;
-        const Pipe up, down;
-        const pid_t pid = ::fork();
-        igt_assert(pid >= 0);
-        if (pid == 0)
-            child_work(up, down, shared_dev);
-        char c = 0;
-        if (!up.recv(&c, 120000) || c != 'r') {
-            assert_child_ok(pid, 60000, "child on device 1");
-            igt_fail("the child did not get ready");
-        }
-        Gpus g(envs);
-        std::array<std::unique_ptr<Area>, num_gpus> areas;
-        for (int i = 0; i < num_gpus; ++i) {
-            areas[i] = std::make_unique<Area>(size);
-            fill_words(areas[i]->data(), size, 80 + i);
-        }
-        const auto s0 = snapshot(g);
-        igt_assert(down.send('g'));
-        on_both([&](int i) {
-            std::vector<uint32_t> incs;
-            for (int r = 0; r < rounds; ++r) {
-                incs.push_back(800 + 10 * static_cast<uint32_t>(i) + r);
-                gpu_add(g.gpu[i], areas[i]->data(), size, incs.back());
-            }
-            assert_mapped_here(g, i, areas[i]->data(), size, "this process's memory");
-            check_added(areas[i]->data(), size, 80 + i, incs, "this process's memory");
-        });
-        assert_child_ok(pid, 240000, "child on device 1");
-        const auto s1 = snapshot(g);
-        info_both("two processes", g, s0, s1);
-        // Every job of both processes completed, none failed: this
-        // process ran `rounds` jobs on each device, the child
-        // child_rounds on device 1.
-        for (int i = 0; i < num_gpus; ++i) {
-            const uint64_t want = rounds + (g.id[i] == shared_dev ? child_rounds : 0);
-            igt_assert_eq(stats_delta(s0, s1, i, "jobs_completed"), want);
-            igt_assert_eq(stats_delta(s0, s1, i, "jobs_failed"), 0u);
-        }
-    });
-
-    // --- over a link -------------------------------------------------------------------
-
-    t.subtest("peer-vram-mapped-in-place", [&] {
-        // Device 1 reads and writes a buffer in device 0's VRAM where it
-        // is, with one 2 MiB entry: nothing migrates, device 0 sees the
-        // writes in its VRAM, and the CPU takes the buffer back from there.
-        require_link();
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 5);
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 51);
-        const auto s1 = snapshot(g);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
-        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "migrate_to_vram_pages"));
-
-        GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
-        check_added(out.bytes(), chunk_2m, 5, {51}, "device 1's read of device 0's VRAM");
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 52);
-        const auto s2 = snapshot(g);
-        info_both("device 1 uses device 0's VRAM", g, s1, s2);
-        assert_no_migrations(s1, s2, g, "device 1's jobs in device 0's VRAM");
-        igt_assert_lte(1u, stats_delta(s1, s2, 1, "faults"));
-        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
-        assert_huge(g.vm(1), a.data(), chunk_2m, "device 1, over the link");
-
-        // Device 0 sees device 1's writes, in its VRAM.
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 53);
-        const auto s3 = snapshot(g);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 after device 1's jobs");
-        assert_no_migrations(s2, s3, g, "device 0's job after device 1's");
-
-        // The CPU brings it back from device 0's VRAM; neither device
-        // maps it any more.
-        check_added(a.data(), chunk_2m, 5, {51, 52, 53}, "the CPU's read at the end");
-        const auto s4 = snapshot(g);
-        igt_assert_lte(chunk_pages, svm_delta(s3, s4, 0, "migrate_to_ram_pages"));
-        igt_assert_eq(svm_delta(s3, s4, 1, "migrate_to_ram_pages"), 0u);
-        for (int i = 0; i < num_gpus; ++i) {
-            assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the CPU's read");
-            igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
-        }
-    });
-
-    t.subtest("shared-in-place-without-refaults", [&] {
-        // Once both devices map a chunk of device 0's VRAM, they work on it
-        // at once, each on a half, without faulting again: a device that
-        // maps a linked device's VRAM in place moves nothing, so it has no
-        // reason to take the chunk from the other device's page tables.
-        constexpr uint64_t half = chunk_2m / 2;
-        constexpr int rounds = 3;
-        require_link();
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 13);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 131);
-        check_added(gpu_read(g.gpu[1], a.data(), chunk_2m).bytes(), chunk_2m, 13, {131},
-                    "device 1's read over the link");
-        const auto s0 = snapshot(g);
-        for (int i = 0; i < num_gpus; ++i)
-            assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "both devices, in place");
-        on_both([&](int i) {
-            for (int r = 0; r < rounds; ++r)
-                gpu_add(g.gpu[i], a.at(i * half), half, 133 + 10 * i + r);
-        });
-        const auto s1 = snapshot(g);
-        info_both("both devices in place", g, s0, s1);
-        assert_no_migrations(s0, s1, g, "both devices in place");
-        for (int i = 0; i < num_gpus; ++i) {
-            igt_assert_eq(stats_delta(s0, s1, i, "faults"), 0u);
-            assert_in_vram(g.vm(i), g.id[0], a.data(), chunk_2m, "a device after the rounds");
-        }
-        // Each half: the pattern, device 0's first job over the chunk, and
-        // its device's rounds over the half.
-        const uint32_t* w = a.words();
-        for (uint64_t n = 0; n < chunk_2m / 4; ++n) {
-            const uint64_t in_half = n % (half / 4);
-            uint32_t want = pattern(13, n) + SvmGpu::inc_value(131, n);
-            for (int r = 0; r < rounds; ++r)
-                want += SvmGpu::inc_value(133 + 10 * static_cast<uint32_t>(n / (half / 4)) + r,
-                                          in_half);
-            if (w[n] != want)
-                igt_fail("word %llu is 0x%08x, expected 0x%08x",
-                         static_cast<unsigned long long>(n), w[n], want);
-        }
-    });
-
-    t.subtest("preferred-location-linked-device", [&] {
-        // Device 1 prefers device 0's VRAM: its faults migrate the pages
-        // there (device 0's allocator and copy engine) and map them over
-        // the link, every time; device 0 finds them in its own VRAM.
-        require_link();
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 9);
-        igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                      DRM_SIMGPU_MADV_LOC_DEVICE, envs[0].dev.fd()));
-        const uint64_t used0 = settled_used_svm(g.id[0]);
-        const uint64_t used1 = settled_used_svm(g.id[1]);
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 91);
-        const auto s1 = snapshot(g);
-        info_both("device 1 prefers device 0's VRAM", g, s0, s1);
-        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m,
-                       "device 1's job, preferring device 0's VRAM");
-        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 before touching it");
-        igt_assert_lte(used0 + chunk_2m, used_svm(g.id[0]));
-        igt_assert_lte(used_svm(g.id[1]), used1);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
-
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 92);
-        const auto s2 = snapshot(g);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 in its own VRAM");
-        assert_no_migrations(s1, s2, g, "device 0's job in its own VRAM");
-
-        // The CPU takes it back; device 1's next fault puts it in device
-        // 0's VRAM again.
-        check_added(a.data(), chunk_2m, 9, {91, 92}, "the CPU's read");
-        const auto s3 = snapshot(g);
-        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 0, "migrate_to_ram_pages"));
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 93);
-        const auto s4 = snapshot(g);
-        info_both("device 1's second job", g, s3, s4);
-        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1's second job");
-        check_added(a.data(), chunk_2m, 9, {91, 92, 93}, "the CPU's read at the end");
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s4, i, "jobs_failed"), 0u);
-        // The migrations into device 0's VRAM count there, where the
-        // pages leaving it count too.
-        for (const auto& [a0, a1] : {std::pair{&s0, &s1}, std::pair{&s3, &s4}}) {
-            igt_assert_lte(chunk_pages, svm_delta(*a0, *a1, 0, "migrate_to_vram_pages"));
-            igt_assert_eq(svm_delta(*a0, *a1, 1, "migrate_to_vram_pages"), 0u);
-        }
-    });
-
-    t.subtest("device-to-device-migration", [&] {
-        // Pages in device 0's VRAM and in system memory, in one 2 MiB
-        // range; device 1 prefers its own VRAM with MIGRATE_ALL_PAGES: one
-        // fault moves them all there, device 0's device to device (not
-        // through system memory), and device 0's VRAM is freed. Then
-        // device 0 uses them in place, and takes them back the same way.
-        require_link();
-        Gpus g(envs);
-        constexpr uint64_t half = chunk_2m / 2;
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 10);
-        const uint64_t used0 = settled_used_svm(g.id[0]);
-        igt_assert_ok(g.vm(0).prefetch(va(a.data()), half, DRM_SIMGPU_MEM_VRAM));
-        assert_in_vram(g.vm(0), g.id[0], a.data(), half, "the first half, prefetched");
-        igt_assert_lte(used0 + half, used_svm(g.id[0]));
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_ok(g.vm(i).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_MIGRATION,
-                                          DRM_SIMGPU_MADV_MIGRATE_ALL_PAGES));
-        igt_assert_ok(g.vm(1).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                      DRM_SIMGPU_MADV_LOC_DEVICE, -1));
-
-        const auto s0 = snapshot(g);
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 101);
-        const auto s1 = snapshot(g);
-        info_both("device 1 pulls device 0's pages", g, s0, s1);
-        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its job");
-        assert_huge(g.vm(1), a.data(), chunk_2m, "device 1 after its job");
-        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), chunk_pages);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
-        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after its pages left");
-        igt_assert_f(wait_used_svm_at_most(used0, g.id[0]) <= used0,
-                     "device 0's VRAM still holds %llu bytes of SVM memory, %llu before",
-                     static_cast<unsigned long long>(used_svm(g.id[0])),
-                     static_cast<unsigned long long>(used0));
-
-        // Device 0's default policy uses them where they are.
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 102);
-        const auto s2 = snapshot(g);
-        assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0, over the link");
-        assert_no_migrations(s1, s2, g, "device 0's job in device 1's VRAM");
-
-        // Device 0 prefers its own VRAM now: back device to device.
-        igt_assert_ok(g.vm(0).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
-                                      DRM_SIMGPU_MADV_LOC_DEVICE, -1));
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 103);
-        const auto s3 = snapshot(g);
-        info_both("device 0 pulls them back", g, s2, s3);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "device 0 preferring its VRAM");
-        assert_unmapped(g.vm(1), a.data(), chunk_2m, "device 1 after its pages left");
-        igt_assert_eq(svm_delta(s2, s3, 0, "migrate_to_vram_pages"), chunk_pages);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(svm_delta(s2, s3, i, "migrate_to_ram_pages"), 0u);
-
-        check_added(a.data(), chunk_2m, 10, {101, 102, 103}, "the CPU's read at the end");
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s3, i, "jobs_failed"), 0u);
-    });
-
-    t.subtest("prefetch-pulls-from-peer", [&] {
-        // A PREFETCH to VRAM on device 1 moves pages in device 0's VRAM
-        // device to device; a PREFETCH to system memory on device 0 brings
-        // them back from device 1's VRAM.
-        require_link();
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 11);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 111);
-        assert_in_vram(g.vm(0), g.id[0], a.data(), chunk_2m, "after device 0's job");
-
-        const auto s0 = snapshot(g);
-        igt_assert_ok(g.vm(1).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_VRAM));
-        const auto s1 = snapshot(g);
-        info_both("device 1's prefetch to VRAM", g, s0, s1);
-        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after its prefetch");
-        assert_unmapped(g.vm(0), a.data(), chunk_2m, "device 0 after device 1's prefetch");
-        igt_assert_eq(svm_delta(s0, s1, 1, "migrate_to_vram_pages"), chunk_pages);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(svm_delta(s0, s1, i, "migrate_to_ram_pages"), 0u);
-        // Mapped by the prefetch: device 1's job takes no fault.
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 112);
-        const auto s2 = snapshot(g);
-        igt_assert_eq(stats_delta(s1, s2, 1, "faults"), 0u);
-
-        igt_assert_ok(g.vm(0).prefetch(va(a.data()), chunk_2m, DRM_SIMGPU_MEM_SYSTEM));
-        const auto s3 = snapshot(g);
-        info_both("device 0's prefetch to system memory", g, s2, s3);
-        assert_in_system(g.vm(0), a.data(), chunk_2m, "device 0 after its prefetch");
-        assert_not_in_vram(g.vm(1), a.data(), chunk_2m, "device 1 after device 0's prefetch");
-        igt_assert_lte(chunk_pages, svm_delta(s2, s3, 1, "migrate_to_ram_pages"));
-        // The CPU finds them in system memory.
-        check_added(a.data(), chunk_2m, 11, {111, 112}, "the CPU's read at the end");
-        const auto s4 = snapshot(g);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(svm_delta(s3, s4, i, "migrate_to_ram_pages"), 0u);
-    });
-
-    t.subtest("atomics-across-linked-devices", [&] {
-        // Counters in both devices' VRAM, each device adding to all of
-        // them at once: atomics in place over the link, nothing moves, the
-        // totals are exact.
-        constexpr int jobs = 4;
-        constexpr uint64_t per_chunk = 16;
-        require_link();
-        Gpus g(envs);
-        Area a(num_gpus * chunk_2m);
-        std::memset(a.data(), 0, num_gpus * chunk_2m);
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_ok(
-                g.vm(i).prefetch(va(a.at(i * chunk_2m)), chunk_2m, DRM_SIMGPU_MEM_VRAM));
-        // Counter n in the chunk of device n % 2, in a page of its own.
-        const auto offset = [](uint64_t n) {
-            return (n % num_gpus) * chunk_2m + (n / num_gpus) * 7 * page_size + 8 * n;
-        };
-        const auto counter = [&](uint64_t n) {
-            return reinterpret_cast<uint64_t*>(a.at(offset(n)));
-        };
-        constexpr uint64_t counters = per_chunk * num_gpus;
-        const auto s0 = snapshot(g);
-        on_both([&](int i) {
-            for (int j = 0; j < jobs; ++j) {
-                BatchBuilder b;
-                for (uint64_t n = 0; n < counters; ++n) {
-                    if (n % 3 == 0)
-                        b.atomic(DRM_SIMGPU_ATOMIC_INC, va(counter(n)), 0);
-                    else
-                        b.atomic(DRM_SIMGPU_ATOMIC_ADD, va(counter(n)), 1 + i * 16 + j);
-                }
-                b.batch_end();
-                run_ok(g.gpu[i], b);
-            }
-        });
-        const auto s1 = snapshot(g);
-        info_both("atomics over the link", g, s0, s1);
-        assert_no_migrations(s0, s1, g, "atomics over the link");
-        for (int i = 0; i < num_gpus; ++i)
-            for (int c = 0; c < num_gpus; ++c)
-                assert_in_vram_where_mapped(g, i, g.id[c], a.at(c * chunk_2m), chunk_2m,
-                                            "a chunk of counters after the atomics");
-        // INC: once per job and device; ADD: (1 + 2 + 3 + 4) + (17 + ... + 20).
-        const auto want = [](uint64_t n) -> uint64_t { return n % 3 == 0 ? 2 * jobs : 10 + 74; };
-        const auto check = [&](const std::byte* base, const char* who) {
-            for (uint64_t n = 0; n < counters; ++n) {
-                uint64_t got;
-                std::memcpy(&got, base + offset(n), sizeof(got));
-                igt_assert_f(got == want(n), "%s reads counter %llu as %llu, expected %llu", who,
-                             static_cast<unsigned long long>(n),
-                             static_cast<unsigned long long>(got),
-                             static_cast<unsigned long long>(want(n)));
-            }
-        };
-        for (int i = 0; i < num_gpus; ++i) {
-            const std::string who = "device " + std::to_string(g.id[i]);
-            check(gpu_read(g.gpu[i], a.data(), a.size()).bytes(), who.c_str());
-        }
-        assert_no_migrations(s1, snapshot(g), g, "both devices' reads of the counters");
-        check(a.data(), "the CPU");
-    });
-
-    t.subtest("eviction-of-peer-mapped-vram", [&] {
-        // Device 1 maps a chunk of device 0's VRAM in place when a buffer
-        // object allocation on device 0 evicts it: device 1's mapping goes
-        // with it, the data is intact, and device 1 faults it in again.
-        require_link();
-        Gpus g(envs);
-        Area a(chunk_2m);
-        fill_words(a.data(), chunk_2m, 12);
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 121);
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 122);
-        assert_in_vram(g.vm(1), g.id[0], a.data(), chunk_2m, "device 1, over the link");
-
-        // A buffer object as large as all VRAM no object holds: every SVM
-        // chunk of device 0 has to go.
-        const auto v = vram_counters(g.id[0]);
-        const uint64_t bo_size = round_down(v.at("size") - v.at("used_bo"), chunk_2m);
-        const auto s0 = snapshot(g);
-        auto bo = simgpu::Bo::create(envs[0].dev, bo_size, DRM_SIMGPU_MEM_VRAM);
-        igt_assert_ok(bo);
-        const auto s1 = snapshot(g);
-        info_both("a VRAM object fills device 0", g, s0, s1);
-        igt_assert_lte(1u, svm_delta(s0, s1, 0, "evictions"));
-        igt_assert_lte(chunk_pages, svm_delta(s0, s1, 0, "evicted_pages"));
-        for (int i = 0; i < num_gpus; ++i)
-            assert_unmapped(g.vm(i), a.data(), chunk_2m, "after the eviction");
-
-        // Device 1 faults it into its own VRAM, device 0 uses it there.
-        GpuBuffer out = gpu_read(g.gpu[1], a.data(), chunk_2m);
-        check_added(out.bytes(), chunk_2m, 12, {121, 122}, "device 1's read after the eviction");
-        gpu_add(g.gpu[1], a.data(), chunk_2m, 123);
-        const auto s2 = snapshot(g);
-        assert_in_vram(g.vm(1), g.id[1], a.data(), chunk_2m, "device 1 after the eviction");
-        gpu_add(g.gpu[0], a.data(), chunk_2m, 124);
-        const auto s3 = snapshot(g);
-        info_both("both devices after the eviction", g, s1, s3);
-        assert_in_vram(g.vm(0), g.id[1], a.data(), chunk_2m, "device 0 after the eviction");
-        assert_no_migrations(s2, s3, g, "device 0's job after the eviction");
-        check_added(a.data(), chunk_2m, 12, {121, 122, 123, 124}, "the CPU's read at the end");
-        for (int i = 0; i < num_gpus; ++i)
-            igt_assert_eq(stats_delta(s0, s3, i, "jobs_failed"), 0u);
-    });
-
-    // --- removal -----------------------------------------------------------------------
-
-    // Last: device 1 leaves the driver (sysfs unbind) while both devices
-    // run jobs and device 1's VRAM holds our memory, then comes back.
-    t.subtest("device-removal-while-busy", [&] {
-        igt_require_f(::access((platform_driver + "/unbind").c_str(), W_OK) == 0,
-                      "cannot write %s/unbind", platform_driver.c_str());
-        const std::string name = "simgpu." + std::to_string(envs[1].info.device_id);
-        constexpr uint64_t size = 4 * MiB;
-        // read: the CPU reads it while device 1 is unplugged but open;
-        // left: only once device 1 is gone; busy0/busy1: the jobs' memory.
-        Area read(size), left(size), busy0(size), busy1(size);
-        fill_words(read.data(), size, 91);
-        fill_words(left.data(), size, 92);
-        fill_words(busy0.data(), size, 93);
-        fill_words(busy1.data(), size, 94);
-
-        std::optional<Gpus> g(std::in_place, envs);
-        const bool vram = g->vram;
-        for (Area* a : {&read, &left}) {
-            gpu_add(g->gpu[1], a->data(), size, 95);
-            if (vram)
-                assert_in_vram(g->vm(1), g->id[1], a->data(), size, "device 1's memory");
-        }
-        // A second VM of device 0 outlives device 1; over a link it maps
-        // what is left in device 1's VRAM in place until device 1 goes.
-        std::optional<SvmGpu> keep0(std::in_place);
-        start_gpu(*keep0, envs[0]);
-        std::vector<uint32_t> left_incs{95};
-        if (g->linked) {
-            gpu_add(*keep0, left.data(), size, 100);
-            left_incs.push_back(100);
-            assert_in_vram(keep0->vm(), g->id[1], left.data(), size,
-                           "device 1's memory mapped by device 0 over the link");
-        }
-
-        // Device 1 runs jobs until one fails (no igt macro off the main
-        // thread); device 0 until told to stop, each one checked.
-        std::atomic<int> jobs1{0}, jobs0{0};
-        std::atomic<bool> stop{false};
-        auto busy_1 = std::async(std::launch::async, [&] {
-            SvmGpu& gpu = g->gpu[1];
-            gpu.set_inc(96);
-            BatchBuilder b;
-            if (!gpu.add_inc(b, busy1.data(), size))
-                return -ENOSPC;
-            b.batch_end();
-            while (!stop.load()) {
-                if (const int err = gpu.run(b, 60 * sec_ns); err != 0)
-                    return err;
-                ++jobs1;
-            }
-            return 0;
-        });
-        auto busy_0 = std::async(std::launch::async, [&] {
-            while (!stop.load()) {
-                gpu_add(g->gpu[0], busy0.data(), size, 97);
-                ++jobs0;
-            }
-        });
-        // A failed assertion stops both before their futures wait for them.
-        const std::unique_ptr<std::atomic<bool>, void (*)(std::atomic<bool>*)> stopper(
-            &stop, [](std::atomic<bool>* s) { s->store(true); });
-        const auto running = [](const auto& f) {
-            return f.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
-        };
-        while ((jobs1.load() < 2 || jobs0.load() < 1) && running(busy_0) && running(busy_1))
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        igt_assert_f(jobs1.load() >= 2 && jobs0.load() >= 1,
-                     "the jobs before the unbind failed (%d on device 0, %d on device 1)",
-                     jobs0.load(), jobs1.load());
-
-        const int64_t t0 = now_ns();
-        Unbind unbind(name);
-        igt_info("unbound %s in %.0f ms after %d jobs on it\n", name.c_str(), elapsed_ms(t0),
-                 jobs1.load());
-        igt_assert_f(busy_1.wait_for(std::chrono::seconds(60)) == std::future_status::ready,
-                     "device 1's job loop still runs 60 s after the unbind");
-        const int err1 = busy_1.get();
-        igt_assert_f(err1 == -ENODEV, "device 1's next job after the unbind: %s, expected %s",
-                     std::strerror(-err1), std::strerror(ENODEV));
-        const auto q = g->vm(1).query_range(va(read.data()), 1);
-        igt_assert_f(!q.ok() && q.error().err == ENODEV,
-                     "a range query on the unplugged device did not fail with ENODEV");
-
-        // A job in flight at the unbind runs to its end (its user fence),
-        // even though no ioctl can wait for it: nothing is half done.
-        const int last = g->gpu[1].finish(60 * sec_ns);
-        igt_assert_f(last >= 0, "device 1's job in flight at the unbind did not finish");
-        const std::vector<uint32_t> incs1(static_cast<size_t>(jobs1.load() + last), 96u);
-        check_added(busy1.data(), size, 94, incs1, "device 1's job memory after the unbind");
-        // Device 1's VRAM comes back to the CPU while the device is open.
-        check_added(read.data(), size, 91, {95}, "memory in device 1's VRAM, read after the unbind");
-        // Device 0 goes on, and takes over device 1's memory.
-        const int before = jobs0.load();
-        while (jobs0.load() < before + 2 && running(busy_0))
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        stop.store(true);
-        busy_0.get();
-        const std::vector<uint32_t> incs0(static_cast<size_t>(jobs0.load()), 97u);
-        check_added(busy0.data(), size, 93, incs0, "device 0's job memory");
-        gpu_add(g->gpu[0], read.data(), size, 98);
-        check_added(read.data(), size, 91, {95, 98}, "device 1's former memory after device 0");
-
-        // The unplugged device keeps its index while its files are open.
-        igt_assert_f(!write_file(platform_driver + "/bind", name) && errno == EBUSY,
-                     "bind %s while the unbound instance is open: %s, expected %s",
-                     name.c_str(), std::strerror(errno), std::strerror(EBUSY));
-        // The last file of device 1 closes: the device and its VRAM go,
-        // and what was left there comes back to system memory first.
-        g.reset();
-        envs.erase(envs.begin() + 1);
-        assert_not_in_vram(keep0->vm(), left.data(), size,
-                           "memory left in device 1's VRAM, on device 0 after device 1 went");
-        gpu_add(*keep0, left.data(), size, 101);
-        left_incs.push_back(101);
-        check_added(left.data(), size, 92, left_incs,
-                    "memory left in device 1's VRAM until it went, then added to by device 0");
-        keep0.reset();
-        envs.clear();
-
-        unbind.bind();
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while ((envs = open_envs()).size() < num_gpus &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        igt_assert_eq(envs.size(), static_cast<size_t>(num_gpus));
-        Gpus again(envs);
-        gpu_add(again.gpu[1], busy1.data(), size, 99);
-        std::vector<uint32_t> incs = incs1;
-        incs.push_back(99);
-        check_added(busy1.data(), size, 94, incs, "device 1's job memory after the bind");
-    });
+    const auto fixture = [&]() -> Fixture& { return fx; };
+    igt::add_cases(t, cases_before_atomics, fixture);
+    for (const AtomicsSection& s : atomics_sections)
+        t.subtest(std::string("atomics-across-devices") + s.suffix, s.description,
+                  [&fx, &s] { atomics_across_devices(fx, s); });
+    igt::add_cases(t, cases_after_atomics, fixture);
 
     return t.exit_code();
 }

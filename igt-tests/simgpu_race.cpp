@@ -1172,11 +1172,12 @@ int main(int argc, char** argv)
             if (thp && !s.thp)
                 continue;
             t.subtest(std::string(thp ? "thp-" : "") + s.name,
+                      (thp ? "THP=always, slots MADV_HUGEPAGE: " : "") + std::string(s.description),
                       [&, thp] { race_subtest(*env, s, thp); });
         }
 
-    // SUBTEST: soak: jobs over checksummed data in system memory and VRAM.
-    t.subtest("soak", [&] { run_soak(*env); });
+    t.subtest("soak", "jobs over checksummed data in system memory and VRAM",
+              [&] { run_soak(*env); });
 
     return t.exit_code();
 }

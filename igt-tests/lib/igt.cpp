@@ -99,6 +99,8 @@ void usage(std::FILE* stream, const char* argv0)
     std::fprintf(stream,
                  "Usage: %s [OPTIONS]\n"
                  "  --list-subtests              print the subtest names and exit\n"
+                 "  --describe[=GLOB[,GLOB]]     print each subtest's name and description\n"
+                 "                               (those matching a glob) and exit\n"
                  "  --run-subtest GLOB[,GLOB]    run only the subtests matching a glob\n"
                  "  --help                       show this help\n",
                  argv0);
@@ -126,6 +128,11 @@ std::variant<Options, int> parse_args(int argc, const char* const* argv)
         const std::string_view arg = argv[i];
         if (arg == "--list-subtests") {
             options.list_only = true;
+        } else if (arg == "--describe" || arg.starts_with("--describe=")) {
+            options.list_only = true;
+            options.describe = true;
+            if (arg != "--describe")
+                split_patterns(arg.substr(std::strlen("--describe=")), options.patterns);
         } else if (arg == "--help" || arg == "-h") {
             usage(stdout, argv0);
             return exit_success;
@@ -199,17 +206,25 @@ void Test::fixture(std::function<void()> fn)
         pending_fixtures_.push_back(std::move(fn));
 }
 
-void Test::subtest(std::string_view name, std::function<void()> fn)
+void Test::subtest(std::string_view name, std::string_view description,
+                   std::function<void()> fn)
 {
     if (!is_kebab_case(name))
         throw std::invalid_argument("subtest name '" + std::string(name) + "' is not kebab-case");
+    if (description.empty() || description.find('\n') != std::string_view::npos)
+        throw std::invalid_argument("subtest '" + std::string(name) +
+                                    "' needs a one-line description");
     if (!names_.emplace(name).second)
         throw std::invalid_argument("subtest '" + std::string(name) + "' defined twice");
 
     if (!matches(name, options_.patterns))
         return;
     if (options_.list_only) {
-        std::printf("%.*s\n", static_cast<int>(name.size()), name.data());
+        if (options_.describe)
+            std::printf("%.*s: %.*s\n", static_cast<int>(name.size()), name.data(),
+                        static_cast<int>(description.size()), description.data());
+        else
+            std::printf("%.*s\n", static_cast<int>(name.size()), name.data());
         std::fflush(stdout);
         return;
     }

@@ -30,11 +30,13 @@ inline constexpr int exit_failure = 98;
 
 struct Options {
     bool list_only = false;
+    bool describe = false; // with list_only: each name with its description
     std::vector<std::string> patterns; // fnmatch globs; empty selects all
     std::chrono::milliseconds timeout{std::chrono::seconds(120)};
 };
 
-// Parses --list-subtests, --run-subtest GLOB[,GLOB...] and --help. Returns
+// Parses --list-subtests, --describe[=GLOB[,GLOB...]], --run-subtest
+// GLOB[,GLOB...] and --help. Returns
 // the options, or the code to exit with after --help (0) or a bad argument
 // (79); the message is already printed.
 std::variant<Options, int> parse_args(int argc, const char* const* argv);
@@ -57,8 +59,9 @@ public:
     // them. Not run with --list-subtests.
     void fixture(std::function<void()> fn);
 
-    // Runs @fn as subtest @name (kebab-case) when selected.
-    void subtest(std::string_view name, std::function<void()> fn);
+    // Runs @fn as subtest @name (kebab-case) when selected. @description
+    // is one line saying what it checks, printed by --describe.
+    void subtest(std::string_view name, std::string_view description, std::function<void()> fn);
 
     // Each fixture and subtest is killed after this long: the run then
     // exits with exit_failure.
@@ -82,6 +85,24 @@ private:
     int succeeded_ = 0;
     int failed_ = 0;
 };
+
+// One subtest of a table: its name (kebab-case), its one-line description
+// (--describe) and its body, called with the binary's fixture state.
+template <typename Arg>
+struct Case {
+    const char* name;
+    const char* description;
+    void (*fn)(Arg);
+};
+
+// Adds the subtests of @cases in order; each calls its body with what
+// @arg returns when the subtest runs (after the fixtures before it).
+template <typename Arg, size_t N, typename Get>
+void add_cases(Test& t, const Case<Arg> (&cases)[N], Get arg)
+{
+    for (const Case<Arg>& c : cases)
+        t.subtest(c.name, c.description, [&c, &arg] { c.fn(arg()); });
+}
 
 namespace detail {
 

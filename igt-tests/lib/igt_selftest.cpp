@@ -82,24 +82,24 @@ TEST(IgtSelection, Globs)
 TEST(IgtExitCode, AllPass)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("a", [] {});
-    t.subtest("b", [] { igt_assert_eq(1, 1); });
+    t.subtest("a", "a test", [] {});
+    t.subtest("b", "a test", [] { igt_assert_eq(1, 1); });
     EXPECT_EQ(t.exit_code(), igt::exit_success);
 }
 
 TEST(IgtExitCode, SomeSkipped)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("a", [] {});
-    t.subtest("b", [] { igt_require(false); });
+    t.subtest("a", "a test", [] {});
+    t.subtest("b", "a test", [] { igt_require(false); });
     EXPECT_EQ(t.exit_code(), igt::exit_success);
 }
 
 TEST(IgtExitCode, AllSkipped)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("a", [] { igt_skip("no %s", "hardware"); });
-    t.subtest("b", [] { igt_require_f(1 + 1 == 3, "arithmetic is %s", "sane"); });
+    t.subtest("a", "a test", [] { igt_skip("no %s", "hardware"); });
+    t.subtest("b", "a test", [] { igt_require_f(1 + 1 == 3, "arithmetic is %s", "sane"); });
     EXPECT_EQ(t.exit_code(), igt::exit_skip);
 }
 
@@ -107,11 +107,11 @@ TEST(IgtExitCode, OneFailureFailsTheRun)
 {
     int after = 0;
     igt::Test t{igt::Options{}};
-    t.subtest("a", [&] {
+    t.subtest("a", "a test", [&] {
         igt_assert_eq(2, 3);
         ++after;
     });
-    t.subtest("b", [&] { ++after; });
+    t.subtest("b", "a test", [&] { ++after; });
     EXPECT_EQ(t.exit_code(), igt::exit_failure);
     EXPECT_EQ(after, 1); // the failing subtest stopped, the next one ran
 }
@@ -119,14 +119,14 @@ TEST(IgtExitCode, OneFailureFailsTheRun)
 TEST(IgtExitCode, UncaughtExceptionFails)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("a", [] { throw std::runtime_error("boom"); });
+    t.subtest("a", "a test", [] { throw std::runtime_error("boom"); });
     EXPECT_EQ(t.exit_code(), igt::exit_failure);
 }
 
 TEST(IgtExitCode, NoMatchIsInvalid)
 {
     igt::Test t{only({"nothing-*"})};
-    t.subtest("a", [] { FAIL() << "not selected"; });
+    t.subtest("a", "a test", [] { FAIL() << "not selected"; });
     EXPECT_EQ(t.exit_code(), igt::exit_invalid);
 }
 
@@ -135,7 +135,7 @@ TEST(IgtSelection, RunsOnlyMatches)
     std::vector<std::string> ran;
     igt::Test t{only({"bad-*", "open-close"})};
     for (const char* name : {"open-close", "query-device", "bad-flags", "bad-pad"})
-        t.subtest(name, [&ran, name] { ran.emplace_back(name); });
+        t.subtest(name, "a test", [&ran, name] { ran.emplace_back(name); });
     EXPECT_EQ(t.exit_code(), igt::exit_success);
     EXPECT_EQ(ran, (std::vector<std::string>{"open-close", "bad-flags", "bad-pad"}));
 }
@@ -146,17 +146,58 @@ TEST(IgtSelection, ListRunsNothing)
     options.list_only = true;
     igt::Test t{options};
     t.fixture([] { FAIL() << "fixture ran while listing"; });
-    t.subtest("a", [] { FAIL() << "subtest ran while listing"; });
+    t.subtest("a", "a test", [] { FAIL() << "subtest ran while listing"; });
     EXPECT_EQ(t.exit_code(), igt::exit_success);
+}
+
+TEST(IgtArgs, DescribeListsWithDescriptions)
+{
+    for (const auto& [arg, patterns] :
+         {std::pair{"--describe", std::vector<std::string>{}},
+          std::pair{"--describe=bad-*,open", std::vector<std::string>{"bad-*", "open"}}}) {
+        const auto parsed = parse({arg});
+        ASSERT_TRUE(std::holds_alternative<igt::Options>(parsed));
+        const auto& options = std::get<igt::Options>(parsed);
+        EXPECT_TRUE(options.list_only);
+        EXPECT_TRUE(options.describe);
+        EXPECT_EQ(options.patterns, patterns);
+    }
+}
+
+TEST(IgtSelection, DescribePrintsALineASubtest)
+{
+    igt::Options options;
+    options.list_only = true;
+    options.describe = true;
+    options.patterns = {"b*"};
+    testing::internal::CaptureStdout();
+    {
+        igt::Test t{options};
+        t.fixture([] { FAIL() << "fixture ran while describing"; });
+        t.subtest("a", "not selected", [] { FAIL() << "subtest ran while describing"; });
+        t.subtest("bad-flags", "unknown flags fail with EINVAL", [] { FAIL() << "ran"; });
+        t.subtest("bad-pad", "a non-zero pad fails with EINVAL", [] { FAIL() << "ran"; });
+        EXPECT_EQ(t.exit_code(), igt::exit_success);
+    }
+    EXPECT_EQ(testing::internal::GetCapturedStdout(),
+              "bad-flags: unknown flags fail with EINVAL\n"
+              "bad-pad: a non-zero pad fails with EINVAL\n");
+}
+
+TEST(IgtSubtest, DescriptionsAreOneLine)
+{
+    igt::Test t{igt::Options{}};
+    EXPECT_THROW(t.subtest("a", "", [] {}), std::invalid_argument);
+    EXPECT_THROW(t.subtest("b", "two\nlines", [] {}), std::invalid_argument);
 }
 
 TEST(IgtSubtest, NamesAreKebabCase)
 {
     igt::Test t{igt::Options{}};
-    EXPECT_THROW(t.subtest("Open_Close", [] {}), std::invalid_argument);
-    EXPECT_THROW(t.subtest("-x", [] {}), std::invalid_argument);
-    t.subtest("open-close-2", [] {});
-    EXPECT_THROW(t.subtest("open-close-2", [] {}), std::invalid_argument);
+    EXPECT_THROW(t.subtest("Open_Close", "a test", [] {}), std::invalid_argument);
+    EXPECT_THROW(t.subtest("-x", "a test", [] {}), std::invalid_argument);
+    t.subtest("open-close-2", "a test", [] {});
+    EXPECT_THROW(t.subtest("open-close-2", "a test", [] {}), std::invalid_argument);
     EXPECT_EQ(t.exit_code(), igt::exit_success);
 }
 
@@ -165,9 +206,9 @@ TEST(IgtFixture, RunsLazilyBeforeTheNextSelectedSubtest)
     int fixtures = 0;
     igt::Test t{only({"b"})};
     t.fixture([&] { ++fixtures; });
-    t.subtest("a", [] {});
+    t.subtest("a", "a test", [] {});
     EXPECT_EQ(fixtures, 0);
-    t.subtest("b", [&] { EXPECT_EQ(fixtures, 1); });
+    t.subtest("b", "a test", [&] { EXPECT_EQ(fixtures, 1); });
     t.fixture([&] { ++fixtures; }); // trailing: runs at exit_code()
     EXPECT_EQ(t.exit_code(), igt::exit_success);
     EXPECT_EQ(fixtures, 2);
@@ -177,10 +218,10 @@ TEST(IgtFixture, RequireSkipsLaterSubtests)
 {
     int ran = 0;
     igt::Test t{igt::Options{}};
-    t.subtest("before", [&] { ++ran; });
+    t.subtest("before", "a test", [&] { ++ran; });
     t.fixture([] { igt_require(false); });
-    t.subtest("after-1", [&] { ++ran; });
-    t.subtest("after-2", [&] { ++ran; });
+    t.subtest("after-1", "a test", [&] { ++ran; });
+    t.subtest("after-2", "a test", [&] { ++ran; });
     EXPECT_EQ(ran, 1);
     EXPECT_EQ(t.exit_code(), igt::exit_success);
 }
@@ -189,7 +230,7 @@ TEST(IgtFixture, RequireFirstSkipsAll)
 {
     igt::Test t{igt::Options{}};
     t.fixture([] { igt_require_f(false, "module not loaded"); });
-    t.subtest("a", [] { FAIL() << "ran after a skipping fixture"; });
+    t.subtest("a", "a test", [] { FAIL() << "ran after a skipping fixture"; });
     EXPECT_EQ(t.exit_code(), igt::exit_skip);
 }
 
@@ -197,14 +238,14 @@ TEST(IgtFixture, FailureFailsLaterSubtests)
 {
     igt::Test t{igt::Options{}};
     t.fixture([] { igt_fail("setup broke: %d", 42); });
-    t.subtest("a", [] { FAIL() << "ran after a failing fixture"; });
+    t.subtest("a", "a test", [] { FAIL() << "ran after a failing fixture"; });
     EXPECT_EQ(t.exit_code(), igt::exit_failure);
 }
 
 TEST(IgtAssert, MixedSignednessComparesByValue)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("eq", [] {
+    t.subtest("eq", "a test", [] {
         igt_assert_eq(3u, 3);
         igt_assert_neq(-1, ~0u); // -1 != 4294967295 mathematically
         igt_assert_lte(-1, 0u);
@@ -216,7 +257,7 @@ TEST(IgtAssert, MixedSignednessComparesByValue)
 TEST(IgtAssert, ErrnoMatches)
 {
     igt::Test t{igt::Options{}};
-    t.subtest("good", [] {
+    t.subtest("good", "a test", [] {
         igt_assert_errno(::close(-1), EBADF);
         igt_assert_errno(FakeResult{EINVAL}, EINVAL);
         igt_assert_ok(FakeResult{});
@@ -236,7 +277,7 @@ TEST(IgtAssert, ErrnoMismatchFails)
     };
     for (const auto& fn : cases) {
         igt::Test t{igt::Options{}};
-        t.subtest("mismatch", fn);
+        t.subtest("mismatch", "a test", fn);
         EXPECT_EQ(t.exit_code(), igt::exit_failure);
     }
 }
@@ -253,7 +294,7 @@ TEST(IgtAssert, ComparisonFailures)
     };
     for (const auto& fn : cases) {
         igt::Test t{igt::Options{}};
-        t.subtest("mismatch", fn);
+        t.subtest("mismatch", "a test", fn);
         EXPECT_EQ(t.exit_code(), igt::exit_failure);
     }
 }
@@ -264,7 +305,7 @@ TEST(IgtTimeout, HungSubtestFailsTheRun)
         {
             igt::Test t{igt::Options{}};
             t.set_timeout(std::chrono::milliseconds(100));
-            t.subtest("hang", [] { std::this_thread::sleep_for(std::chrono::seconds(10)); });
+            t.subtest("hang", "a test", [] { std::this_thread::sleep_for(std::chrono::seconds(10)); });
             std::exit(t.exit_code());
         },
         ::testing::ExitedWithCode(igt::exit_failure), "subtest hang timed out");

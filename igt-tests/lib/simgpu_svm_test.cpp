@@ -653,4 +653,16 @@ bool Pipe::recv(char* c, int timeout_ms) const
     return ::read(rd, c, 1) == 1;
 }
 
+void cpu_turn(volatile uint32_t* w, std::vector<uint32_t>& shadow, uint32_t inc, int round)
+{
+    for (uint64_t i = 0; i < shadow.size(); ++i) {
+        shadow[i] += SvmGpu::inc_value(inc, i);
+        if (w[i] != shadow[i])
+            igt_fail("round %d: word %llu is 0x%08x, expected 0x%08x", round,
+                     static_cast<unsigned long long>(i), w[i], shadow[i]);
+    }
+    for (uint64_t i = static_cast<uint64_t>(round) % 8; i < shadow.size(); i += 8)
+        w[i] = shadow[i] = shadow[i] * 3 + static_cast<uint32_t>(round);
+}
+
 } // namespace simgpu_test::svm

@@ -258,6 +258,11 @@ private:
     bool broken_ = false;
 };
 
+// The CPU's turn of a ping-pong over @w: each word must hold @shadow plus
+// the GPU's increment @inc (SvmGpu::inc_value()); then every eighth word,
+// from @round % 8, changes, and @shadow follows.
+void cpu_turn(volatile uint32_t* w, std::vector<uint32_t>& shadow, uint32_t inc, int round);
+
 // Asserting wrappers for the test process.
 
 // Skips unless the device can migrate mirrored memory to VRAM.
