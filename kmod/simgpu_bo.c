@@ -454,7 +454,7 @@ int simgpu_bo_create_ioctl(struct drm_device *drm, void *data,
 	int err;
 
 	if (args->extensions || args->flags || args->pad ||
-	    args->reserved[0] || args->reserved[1] ||
+	    !simgpu_reserved_clear(args->reserved) ||
 	    !args->size || !IS_ALIGNED(args->size, PAGE_SIZE) ||
 	    args->placement > DRM_SIMGPU_MEM_VRAM)
 		return -EINVAL;
@@ -516,7 +516,7 @@ int simgpu_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
 	struct drm_gem_object *obj;
 
 	if (args->extensions || args->flags ||
-	    args->reserved[0] || args->reserved[1])
+	    !simgpu_reserved_clear(args->reserved))
 		return -EINVAL;
 
 	obj = drm_gem_object_lookup(file, args->handle);

@@ -176,6 +176,7 @@ static int simgpu_probe(struct platform_device *pdev)
 	INIT_LIST_HEAD(&sdev->faults);
 	INIT_WORK(&sdev->fault_work, simgpu_fault_work);
 	init_waitqueue_head(&sdev->ufence_wq);
+	init_waitqueue_head(&sdev->vm_release_wq);
 	INIT_LIST_HEAD(&sdev->sched_pool);
 	spin_lock_init(&sdev->bo_lru_lock);
 	INIT_LIST_HEAD(&sdev->bo_lru);

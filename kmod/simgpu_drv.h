@@ -9,6 +9,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -28,6 +29,28 @@ struct simgpu_svm_backend;
 
 #define SIMGPU_DRIVER_NAME	"simgpu"
 #define SIMGPU_VA_BITS		48
+#define SIMGPU_VA_END		(1ULL << SIMGPU_VA_BITS)
+
+/*
+ * Whether a reserved array of an ioctl argument is all zero (a non-zero
+ * one fails the ioctl with -EINVAL).
+ */
+#define simgpu_reserved_clear(r)	(!memchr_inv((r), 0, sizeof(r)))
+
+/* Whether [@start, @end) is a non-empty range of the GPU address space. */
+static inline bool simgpu_va_span_ok(u64 start, u64 end)
+{
+	return start < end && end <= SIMGPU_VA_END;
+}
+
+/*
+ * Whether @range bytes from @addr are a non-empty range of the GPU address
+ * space, checked without overflow (as ioctls give them).
+ */
+static inline bool simgpu_va_range_ok(u64 addr, u64 range)
+{
+	return range && addr < SIMGPU_VA_END && range <= SIMGPU_VA_END - addr;
+}
 
 #define SIMGPU_MAX_ENGINES	8	/* per class */
 #define SIMGPU_MAX_VRAM_MB	4096
@@ -97,6 +120,8 @@ struct simgpu_stats {
  * @faults: exec queues stalled on a GPU page fault, oldest first
  * @fault_work: services @faults
  * @ufence_wq: woken whenever an engine writes a user fence or ends a job
+ * @vm_releases: VMs whose VAs a release has unlinked
+ * @vm_release_wq: woken when @vm_releases grows
  * @stats: counters
  * @svm_stats: SVM core counters of all the device's VMs
  * @bo_lru_lock: protects @bo_lru and @bo_lru_len
@@ -120,6 +145,8 @@ struct simgpu_device {
 	struct list_head faults;
 	struct work_struct fault_work;
 	wait_queue_head_t ufence_wq;
+	atomic_t vm_releases;
+	wait_queue_head_t vm_release_wq;
 	struct simgpu_stats stats;
 	struct simgpu_svm_stats svm_stats;
 	spinlock_t bo_lru_lock;

@@ -142,7 +142,7 @@ int simgpu_exec_ioctl(struct drm_device *drm, void *data,
 	struct simgpu_job *job = NULL;
 	int err;
 
-	if (args->extensions || args->reserved[0] || args->reserved[1] ||
+	if (args->extensions || !simgpu_reserved_clear(args->reserved) ||
 	    !IS_ALIGNED(args->address, 4) ||
 	    args->num_syncs > SIMGPU_MAX_SYNCS)
 		return -EINVAL;
@@ -237,7 +237,7 @@ int simgpu_exec_wait_user_fence_ioctl(struct drm_device *drm, void *data,
 	int err;
 
 	if (args->extensions || args->flags || args->pad ||
-	    args->reserved[0] || args->reserved[1] ||
+	    !simgpu_reserved_clear(args->reserved) ||
 	    args->op > DRM_SIMGPU_CMP_LTE || !args->addr ||
 	    !IS_ALIGNED(args->addr, 8))
 		return -EINVAL;

@@ -103,7 +103,8 @@ void simgpu_exec_queue_put(struct simgpu_exec_queue *q)
  * Return: the queue with a reference the caller drops with
  * simgpu_exec_queue_put(), or NULL.
  */
-struct simgpu_exec_queue *simgpu_exec_queue_lookup(struct drm_file *file, u32 id)
+struct simgpu_exec_queue *simgpu_exec_queue_lookup(struct drm_file *file,
+						   u32 id)
 {
 	struct simgpu_file *sfile = file->driver_priv;
 	struct simgpu_exec_queue *q;
@@ -343,8 +344,8 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	u32 id;
 	int err;
 
-	if (args->extensions || args->flags || args->reserved[0] ||
-	    args->reserved[1])
+	if (args->extensions || args->flags ||
+	    !simgpu_reserved_clear(args->reserved))
 		return -EINVAL;
 	e = simgpu_engine_find(sdev, args->engine_class, args->engine_instance);
 	if (!e)
@@ -434,8 +435,8 @@ int simgpu_exec_queue_destroy_ioctl(struct drm_device *drm, void *data,
 	struct drm_simgpu_exec_queue_destroy *args = data;
 	struct simgpu_exec_queue *q;
 
-	if (args->extensions || args->pad || args->reserved[0] ||
-	    args->reserved[1])
+	if (args->extensions || args->pad ||
+	    !simgpu_reserved_clear(args->reserved))
 		return -EINVAL;
 
 	/* xa_erase() of index 0 would make 0 allocatable. */
@@ -462,7 +463,7 @@ int simgpu_exec_queue_state_ioctl(struct drm_device *drm, void *data,
 	struct simgpu_exec_queue *q;
 
 	if (args->extensions || args->flags || args->pad ||
-	    args->reserved[0] || args->reserved[1])
+	    !simgpu_reserved_clear(args->reserved))
 		return -EINVAL;
 
 	q = simgpu_exec_queue_lookup(file, args->exec_queue_id);

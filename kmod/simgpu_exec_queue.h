@@ -147,7 +147,8 @@ struct simgpu_sched {
 	struct list_head link;
 };
 
-struct simgpu_exec_queue *simgpu_exec_queue_lookup(struct drm_file *file, u32 id);
+struct simgpu_exec_queue *simgpu_exec_queue_lookup(struct drm_file *file,
+						   u32 id);
 void simgpu_exec_queue_put(struct simgpu_exec_queue *q);
 void simgpu_exec_queue_account_end(struct simgpu_exec_queue *q, int err);
 void simgpu_exec_queue_job_end(struct simgpu_job *job);

@@ -83,6 +83,18 @@ struct simgpu_madvise_span {
 
 #define S_START(s) ((s)->start)
 #define S_LAST(s) ((s)->last)
+
+/* The end of a span, exclusive. */
+static u64 span_end(const struct simgpu_madvise_span *s)
+{
+	return s->last + 1;
+}
+
+/* The end of the unmapped stretch a span recorded, exclusive. */
+static u64 span_unmap_end(const struct simgpu_madvise_span *s)
+{
+	return s->unmap_last + 1;
+}
 INTERVAL_TREE_DEFINE(struct simgpu_madvise_span, rb, u64, __subtree_last,
 		     S_START, S_LAST, static, span_it)
 
@@ -146,7 +158,7 @@ static void span_free_locked(struct simgpu_vm *vm, struct simgpu_madvise_span *s
 	spin_lock(&vm->madv_lock);
 	if (!list_empty(&s->gc_link)) {
 		carry->start = s->unmap_start;
-		carry->end = s->unmap_last + 1;
+		carry->end = span_unmap_end(s);
 		list_del(&s->gc_link);
 	}
 	spin_unlock(&vm->madv_lock);
@@ -277,10 +289,10 @@ static int madv_update_locked(struct simgpu_vm *vm, u64 start, u64 end,
 	for (s = span_it_iter_first(&vm->madv, from, end); s;
 	     s = span_it_iter_next(s, from, end)) {
 		old[n_old].start = s->start;
-		old[n_old].end = s->last + 1;
+		old[n_old].end = span_end(s);
 		old[n_old].attrs = s->attrs;
 		lo = min(lo, s->start);
-		hi = max(hi, s->last + 1);
+		hi = max(hi, span_end(s));
 		n_old++;
 	}
 	n = simgpu_madvise_pieces(old, n_old, start, end, apply, arg, pieces);
@@ -352,7 +364,7 @@ void simgpu_madvise_gc_locked(struct simgpu_vm *vm)
 		if (s) {
 			list_del_init(&s->gc_link);
 			start = s->unmap_start;
-			end = s->unmap_last + 1;
+			end = span_unmap_end(s);
 		}
 		spin_unlock(&vm->madv_lock);
 		if (!s)
@@ -396,7 +408,7 @@ void simgpu_madvise_lookup_locked(struct simgpu_vm *vm, u64 addr,
 	if (s) {
 		*attrs = s->attrs;
 		*lo = max(*lo, s->start);
-		*hi = min(*hi, s->last + 1);
+		*hi = min(*hi, span_end(s));
 		return;
 	}
 	*attrs = simgpu_madvise_defaults;
@@ -404,7 +416,7 @@ void simgpu_madvise_lookup_locked(struct simgpu_vm *vm, u64 addr,
 	for (s = span_it_iter_first(&vm->madv, *lo, *hi - 1); s;
 	     s = span_it_iter_next(s, *lo, *hi - 1)) {
 		if (s->last < addr)
-			*lo = max(*lo, s->last + 1);
+			*lo = max(*lo, span_end(s));
 		else
 			*hi = min(*hi, s->start);
 	}
@@ -509,9 +521,8 @@ static int madv_check(struct simgpu_device *sdev,
 
 static bool span_args_ok(u64 start, u64 range)
 {
-	return range && IS_ALIGNED(start | range, PAGE_SIZE) &&
-	       !(start >> SIMGPU_VA_BITS) &&
-	       range <= (1ULL << SIMGPU_VA_BITS) - start;
+	return IS_ALIGNED(start | range, PAGE_SIZE) &&
+	       simgpu_va_range_ok(start, range);
 }
 
 /**
@@ -532,7 +543,7 @@ int simgpu_madvise_ioctl(struct drm_device *drm, void *data,
 	u64 addr, lo, hi, end;
 	int err;
 
-	if (args->extensions || args->reserved[0] || args->reserved[1] ||
+	if (args->extensions || !simgpu_reserved_clear(args->reserved) ||
 	    !span_args_ok(args->start, args->range))
 		return -EINVAL;
 	err = madv_check(sdev, args, &set);
@@ -581,7 +592,7 @@ int simgpu_madvise_query_attrs_ioctl(struct drm_device *drm, void *data,
 	u64 pos, end;
 	int err = 0;
 
-	if (args->extensions || args->reserved[0] || args->reserved[1] ||
+	if (args->extensions || !simgpu_reserved_clear(args->reserved) ||
 	    !span_args_ok(args->start, args->range) ||
 	    args->num_attrs > QUERY_ATTRS_MAX)
 		return -EINVAL;

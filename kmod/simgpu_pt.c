@@ -48,7 +48,7 @@
 
 static unsigned int pt_index(u64 va, unsigned int level)
 {
-	return (va >> (PAGE_SHIFT + 9 * level)) & (SIMGPU_PT_ENTRIES - 1);
+	return (va >> SIMGPU_PT_LEVEL_SHIFT(level)) & (SIMGPU_PT_ENTRIES - 1);
 }
 
 static u64 *pt_table(u64 entry)
@@ -191,7 +191,7 @@ static int pt_set(struct simgpu_pt *pt, u64 va, u64 pte, bool alloc)
 	unsigned int level = huge ? 1 : 0;
 	u64 *table, *slot, old;
 
-	if (va >> SIMGPU_VA_BITS ||
+	if (va >= SIMGPU_VA_END ||
 	    !IS_ALIGNED(va, huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE))
 		return -EINVAL;
 
@@ -271,11 +271,11 @@ static bool pt_table_empty(const u64 *table)
  */
 int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge)
 {
-	u64 step = huge ? SIMGPU_HUGE_SIZE : PAGE_SIZE << 9;
+	u64 step = 1ULL << SIMGPU_PT_LEVEL_SHIFT(huge ? 1 : 2);
 	u64 va, entry;
 	u64 *table, *slot;
 
-	if (start >= end || end > (1ULL << SIMGPU_VA_BITS))
+	if (!simgpu_va_span_ok(start, end))
 		return -EINVAL;
 	for (va = ALIGN_DOWN(start, step); va < end; va += step) {
 		table = pt_walk_alloc(pt, va, huge ? 1 : 0, true);
@@ -299,7 +299,7 @@ SIMGPU_EXPORT_FOR_KUNIT(simgpu_pt_prepare);
 static int pt_clear_level(struct simgpu_pt *pt, u64 *table,
 			  unsigned int level, u64 base, u64 start, u64 end)
 {
-	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
+	u64 span = 1ULL << SIMGPU_PT_LEVEL_SHIFT(level);
 	unsigned int i;
 	int err;
 
@@ -346,7 +346,7 @@ static int pt_clear_level(struct simgpu_pt *pt, u64 *table,
  */
 int simgpu_pt_clear(struct simgpu_pt *pt, u64 start, u64 end)
 {
-	if (start >= end || end > (1ULL << SIMGPU_VA_BITS) ||
+	if (!simgpu_va_span_ok(start, end) ||
 	    !IS_ALIGNED(start, PAGE_SIZE) || !IS_ALIGNED(end, PAGE_SIZE))
 		return -EINVAL;
 	return pt_clear_level(pt, pt->root, SIMGPU_PT_LEVELS - 1, 0,
@@ -365,7 +365,7 @@ static void pt_walk_leaves(u64 *table, unsigned int level, u64 base,
 			   u64 start, u64 end,
 			   void (*leaf)(u64 *, u64, u64, void *), void *arg)
 {
-	u64 span = 1ULL << (PAGE_SHIFT + 9 * level);
+	u64 span = 1ULL << SIMGPU_PT_LEVEL_SHIFT(level);
 	unsigned int i;
 
 	for (i = pt_index(start, level); i < SIMGPU_PT_ENTRIES; i++) {
@@ -401,7 +401,7 @@ static void pt_zap_leaf(u64 *slot, u64 start, u64 end, void *arg)
  */
 void simgpu_pt_zap(struct simgpu_pt *pt, u64 start, u64 end)
 {
-	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
+	if (simgpu_va_span_ok(start, end))
 		pt_walk_leaves(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
 			       pt_zap_leaf, NULL);
 }
@@ -422,7 +422,7 @@ u64 simgpu_pt_lookup(const struct simgpu_pt *pt, u64 va, u64 *size)
 	unsigned int level;
 	u64 entry;
 
-	if (va >> SIMGPU_VA_BITS)
+	if (va >= SIMGPU_VA_END)
 		return 0;
 
 	for (level = SIMGPU_PT_LEVELS - 1; ; level--) {
@@ -477,7 +477,7 @@ static void pt_count_leaf(u64 *slot, u64 start, u64 end, void *arg)
 void simgpu_pt_count_mapped(const struct simgpu_pt *pt, u64 start, u64 end,
 			    struct simgpu_pt_mapped *mapped)
 {
-	if (start < end && end <= (1ULL << SIMGPU_VA_BITS))
+	if (simgpu_va_span_ok(start, end))
 		pt_walk_leaves(pt->root, SIMGPU_PT_LEVELS - 1, 0, start, end,
 			       pt_count_leaf, mapped);
 }

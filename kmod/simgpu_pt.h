@@ -3,6 +3,7 @@
 #define _SIMGPU_PT_H_
 
 #include <linux/bits.h>
+#include <asm/page.h>
 #include <linux/list.h>
 #include <linux/types.h>
 
@@ -26,8 +27,13 @@
 #define SIMGPU_PTE_PEER_ID	GENMASK_ULL(58, 56)
 
 #define SIMGPU_PT_LEVELS	4
-#define SIMGPU_PT_ENTRIES	512
-#define SIMGPU_HUGE_SIZE	(1ULL << 21)
+#define SIMGPU_PT_LEVEL_BITS	9	/* address bits a level resolves */
+#define SIMGPU_PT_ENTRIES	(1U << SIMGPU_PT_LEVEL_BITS)
+#define SIMGPU_HUGE_SIZE	(1ULL << SIMGPU_PT_LEVEL_SHIFT(1))
+
+/* The lowest address bit a table of @level indexes by. */
+#define SIMGPU_PT_LEVEL_SHIFT(level) \
+	(PAGE_SHIFT + SIMGPU_PT_LEVEL_BITS * (level))
 
 /**
  * struct simgpu_pt - a four-level GPU page table over a 48-bit space

@@ -108,7 +108,7 @@ int simgpu_query_ioctl(struct drm_device *drm, void *data,
 	struct drm_simgpu_query *q = data;
 
 	if (q->extensions || q->flags || q->pad ||
-	    q->reserved[0] || q->reserved[1])
+	    !simgpu_reserved_clear(q->reserved))
 		return -EINVAL;
 
 	switch (q->query) {

@@ -50,7 +50,7 @@ static int sync_get_one(struct drm_file *file, const struct drm_simgpu_sync *s,
 	struct drm_syncobj *obj;
 	int err;
 
-	if (s->extensions || s->pad || s->reserved[0] || s->reserved[1] ||
+	if (s->extensions || s->pad || !simgpu_reserved_clear(s->reserved) ||
 	    s->flags & ~(DRM_SIMGPU_SYNC_FLAG_SIGNAL | ufence_only))
 		return -EINVAL;
 

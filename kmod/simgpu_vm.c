@@ -5,7 +5,7 @@
  */
 
 #include <linux/bitfield.h>
-#include <linux/delay.h>
+#include <linux/wait.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -196,8 +196,9 @@ static bool vm_set_covers_locked(struct simgpu_bo *bo,
 }
 
 #define VM_SET_TRIES	16
-/* A VM being released unlinks its VAs within this many tries. */
-#define VM_SET_RELEASE_TRIES	1000
+/* A VM being released unlinks its VAs within this many waits. */
+#define VM_SET_RELEASE_WAITS	20
+#define VM_SET_RELEASE_WAIT	(HZ / 10)
 
 /**
  * simgpu_vm_bo_lock_all() - lock every VM that maps an object, waiting
@@ -207,8 +208,8 @@ static bool vm_set_covers_locked(struct simgpu_bo *bo,
  * For a caller that holds no VM lock: takes the VMs' locks in address
  * order (mutex_lock_nested(), one lockdep subclass each), then the
  * object's reservation, and starts again if a VA in another VM came in
- * meanwhile, and waits (sleeping, up to a second or two) for a VM being
- * released to unlink its VAs. Release with dma_resv_unlock(), then
+ * meanwhile, and waits (up to two seconds) for a VM being released to
+ * unlink its VAs. Release with dma_resv_unlock(), then
  * simgpu_vm_set_unlock().
  *
  * Return: 0 with @bo's reservation and every VM that maps it locked;
@@ -217,10 +218,12 @@ static bool vm_set_covers_locked(struct simgpu_bo *bo,
  */
 int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
 {
-	unsigned int i, tries = 0, released = 0;
-	int err;
+	struct simgpu_device *sdev = to_simgpu_device(bo->base.dev);
+	unsigned int i, tries = 0, waits = 0;
+	int err, releases;
 
 	while (tries < VM_SET_TRIES) {
+		releases = atomic_read(&sdev->vm_releases);
 		set->n = 0;
 		set->refs = true;
 		dma_resv_lock(bo->base.resv, NULL);
@@ -230,9 +233,12 @@ int simgpu_vm_bo_lock_all(struct simgpu_bo *bo, struct simgpu_vm_set *set)
 			for (i = 0; i < set->n; i++)
 				simgpu_vm_put(set->vms[i]);
 			set->n = 0;
-			if (err != -EAGAIN || ++released == VM_SET_RELEASE_TRIES)
+			if (err != -EAGAIN || ++waits > VM_SET_RELEASE_WAITS)
 				return err == -EAGAIN ? -EBUSY : err;
-			usleep_range(1000, 2000);
+			/* A VM being released: wait until a release is done. */
+			wait_event_timeout(sdev->vm_release_wq,
+					   atomic_read(&sdev->vm_releases) !=
+					   releases, VM_SET_RELEASE_WAIT);
 			continue;
 		}
 		sort(set->vms, set->n, sizeof(set->vms[0]), vm_cmp, NULL);
@@ -319,6 +325,8 @@ static void vm_release(struct kref *ref)
 	simgpu_svm_fini(vm);
 	simgpu_vm_tlb_invalidate(vm, 0, U64_MAX);
 	vm_remove_all(vm);
+	atomic_inc(&vm->sdev->vm_releases);
+	wake_up_all(&vm->sdev->vm_release_wq);
 	simgpu_pt_fini(&vm->pt);
 	atomic64_dec(&vm->sdev->stats.vms);
 	/* The last &drm_gpuvm_bo is gone: this is the last reference. */
@@ -564,7 +572,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 	u32 id;
 	int err;
 
-	if (args->extensions || args->reserved[0] || args->reserved[1] ||
+	if (args->extensions || !simgpu_reserved_clear(args->reserved) ||
 	    args->flags & ~DRM_SIMGPU_VM_CREATE_FAULT_MODE)
 		return -EINVAL;
 
@@ -581,7 +589,7 @@ int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,
 		goto err_put_resv;
 	/* From here on the last drm_gpuvm_put() frees the VM. */
 	drm_gpuvm_init(&vm->gpuvm, "simgpu", 0, drm, r_obj, 0,
-		       1ULL << SIMGPU_VA_BITS, 0, 0, &simgpu_gpuvm_ops);
+		       SIMGPU_VA_END, 0, 0, &simgpu_gpuvm_ops);
 	drm_gem_object_put(r_obj);
 	kref_init(&vm->ref);
 	vm->sdev = to_simgpu_device(drm);
@@ -623,7 +631,7 @@ int simgpu_vm_destroy_ioctl(struct drm_device *drm, void *data,
 	struct simgpu_vm *vm;
 
 	if (args->extensions || args->pad ||
-	    args->reserved[0] || args->reserved[1])
+	    !simgpu_reserved_clear(args->reserved))
 		return -EINVAL;
 
 	/* xa_erase() of index 0 would make 0 allocatable. */
@@ -680,12 +688,11 @@ int simgpu_vm_query_range_ioctl(struct drm_device *drm, void *data,
 	u32 *buf;
 	int err = 0;
 
-	if (args->extensions || args->flags || args->reserved[0] ||
-	    args->reserved[1] || !IS_ALIGNED(args->start, PAGE_SIZE) ||
-	    !args->num_pages || args->num_pages > QUERY_MAX_PAGES ||
-	    args->start >> SIMGPU_VA_BITS ||
-	    args->num_pages > ((1ULL << SIMGPU_VA_BITS) - args->start) >>
-			      PAGE_SHIFT)
+	if (args->extensions || args->flags ||
+	    !simgpu_reserved_clear(args->reserved) ||
+	    !IS_ALIGNED(args->start, PAGE_SIZE) ||
+	    args->num_pages > QUERY_MAX_PAGES ||
+	    !simgpu_va_range_ok(args->start, args->num_pages << PAGE_SHIFT))
 		return -EINVAL;
 
 	vm = simgpu_vm_lookup(file, args->vm_id);

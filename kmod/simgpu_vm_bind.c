@@ -70,12 +70,11 @@ static int bind_op_check(struct drm_file *file,
 {
 	struct drm_gem_object *obj;
 
-	if (uop->extensions || uop->reserved[0] || uop->reserved[1] ||
+	if (uop->extensions || !simgpu_reserved_clear(uop->reserved) ||
 	    (uop->region && uop->op != DRM_SIMGPU_VM_BIND_OP_PREFETCH))
 		return -EINVAL;
-	if (!uop->range || !IS_ALIGNED(uop->addr | uop->range, PAGE_SIZE) ||
-	    uop->addr >> SIMGPU_VA_BITS ||
-	    uop->range > (1ULL << SIMGPU_VA_BITS) - uop->addr)
+	if (!IS_ALIGNED(uop->addr | uop->range, PAGE_SIZE) ||
+	    !simgpu_va_range_ok(uop->addr, uop->range))
 		return -EINVAL;
 
 	op->op = uop->op;
@@ -218,7 +217,7 @@ static void bind_va_drop(struct drm_gpuva *va)
 }
 
 /**
- * simgpu_vm_bind_sm_step_map() - drm_gpuvm split/merge step: map: insert the new VA and write its PTEs
+ * simgpu_vm_bind_sm_step_map() - insert a bind's new VA, write its PTEs
  * @op: the operation
  * @priv: the bind's &struct vm_bind_ctx
  *
@@ -244,7 +243,7 @@ int simgpu_vm_bind_sm_step_map(struct drm_gpuva_op *op, void *priv)
 }
 
 /**
- * simgpu_vm_bind_sm_step_remap() - drm_gpuvm split/merge step: remap: replace a VA cut by the range with the piece(s) that stay
+ * simgpu_vm_bind_sm_step_remap() - replace a VA a bind cuts by its pieces
  * @op: the operation
  * @priv: the bind's &struct vm_bind_ctx
  *
@@ -279,7 +278,7 @@ int simgpu_vm_bind_sm_step_remap(struct drm_gpuva_op *op, void *priv)
 }
 
 /**
- * simgpu_vm_bind_sm_step_unmap() - drm_gpuvm split/merge step: unmap: drop a VA inside the range
+ * simgpu_vm_bind_sm_step_unmap() - drop a VA inside a bind's range
  * @op: the operation
  * @priv: the bind's &struct vm_bind_ctx
  *
@@ -454,8 +453,8 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	u32 i;
 	int err;
 
-	if (args->extensions || args->pad || args->reserved[0] ||
-	    args->reserved[1] || !args->num_binds ||
+	if (args->extensions || args->pad ||
+	    !simgpu_reserved_clear(args->reserved) || !args->num_binds ||
 	    args->num_binds > SIMGPU_MAX_BIND_OPS)
 		return -EINVAL;
 

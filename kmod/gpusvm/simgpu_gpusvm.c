@@ -233,6 +233,12 @@ INTERVAL_TREE_DEFINE(struct simgpu_gpusvm_range, rb, u64, __subtree_last,
  * two devices contending for one counter take it from each other between
  * every grab and the access it was for, and no job gets on.
  */
+
+/* The end of a notifier's window, exclusive. */
+static u64 notifier_end(const struct simgpu_gpusvm_notifier *n)
+{
+	return n->last + 1;
+}
 static void exclusive_timeslice_wait(struct simgpu_gpusvm *svm,
 				     struct simgpu_gpusvm_notifier *n,
 				     u64 start, u64 last)
@@ -280,7 +286,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 		container_of(mni, struct simgpu_gpusvm_notifier, notifier);
 	struct simgpu_gpusvm *svm = n->svm;
 	u64 start = max_t(u64, mmu_range->start, n->start);
-	u64 last = min_t(u64, mmu_range->end, n->last + 1) - 1;
+	u64 last = min_t(u64, mmu_range->end, notifier_end(n)) - 1;
 	struct simgpu_gpusvm_range *r;
 	bool hit = false, gc = false;
 
@@ -329,7 +335,7 @@ static bool notifier_invalidate(struct mmu_interval_notifier *mni,
 		}
 		/* The device maps whole ranges: the whole range goes. */
 		if (r->pages_valid) {
-			svm->ops->invalidate(svm, r, r->start, r->last + 1);
+			svm->ops->invalidate(svm, r, r->start, simgpu_gpusvm_range_end(r));
 			WRITE_ONCE(r->pages_valid, false);
 		}
 		if (mmu_range->event == MMU_NOTIFY_UNMAP && !r->unmapped) {
@@ -409,12 +415,12 @@ static bool range_remove(struct simgpu_gpusvm *svm,
 			 struct simgpu_gpusvm_range *r)
 {
 	struct simgpu_gpusvm_notifier *n = r->notifier;
-	u64 start = r->start, end = r->last + 1;
+	u64 start = r->start, end = simgpu_gpusvm_range_end(r);
 
 	simgpu_gpusvm_driver_lock_held(svm);
 	down_write(&svm->notifier_lock);
 	if (r->pages_valid)
-		svm->ops->invalidate(svm, r, r->start, r->last + 1);
+		svm->ops->invalidate(svm, r, r->start, simgpu_gpusvm_range_end(r));
 	range_it_remove(r, &n->ranges);
 	up_write(&svm->notifier_lock);
 
@@ -516,7 +522,7 @@ static void range_gap(struct simgpu_gpusvm_notifier *n, u64 addr,
 	for (r = range_it_iter_first(&n->ranges, *lo, *hi - 1); r;
 	     r = range_it_iter_next(r, *lo, *hi - 1)) {
 		if (r->last < addr)
-			*lo = max(*lo, r->last + 1);
+			*lo = max(*lo, simgpu_gpusvm_range_end(r));
 		else
 			*hi = min(*hi, r->start);
 	}
@@ -584,7 +590,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 	} else {
 		lo = max3((u64)vma->vm_start, n->start, gpuva_start);
 		lo = max(lo, svm->mm_start);
-		hi = min3((u64)vma->vm_end, n->last + 1, gpuva_end);
+		hi = min3((u64)vma->vm_end, notifier_end(n), gpuva_end);
 		hi = min(hi, svm->mm_end);
 	}
 	mmap_read_unlock(svm->mm);
@@ -617,7 +623,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 
 	if (svm->ops->range_created)
 		svm->ops->range_created(svm, r);
-	trace_simgpu_range_create(r->start, r->last + 1);
+	trace_simgpu_range_create(r->start, simgpu_gpusvm_range_end(r));
 	goto out;
 
 err_notifier:
@@ -686,7 +692,7 @@ static int range_ro_devmem_to_ram(struct simgpu_gpusvm *svm,
 
 	WRITE_ONCE(range->migrating, true);
 	ret = simgpu_gpusvm_vma_migrate_to_ram(vma, range->start,
-					       range->last + 1,
+					       simgpu_gpusvm_range_end(range),
 					       svm->device_private_owner);
 	WRITE_ONCE(range->migrating, false);
 	return ret < 0 ? ret : -EBUSY;
@@ -699,7 +705,7 @@ static struct hmm_range range_hmm(struct simgpu_gpusvm *svm,
 	return (struct hmm_range) {
 		.notifier = &range->notifier->notifier,
 		.start = range->start,
-		.end = range->last + 1,
+		.end = simgpu_gpusvm_range_end(range),
 		.hmm_pfns = range->pfns,
 		.dev_private_owner = svm->device_private_owner,
 	};

@@ -524,7 +524,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 	unsigned long i, n, npages = size >> PAGE_SHIFT;
 	struct migrate_vma mig = {
 		.start = range->start,
-		.end = range->last + 1,
+		.end = simgpu_gpusvm_range_end(range),
 		.pgmap_owner = svm->device_private_owner,
 		.flags = MIGRATE_VMA_SELECT_SYSTEM |
 			 (ctx->device_pages ?
@@ -646,7 +646,7 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	mmap_read_lock(svm->mm);
 	vma = range_vma(svm, range, false, &err);
 	WRITE_ONCE(range->migrating, true);
-	ret = vma ? migrate_vma_to_ram(vma, range->start, range->last + 1,
+	ret = vma ? migrate_vma_to_ram(vma, range->start, simgpu_gpusvm_range_end(range),
 				       svm->device_private_owner, NULL) : err;
 	WRITE_ONCE(range->migrating, false);
 	mmap_read_unlock(svm->mm);
