@@ -324,6 +324,68 @@ void simgpu_exec_queue_file_fini(struct drm_file *file)
 	xa_destroy(&sfile->queues);
 }
 
+/*
+ * A new queue of @vm on @e, with its scheduler entity for a dma-fence
+ * queue; it takes over the caller's reference to @vm only on success.
+ */
+static struct simgpu_exec_queue *queue_alloc(struct simgpu_device *sdev,
+					     struct simgpu_engine *e,
+					     struct simgpu_vm *vm)
+{
+	struct drm_gpu_scheduler *sched;
+	struct simgpu_exec_queue *q;
+	int err;
+
+	q = simgpu_inject(SIMGPU_INJECT_QUEUE) ? NULL :
+					       kzalloc_obj(*q, GFP_KERNEL);
+	if (!q)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&q->ref);
+	q->e = e;
+	q->vm = vm;
+	q->lr = simgpu_vm_fault_mode(vm);
+	INIT_LIST_HEAD(&q->link);
+	INIT_LIST_HEAD(&q->pending);
+	INIT_LIST_HEAD(&q->fault_link);
+	init_completion(&q->removed);
+	mutex_init(&q->submit_lock);
+	spin_lock_init(&q->fence_lock);
+	init_waitqueue_head(&q->idle_wq);
+	q->fence_ctx = dma_fence_context_alloc(1);
+	if (q->lr)
+		return q;
+
+	q->sched = sched_get(sdev);
+	if (IS_ERR(q->sched)) {
+		err = PTR_ERR(q->sched);
+		goto err_free;
+	}
+	sched = &q->sched->base;
+	err = drm_sched_entity_init(&q->entity, DRM_SCHED_PRIORITY_NORMAL,
+				    &sched, 1, NULL);
+	if (err)
+		goto err_sched;
+	return q;
+
+err_sched:
+	sched_put(sdev, q->sched);
+err_free:
+	mutex_destroy(&q->submit_lock);
+	kfree(q);
+	return ERR_PTR(err);
+}
+
+/* Undo queue_alloc() for a queue never published; @vm stays referenced. */
+static void queue_free(struct simgpu_device *sdev, struct simgpu_exec_queue *q)
+{
+	if (!q->lr) {
+		drm_sched_entity_destroy(&q->entity);
+		sched_put(sdev, q->sched);
+	}
+	mutex_destroy(&q->submit_lock);
+	kfree(q);
+}
+
 /**
  * simgpu_exec_queue_create_ioctl() - DRM_IOCTL_SIMGPU_EXEC_QUEUE_CREATE
  * @drm: the device
@@ -354,47 +416,16 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	if (!vm)
 		return -ENOENT;
 
-	q = simgpu_inject(SIMGPU_INJECT_QUEUE) ? NULL :
-					       kzalloc_obj(*q, GFP_KERNEL);
-	if (!q) {
-		err = -ENOMEM;
+	q = queue_alloc(sdev, e, vm);
+	if (IS_ERR(q)) {
+		err = PTR_ERR(q);
 		goto err_vm;
-	}
-	kref_init(&q->ref);
-	q->e = e;
-	q->vm = vm;
-	q->lr = simgpu_vm_fault_mode(vm);
-	INIT_LIST_HEAD(&q->link);
-	INIT_LIST_HEAD(&q->pending);
-	INIT_LIST_HEAD(&q->fault_link);
-	init_completion(&q->removed);
-	mutex_init(&q->submit_lock);
-	spin_lock_init(&q->fence_lock);
-	init_waitqueue_head(&q->idle_wq);
-	q->fence_ctx = dma_fence_context_alloc(1);
-
-	if (!q->lr) {
-		struct drm_gpu_scheduler *sched;
-
-		q->sched = sched_get(sdev);
-		if (IS_ERR(q->sched)) {
-			err = PTR_ERR(q->sched);
-			goto err_free;
-		}
-		sched = &q->sched->base;
-		err = drm_sched_entity_init(&q->entity,
-					    DRM_SCHED_PRIORITY_NORMAL,
-					    &sched, 1, NULL);
-		if (err) {
-			sched_put(sdev, q->sched);
-			goto err_free;
-		}
 	}
 
 	/* Reserve the id; the queue is published only once complete. */
 	err = xa_alloc(&sfile->queues, &id, NULL, xa_limit_32b, GFP_KERNEL);
 	if (err)
-		goto err_entity;
+		goto err_queue;
 	q->id = id;
 
 	kref_get(&q->ref);	/* the engine list's */
@@ -407,14 +438,8 @@ int simgpu_exec_queue_create_ioctl(struct drm_device *drm, void *data,
 	args->exec_queue_id = id;
 	return 0;
 
-err_entity:
-	if (!q->lr) {
-		drm_sched_entity_destroy(&q->entity);
-		sched_put(sdev, q->sched);
-	}
-err_free:
-	mutex_destroy(&q->submit_lock);
-	kfree(q);
+err_queue:
+	queue_free(sdev, q);
 err_vm:
 	simgpu_vm_put(vm);
 	return err;

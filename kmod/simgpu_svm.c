@@ -497,6 +497,31 @@ static int svm_get_pages(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 }
 
 /*
+ * Hold the page at @addr of @r exclusive for a GPU atomic. Memory that
+ * cannot be held (file-backed, shared) is mapped as collected when @pol
+ * allows system-memory atomics (@pol->exclusive then goes), else the
+ * access faults (-EFAULT); a page busy elsewhere is -EAGAIN.
+ */
+static int svm_hold_exclusive(struct simgpu_vm *vm, struct simgpu_svm_range *r,
+			      u64 addr, struct svm_policy *pol,
+			      const struct simgpu_svm_ctx *ctx)
+{
+	int err = svm_be(vm)->range_make_exclusive(vm, r, addr, ctx);
+
+	if (err > 0) {
+		atomic64_inc(&vm->sdev->svm_stats.exclusive_pages);
+		return 0;
+	}
+	if (err == -EOPNOTSUPP && pol->sys_atomic) {
+		pol->exclusive = false;
+		return 0;
+	}
+	if (err == -EOPNOTSUPP)
+		return -EFAULT;
+	return err == -EBUSY ? -EAGAIN : err;
+}
+
+/*
  * Make the range around @addr, inside [@lo, @hi), valid on the GPU the way
  * @pol says. @write: fault the pages in writable; @strict: and fail with
  * -EFAULT when the CPU mapping does not allow writes. *@next receives the
@@ -549,25 +574,8 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			err = svm_get_pages(vm, r, &ctx);
 		if (!err && pol.exclusive &&
 		    svm_page_is_system(vm, r, (addr - be->range_start(r)) >>
-					      PAGE_SHIFT)) {
-			err = be->range_make_exclusive(vm, r, addr, &ctx);
-			if (err > 0) {
-				atomic64_inc(&vm->sdev->svm_stats.exclusive_pages);
-				err = 0;
-			}
-			/*
-			 * File-backed or shared memory cannot be held; the
-			 * pages collected above are still the ones to map.
-			 */
-			if (err == -EOPNOTSUPP && pol.sys_atomic) {
-				pol.exclusive = false;
-				err = 0;
-			} else if (err == -EOPNOTSUPP) {
-				err = -EFAULT;
-			} else if (err == -EBUSY) {
-				err = -EAGAIN;
-			}
-		}
+					      PAGE_SHIFT))
+			err = svm_hold_exclusive(vm, r, addr, &pol, &ctx);
 		if (err == -ERANGE) {
 			be->range_remove(vm, r);
 			err = -EAGAIN;

@@ -431,6 +431,44 @@ static int vm_bind_apply(struct simgpu_vm *vm, struct bind_op *ops, u32 n)
 	return err;
 }
 
+/* Copy and check the operations of @args into @ops (zeroed by the caller). */
+static int bind_ops_copy(struct drm_file *file,
+			 const struct drm_simgpu_vm_bind *args,
+			 struct bind_op *ops)
+{
+	struct drm_simgpu_vm_bind_op __user *uops = u64_to_user_ptr(args->binds);
+	struct drm_simgpu_vm_bind_op uop;
+	u32 i;
+	int err;
+
+	for (i = 0; i < args->num_binds; i++) {
+		if (copy_from_user(&uop, &uops[i], sizeof(uop)))
+			return -EFAULT;
+		err = bind_op_check(file, &uop, &ops[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Binds complete before the ioctl returns: signal the out-fences now. */
+static int bind_syncs_signal(struct simgpu_vm *vm, struct simgpu_syncs *syncs)
+{
+	int err;
+	u32 i;
+
+	for (i = 0; i < syncs->num_out; i++) {
+		struct dma_fence *stub = dma_fence_get_stub();
+
+		drm_syncobj_replace_fence(syncs->out[i], stub);
+		dma_fence_put(stub);
+	}
+	err = simgpu_syncs_write_ufences_user(syncs);
+	if (syncs->num_ufences)
+		wake_up_all(&vm->sdev->ufence_wq);
+	return err;
+}
+
 #define SIMGPU_MAX_BIND_OPS	512
 
 /**
@@ -445,8 +483,6 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 			 struct drm_file *file)
 {
 	struct drm_simgpu_vm_bind *args = data;
-	struct drm_simgpu_vm_bind_op __user *uops = u64_to_user_ptr(args->binds);
-	struct drm_simgpu_vm_bind_op uop;
 	struct simgpu_syncs *syncs = NULL;
 	struct bind_op *ops = NULL;
 	struct simgpu_vm *vm;
@@ -467,15 +503,9 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 		goto err_free;
 	}
 
-	for (i = 0; i < args->num_binds; i++) {
-		if (copy_from_user(&uop, &uops[i], sizeof(uop))) {
-			err = -EFAULT;
-			goto err_ops;
-		}
-		err = bind_op_check(file, &uop, &ops[i]);
-		if (err)
-			goto err_ops;
-	}
+	err = bind_ops_copy(file, args, ops);
+	if (err)
+		goto err_ops;
 
 	err = simgpu_syncs_get(file, args->syncs, args->num_syncs,
 			       false, syncs);
@@ -503,16 +533,7 @@ int simgpu_vm_bind_ioctl(struct drm_device *drm, void *data,
 	if (err)
 		goto err_vm;
 
-	/* Binds complete before the ioctl returns: signal the out-fences. */
-	for (i = 0; i < syncs->num_out; i++) {
-		struct dma_fence *stub = dma_fence_get_stub();
-
-		drm_syncobj_replace_fence(syncs->out[i], stub);
-		dma_fence_put(stub);
-	}
-	err = simgpu_syncs_write_ufences_user(syncs);
-	if (syncs->num_ufences)
-		wake_up_all(&vm->sdev->ufence_wq);
+	err = bind_syncs_signal(vm, syncs);
 
 err_vm:
 	simgpu_vm_put(vm);

@@ -528,6 +528,33 @@ static void range_gap(struct simgpu_gpusvm_notifier *n, u64 addr,
 	}
 }
 
+/*
+ * Where a new range around @addr may lie: inside its VMA, the notifier @n,
+ * the GPU VA and the mirror. -EFAULT for an address with no VMA or one
+ * the device cannot mirror (PROT_NONE, I/O or PFN mappings).
+ */
+static int range_bounds(struct simgpu_gpusvm *svm,
+			const struct simgpu_gpusvm_notifier *n, u64 addr,
+			u64 gpuva_start, u64 gpuva_end, u64 *lo, u64 *hi)
+{
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	mmap_read_lock(svm->mm);
+	vma = vma_lookup(svm->mm, addr);
+	if (!vma || !(vma->vm_flags & VM_READ) ||
+	    vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		err = -EFAULT;
+	} else {
+		*lo = max3((u64)vma->vm_start, n->start, gpuva_start);
+		*lo = max(*lo, svm->mm_start);
+		*hi = min3((u64)vma->vm_end, notifier_end(n), gpuva_end);
+		*hi = min(*hi, svm->mm_end);
+	}
+	mmap_read_unlock(svm->mm);
+	return err;
+}
+
 /**
  * simgpu_gpusvm_range_find_or_insert() - the range serving a GPU fault
  * @svm: the mirror
@@ -550,7 +577,6 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 {
 	struct simgpu_gpusvm_notifier *n;
 	struct simgpu_gpusvm_range *r;
-	struct vm_area_struct *vma;
 	u64 lo = 0, hi = 0, start, size;
 	unsigned int chunk;
 	int err = 0;
@@ -582,18 +608,7 @@ simgpu_gpusvm_range_find_or_insert(struct simgpu_gpusvm *svm, u64 addr,
 		}
 	}
 
-	mmap_read_lock(svm->mm);
-	vma = vma_lookup(svm->mm, addr);
-	if (!vma || !(vma->vm_flags & VM_READ) ||
-	    vma->vm_flags & (VM_IO | VM_PFNMAP)) {
-		err = -EFAULT;
-	} else {
-		lo = max3((u64)vma->vm_start, n->start, gpuva_start);
-		lo = max(lo, svm->mm_start);
-		hi = min3((u64)vma->vm_end, notifier_end(n), gpuva_end);
-		hi = min(hi, svm->mm_end);
-	}
-	mmap_read_unlock(svm->mm);
+	err = range_bounds(svm, n, addr, gpuva_start, gpuva_end, &lo, &hi);
 	if (err)
 		goto err_notifier;
 

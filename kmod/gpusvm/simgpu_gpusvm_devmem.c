@@ -201,7 +201,9 @@ static struct folio *ram_folio_alloc(struct vm_area_struct *vma, u64 addr,
  * and fill @dst. A compound device folio gets a huge page, or, with a VMA
  * (the core then splits the device folio), 4 KiB pages. Folios that cannot
  * be given memory stay in device memory. Returns the number of pages that
- * will move, or a negative errno from the copy.
+ * will move, or a negative errno from the copy. Kept in one piece: a
+ * single pass over the source entries decides each folio's destination
+ * and queues its copy, and both share the entry and destination indices.
  */
 static long ram_pages_prepare(struct vm_area_struct *vma, u64 start,
 			      struct migrate_bufs *b, unsigned long npages,
@@ -509,6 +511,12 @@ static unsigned long devmem_pages_prepare(struct simgpu_gpusvm_devmem *devmem,
  * locked by a concurrent migration) stay where they are.
  * The caller collects the pages afterwards with
  * simgpu_gpusvm_range_get_pages().
+ *
+ * One function of about 100 lines on purpose: it is the sequence
+ * migrate_vma_setup(), allocation, copy, migrate_vma_pages(),
+ * migrate_vma_finalize(), each step unwinding the ones before it through
+ * the same &struct migrate_vma and buffers (drm_pagemap's
+ * drm_pagemap_migrate_to_devmem() keeps it whole for the same reason).
  *
  * Return: pages migrated (0 when none needed or could move); -EOPNOTSUPP
  * for memory that is not anonymous private; -ENOSPC when no device memory
