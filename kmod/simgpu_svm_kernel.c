@@ -20,6 +20,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_svm.h"
 #include "simgpu_svm_backend.h"
+#include "simgpu_svm_kernel.h"
 #include "simgpu_trace.h"
 #include "simgpu_vm.h"
 
@@ -88,73 +89,8 @@
  * The order of all the driver's locks: DOC: Locking in simgpu_locking.c.
  */
 
-/**
- * struct simgpu_svm_kernel - a VM's mirror on drm_gpusvm
- * @gpusvm: the kernel's mirror
- * @vm: the VM
- * @gc_lock: protects @gc_list
- * @gc_list: ranges the CPU unmapped, for the garbage collector
- * @peer: the VM's place among the drm_pagemap owners: its owner is the
- *	device-private owner of the mirror (NULL without VRAM migration)
- * @dpagemap: the device's VRAM, referenced while the VM mirrors
- */
-struct simgpu_svm_kernel {
-	struct drm_gpusvm gpusvm;
-	struct simgpu_vm *vm;
-	spinlock_t gc_lock;
-	struct list_head gc_list;
-	struct drm_pagemap_peer peer;
-	struct drm_pagemap *dpagemap;
-};
-
-/*
- * A range: drm_gpusvm's, this device's pages of it, and what the driver
- * keeps beside them. @write, @read_only and @excl change under the
- * notifier lock or the VM lock; @gc_link under gc_lock.
- */
-struct ksvm_range {
-	struct drm_gpusvm_range base;
-	struct drm_gpusvm_pages pages;
-	struct list_head gc_link;
-	unsigned long *excl;
-	unsigned int bounces;
-	bool devmem_hint;
-	bool counted;
-	bool write;
-	bool read_only;
-	/* Where range_page() last was: it walks the entries in order. */
-	unsigned long walk_page;
-	unsigned long walk_entry;
-};
-
 static const unsigned long ksvm_chunk_sizes[SIMGPU_SVM_NUM_CHUNKS] =
 	SIMGPU_SVM_CHUNKS;
-
-static struct simgpu_svm_kernel *to_ksvm(struct drm_gpusvm *gpusvm)
-{
-	return container_of(gpusvm, struct simgpu_svm_kernel, gpusvm);
-}
-
-static struct ksvm_range *to_kr(struct drm_gpusvm_range *range)
-{
-	return container_of(range, struct ksvm_range, base);
-}
-
-static struct ksvm_range *kr(const struct simgpu_svm_range *r)
-{
-	return container_of((struct drm_gpusvm_range *)r, struct ksvm_range,
-			    base);
-}
-
-static struct simgpu_svm_range *to_svm_range(struct ksvm_range *r)
-{
-	return (struct simgpu_svm_range *)&r->base;
-}
-
-static unsigned long kr_npages(struct ksvm_range *r)
-{
-	return drm_gpusvm_range_size(&r->base) >> PAGE_SHIFT;
-}
 
 static struct drm_gpusvm_range *ksvm_range_alloc(struct drm_gpusvm *gpusvm)
 {
@@ -233,11 +169,6 @@ static const struct drm_gpusvm_ops ksvm_ops = {
 	.range_free = ksvm_range_free,
 	.invalidate = ksvm_invalidate,
 };
-
-static struct simgpu_svm_kernel *vm_ksvm(struct simgpu_vm *vm)
-{
-	return vm->svm_kernel;
-}
 
 static int ksvm_init(struct simgpu_vm *vm, struct mm_struct *mm)
 {
@@ -586,200 +517,6 @@ static int ksvm_range_get_pages(struct simgpu_vm *vm,
 	return err;
 }
 
-/* @r holds pages a read collected read-only, still valid. */
-static bool ksvm_collected_read_only(struct simgpu_svm_kernel *ks,
-				     struct ksvm_range *r)
-{
-	bool ro;
-
-	drm_gpusvm_notifier_lock(&ks->gpusvm);
-	ro = !r->write && drm_gpusvm_pages_valid(&ks->gpusvm, &r->pages);
-	drm_gpusvm_notifier_unlock(&ks->gpusvm);
-	return ro;
-}
-
-/*
- * Move @r to @dpagemap. A page that cannot move (another device's, or one
- * the CPU is moving) fails it all with -EBUSY, and the attempt has already
- * invalidated every mirror of the range. The holder keeps device pages for
- * its timeslice, and whoever wants them meanwhile spins (drm_pagemap's CPU
- * fault, hmm_range_fault() collecting them): two devices and the CPU doing
- * that at once left the holder's engine too little of the machine to use
- * its turn, and contended GPU atomics timed out. Sleep out a timeslice
- * instead, then collect the pages where they are; the next try moves them.
- */
-static int ksvm_migrate(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
-			struct drm_pagemap *dpagemap,
-			const struct simgpu_svm_ctx *ctx)
-{
-	struct mm_struct *mm = ks->gpusvm.mm;
-	unsigned long timeslice;
-	int err;
-
-	/* A range that keeps bouncing gets longer turns, up to 8 times. */
-	timeslice = ctx->timeslice << min(READ_ONCE(r->bounces), 3U);
-	mmap_read_lock(mm);
-	err = simgpu_dpagemap_migrate(dpagemap, mm,
-				      drm_gpusvm_range_start(&r->base),
-				      drm_gpusvm_range_end(&r->base),
-				      timeslice, ks->vm,
-				      ctx->force ? 0 : simgpu_svm_evict_age());
-	mmap_read_unlock(mm);
-	if (err == -EBUSY && ctx->timeslice)
-		schedule_timeout_idle(ctx->timeslice);
-	return err;
-}
-
-static long ksvm_range_migrate_to_devmem(struct simgpu_vm *vm,
-					 struct simgpu_svm_range *range,
-					 struct simgpu_device *target,
-					 const struct simgpu_svm_ctx *ctx)
-{
-	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
-	struct ksvm_range *r = kr(range);
-	struct mm_struct *mm = ks->gpusvm.mm;
-	struct drm_pagemap *dpagemap;
-	long err;
-
-	lockdep_assert_held(&vm->lock);
-
-	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE) || !ks->dpagemap)
-		return 0;
-	/*
-	 * The write fault right after a read that collected read-only (the
-	 * simgpu core maps it writable at once): the read's placement
-	 * stands. A prefetch moves it all the same.
-	 */
-	if (ctx->write && !ctx->force && ksvm_collected_read_only(ks, r))
-		return 0;
-	dpagemap = simgpu_dpagemap_get(target);
-	if (IS_ERR(dpagemap))
-		return PTR_ERR(dpagemap);
-	switch (drm_gpusvm_scan_mm(&r->base, ks->peer.owner,
-				   simgpu_dpagemap_dev_pagemap(dpagemap))) {
-	case DRM_GPUSVM_SCAN_EQUAL:
-		WRITE_ONCE(r->devmem_hint, true);
-		err = 0;
-		goto out;
-	case DRM_GPUSVM_SCAN_OTHER:
-	case DRM_GPUSVM_SCAN_MIXED_DEVICE:
-		/* In linked VRAM: mapped in place unless asked to move. */
-		if (!ctx->device_pages) {
-			WRITE_ONCE(r->devmem_hint, true);
-			err = 0;
-			goto out;
-		}
-		break;
-	case DRM_GPUSVM_SCAN_MIXED:
-		/* drm_pagemap moves all pages or none: VRAM ones back first. */
-		drm_gpusvm_range_evict(&ks->gpusvm, &r->base);
-		break;
-	default:
-		break;
-	}
-
-	if (!mmget_not_zero(mm)) {
-		err = -EFAULT;
-		goto out;
-	}
-	err = ksvm_migrate(ks, r, dpagemap, ctx);
-	mmput(mm);
-	if (!err) {
-		WRITE_ONCE(r->devmem_hint, true);
-		err = kr_npages(r);
-	} else if (err == -ENOSPC) {
-		atomic64_inc(&vm->sdev->svm_stats.migrate_fallbacks);
-	} else if (err == -EINVAL || err == -ENOENT) {
-		/* The range is no longer in one VMA. */
-		err = -ERANGE;
-	} else if (err == -EBUSY) {
-		/* A page could not move: none did (ksvm_migrate()). */
-		err = 0;
-	}
-out:
-	drm_pagemap_put(dpagemap);
-	return err;
-}
-
-static long ksvm_range_migrate_to_ram(struct simgpu_vm *vm,
-				      struct simgpu_svm_range *range)
-{
-	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
-
-	lockdep_assert_held(&vm->lock);
-
-	if (!ks->dpagemap)
-		return 0;
-	WRITE_ONCE(kr(range)->devmem_hint, false);
-	return drm_gpusvm_range_evict(&ks->gpusvm, &kr(range)->base);
-}
-
-static int ksvm_range_make_exclusive(struct simgpu_vm *vm,
-				     struct simgpu_svm_range *range, u64 addr,
-				     const struct simgpu_svm_ctx *sctx)
-{
-	struct simgpu_svm_kernel *ks = vm_ksvm(vm);
-	struct ksvm_range *r = kr(range);
-	unsigned long i = (addr - drm_gpusvm_range_start(&r->base)) >>
-			  PAGE_SHIFT;
-	struct mm_struct *mm = ks->gpusvm.mm;
-	struct vm_area_struct *vma;
-	struct folio *folio = NULL;
-	struct page *page;
-	unsigned long *excl;
-	int err = 0;
-
-	lockdep_assert_held(&vm->lock);
-
-	/* make_device_exclusive() is there with device-private memory. */
-	if (!IS_ENABLED(CONFIG_DEVICE_PRIVATE))
-		return -EOPNOTSUPP;
-	if (r->excl && test_bit(i, r->excl))
-		return 0;
-	excl = r->excl ?: bitmap_zalloc(kr_npages(r), GFP_KERNEL);
-	if (!excl)
-		return -ENOMEM;
-	if (!mmget_not_zero(mm)) {
-		err = -EFAULT;
-		goto err_free;
-	}
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
-	if (!vma || !(vma->vm_flags & VM_WRITE))
-		err = -EFAULT;
-	else if (!vma_is_anonymous(vma) || vma->vm_flags & VM_SHARED)
-		err = -EOPNOTSUPP;
-	if (!err) {
-		page = make_device_exclusive(mm, addr & PAGE_MASK, ks, &folio);
-		if (IS_ERR(page))
-			err = PTR_ERR(page);
-	}
-	mmap_read_unlock(mm);
-	mmput(mm);
-	if (err)
-		goto err_free;
-
-	/* Held only if no invalidation took the range's pages meanwhile. */
-	drm_gpusvm_notifier_lock(&ks->gpusvm);
-	if (!drm_gpusvm_pages_valid(&ks->gpusvm, &r->pages)) {
-		err = -EBUSY;
-	} else {
-		r->excl = excl;
-		set_bit(i, excl);
-	}
-	drm_gpusvm_notifier_unlock(&ks->gpusvm);
-	folio_unlock(folio);
-	folio_put(folio);
-	if (err)
-		goto err_free;
-	return 1;
-
-err_free:
-	if (excl != r->excl)
-		bitmap_free(excl);
-	return err;
-}
-
 static void ksvm_range_page(struct simgpu_vm *vm,
 			    struct simgpu_svm_range *range, unsigned long i,
 			    struct simgpu_svm_page *page)
@@ -858,9 +595,9 @@ const struct simgpu_svm_backend simgpu_svm_backend_kernel = {
 	.range_read_only = ksvm_range_read_only,
 	.range_cpu_bounces = ksvm_range_cpu_bounces,
 	.range_get_pages = ksvm_range_get_pages,
-	.range_migrate_to_devmem = ksvm_range_migrate_to_devmem,
-	.range_migrate_to_ram = ksvm_range_migrate_to_ram,
-	.range_make_exclusive = ksvm_range_make_exclusive,
+	.range_migrate_to_devmem = simgpu_svm_kernel_migrate_to_devmem,
+	.range_migrate_to_ram = simgpu_svm_kernel_migrate_to_ram,
+	.range_make_exclusive = simgpu_svm_kernel_make_exclusive,
 	.range_page = ksvm_range_page,
 	.notifier_lock = ksvm_notifier_lock,
 	.notifier_unlock = ksvm_notifier_unlock,

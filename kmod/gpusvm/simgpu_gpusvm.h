@@ -569,6 +569,9 @@ int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
 				       struct simgpu_gpusvm_range *range,
 				       u64 addr,
 				       const struct simgpu_gpusvm_ctx *ctx);
+struct vm_area_struct *simgpu_gpusvm_range_vma(struct simgpu_gpusvm *svm,
+					       struct simgpu_gpusvm_range *range,
+					       bool anon_only, int *err);
 #else
 static inline long
 simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,

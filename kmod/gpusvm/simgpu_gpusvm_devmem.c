@@ -419,9 +419,20 @@ const struct dev_pagemap_ops *simgpu_gpusvm_pagemap_ops(void)
 }
 
 /* The range's VMA, if it still covers the whole range and may migrate. */
-static struct vm_area_struct *range_vma(struct simgpu_gpusvm *svm,
-					struct simgpu_gpusvm_range *range,
-					bool anon_only, int *err)
+/**
+ * simgpu_gpusvm_range_vma() - the VMA a range lies in, for the core's use
+ * @svm: the mirror, its mmap_lock held
+ * @range: the range
+ * @anon_only: fail for memory that is not anonymous private
+ * @err: receives 0 or why there is no VMA to use: -EFAULT (none, or not
+ *	readable), -ERANGE (the range no longer lies in one VMA),
+ *	-EOPNOTSUPP (not anonymous private, with @anon_only)
+ *
+ * Return: the VMA, or NULL with @err set.
+ */
+struct vm_area_struct *simgpu_gpusvm_range_vma(struct simgpu_gpusvm *svm,
+					       struct simgpu_gpusvm_range *range,
+					       bool anon_only, int *err)
 {
 	struct vm_area_struct *vma;
 
@@ -562,7 +573,7 @@ long simgpu_gpusvm_migrate_to_devmem(struct simgpu_gpusvm *svm,
 		goto err_bufs;
 	}
 	mmap_read_lock(svm->mm);
-	mig.vma = range_vma(svm, range, true, &verr);
+	mig.vma = simgpu_gpusvm_range_vma(svm, range, true, &verr);
 	if (!mig.vma) {
 		err = verr;
 		goto err_unlock;
@@ -652,7 +663,7 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	if (!mmget_not_zero(svm->mm))
 		return -EFAULT;
 	mmap_read_lock(svm->mm);
-	vma = range_vma(svm, range, false, &err);
+	vma = simgpu_gpusvm_range_vma(svm, range, false, &err);
 	WRITE_ONCE(range->migrating, true);
 	ret = vma ? migrate_vma_to_ram(vma, range->start, simgpu_gpusvm_range_end(range),
 				       svm->device_private_owner, NULL) : err;
@@ -660,102 +671,6 @@ long simgpu_gpusvm_migrate_to_ram(struct simgpu_gpusvm *svm,
 	mmap_read_unlock(svm->mm);
 	mmput_async(svm->mm);
 	return ret;
-}
-
-/**
- * simgpu_gpusvm_range_make_exclusive() - hold a page of a range for the device
- * @svm: the mirror
- * @range: the range, writable, its pages collected
- * @addr: an address in the page to hold
- * @ctx: the policy: the @ctx->timeslice the page is the device's for
- *
- * Replaces the CPU mapping of the page by a device-exclusive entry
- * (make_device_exclusive()), bringing it back if it sits in device
- * memory and breaking copy-on-write, and records it in the range as held:
- * later collections leave it held, and the page held last is the device's
- * for @ctx->timeslice. A CPU access to the page takes it back
- * through an invalidation (after that timeslice), which ends the hold.
- * One page, not the range: a hold is taken back a page at a time, and
- * holding more only gives the CPU and other devices more to take back
- * from under a job that waits for one page. A PMD-mapped THP is
- * remapped by PTEs by make_device_exclusive() itself.
- *
- * Return: 1 when the page was taken now, 0 when the range held it already;
- * either way the range's pfns then hold the page (commit them like
- * collected pages); -EOPNOTSUPP for memory that is not anonymous private;
- * -EBUSY when the page could not be held, or the range was invalidated
- * meanwhile (collect again); -EFAULT, -ERANGE as
- * simgpu_gpusvm_range_get_pages(); -ENOMEM.
- */
-int simgpu_gpusvm_range_make_exclusive(struct simgpu_gpusvm *svm,
-				       struct simgpu_gpusvm_range *range,
-				       u64 addr,
-				       const struct simgpu_gpusvm_ctx *ctx)
-{
-	unsigned long i = (addr - range->start) >> PAGE_SHIFT;
-	unsigned long npages = simgpu_gpusvm_range_size(range) >> PAGE_SHIFT;
-	u64 start = range->start + ((u64)i << PAGE_SHIFT);
-	struct mmu_interval_notifier *mni = &range->notifier->notifier;
-	struct folio *folio = NULL;
-	struct vm_area_struct *vma;
-	struct page *page = NULL;
-	unsigned long *excl;
-	unsigned long seq;
-	int err;
-
-	simgpu_gpusvm_driver_lock_held(svm);
-
-	if (range->excl && READ_ONCE(range->excl[i]))
-		return 0;
-	excl = range->excl ?: kvcalloc(npages, sizeof(*excl), GFP_KERNEL);
-	if (!excl)
-		return -ENOMEM;
-	if (!mmget_not_zero(svm->mm)) {
-		err = -EFAULT;
-		goto err_free;
-	}
-
-	mmap_read_lock(svm->mm);
-	vma = range_vma(svm, range, true, &err);
-	if (vma && !(vma->vm_flags & VM_WRITE))
-		err = -EFAULT;
-	/* Our own exclusive grab does not bump the sequence. */
-	seq = mmu_interval_read_begin(mni);
-	if (!err) {
-		page = make_device_exclusive(svm->mm, start,
-					     svm->device_private_owner, &folio);
-		if (IS_ERR(page))
-			err = PTR_ERR(page);
-	}
-	mmap_read_unlock(svm->mm);
-	mmput_async(svm->mm);
-	if (err)
-		goto err_free;
-
-	/* Recorded only if nothing took it back meanwhile. */
-	down_read(&svm->notifier_lock);
-	if (mmu_interval_read_retry(mni, seq)) {
-		err = -EBUSY;
-	} else {
-		/* Zeroed before the notifier's timeslice check sees it. */
-		smp_store_release(&range->excl, excl);
-		WRITE_ONCE(excl[i], page_to_pfn(page) | HMM_PFN_VALID |
-				    HMM_PFN_WRITE);
-		range->pfns[i] = excl[i];
-		WRITE_ONCE(range->excl_fresh, i);
-		WRITE_ONCE(range->excl_expires, jiffies + ctx->timeslice);
-	}
-	up_read(&svm->notifier_lock);
-	folio_unlock(folio);
-	folio_put(folio);
-	if (err)
-		goto err_free;
-	return 1;
-
-err_free:
-	if (excl != range->excl)
-		kvfree(excl);
-	return err;
 }
 
 #define EVICT_TRIES	16
