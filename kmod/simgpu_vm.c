@@ -177,21 +177,29 @@ static int vm_set_collect_locked(struct simgpu_bo *bo,
 	return 0;
 }
 
+/* Whether @gpuvm is one of the VMs of @set. */
+static bool vm_set_has(const struct simgpu_vm_set *set,
+		       const struct drm_gpuvm *gpuvm)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++)
+		if (&set->vms[i]->gpuvm == gpuvm)
+			return true;
+	return false;
+}
+
 /* Whether every VM that maps @bo is in @set. */
 static bool vm_set_covers_locked(struct simgpu_bo *bo,
 				 const struct simgpu_vm_set *set)
 {
 	struct drm_gpuvm_bo *vm_bo;
-	unsigned int i;
 
 	dma_resv_assert_held(bo->base.resv);
 
-	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base) {
-		for (i = 0; i < set->n && &set->vms[i]->gpuvm != vm_bo->vm; i++)
-			;
-		if (i == set->n)
+	drm_gem_for_each_gpuvm_bo(vm_bo, &bo->base)
+		if (!vm_set_has(set, vm_bo->vm))
 			return false;
-	}
 	return true;
 }
 
