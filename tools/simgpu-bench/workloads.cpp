@@ -189,6 +189,29 @@ Row Bench::mibps_row(std::string workload, uint64_t size, const std::vector<doub
     return row;
 }
 
+template <typename F>
+std::vector<double> Bench::sampled(const std::string& what, CounterSum& sum, F&& per_repeat)
+{
+    const CounterReader& cr = counters();
+    const auto measured = [&](auto&& part) { return cr.measured(sum, part); };
+    std::vector<double> samples;
+    for (unsigned r = 0; r < opt_.repeat; ++r) {
+        samples.push_back(per_repeat(r, measured));
+        sample_done(what);
+    }
+    return samples;
+}
+
+template <typename F>
+Row Bench::measure(const char* name, uint64_t size, bool cold, F&& per_repeat)
+{
+    CounterSum sum;
+    const std::vector<double> samples = sampled(where(name, size), sum, per_repeat);
+    Row row = mibps_row(name, size, samples, cold, size);
+    row.counters = sum.total;
+    return row;
+}
+
 std::vector<Row> Bench::run(const std::string& name, uint64_t size,
                             std::vector<Skipped>& skipped)
 {
@@ -254,10 +277,7 @@ std::vector<Row> Bench::run_workload(const std::string& name, uint64_t size,
 std::vector<Row> Bench::first_touch_populated(uint64_t size)
 {
     const std::string what = where("first-touch-populated", size);
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    Row row = measure("first-touch-populated", size, true, [&](unsigned r, auto measured) {
         Buffer dst(size);
         simgpu::BatchBuilder pre;
         pre.fill(dst.gpu(), size, 0).batch_end();
@@ -267,13 +287,10 @@ std::vector<Row> Bench::first_touch_populated(uint64_t size)
 
         simgpu::BatchBuilder b;
         b.copy(dst.gpu(), src.gpu(), size).batch_end();
-        const double t = cr.measured(sum, [&] { return queue_->run(b); });
+        const double t = measured([&] { return queue_->run(b); });
         check_copy(what, dst.data(), src.data(), size);
-        samples.push_back(mibps(size, t));
-        sample_done(what);
-    }
-    Row row = mibps_row("first-touch-populated", size, samples, true, size);
-    row.counters = sum.total;
+        return mibps(size, t);
+    });
     attach_hmm(row, HmmOp::read);
     return {row};
 }
@@ -282,20 +299,14 @@ std::vector<Row> Bench::first_touch_populated(uint64_t size)
 std::vector<Row> Bench::first_touch_untouched(uint64_t size)
 {
     const std::string what = where("first-touch-untouched", size);
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    Row row = measure("first-touch-untouched", size, true, [&](unsigned r, auto measured) {
         Buffer buf(size);
         simgpu::BatchBuilder b;
         b.fill(buf.gpu(), size, fill_pattern + r).batch_end();
-        const double t = cr.measured(sum, [&] { return queue_->run(b); });
+        const double t = measured([&] { return queue_->run(b); });
         check_fill(what, buf.data(), size, fill_pattern + r);
-        samples.push_back(mibps(size, t));
-        sample_done(what);
-    }
-    Row row = mibps_row("first-touch-untouched", size, samples, true, size);
-    row.counters = sum.total;
+        return mibps(size, t);
+    });
     attach_hmm(row, HmmOp::write);
     return {row};
 }
@@ -306,24 +317,22 @@ std::vector<Row> Bench::sparse_faults(uint64_t size)
 {
     const std::string what = where("sparse-faults", size);
     const uint64_t n = std::max<uint64_t>(1, size / huge);
-    const CounterReader& cr = counters();
     CounterSum sum;
-    std::vector<double> samples;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    // Microseconds per GPU fault.
+    const std::vector<double> samples = sampled(what, sum, [&](unsigned, auto measured) {
         Buffer buf(n * huge);
         simgpu::BatchBuilder b;
         for (uint64_t i = 0; i < n; ++i)
             b.store_dw(buf.gpu() + i * huge, static_cast<uint32_t>(i + 1));
         b.batch_end();
-        const double t = cr.measured(sum, [&] { return queue_->run(b); });
+        const double t = measured([&] { return queue_->run(b); });
         for (uint64_t i = 0; i < n; ++i) {
             if (*reinterpret_cast<const uint32_t*>(buf.data() + i * huge) != i + 1)
                 throw BenchError(what + ": wrong result, STORE_DW " + std::to_string(i) +
                                  " did not land");
         }
-        samples.push_back(t * 1e6 / static_cast<double>(n));
-        sample_done(what);
-    }
+        return t * 1e6 / static_cast<double>(n);
+    });
     Row row;
     row.workload = "sparse-faults";
     row.size = size;
@@ -413,10 +422,7 @@ std::vector<Row> Bench::multi_thread_faults(uint64_t size)
         targets.push_back(queues.back().get());
     }
 
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    Row row = measure("multi-thread-faults", size, true, [&](unsigned, auto measured) {
         std::vector<Buffer> bufs;
         bufs.reserve(nt);
         std::vector<simgpu::BatchBuilder> batches(nt);
@@ -424,18 +430,17 @@ std::vector<Row> Bench::multi_thread_faults(uint64_t size)
             bufs.emplace_back(size);
             batches[t].fill(bufs[t].gpu(), size, fill_pattern + t).batch_end();
         }
-        const auto before = cr.snapshot();
-        const double start = now_s();
-        const std::vector<double> end = run_all(targets, batches);
-        sum.add(CounterReader::delta(before, cr.snapshot()));
+        // From the first submission to the last completion.
+        const double span = measured([&] {
+            const double start = now_s();
+            const std::vector<double> end = run_all(targets, batches);
+            return *std::max_element(end.begin(), end.end()) - start;
+        });
         for (unsigned t = 0; t < nt; ++t)
             check_fill(what + " queue " + std::to_string(t), bufs[t].data(), size,
                        fill_pattern + t);
-        samples.push_back(mibps(size * nt, *std::max_element(end.begin(), end.end()) - start));
-        sample_done(what);
-    }
-    Row row = mibps_row("multi-thread-faults", size, samples, true, size);
-    row.counters = sum.total;
+        return mibps(size * nt, span);
+    });
     row.extra.emplace_back("threads", std::to_string(nt));
     row.extra.emplace_back("anchor_note",
                            json_string("one CPU thread's memcpy of one buffer of size"));
@@ -854,24 +859,18 @@ std::vector<Row> Bench::vram_thp_first_touch(uint64_t size, std::string& skip_re
 std::vector<Row> Bench::prefetch_vram(uint64_t size)
 {
     const std::string what = where("prefetch-vram", size);
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
     uint64_t vram = 0;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    // A copy into memory that exists: the warm memcpy.
+    Row row = measure("prefetch-vram", size, false, [&](unsigned r, auto measured) {
         Buffer buf(size);
         cpu_fill(buf.data(), size, r + 41);
-        const double t = cr.measured(
-            sum, [&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM); });
+        const double t =
+            measured([&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM); });
         vram += gpu_->vram_pages(buf.gpu(), size);
         check_pattern(what, buf.data(), size, r + 41);
-        samples.push_back(mibps(size, t));
-        sample_done(what);
-    }
+        return mibps(size, t);
+    });
     const uint64_t want = size / page * opt_.repeat;
-    // A copy into memory that exists: the warm memcpy.
-    Row row = mibps_row("prefetch-vram", size, samples, false, size);
-    row.counters = sum.total;
     row.extra.emplace_back("pages_in_vram", std::to_string(vram));
     row.extra.emplace_back("pages", std::to_string(want));
     if (vram < want)
@@ -885,26 +884,20 @@ std::vector<Row> Bench::prefetch_vram(uint64_t size)
 std::vector<Row> Bench::prefetch_system(uint64_t size)
 {
     const std::string what = where("prefetch-system", size);
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
     uint64_t vram = 0, left = 0;
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    // System pages are allocated for the data: the cold memcpy.
+    Row row = measure("prefetch-system", size, true, [&](unsigned r, auto measured) {
         Buffer buf(size);
         cpu_fill(buf.data(), size, r + 51);
         gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM);
         vram += gpu_->vram_pages(buf.gpu(), size);
-        const double t = cr.measured(
-            sum, [&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_SYSTEM); });
+        const double t =
+            measured([&] { return gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_SYSTEM); });
         left += gpu_->vram_pages(buf.gpu(), size);
         check_pattern(what, buf.data(), size, r + 51);
-        samples.push_back(mibps(size, t));
-        sample_done(what);
-    }
+        return mibps(size, t);
+    });
     const uint64_t want = size / page * opt_.repeat;
-    // System pages are allocated for the data: the cold memcpy.
-    Row row = mibps_row("prefetch-system", size, samples, true, size);
-    row.counters = sum.total;
     row.extra.emplace_back("pages_in_vram_before", std::to_string(vram));
     row.extra.emplace_back("pages_in_vram_after", std::to_string(left));
     row.extra.emplace_back("pages", std::to_string(want));
@@ -922,23 +915,20 @@ std::vector<Row> Bench::prefetch_system(uint64_t size)
 std::vector<Row> Bench::vram_cpu_touch(uint64_t size)
 {
     const std::string what = where("vram-cpu-touch", size);
-    const CounterReader& cr = counters();
-    CounterSum sum;
-    std::vector<double> samples;
     uint64_t vram = 0;
     // A CPU fault waits until a chunk the GPU just moved to VRAM is
     // svm_timeslice_ms old (the GPU's turn): wait that out first, so that
     // the time is the way back, not the policy's wait.
     const std::string slice = read_text("/sys/module/simgpu/parameters/svm_timeslice_ms");
     const auto wait = std::chrono::milliseconds(std::atoi(slice.c_str()) + 1);
-    for (unsigned r = 0; r < opt_.repeat; ++r) {
+    Row row = measure("vram-cpu-touch", size, true, [&](unsigned r, auto measured) {
         Buffer buf(size);
         cpu_fill(buf.data(), size, r + 61);
         gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM);
         vram += gpu_->vram_pages(buf.gpu(), size);
         std::this_thread::sleep_for(wait);
         uint64_t bad = 0;
-        const double t = cr.measured(sum, [&] {
+        const double t = measured([&] {
             const double t0 = now_s();
             bad = cpu_touch(buf.data(), size, r + 61);
             return now_s() - t0;
@@ -947,12 +937,9 @@ std::vector<Row> Bench::vram_cpu_touch(uint64_t size)
             throw BenchError(what + ": " + std::to_string(bad) +
                              " pages read wrong after migrating back from VRAM");
         check_pattern(what, buf.data(), size, r + 61);
-        samples.push_back(mibps(size, t));
-        sample_done(what);
-    }
+        return mibps(size, t);
+    });
     const uint64_t want = size / page * opt_.repeat;
-    Row row = mibps_row("vram-cpu-touch", size, samples, true, size);
-    row.counters = sum.total;
     row.extra.emplace_back("pages_in_vram_before", std::to_string(vram));
     row.extra.emplace_back("pages", std::to_string(want));
     row.extra.emplace_back("waited_ms", std::to_string(wait.count()));

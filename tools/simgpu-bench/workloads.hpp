@@ -174,6 +174,18 @@ private:
     Row mibps_row(std::string workload, uint64_t size, const std::vector<double>& mibps,
                   bool cold, uint64_t anchor_size);
     void sample_done(const std::string& label);
+    // The samples of a workload, in order: @per_repeat(r, measured) for r
+    // from 0 to @opt_.repeat - 1 sets sample r up, runs its timed part as
+    // measured(part) (part() returns seconds, which measured() returns,
+    // adding the change of the counters over part() to @sum), checks the
+    // result and returns the sample. Each sample is reported done as @what.
+    template <typename F>
+    std::vector<double> sampled(const std::string& what, CounterSum& sum, F&& per_repeat);
+    // The MiB/s row of workload @name at @size, sampled() by @per_repeat,
+    // anchored to cold or warm memcpy of @size, with the counters of all
+    // its samples; the test_hmm anchor is the caller's.
+    template <typename F>
+    Row measure(const char* name, uint64_t size, bool cold, F&& per_repeat);
 
     const Options& opt_;
     std::vector<simgpu::Device>& devices_;
