@@ -154,6 +154,4 @@ struct simgpu_svm_backend {
 extern const struct simgpu_svm_backend simgpu_svm_backend_simgpu;
 extern const struct simgpu_svm_backend simgpu_svm_backend_kernel;
 
-const struct simgpu_svm_backend *simgpu_params_svm_backend(const char *name);
-
 #endif /* _SIMGPU_SVM_BACKEND_H_ */

@@ -21,6 +21,7 @@
 #include "simgpu_svm.h"
 #include "simgpu_svm_backend.h"
 #include "simgpu_svm_kernel.h"
+#include "simgpu_svm_kernel_migrate.h"
 #include "simgpu_trace.h"
 #include "simgpu_vm.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * simgpu: the kernel SVM backend's types, shared by its files
- * (simgpu_svm_kernel.c, simgpu_svm_kernel_migrate.c).
+ * (simgpu_svm_kernel.c, simgpu_svm_kernel_migrate.c), and their accessors.
  */
 #ifndef _SIMGPU_SVM_KERNEL_H_
 #define _SIMGPU_SVM_KERNEL_H_
@@ -89,15 +89,5 @@ static inline struct simgpu_svm_kernel *vm_ksvm(struct simgpu_vm *vm)
 {
 	return vm->svm_kernel;
 }
-
-long simgpu_svm_kernel_migrate_to_devmem(struct simgpu_vm *vm,
-					 struct simgpu_svm_range *range,
-					 struct simgpu_device *target,
-					 const struct simgpu_svm_ctx *ctx);
-long simgpu_svm_kernel_migrate_to_ram(struct simgpu_vm *vm,
-				      struct simgpu_svm_range *range);
-int simgpu_svm_kernel_make_exclusive(struct simgpu_vm *vm,
-				     struct simgpu_svm_range *range, u64 addr,
-				     const struct simgpu_svm_ctx *sctx);
 
 #endif /* _SIMGPU_SVM_KERNEL_H_ */

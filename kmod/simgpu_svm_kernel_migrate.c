@@ -17,6 +17,7 @@
 #include "simgpu_drv.h"
 #include "simgpu_svm.h"
 #include "simgpu_svm_kernel.h"
+#include "simgpu_svm_kernel_migrate.h"
 
 /**
  * DOC: Overview
