@@ -271,7 +271,8 @@ static bool pt_table_empty(const u64 *table)
  */
 int simgpu_pt_prepare(struct simgpu_pt *pt, u64 start, u64 end, bool huge)
 {
-	u64 step = 1ULL << SIMGPU_PT_LEVEL_SHIFT(huge ? 1 : 2);
+	/* A level-0 table, and a 2 MiB leaf's slot, each cover 2 MiB. */
+	const u64 step = 1ULL << SIMGPU_PT_LEVEL_SHIFT(1);
 	u64 va, entry;
 	u64 *table, *slot;
 

@@ -185,6 +185,24 @@ static void pt_prepare_then_set(struct kunit *test)
 			0x402000ULL | RW);
 }
 
+/*
+ * Small leaves over several 2 MiB blocks: prepare makes every block's
+ * table, so each page then maps without allocating.
+ */
+static void pt_prepare_small_span(struct kunit *test)
+{
+	struct simgpu_pt *pt = test->priv;
+	u64 start = 7ULL * SZ_1G + SZ_2M - SZ_8K, end = start + 3 * SZ_2M;
+	u64 va;
+
+	KUNIT_ASSERT_EQ(test, simgpu_pt_prepare(pt, start, end, false), 0);
+	for (va = start; va < end; va += SZ_4K)
+		KUNIT_ASSERT_EQ(test, simgpu_pt_set_prepared(pt, va,
+				(va & 0xfffffff000ULL) | RW), 0);
+	KUNIT_EXPECT_EQ(test, simgpu_pt_lookup(pt, end - SZ_4K, NULL),
+			((end - SZ_4K) & 0xfffffff000ULL) | RW);
+}
+
 static void pt_prepare_huge_over_table(struct kunit *test)
 {
 	struct simgpu_pt *pt = test->priv;
@@ -274,6 +292,7 @@ static struct kunit_case simgpu_pt_cases[] = {
 	KUNIT_CASE(pt_huge_replaces_table),
 	KUNIT_CASE(pt_clear_whole_subtree),
 	KUNIT_CASE(pt_prepare_then_set),
+	KUNIT_CASE(pt_prepare_small_span),
 	KUNIT_CASE(pt_prepare_huge_over_table),
 	KUNIT_CASE(pt_zap),
 	KUNIT_CASE(pt_count_mapped),
