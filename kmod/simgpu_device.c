@@ -217,8 +217,7 @@ static void simgpu_remove(struct platform_device *pdev)
 {
 	struct simgpu_device *sdev = platform_get_drvdata(pdev);
 
-	drm_dev_unplug(&sdev->drm);
-	simgpu_dmem_unbind(sdev);
+	simgpu_dmem_unplug(sdev);
 }
 
 static struct platform_driver simgpu_platform_driver = {

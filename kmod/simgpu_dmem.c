@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
+#include <drm/drm_drv.h>
 #include <drm/drm_managed.h>
 #include <drm/drm_print.h>
 
@@ -307,16 +308,23 @@ bool simgpu_dmem_evict_all(struct simgpu_device *sdev)
 }
 
 /**
- * simgpu_dmem_unbind() - the device is being unbound
- * @sdev: the device, unplugged: no new migration starts
+ * simgpu_dmem_unplug() - unplug a device being unbound
+ * @sdev: the device
  *
- * The kernel core's pagemap is device-managed: devres unmaps it right
- * after the unbind, so its pages leave VRAM now. The simgpu core's
- * pagemap lives until the DRM device is released and keeps them until
- * then.
+ * Unplugs the DRM device, so no new migration starts, then moves the
+ * kernel core's pages out of VRAM: its pagemap cache is device-managed
+ * and goes right after the unbind. The backend first gets to hold what
+ * must outlive that (&simgpu_svm_backend.devmem_unplug). The simgpu
+ * core's pagemap lives until the DRM device is released and keeps its
+ * pages until then.
  */
-void simgpu_dmem_unbind(struct simgpu_device *sdev)
+void simgpu_dmem_unplug(struct simgpu_device *sdev)
 {
+	const struct simgpu_svm_backend *svm = sdev->params->svm;
+
+	if (sdev->dmem.enabled && svm->devmem_unplug)
+		svm->devmem_unplug(sdev);
+	drm_dev_unplug(&sdev->drm);
 	if (sdev->dmem.dpagemap_cache && !simgpu_dmem_evict_all(sdev))
 		drm_warn(&sdev->drm,
 			 "SVM pages stay pinned in VRAM across the unbind\n");

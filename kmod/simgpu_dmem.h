@@ -12,6 +12,7 @@
 
 #include "simgpu_compat.h"
 
+struct drm_pagemap;
 struct drm_pagemap_cache;
 struct resource;
 struct simgpu_device;
@@ -29,6 +30,8 @@ struct workqueue_struct;
  * @first_pfn: pfn of device page 0
  * @dpagemap_cache: the kernel core's drm_pagemap of this VRAM, made when
  *	first needed and kept while idle (simgpu_dpagemap.c)
+ * @unplug_hold: a reference to that pagemap, taken before an unplug and
+ *	dropped once devres freed @dpagemap_cache
  * @wq: runs the release of SVM chunks whose pages were all freed
  * @lru_lock: protects @lru and @lru_len
  * @lru: SVM chunks, least recently migrated first
@@ -42,6 +45,7 @@ struct simgpu_dmem {
 	struct resource *res;
 	unsigned long first_pfn;
 	struct drm_pagemap_cache *dpagemap_cache;
+	struct drm_pagemap *unplug_hold;
 	struct workqueue_struct *wq;
 	spinlock_t lru_lock;
 	struct list_head lru;
@@ -95,7 +99,7 @@ int simgpu_dmem_chunk_init(struct simgpu_device *sdev,
 void simgpu_dmem_chunk_add(struct simgpu_dmem_chunk *c);
 void simgpu_dmem_chunk_release(struct simgpu_dmem_chunk *c);
 bool simgpu_dmem_evict_all(struct simgpu_device *sdev);
-void simgpu_dmem_unbind(struct simgpu_device *sdev);
+void simgpu_dmem_unplug(struct simgpu_device *sdev);
 
 #if SIMGPU_HAVE_DEVMEM
 int simgpu_dmem_pagemap_init(struct simgpu_device *sdev);

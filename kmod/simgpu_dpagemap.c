@@ -557,6 +557,38 @@ out:
 	return err;
 }
 
+/*
+ * After an unplug, drm_pagemap destroys a pagemap whose last reference
+ * goes at once instead of handing it to the cache's shrinker, and the
+ * cache, which still points at it, reads it when devres frees the cache
+ * (a use-after-free KASAN saw on unbind). So the unbind holds the active
+ * pagemap from before the unplug (simgpu_dpagemap_unplug()) until here:
+ * registered before the cache, this devres action runs after the cache is
+ * gone, and the last put then destroys the pagemap from the device's
+ * workqueue, which lives until the DRM device is released.
+ */
+static void dpagemap_unplug_release(void *arg)
+{
+	struct simgpu_device *sdev = arg;
+
+	if (sdev->dmem.unplug_hold)
+		drm_pagemap_put(sdev->dmem.unplug_hold);
+	sdev->dmem.unplug_hold = NULL;
+}
+
+/**
+ * simgpu_dpagemap_unplug() - hold the device's pagemap across an unplug
+ * @sdev: the device, about to be unplugged and evicted
+ *
+ * Takes a reference to the pagemap if it is in use, dropped once devres
+ * has freed the pagemap cache (see dpagemap_unplug_release()).
+ */
+void simgpu_dpagemap_unplug(struct simgpu_device *sdev)
+{
+	sdev->dmem.unplug_hold =
+		drm_pagemap_get_from_cache_if_active(sdev->dmem.dpagemap_cache);
+}
+
 /**
  * simgpu_dpagemap_init() - the kernel backend's VRAM of a device
  * @sdev: the device, its VRAM, engines and &simgpu_dmem set up
@@ -570,7 +602,12 @@ int simgpu_dpagemap_init(struct simgpu_device *sdev)
 {
 	struct drm_pagemap_shrinker *shrinker;
 	struct drm_pagemap_cache *cache;
+	int err;
 
+	err = devm_add_action_or_reset(sdev->drm.dev, dpagemap_unplug_release,
+				       sdev);
+	if (err)
+		return err;
 	shrinker = drm_pagemap_shrinker_create_devm(&sdev->drm);
 	if (IS_ERR(shrinker))
 		return PTR_ERR(shrinker);

@@ -23,6 +23,7 @@ struct simgpu_vm;
  * that the calls go away without it.
  */
 int simgpu_dpagemap_init(struct simgpu_device *sdev);
+void simgpu_dpagemap_unplug(struct simgpu_device *sdev);
 struct drm_pagemap *simgpu_dpagemap_get(struct simgpu_device *sdev);
 const struct dev_pagemap *
 simgpu_dpagemap_dev_pagemap(struct drm_pagemap *dpagemap);

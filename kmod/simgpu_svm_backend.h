@@ -79,6 +79,8 @@ struct simgpu_svm_ctx {
  *	(@range_make_exclusive works whether or not VRAM migration is on)
  * @devmem_init: make a device's VRAM device-private memory the core
  *	migrates to (at probe); NULL where the kernel cannot
+ * @devmem_unplug: the device is about to be unplugged, then evicted
+ *	(simgpu_dmem_unplug()); optional
  * @init: start mirroring @mm in @vm (vm->lock held)
  * @fini: stop mirroring and free every range (vm->lock held)
  * @garbage_collect: remove the ranges the CPU unmapped (vm->lock held)
@@ -117,6 +119,7 @@ struct simgpu_svm_backend {
 	const char *name;
 	bool atomic_hold;
 	int (*devmem_init)(struct simgpu_device *sdev);
+	void (*devmem_unplug)(struct simgpu_device *sdev);
 	int (*init)(struct simgpu_vm *vm, struct mm_struct *mm);
 	void (*fini)(struct simgpu_vm *vm);
 	void (*garbage_collect)(struct simgpu_vm *vm);

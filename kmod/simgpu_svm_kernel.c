@@ -583,6 +583,7 @@ const struct simgpu_svm_backend simgpu_svm_backend_kernel = {
 	.atomic_hold = IS_ENABLED(CONFIG_DEVICE_PRIVATE),
 #if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
 	.devmem_init = simgpu_dpagemap_init,
+	.devmem_unplug = simgpu_dpagemap_unplug,
 #endif
 	.init = ksvm_init,
 	.fini = ksvm_fini,
