@@ -286,23 +286,32 @@ err_put:
  * The active pagemap, the idle one from the cache, or a new one. Call
  * with no mmap_lock held. Drop with drm_pagemap_put().
  *
- * Return: the pagemap, or an ERR_PTR (-ENOMEM, -EINTR, or an error of
- * memremap_pages()).
+ * Return: the pagemap, or an ERR_PTR (-ENODEV for an unplugged device,
+ * -ENOMEM, -EINTR, or an error of memremap_pages()).
  */
 struct drm_pagemap *simgpu_dpagemap_get(struct simgpu_device *sdev)
 {
 	struct drm_pagemap_cache *cache = sdev->dmem.dpagemap_cache;
 	struct simgpu_dpagemap *spm;
 	struct drm_pagemap *dpagemap;
-	int err;
+	int err, idx;
 
+	/*
+	 * The cache is device-managed: once the device is unplugged (a peer
+	 * chosen as a migration target can be), devres may have freed it.
+	 * Inside drm_dev_enter() the unbind waits for us.
+	 */
+	if (!drm_dev_enter(&sdev->drm, &idx))
+		return ERR_PTR(-ENODEV);
 	dpagemap = drm_pagemap_get_from_cache_if_active(cache);
 	if (dpagemap)
-		return dpagemap;
+		goto out;
 
 	err = drm_pagemap_cache_lock_lookup(cache);
-	if (err)
-		return ERR_PTR(err);
+	if (err) {
+		dpagemap = ERR_PTR(err);
+		goto out;
+	}
 	dpagemap = drm_pagemap_get_from_cache(cache);
 	if (!dpagemap) {
 		spm = spm_create(sdev);
@@ -314,6 +323,8 @@ struct drm_pagemap *simgpu_dpagemap_get(struct simgpu_device *sdev)
 		}
 	}
 	drm_pagemap_cache_unlock_lookup(cache);
+out:
+	drm_dev_exit(idx);
 	return dpagemap;
 }
 
