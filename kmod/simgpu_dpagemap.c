@@ -64,7 +64,8 @@
 /**
  * DOC: Locking
  *
- * A pagemap is looked up or made under the cache's lookup mutex, with the
+ * A pagemap is looked up or made under the cache's lookup mutex, inside
+ * drm_dev_enter() of its device (the cache is device-managed), with the
  * VM lock held and never the mmap_lock (memremap_pages() takes the memory
  * hotplug lock). Migrations run under the VM lock and the mmap_lock (read)
  * inside drm_dev_enter(), so an unbind waits for them before it evicts.

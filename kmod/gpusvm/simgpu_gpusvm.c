@@ -3,7 +3,6 @@
  * simgpu: the SVM core, mirroring a process address space for a device.
  */
 
-#include <linux/hmm.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
