@@ -1473,10 +1473,61 @@ void eviction_of_peer_mapped_vram(Fixture& fx)
 // ---------------------------------------------------------------------------
 // Removal.
 
-void device_removal_while_busy(Fixture& fx)
+void require_unbind()
 {
     igt_require_f(::access((platform_driver + "/unbind").c_str(), W_OK) == 0,
                   "cannot write %s/unbind", platform_driver.c_str());
+}
+
+// Binds device 1 again once every file of it is closed, and opens both
+// devices again in @fx.
+void bind_again(Fixture& fx, Unbind& unbind)
+{
+    unbind.bind();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while ((fx.envs = open_envs()).size() < num_gpus &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    igt_assert_eq(fx.envs.size(), static_cast<size_t>(num_gpus));
+}
+
+// Device 0 prefers device 1's VRAM (over the link) when device 1 leaves
+// the driver: device 0's next fault there maps the memory in system
+// memory, and nothing touches what device 1 left behind (its pagemap
+// cache goes with the unbind).
+void fault_targeting_removed_peer(Fixture& fx)
+{
+    require_unbind();
+    require_link(fx.envs);
+    const std::string name = "simgpu." + std::to_string(fx.envs[1].info.device_id);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 11);
+    std::optional<Gpus> g(std::in_place, fx.envs);
+    igt_assert_ok(g->vm(0).madvise(va(a.data()), chunk_2m, DRM_SIMGPU_MADV_PREFERRED_LOC,
+                                   DRM_SIMGPU_MADV_LOC_DEVICE, fx.envs[1].dev.fd()));
+    // Device 1 has had a pagemap of its VRAM.
+    Area warm(chunk_2m);
+    fill_words(warm.data(), chunk_2m, 12);
+    gpu_add(g->gpu[1], warm.data(), chunk_2m, 13);
+    assert_in_vram(g->vm(1), g->id[1], warm.data(), chunk_2m, "device 1's own memory");
+
+    Unbind unbind(name);
+    const auto s0 = snapshot(*g);
+    gpu_add(g->gpu[0], a.data(), chunk_2m, 14);
+    assert_not_in_vram(g->vm(0), a.data(), chunk_2m,
+                       "device 0's memory preferring the removed device 1");
+    igt_assert_eq(svm_delta(s0, snapshot(*g), 0, "migrate_to_vram_pages"), 0u);
+    check_added(a.data(), chunk_2m, 11, {14}, "device 0's job memory");
+    check_added(warm.data(), chunk_2m, 12, {13}, "device 1's memory after the unbind");
+
+    g.reset();
+    fx.envs.clear();
+    bind_again(fx, unbind);
+}
+
+void device_removal_while_busy(Fixture& fx)
+{
+    require_unbind();
     const std::string name = "simgpu." + std::to_string(fx.envs[1].info.device_id);
     constexpr uint64_t size = 4 * MiB;
     // read: the CPU reads it while device 1 is unplugged but open;
@@ -1591,12 +1642,7 @@ void device_removal_while_busy(Fixture& fx)
     keep0.reset();
     fx.envs.clear();
 
-    unbind.bind();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while ((fx.envs = open_envs()).size() < num_gpus &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    igt_assert_eq(fx.envs.size(), static_cast<size_t>(num_gpus));
+    bind_again(fx, unbind);
     Gpus again(fx.envs);
     gpu_add(again.gpu[1], busy1.data(), size, 99);
     std::vector<uint32_t> incs = incs1;
@@ -1702,7 +1748,11 @@ constexpr Case cases_after_atomics[] = {
      "device 0 evicts it: device 1's mapping goes with it, the data is intact, and device 1 "
      "faults it in again",
      eviction_of_peer_mapped_vram},
-    // Last: it unbinds a device and binds it again.
+    // Last: they unbind a device and bind it again.
+    {"fault-targeting-removed-peer",
+     "device 0 prefers device 1's VRAM when device 1 leaves the driver (sysfs unbind): its "
+     "next fault maps the memory in system memory, data intact",
+     fault_targeting_removed_peer},
     {"device-removal-while-busy",
      "device 1 leaves the driver (sysfs unbind) while both devices run jobs and device 1's "
      "VRAM holds our memory, then comes back: nothing half done, no data lost",

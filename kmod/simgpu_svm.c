@@ -12,6 +12,8 @@
 #include <linux/sizes.h>
 #include <linux/stringify.h>
 
+#include <drm/drm_drv.h>
+
 #include "simgpu_device.h"
 #include "simgpu_drv.h"
 #include "simgpu_inject.h"
@@ -469,6 +471,8 @@ static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 {
 	const struct simgpu_svm_backend *be = svm_be(vm);
 	struct simgpu_svm_ctx ctx = *fault_ctx;
+	long moved;
+	int idx;
 
 	/* Other VRAM pages only move device to device, over a link. */
 	ctx.device_pages = pol->peer_pages && simgpu_device_link_mask(vm->sdev);
@@ -477,7 +481,16 @@ static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 	    (pol->thrash_limit &&
 	     be->range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
 		return 0;
-	return be->range_migrate_to_devmem(vm, r, pol->target, &ctx);
+	/*
+	 * No migration into the VRAM of a device that left the driver (a
+	 * peer chosen by PREFERRED_LOC can have); the unbind waits for one
+	 * in progress before it evicts.
+	 */
+	if (!drm_dev_enter(&pol->target->drm, &idx))
+		return 0;
+	moved = be->range_migrate_to_devmem(vm, r, pol->target, &ctx);
+	drm_dev_exit(idx);
+	return moved;
 }
 
 /* Collect the pages of @r, counting them for the device and the VM. */

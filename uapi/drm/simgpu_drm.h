@@ -909,7 +909,9 @@ struct drm_simgpu_vm_query_range {
  * LOC_DEVICE: GPU faults migrate anonymous private memory to that VRAM
  * every time (no thrashing limit); a device other than the VM's own needs
  * an interconnect to it (&drm_simgpu_query_device.link_mask), or
- * -ENOLINK: its VRAM is then mapped in place over the link.
+ * -ENOLINK: its VRAM is then mapped in place over the link. Once that
+ * device has left the driver (sysfs unbind), nothing migrates to it: GPU
+ * faults map the memory where it is.
  *
  * MIGRATION: where the GPU fault migrates to VRAM, MIGRATE_ALL_PAGES
  * migrates every page of a faulting range there: pages in the VRAM of a
