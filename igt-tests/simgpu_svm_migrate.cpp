@@ -169,6 +169,33 @@ void ping_pong(const Fixture& fx)
     info_deltas("ping-pong", c0, c1);
 }
 
+// A first migration to VRAM keeps nothing: the CPU's read right after
+// brings the chunk back with no wait (no thrash hold). Once the CPU has
+// taken the range back, the GPU's next migrations hold it for a timeslice
+// (the cure for CPU/GPU livelock on a shared counter), each one counted.
+void hold_only_when_thrashing(const Fixture& fx)
+{
+    SvmGpu gpu;
+    start_gpu(gpu, *fx.env);
+    Area a(chunk_2m);
+    fill_words(a.data(), chunk_2m, 4);
+    std::vector<uint32_t> incs;
+    for (uint32_t trip = 0; trip < 3; ++trip) {
+        const auto c0 = svm_counters();
+        incs.push_back(41 + trip);
+        gpu_add(gpu, a.data(), chunk_2m, incs.back());
+        const auto c1 = svm_counters();
+        assert_in_vram(gpu.vm(), fx.dev_id, a.data(), chunk_2m, "after the GPU job");
+        check_added(a.data(), chunk_2m, 4, incs, "the CPU's read after the GPU job");
+        const auto c2 = svm_counters();
+        igt_assert_eq(delta(c0, c1, "migrate_to_vram_pages"), chunk_pages);
+        igt_assert_eq(delta(c1, c2, "migrate_to_ram_pages"), chunk_pages);
+        igt_info("trip %u: %llu thrash holds\n", trip,
+                 static_cast<unsigned long long>(delta(c0, c1, "thrash_holds")));
+        igt_assert_eq(delta(c0, c1, "thrash_holds"), trip == 0 ? 0u : 1u);
+    }
+}
+
 void never_touched_zero_fill(const Fixture& fx)
 {
     SvmGpu gpu;
@@ -319,15 +346,27 @@ void thp_device_folio_off(const Fixture& fx)
 
 // thp-device-folio-split-*: @a (a THP-backed 2 MiB) filled from @seed, sent
 // to VRAM as one device folio by a GPU job adding @inc, then its upper half
-// made read-only, which splits its PMD into PTEs with the VMA.
-void split_device_folio(SvmGpu& gpu, uint32_t dev_id, const Area& a, uint32_t seed, uint32_t inc)
+// made read-only, which splits its PMD into PTEs with the VMA. With
+// @thrashing, a GPU read and a CPU read first take it to VRAM and back
+// (whole), so that the last migration keeps the VRAM for a timeslice.
+void split_device_folio(SvmGpu& gpu, uint32_t dev_id, const Area& a, uint32_t seed, uint32_t inc,
+                        bool thrashing = false)
 {
     fill_words(a.data(), chunk_2m, seed);
     igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
                   "the kernel did not back the 2 MiB area with a THP");
+    if (thrashing) {
+        const GpuBuffer read = gpu_read(gpu, a.data(), chunk_2m);
+        check_added(read.bytes(), chunk_2m, seed, {}, "the GPU's read of the THP");
+        check_added(a.data(), chunk_2m, seed, {}, "the THP after a trip to VRAM");
+        igt_require_f(anon_huge_kb(a.data()) >= chunk_2m / KiB,
+                      "the THP did not come back from VRAM whole");
+    }
     const auto c0 = svm_counters();
     gpu_add(gpu, a.data(), chunk_2m, inc);
-    igt_assert_eq(delta(c0, svm_counters(), "migrate_to_vram_thp"), 1u);
+    const auto c1 = svm_counters();
+    igt_assert_eq(delta(c0, c1, "migrate_to_vram_thp"), 1u);
+    igt_assert_eq(delta(c0, c1, "thrash_holds"), thrashing ? 1u : 0u);
     assert_in_vram(gpu.vm(), dev_id, a.data(), chunk_2m, "the THP after the GPU job");
     igt_assert_eq(::mprotect(a.at(chunk_2m / 2), chunk_2m / 2, PROT_READ), 0);
 }
@@ -365,8 +404,9 @@ void thp_device_folio_split_cpu_fault(const Fixture& fx)
 // reference on the fault page's new folio, which the split had
 // freed (VM_BUG_ON_FOLIO in folio_get(); fixed by
 // scripts/kernel/patches/0002-*). The simgpu core holds the fault
-// in its timeslice wait, so the zap lands in that window every
-// time; the kernel core retries the fault instead, a race.
+// in its timeslice wait (the folio bounced once before, so the GPU
+// holds it), so the zap lands in that window every time; the kernel
+// core retries the fault instead, a race.
 void thp_device_folio_split_zapped_fault_page(const Fixture& fx)
 {
     require_device_thp();
@@ -377,7 +417,7 @@ void thp_device_folio_split_zapped_fault_page(const Fixture& fx)
     SvmGpu gpu;
     start_gpu(gpu, *fx.env);
     Area a(chunk_2m, Thp::on);
-    split_device_folio(gpu, fx.dev_id, a, 12, 121);
+    split_device_folio(gpu, fx.dev_id, a, 12, 121, true);
     constexpr uint64_t victim = 16 * page_size;
     std::thread zapper([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -759,8 +799,10 @@ void exit_while_in_vram(const Fixture& /*fx*/)
 }
 
 // cpu-fault-wait-killable's child: migrates 2 MiB to VRAM with a GPU job,
-// writes the time it did so to @when, tells the parent, then reads the
-// memory: a CPU fault that waits out the GPU's timeslice.
+// reads it back (the range has bounced: the next migration holds the VRAM)
+// and migrates it again, writes the time it did so to @when, tells the
+// parent, then reads the memory: a CPU fault that waits out the GPU's
+// timeslice.
 [[noreturn]] void waiting_child(const Pipe& up, volatile int64_t* when)
 {
     ChildGpu child(chunk_2m, 5);
@@ -770,8 +812,13 @@ void exit_while_in_vram(const Fixture& /*fx*/)
     if (!gpu.add_inc(b, p, chunk_2m))
         ::_exit(13);
     b.batch_end();
-    if (gpu.run(b) != 0)
-        ::_exit(14);
+    for (int trip = 0; trip < 2; ++trip) {
+        if (trip)
+            for (uint64_t off = 0; off < chunk_2m; off += page_size)
+                (void)*reinterpret_cast<volatile uint32_t*>(p + off);
+        if (gpu.run(b) != 0)
+            ::_exit(14);
+    }
     *when = now_ns();
     if (!up.send('m'))
         ::_exit(15);
@@ -781,9 +828,10 @@ void exit_while_in_vram(const Fixture& /*fx*/)
             (void)*reinterpret_cast<volatile uint32_t*>(p + off);
 }
 
-// A CPU fault on memory a GPU job just moved waits out the GPU's
-// timeslice (svm_timeslice_ms, at most 1000): SIGKILL must end
-// the wait, not the timeslice.
+// A CPU fault on memory a GPU job just moved back to VRAM (after the CPU
+// took it once: thrashing) waits out the GPU's timeslice
+// (svm_timeslice_ms, at most 1000): SIGKILL must end the wait, not the
+// timeslice.
 void cpu_fault_wait_killable(const Fixture& /*fx*/)
 {
     constexpr int64_t timeslice_ms = 1000;
@@ -795,6 +843,7 @@ void cpu_fault_wait_killable(const Fixture& /*fx*/)
                                               MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     igt_assert(when != MAP_FAILED);
     const Pipe up;
+    const auto c0 = svm_counters();
     const pid_t pid = ::fork();
     igt_assert(pid >= 0);
     if (pid == 0)
@@ -804,6 +853,8 @@ void cpu_fault_wait_killable(const Fixture& /*fx*/)
         assert_child_ok(pid, 60000, "child migrating 2 MiB");
         igt_fail("the child did not report");
     }
+    // The child's second migration holds the VRAM for the timeslice.
+    igt_assert_lte(1u, delta(c0, svm_counters(), "thrash_holds"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     igt_assert_eq(::kill(pid, SIGKILL), 0);
     int status = 0;
@@ -949,6 +1000,10 @@ constexpr Case cases[] = {
     {"ping-pong",
      "50 rounds of GPU adds and CPU writes move a chunk to VRAM and back with every word exact",
      ping_pong},
+    {"hold-only-when-thrashing",
+     "a first migration to VRAM holds nothing for the GPU; once the CPU has taken the range "
+     "back, each next migration holds it a timeslice",
+     hold_only_when_thrashing},
     {"never-touched-zero-fill",
      "memory the CPU never touched reaches VRAM as zeros but for the GPU's stores",
      never_touched_zero_fill},

@@ -144,6 +144,7 @@ static int svm_show(struct seq_file *m, void *data)
 		   atomic64_read(&s->migrate_fallbacks));
 	seq_printf(m, "exclusive_pages %lld\n",
 		   atomic64_read(&s->exclusive_pages));
+	seq_printf(m, "thrash_holds %lld\n", atomic64_read(&s->thrash_holds));
 	return 0;
 }
 

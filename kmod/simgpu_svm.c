@@ -464,22 +464,33 @@ static bool range_has_system_pages(struct simgpu_vm *vm,
 	return false;
 }
 
-/* Migrate @r to VRAM as @pol says, if it may; the pages moved or 0. */
+/*
+ * Migrate @r to VRAM as @pol says, if it may; the pages moved or 0.
+ *
+ * The new VRAM is the device's for a while (@ctx->hold) only when the
+ * range is thrashing: the CPU has taken it back from VRAM before, so a
+ * CPU hammering it (a shared counter) would take it back again before the
+ * job that faulted got its access, again and again. The hold doubles with
+ * each bounce, up to 8 timeslices. A first migration holds nothing: the
+ * CPU's next touch brings the pages back at once, as with no GPU policy
+ * (UVM throttles only the pages it sees thrashing, the same way).
+ */
 static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 			      const struct svm_policy *pol,
 			      const struct simgpu_svm_ctx *fault_ctx)
 {
 	const struct simgpu_svm_backend *be = svm_be(vm);
+	unsigned int bounces = be->range_cpu_bounces(r);
 	struct simgpu_svm_ctx ctx = *fault_ctx;
 	long moved;
 	int idx;
 
 	/* Other VRAM pages only move device to device, over a link. */
 	ctx.device_pages = pol->peer_pages && simgpu_device_link_mask(vm->sdev);
+	ctx.hold = bounces ? ctx.timeslice << min(bounces - 1, 3U) : 0;
 
 	if (pol->place != SVM_PLACE_VRAM || !pol->target->dmem.enabled ||
-	    (pol->thrash_limit &&
-	     be->range_cpu_bounces(r) >= SVM_THRASH_BOUNCES))
+	    (pol->thrash_limit && bounces >= SVM_THRASH_BOUNCES))
 		return 0;
 	/*
 	 * No migration into the VRAM of a device that left the driver (a
@@ -490,6 +501,8 @@ static long svm_migrate_range(struct simgpu_vm *vm, struct simgpu_svm_range *r,
 		return 0;
 	moved = be->range_migrate_to_devmem(vm, r, pol->target, &ctx);
 	drm_dev_exit(idx);
+	if (moved > 0 && ctx.hold)
+		atomic64_inc(&vm->sdev->svm_stats.thrash_holds);
 	return moved;
 }
 

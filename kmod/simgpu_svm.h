@@ -35,6 +35,8 @@
  * @migrate_fallbacks: migrations to VRAM, from this device's VMs, that
  *	found no memory
  * @exclusive_pages: pages this device's VMs took exclusive for atomics
+ * @thrash_holds: migrations to VRAM, from this device's VMs, of a range
+ *	the CPU had taken back before, which keep the VRAM for a timeslice
  *
  * The SVM core counts nothing: it reports ranges, invalidations and
  * migrations through its callbacks and return values, and simgpu_svm.c
@@ -56,6 +58,7 @@ struct simgpu_svm_stats {
 	atomic64_t evicted_pages;
 	atomic64_t migrate_fallbacks;
 	atomic64_t exclusive_pages;
+	atomic64_t thrash_holds;
 };
 
 struct simgpu_device;

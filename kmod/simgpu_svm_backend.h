@@ -54,8 +54,12 @@ struct simgpu_svm_page {
 
 /**
  * struct simgpu_svm_ctx - the driver's policy for one backend call
- * @timeslice: jiffies VRAM a migration fills, or a page held exclusive,
- *	stays the device's before the CPU or another device takes it back
+ * @timeslice: jiffies a page held exclusive stays the device's before the
+ *	CPU or another device takes it back, and a migration that finds
+ *	pages another holder keeps waits for them
+ * @hold: jiffies VRAM a migration fills stays the device's before a CPU
+ *	fault takes it back: 0 unless the range is thrashing (see
+ *	svm_migrate_range())
  * @write: fault pages in for writing (where the CPU mapping allows)
  * @device_folios: migrate an aligned 2 MiB range as one compound device
  *	folio where the CPU maps it with a PMD or not at all
@@ -66,6 +70,7 @@ struct simgpu_svm_page {
  */
 struct simgpu_svm_ctx {
 	unsigned long timeslice;
+	unsigned long hold;
 	bool write;
 	bool device_folios;
 	bool device_pages;

@@ -65,22 +65,20 @@ static bool ksvm_collected_read_only(struct simgpu_svm_kernel *ks,
  * that at once left the holder's engine too little of the machine to use
  * its turn, and contended GPU atomics timed out. Sleep out a timeslice
  * instead, then collect the pages where they are; the next try moves them.
+ * The new VRAM is ours for @ctx->hold (drm_pagemap's timeslice).
  */
 static int ksvm_migrate(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
 			struct drm_pagemap *dpagemap,
 			const struct simgpu_svm_ctx *ctx)
 {
 	struct mm_struct *mm = ks->gpusvm.mm;
-	unsigned long timeslice;
 	int err;
 
-	/* A range that keeps bouncing gets longer turns, up to 8 times. */
-	timeslice = ctx->timeslice << min(READ_ONCE(r->bounces), 3U);
 	mmap_read_lock(mm);
 	err = simgpu_dpagemap_migrate(dpagemap, mm,
 				      drm_gpusvm_range_start(&r->base),
 				      drm_gpusvm_range_end(&r->base),
-				      timeslice, ks->vm,
+				      ctx->hold, ks->vm,
 				      ctx->force ? 0 : simgpu_svm_evict_age());
 	mmap_read_unlock(mm);
 	if (err == -EBUSY && ctx->timeslice)

@@ -229,6 +229,7 @@ static long ssvm_range_migrate_to_devmem(struct simgpu_vm *vm,
 	    simgpu_gpusvm_range_in_devmem(&vm->svm, sr(r)))
 		return 0;
 	to_core_ctx(ctx, &core);
+	core.timeslice = ctx->hold;
 	return simgpu_gpusvm_migrate_to_devmem(&vm->svm, sr(r), target, &core);
 }
 

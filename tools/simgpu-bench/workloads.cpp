@@ -909,24 +909,20 @@ std::vector<Row> Bench::prefetch_system(uint64_t size)
     return {row};
 }
 
-// A CPU-filled buffer prefetched to VRAM (untimed), left alone for the
-// timeslice; the CPU reads one dword of every page: each CPU fault on a
-// device page migrates its chunk back.
+// A CPU-filled buffer prefetched to VRAM (untimed); the CPU reads one dword
+// of every page: each CPU fault on a device page migrates its chunk back.
 std::vector<Row> Bench::vram_cpu_touch(uint64_t size)
 {
     const std::string what = where("vram-cpu-touch", size);
     uint64_t vram = 0;
-    // A CPU fault waits until a chunk the GPU just moved to VRAM is
-    // svm_timeslice_ms old (the GPU's turn): wait that out first, so that
-    // the time is the way back, not the policy's wait.
-    const std::string slice = read_text("/sys/module/simgpu/parameters/svm_timeslice_ms");
-    const auto wait = std::chrono::milliseconds(std::atoi(slice.c_str()) + 1);
+    // Each sample's buffer is new: its first migration holds nothing for
+    // the GPU (only thrashing ranges wait out svm_timeslice_ms), so the
+    // CPU's touch right after it is the way back and nothing else.
     Row row = measure("vram-cpu-touch", size, true, [&](unsigned r, auto measured) {
         Buffer buf(size);
         cpu_fill(buf.data(), size, r + 61);
         gpu_->prefetch(buf.gpu(), size, DRM_SIMGPU_MEM_VRAM);
         vram += gpu_->vram_pages(buf.gpu(), size);
-        std::this_thread::sleep_for(wait);
         uint64_t bad = 0;
         const double t = measured([&] {
             const double t0 = now_s();
@@ -942,7 +938,6 @@ std::vector<Row> Bench::vram_cpu_touch(uint64_t size)
     const uint64_t want = size / page * opt_.repeat;
     row.extra.emplace_back("pages_in_vram_before", std::to_string(vram));
     row.extra.emplace_back("pages", std::to_string(want));
-    row.extra.emplace_back("waited_ms", std::to_string(wait.count()));
     if (vram < want)
         row.notes.push_back(pages_note("pages (before the CPU touch)", vram, want));
     attach_hmm(row, HmmOp::fault_back);
