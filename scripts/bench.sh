@@ -42,15 +42,16 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# test_hmm stays loaded for the run. Without it (it failed to
-# load) simgpu-bench runs anyway and reports the anchors unavailable.
-pre=""
-[ "$kernel" = svm-dev ] && pre="modprobe test_hmm; "
+# test_hmm stays loaded for the run. On svm-dev the anchors are the point:
+# without them (test_hmm failed to load, or simgpu-bench was built without
+# test_hmm_uapi.h) the run fails rather than print a table with no anchor.
+pre="" req=""
+[ "$kernel" = svm-dev ] && pre="modprobe test_hmm && " req="--require-hmm "
 out=$SIMGPU_BUILD/$kernel/bench
 suffix=${icount:+-icount}
 json=$SIMGPU_BUILD/$kernel/bench$suffix.json
 "$SIMGPU_TOP/scripts/qemu-run.sh" -k "$kernel" -p "$modparams" "${icount[@]}" -o "$out" -- sh -c \
-	"${pre}simgpu-bench --no-progress --backends all --json /tmp/bench.json $* && echo @@BENCH-JSON && cat /tmp/bench.json"
+	"${pre}simgpu-bench ${req}--no-progress --backends all --json /tmp/bench.json $* && echo @@BENCH-JSON && cat /tmp/bench.json"
 sed -n '/^@@BENCH-JSON$/,$p' "$out/per-cmd/1.out" | sed '1d' >"$json"
 python3 - "$json" "$kernel" "$(cat "$out/clock")" "$modparams" "$@" <<'PY' ||
 # The host's side of the run, first in the document; one result a line

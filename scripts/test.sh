@@ -119,7 +119,8 @@ for k in $kernels; do
 	{
 		echo "simgpu-info"
 		echo "simgpu-stat --once"
-		echo "$(kernel_built "$k" && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2"
+		# On the built kernels the test_hmm anchors must be there.
+		echo "$(kernel_built "$k" && echo 'modprobe test_hmm && ')simgpu-bench --quick --no-progress --repeat 2$(kernel_built "$k" && echo ' --require-hmm')"
 		igt_cmds
 		if kernel_built "$k"; then
 			echo 'modprobe simgpu_kunit && rmmod simgpu_kunit'

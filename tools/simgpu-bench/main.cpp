@@ -62,6 +62,7 @@ void usage(FILE* out)
                  "                          reported as not available\n"
                  "  --json FILE             results as JSON\n"
                  "  --no-progress           no progress line on stderr\n"
+                 "  --require-hmm           fail when the test_hmm anchors are unavailable\n"
                  "test_hmm anchors: measured when /dev/hmm_dmirror0 exists (modprobe\n"
                  "test_hmm) and simgpu-bench was built against test_hmm_uapi.h.\n"
                  "Exit status: 0 ok, 1 a GPU job failed or a result was wrong, 2 usage,\n"
@@ -139,6 +140,8 @@ Options parse_args(int argc, char** argv)
             opt.json_path = value();
         } else if (a == "--no-progress") {
             opt.progress = false;
+        } else if (a == "--require-hmm") {
+            opt.require_hmm = true;
         } else {
             usage_error("unknown option '" + a + "'");
         }
@@ -414,6 +417,11 @@ int main(int argc, char** argv)
                        HmmMirror::to_sys_ioctl() + ")")
                           .c_str()
                     : ("unavailable: " + hmm_why_not).c_str());
+    if (opt.require_hmm && !hmm_why_not.empty()) {
+        std::fprintf(stderr, "simgpu-bench: --require-hmm: test_hmm anchors unavailable: %s\n",
+                     hmm_why_not.c_str());
+        return 1;
+    }
 
     size_t samples = 0;
     for (const std::string& w : opt.workloads)

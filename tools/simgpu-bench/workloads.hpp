@@ -41,6 +41,8 @@ struct Options {
     unsigned atomics_sample_ms = 200;
     std::string json_path;
     bool progress = true;
+    // Fail (exit 1) when the test_hmm anchors are unavailable.
+    bool require_hmm = false;
     // The SVM backends to measure, in order (--backends); empty: the one
     // simgpu is loaded with.
     std::vector<std::string> backends;
