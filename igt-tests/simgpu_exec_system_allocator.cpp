@@ -2319,6 +2319,57 @@ void query_range(const Env& env)
 
 // --- counters --------------------------------------------------------------
 
+// One job's first touch of 2 MiB the CPU filled: its faults are timed
+// through every stage (simgpu_stats fault_<stage>_ns): each stage the fault
+// went through took time (migrate only where the device migrates), and
+// together they took no longer than the job did, seen from here.
+void fault_stages_timed(const Env& env)
+{
+    static constexpr std::array stages{"queue", "lock",  "range", "migrate",
+                                       "pages", "bind", "other", "resume"};
+    const auto read = [] {
+        auto c = read_debugfs_counters("simgpu_stats");
+        igt_require_f(c.has_value(), "no simgpu_stats in /sys/kernel/debug/dri");
+        for (const char* s : stages)
+            igt_assert_f(c->count(std::string("fault_") + s + "_ns"),
+                         "simgpu_stats has no fault_%s_ns line", s);
+        return *c;
+    };
+    const Svm s(env);
+    Map area(2 * huge_size);
+    std::byte* p = align_ptr(area.data(), huge_size);
+    std::memset(p, 7, huge_size);
+    Malloc out(huge_size);
+    BatchBuilder b;
+    b.copy(va(out.p), va(p), huge_size).batch_end();
+    const auto c0 = read();
+    const int64_t t0 = now_ns();
+    run_ok(s.q, b);
+    const auto wall = static_cast<uint64_t>(now_ns() - t0);
+    const auto c1 = read();
+    check_value(out.p, huge_size, 0x07070707u, "GPU copy of the faulted 2 MiB");
+
+    const uint64_t faults = c1.at("faults") - c0.at("faults");
+    igt_assert_lte(1u, faults);
+    uint64_t total = 0;
+    std::string line;
+    for (const char* st : stages) {
+        const std::string key = std::string("fault_") + st + "_ns";
+        const uint64_t ns = c1.at(key) - c0.at(key);
+        total += ns;
+        line += std::string(" ") + st + " " + std::to_string(ns / 1000) + " us";
+        const bool expected = std::string_view(st) != "migrate" || s.anon_place != 0;
+        if (expected && std::string_view(st) != "lock" && std::string_view(st) != "other")
+            igt_assert_f(ns > 0, "%llu faults spent no time in stage %s",
+                         static_cast<unsigned long long>(faults), st);
+    }
+    igt_info("%llu faults, job %llu us:%s\n", static_cast<unsigned long long>(faults),
+             static_cast<unsigned long long>(wall / 1000), line.c_str());
+    igt_assert_f(total <= wall, "the faults' stages add up to %llu us, the job took %llu us",
+                 static_cast<unsigned long long>(total / 1000),
+                 static_cast<unsigned long long>(wall / 1000));
+}
+
 void svm_counters(const Env& env)
 {
     const auto c0 = read_svm_counters();
@@ -2712,6 +2763,9 @@ constexpr Case change_cases[] = {
     {"query-range", query_range,
      "VM_QUERY_RANGE reports the GPU mapping of written, read-only, untouched and unmapped pages"},
     // --- counters
+    {"fault-stages-timed", fault_stages_timed,
+     "a job's GPU faults are timed through their stages in simgpu_stats, which add up to no "
+     "more than the job's time"},
     {"svm-counters", svm_counters,
      "the simgpu_svm debugfs counters count ranges of each size, pages, invalidations, removals"},
     {"debugfs-vms", debugfs_vms,

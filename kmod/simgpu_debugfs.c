@@ -23,7 +23,8 @@
  * Under /sys/kernel/debug/dri/<minor>/ of each device's primary node:
  *
  * - simgpu_stats: fault, TLB and job counters, VMs and exec queues alive
- *   (&struct simgpu_stats)
+ *   (&struct simgpu_stats), and fault_<stage>_ns: the nanoseconds the
+ *   faults served so far spent in each stage (&enum simgpu_fault_stage)
  * - simgpu_engines: per engine its queues, commands, preemptions and TLB
  *   hit/miss counts
  * - simgpu_vram: VRAM size and use, buffer object evictions and restores
@@ -87,6 +88,7 @@ static struct simgpu_device *node_sdev(struct seq_file *m)
 static int stats_show(struct seq_file *m, void *data)
 {
 	struct simgpu_stats *s = &node_sdev(m)->stats;
+	unsigned int i;
 
 	seq_printf(m, "faults %lld\n", atomic64_read(&s->faults));
 	seq_printf(m, "faults_retried %lld\n",
@@ -101,6 +103,9 @@ static int stats_show(struct seq_file *m, void *data)
 	seq_printf(m, "jobs_failed %lld\n", atomic64_read(&s->jobs_failed));
 	seq_printf(m, "vms %lld\n", atomic64_read(&s->vms));
 	seq_printf(m, "exec_queues %lld\n", atomic64_read(&s->exec_queues));
+	for (i = 0; i < SIMGPU_FAULT_STAGES; i++)
+		seq_printf(m, "fault_%s_ns %lld\n", simgpu_fault_stage_names[i],
+			   atomic64_read(&s->fault_ns[i]));
 	return 0;
 }
 

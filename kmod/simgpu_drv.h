@@ -20,6 +20,7 @@
 #include "simgpu_compat.h"
 
 #include "simgpu_dmem.h"
+#include "simgpu_fault.h"
 #include "simgpu_params.h"
 #include "simgpu_svm.h"
 #include "simgpu_vram.h"
@@ -91,6 +92,8 @@ static inline bool simgpu_va_range_ok(u64 addr, u64 range)
  * @bo_evictions: buffer objects evicted from VRAM to system memory
  * @bo_evicted_bytes: their bytes
  * @bo_restores: evicted buffer objects that went back to VRAM
+ * @fault_ns: nanoseconds the faults served so far (retried or cancelled)
+ *	spent in each stage (&enum simgpu_fault_stage)
  */
 struct simgpu_stats {
 	atomic64_t faults;
@@ -105,6 +108,7 @@ struct simgpu_stats {
 	atomic64_t bo_evictions;
 	atomic64_t bo_evicted_bytes;
 	atomic64_t bo_restores;
+	atomic64_t fault_ns[SIMGPU_FAULT_STAGES];
 };
 
 /**

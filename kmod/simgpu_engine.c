@@ -320,6 +320,11 @@ static bool engine_run_queue(struct simgpu_engine *e,
 		q->fault_cancel = 0;
 		q->stalled = false;
 	}
+	if (q->fault_replied) {
+		atomic64_add(ktime_to_ns(ktime_sub(now, q->fault_replied)),
+			     &e->sdev->stats.fault_ns[SIMGPU_FAULT_RESUME]);
+		q->fault_replied = 0;
+	}
 	spin_unlock(&e->lock);
 
 	if (!job->started)

@@ -80,6 +80,8 @@ struct simgpu_job {
  * @fault_addr_pending: the address of the outstanding fault
  * @fault_access: its kind
  * @fault_time: when it was raised
+ * @fault_replied: when the fault worker replied, until the engine runs
+ *	the queue again (engine lock; 0: none)
  * @stalled: the head job waits for a fault reply (engine lock)
  * @fault_cancel: the reply was cancel: end the head job with this errno
  *	(engine lock)
@@ -112,6 +114,7 @@ struct simgpu_exec_queue {
 	u64 fault_addr_pending;
 	enum simgpu_access fault_access;
 	ktime_t fault_time;
+	ktime_t fault_replied;
 	bool stalled;
 	int fault_cancel;
 	ktime_t poll_at;

@@ -24,6 +24,14 @@
  * could map it (simgpu_svm.c), the job retries; otherwise the fault is
  * cancelled and the job ends with -EFAULT (-ENOMEM when the kernel could
  * not allocate what mapping it took).
+ *
+ * Each fault is timed through its stages (&enum simgpu_fault_stage): the
+ * worker marks the end of each one (simgpu_fault_timing_mark(), down into
+ * the SVM code, for both backends alike) and adds the fault's times to
+ * the device's counters (&simgpu_stats.fault_ns, fault_<stage>_ns in
+ * debugfs simgpu_stats) before it replies; the engine adds the resume
+ * stage when it runs the job again. simgpu-bench divides them by the
+ * faults of a workload.
  */
 
 /**
@@ -44,10 +52,23 @@
  * error: -ENOMEM when memory to map it could not be had, -EFAULT for an
  * address the job may not access.
  */
-static int fault_resolve(struct simgpu_exec_queue *q)
+/* The stages as debugfs names them. */
+const char *const simgpu_fault_stage_names[SIMGPU_FAULT_STAGES] = {
+	[SIMGPU_FAULT_QUEUE] = "queue",
+	[SIMGPU_FAULT_LOCK] = "lock",
+	[SIMGPU_FAULT_RANGE] = "range",
+	[SIMGPU_FAULT_MIGRATE] = "migrate",
+	[SIMGPU_FAULT_PAGES] = "pages",
+	[SIMGPU_FAULT_BIND] = "bind",
+	[SIMGPU_FAULT_OTHER] = "other",
+	[SIMGPU_FAULT_RESUME] = "resume",
+};
+
+static int fault_resolve(struct simgpu_exec_queue *q,
+			 struct simgpu_fault_timing *t)
 {
 	int err = simgpu_vm_resolve_fault(q->vm, q->fault_addr_pending,
-					  q->fault_access);
+					  q->fault_access, t);
 
 	if (!err || err == -EAGAIN)
 		return 0;
@@ -65,7 +86,9 @@ void simgpu_fault_work(struct work_struct *work)
 {
 	struct simgpu_device *sdev = container_of(work, struct simgpu_device,
 						  fault_work);
+	struct simgpu_fault_timing t;
 	struct simgpu_exec_queue *q;
+	unsigned int i;
 	bool retry;
 	int err;
 
@@ -80,7 +103,13 @@ void simgpu_fault_work(struct work_struct *work)
 		if (!q)
 			return;
 
-		err = fault_resolve(q);
+		memset(&t, 0, sizeof(t));
+		t.mark = ktime_get_ns();
+		t.ns[SIMGPU_FAULT_QUEUE] = t.mark - ktime_to_ns(q->fault_time);
+		err = fault_resolve(q, &t);
+		simgpu_fault_timing_mark(&t, SIMGPU_FAULT_OTHER);
+		for (i = 0; i < SIMGPU_FAULT_RESUME; i++)
+			atomic64_add(t.ns[i], &sdev->stats.fault_ns[i]);
 		retry = !err;
 		/* Counted before the job can go on, for whoever waits on it. */
 		atomic64_inc(retry ? &sdev->stats.faults_retried :
@@ -93,6 +122,7 @@ void simgpu_fault_work(struct work_struct *work)
 			q->stalled = false;
 		else
 			q->fault_cancel = err;
+		q->fault_replied = ktime_get();
 		spin_unlock(&q->e->lock);
 
 		trace_simgpu_fault_done(sdev->id, q->id, q->fault_addr_pending,

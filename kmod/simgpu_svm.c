@@ -551,11 +551,13 @@ static int svm_hold_exclusive(struct simgpu_vm *vm, struct simgpu_svm_range *r,
  * Make the range around @addr, inside [@lo, @hi), valid on the GPU the way
  * @pol says. @write: fault the pages in writable; @strict: and fail with
  * -EFAULT when the CPU mapping does not allow writes. *@next receives the
- * end of the range.
+ * end of the range. @t: the stages of a GPU fault, marked as they end (NULL:
+ * not a fault).
  */
 static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 				u64 hi, bool write, bool strict,
-				const struct svm_policy *policy, u64 *next)
+				const struct svm_policy *policy, u64 *next,
+				struct simgpu_fault_timing *t)
 {
 	const struct simgpu_svm_ctx ctx = {
 		.timeslice = msecs_to_jiffies(READ_ONCE(svm_timeslice_ms)),
@@ -574,8 +576,10 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 
 	for (tries = 0; tries < SVM_FAULT_TRIES && err == -EAGAIN; tries++) {
 		pol = *policy;
+		simgpu_fault_timing_mark(t, SIMGPU_FAULT_OTHER);
 		r = simgpu_inject(SIMGPU_INJECT_SVM_RANGE) ? ERR_PTR(-ENOMEM) :
 			be->range_find_or_insert(vm, addr, lo, hi);
+		simgpu_fault_timing_mark(t, SIMGPU_FAULT_RANGE);
 		if (IS_ERR(r))
 			return PTR_ERR(r);
 		*next = be->range_end(r);
@@ -584,11 +588,13 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			moved = be->range_migrate_to_ram(vm, r);
 		else
 			moved = svm_migrate_range(vm, r, &pol, &ctx);
+		simgpu_fault_timing_mark(t, SIMGPU_FAULT_MIGRATE);
 		/*
 		 * Memory that cannot move, or no VRAM: map it where it is.
 		 * A range no longer in one VMA is made anew.
 		 */
 		err = moved == -ERANGE ? -ERANGE : svm_get_pages(vm, r, &ctx);
+		simgpu_fault_timing_mark(t, SIMGPU_FAULT_PAGES);
 		/*
 		 * Pages in the VRAM of a device without a link came to system
 		 * memory as they were collected: with all pages wanted here,
@@ -596,12 +602,16 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 		 */
 		if (!err && moved >= 0 && pol.place == SVM_PLACE_VRAM &&
 		    pol.all_pages && range_has_system_pages(vm, r) &&
-		    svm_migrate_range(vm, r, &pol, &ctx) > 0)
+		    svm_migrate_range(vm, r, &pol, &ctx) > 0) {
+			simgpu_fault_timing_mark(t, SIMGPU_FAULT_MIGRATE);
 			err = svm_get_pages(vm, r, &ctx);
+			simgpu_fault_timing_mark(t, SIMGPU_FAULT_PAGES);
+		}
 		if (!err && pol.exclusive &&
 		    svm_page_is_system(vm, r, (addr - be->range_start(r)) >>
 					      PAGE_SHIFT))
 			err = svm_hold_exclusive(vm, r, addr, &pol, &ctx);
+		simgpu_fault_timing_mark(t, SIMGPU_FAULT_OTHER);
 		if (err == -ERANGE) {
 			be->range_remove(vm, r);
 			err = -EAGAIN;
@@ -614,8 +624,10 @@ static int svm_map_range_locked(struct simgpu_vm *vm, u64 addr, u64 lo,
 			err = -EAGAIN;
 		if (!err && strict && write && be->range_read_only(r))
 			err = -EFAULT;
-		if (!err)
+		if (!err) {
 			err = svm_commit_locked(vm, r, &pol);
+			simgpu_fault_timing_mark(t, SIMGPU_FAULT_BIND);
+		}
 	}
 	return err;
 }
@@ -676,6 +688,7 @@ static int svm_fault_policy(struct simgpu_vm *vm,
  * @vm: the VM, its lock held
  * @addr: the faulting address
  * @access: the kind of access
+ * @t: the fault's timing (simgpu_fault_timing_mark())
  *
  * Applies the memory attributes at @addr (MADVISE) and the placement
  * policy: by default anonymous private memory migrates to VRAM first when
@@ -688,7 +701,8 @@ static int svm_fault_policy(struct simgpu_vm *vm,
  * allowed by the CPU mapping or by the atomic attribute; -ENOMEM.
  */
 int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access)
+			    enum simgpu_access access,
+			    struct simgpu_fault_timing *t)
 {
 	struct simgpu_madvise_attrs attrs;
 	struct svm_policy pol;
@@ -706,7 +720,7 @@ int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
 		return err;
 	return svm_map_range_locked(vm, addr, lo, hi,
 				    access != SIMGPU_ACCESS_READ, true, &pol,
-				    &next);
+				    &next, t);
 }
 
 /**
@@ -756,7 +770,7 @@ int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 		pol.thrash_limit = false;
 		pol.force = true;
 		err = svm_map_range_locked(vm, addr, lo, hi, true, false,
-					   &pol, &next);
+					   &pol, &next, NULL);
 		if (err)
 			return err;
 	}

@@ -62,6 +62,7 @@ struct simgpu_svm_stats {
 };
 
 struct simgpu_device;
+struct simgpu_fault_timing;
 struct simgpu_vm;
 struct work_struct;
 
@@ -70,7 +71,8 @@ int simgpu_svm_activate_locked(struct simgpu_vm *vm);
 void simgpu_svm_fini(struct simgpu_vm *vm);
 void simgpu_svm_gc_work(struct work_struct *work);
 int simgpu_svm_fault_locked(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access);
+			    enum simgpu_access access,
+			    struct simgpu_fault_timing *t);
 int simgpu_svm_prefetch_locked(struct simgpu_vm *vm, u64 start, u64 end,
 			       u32 region);
 unsigned int simgpu_svm_chunk_index(u64 size);

@@ -510,6 +510,7 @@ static int vm_bo_fault_locked(struct simgpu_vm *vm, struct drm_gpuva *va)
  * @vm: the VM
  * @addr: the faulting GPU virtual address
  * @access: the kind of access
+ * @t: the fault's timing (simgpu_fault_timing_mark())
  *
  * Called by the fault worker. The page-table walk happens under the VM
  * lock, which keeps tables from being freed under it.
@@ -519,13 +520,15 @@ static int vm_bo_fault_locked(struct simgpu_vm *vm, struct drm_gpuva *va)
  * again, or a negative errno: cancel the fault.
  */
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access)
+			    enum simgpu_access access,
+			    struct simgpu_fault_timing *t)
 {
 	struct drm_gpuva *va;
 	u64 pte;
 	int err;
 
 	mutex_lock(&vm->lock);
+	simgpu_fault_timing_mark(t, SIMGPU_FAULT_LOCK);
 	pte = simgpu_pt_lookup(&vm->pt, addr, NULL);
 	va = drm_gpuva_find_first(&vm->gpuvm, addr, 1);
 	if (simgpu_mem_pte_allows(pte, access))
@@ -533,7 +536,7 @@ int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
 	else if (va && va->gem.obj && !(pte & SIMGPU_PTE_VALID))
 		err = vm_bo_fault_locked(vm, va);
 	else
-		err = simgpu_svm_fault_locked(vm, addr, access);
+		err = simgpu_svm_fault_locked(vm, addr, access, t);
 	mutex_unlock(&vm->lock);
 	return err;
 }

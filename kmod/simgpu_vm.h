@@ -18,6 +18,7 @@ struct drm_device;
 struct drm_file;
 struct simgpu_bo;
 struct simgpu_device;
+struct simgpu_fault_timing;
 struct simgpu_svm_kernel;
 
 /**
@@ -131,7 +132,8 @@ bool simgpu_vm_mirror_bounds_locked(struct simgpu_vm *vm, u64 addr,
 				    u64 *start, u64 *end);
 
 int simgpu_vm_resolve_fault(struct simgpu_vm *vm, u64 addr,
-			    enum simgpu_access access);
+			    enum simgpu_access access,
+			    struct simgpu_fault_timing *t);
 void simgpu_vm_file_fini(struct drm_file *file);
 
 int simgpu_vm_create_ioctl(struct drm_device *drm, void *data,

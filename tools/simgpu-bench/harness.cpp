@@ -328,6 +328,11 @@ CounterDelta& CounterDelta::operator+=(const CounterDelta& o)
         *exclusive_pages += *o.exclusive_pages;
     else
         exclusive_pages.reset();
+    if (stage_ns && o.stage_ns)
+        for (size_t s = 0; s < stage_ns->size(); ++s)
+            (*stage_ns)[s] += (*o.stage_ns)[s];
+    else
+        stage_ns.reset();
     return *this;
 }
 
@@ -377,7 +382,7 @@ std::optional<CounterDelta> CounterReader::delta(const std::optional<simgpu::Cou
     const auto i = diff("invalidations");
     if (!f || !p || !r || !i)
         return std::nullopt;
-    CounterDelta d{*f, *p, *r, *i, std::nullopt, diff("exclusive_pages")};
+    CounterDelta d{*f, *p, *r, *i, std::nullopt, diff("exclusive_pages"), std::nullopt};
     const auto tv = diff("migrate_to_vram_pages");
     const auto tr = diff("migrate_to_ram_pages");
     const auto tc = diff("migrate_to_ram_chunks");
@@ -388,6 +393,15 @@ std::optional<CounterDelta> CounterReader::delta(const std::optional<simgpu::Cou
     const auto rt = diff("migrate_to_ram_thp");
     if (tv && tr && tc && ev && ep && fb && vt && rt)
         d.migration = MigrationDelta{*tv, *tr, *tc, *ev, *ep, *fb, *vt, *rt};
+    StageNs ns{};
+    bool timed = true;
+    for (size_t s = 0; s < fault_stages.size() && timed; ++s) {
+        const auto v = diff(("fault_" + std::string(fault_stages[s]) + "_ns").c_str());
+        timed = v.has_value();
+        ns[s] = v.value_or(0);
+    }
+    if (timed)
+        d.stage_ns = ns;
     return d;
 }
 

@@ -12,6 +12,7 @@
 
 #include "simgpu/batch.hpp"
 #include "simgpu/counters.hpp"
+#include "util.hpp"
 #include "simgpu/device.hpp"
 #include "simgpu/exec_queue.hpp"
 #include "simgpu/vm.hpp"
@@ -160,6 +161,9 @@ struct CounterDelta {
     // Pages GPU atomic faults took exclusive (make_device_exclusive_range);
     // absent for a module without the counter.
     std::optional<uint64_t> exclusive_pages;
+    // Nanoseconds the faults spent in each stage (fault_stages); absent
+    // for a module that does not time them.
+    std::optional<StageNs> stage_ns;
 
     CounterDelta& operator+=(const CounterDelta& o);
 };

@@ -269,6 +269,12 @@ std::string row_json(const Row& r, const std::string& backend, unsigned repeat)
                 .integer("migrate_to_ram_thp", m->to_ram_thp);
         if (const auto& e = r.counters->exclusive_pages)
             c.integer("exclusive_pages", *e);
+        if (const auto& ns = r.counters->stage_ns) {
+            JsonObject st;
+            for (size_t s = 0; s < ns->size(); ++s)
+                st.integer(fault_stages[s], (*ns)[s]);
+            c.field("fault_stage_ns", st.str());
+        }
         o.field("counters", c.str());
     } else {
         o.null("counters");
@@ -489,6 +495,9 @@ int main(int argc, char** argv)
                                 .c_str());
         for (const std::string& n : r.notes)
             std::printf("  note: %s\n", n.c_str());
+        if (r.counters && r.counters->stage_ns && r.counters->faults)
+            std::printf("  faults: %s\n",
+                        stage_split(*r.counters->stage_ns, r.counters->faults).c_str());
         json_rows.push_back(row_json(r, p.backend, opt.repeat));
     }
     for (const Pass& p : passes)

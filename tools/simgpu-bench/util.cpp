@@ -171,6 +171,26 @@ std::string table_row(std::string_view workload, uint64_t size, std::string_view
     return out;
 }
 
+std::string stage_split(const StageNs& ns, uint64_t faults)
+{
+    if (faults == 0)
+        return "";
+    // Whole microseconds, one decimal below 10.
+    const auto us = [&](uint64_t v) {
+        const double x = static_cast<double>(v) / 1000.0 / static_cast<double>(faults);
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), x < 10 ? "%.1f" : "%.0f", x);
+        return std::string(buf);
+    };
+    uint64_t total = 0;
+    for (const uint64_t v : ns)
+        total += v;
+    std::string out = "per fault " + us(total) + " us:";
+    for (size_t i = 0; i < ns.size(); ++i)
+        out += std::string(i ? ", " : " ") + fault_stages[i] + " " + us(ns[i]);
+    return out;
+}
+
 std::string table_skip(std::string_view workload, std::string_view backend,
                        std::string_view reason)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -58,6 +59,21 @@ std::string table_row(std::string_view workload, uint64_t size, std::string_view
                       std::string_view anchor_kind, std::string_view hmm_op = "-",
                       double hmm = std::numeric_limits<double>::quiet_NaN(),
                       double hmm_ratio = std::numeric_limits<double>::quiet_NaN());
+// The stages of a GPU fault as the module times them (debugfs
+// simgpu_stats fault_<stage>_ns, enum simgpu_fault_stage), in its order:
+// the engine's stall to the fault worker, the VM lock, the SVM range, the
+// migration, the page collection, the PTEs and TLB, the rest, and the
+// reply to the job running again.
+inline constexpr std::array<const char*, 8> fault_stages{
+    "queue", "lock", "range", "migrate", "pages", "bind", "other", "resume"};
+using StageNs = std::array<uint64_t, fault_stages.size()>;
+
+// "per fault 812 us: queue 5, lock 1, range 40, migrate 500, pages 200,
+// bind 60, other 6.2, resume 0.0" for nanoseconds @ns spent in each stage
+// by @faults faults (microseconds per fault, whole ones from 10 up); "" for
+// no fault.
+std::string stage_split(const StageNs& ns, uint64_t faults);
+
 // A table line saying that @backend skipped @workload, and why; in the
 // workload and backend columns of table_row().
 std::string table_skip(std::string_view workload, std::string_view backend,

@@ -271,13 +271,49 @@ std::vector<Row> Bench::run_workload(const std::string& name, uint64_t size,
     throw BenchError("unknown workload " + name);
 }
 
+namespace {
+// The nanoseconds of fault service @sum has gathered so far.
+uint64_t served_ns(const CounterSum& sum)
+{
+    uint64_t ns = 0;
+    if (sum.total && sum.total->stage_ns)
+        for (const uint64_t v : *sum.total->stage_ns)
+            ns += v;
+    return ns;
+}
+} // namespace
+
+std::vector<Row> Bench::first_touch_split(const char* of, const std::string& prefix,
+                                          uint64_t size,
+                                          const std::vector<double>& service_s,
+                                          const std::vector<double>& second_mibps, HmmOp op)
+{
+    std::vector<Row> rows;
+    if (!service_s.empty()) {
+        std::vector<double> mb;
+        for (const double s : service_s)
+            mb.push_back(s > 0 ? mibps(size, s) : 0);
+        Row service = mibps_row("(" + prefix + "fault service)", size, mb, true, size);
+        service.extra.emplace_back("of", json_string(of));
+        attach_hmm(service, op);
+        rows.push_back(std::move(service));
+    }
+    Row second = mibps_row("(" + prefix + "second touch)", size, second_mibps, false, size);
+    second.extra.emplace_back("of", json_string(of));
+    rows.push_back(std::move(second));
+    return rows;
+}
+
 // The CPU fills a fresh buffer; one GPU COPY from it into a buffer the GPU
 // already maps: the time is the source's GPU faults (on present pages) plus
-// the copy.
+// the copy. Then the same copy again, on pages mapped now: the copy alone.
 std::vector<Row> Bench::first_touch_populated(uint64_t size)
 {
     const std::string what = where("first-touch-populated", size);
-    Row row = measure("first-touch-populated", size, true, [&](unsigned r, auto measured) {
+    CounterSum sum;
+    std::vector<double> service, second;
+    bool timed = true;
+    const std::vector<double> samples = sampled(what, sum, [&](unsigned r, auto measured) {
         Buffer dst(size);
         simgpu::BatchBuilder pre;
         pre.fill(dst.gpu(), size, 0).batch_end();
@@ -287,12 +323,24 @@ std::vector<Row> Bench::first_touch_populated(uint64_t size)
 
         simgpu::BatchBuilder b;
         b.copy(dst.gpu(), src.gpu(), size).batch_end();
+        const uint64_t ns0 = served_ns(sum);
         const double t = measured([&] { return queue_->run(b); });
+        timed = timed && sum.total && sum.total->stage_ns;
+        service.push_back(static_cast<double>(served_ns(sum) - ns0) / 1e9);
+        check_copy(what, dst.data(), src.data(), size);
+        second.push_back(mibps(size, queue_->run(b)));
         check_copy(what, dst.data(), src.data(), size);
         return mibps(size, t);
     });
+    Row row = mibps_row("first-touch-populated", size, samples, true, size);
+    row.counters = sum.total;
     attach_hmm(row, HmmOp::read);
-    return {row};
+    std::vector<Row> rows{row};
+    for (Row& split : first_touch_split("first-touch-populated", "", size,
+                                        timed ? service : std::vector<double>{}, second,
+                                        HmmOp::read))
+        rows.push_back(std::move(split));
+    return rows;
 }
 
 // One GPU FILL of a never-touched buffer: the GPU faults allocate the pages.
@@ -728,13 +776,16 @@ std::string Bench::vram_skip_reason(bool needs_fault_migration) const
 // in VRAM: the GPU faults on the source migrate it to VRAM (the time is
 // the faults, the migration copies and the GPU copy). Then the same with
 // the source's preferred location set to system memory (MADVISE
-// PREFERRED_LOC = LOC_SYSTEM): the faults map it in place.
+// PREFERRED_LOC = LOC_SYSTEM): the faults map it in place. Each is split
+// into the faults' service time and the copy again on mapped pages.
 std::vector<Row> Bench::vram_first_touch(uint64_t size)
 {
     const std::string what = where("vram-first-touch", size);
     const CounterReader& cr = counters();
     CounterSum sum, in_place_sum;
     std::vector<double> samples, in_place;
+    std::vector<double> service[2], second[2];
+    bool timed = true;
     uint64_t vram = 0, in_place_vram = 0;
     for (unsigned r = 0; r < opt_.repeat; ++r) {
         for (const bool migrate : {true, false}) {
@@ -749,10 +800,14 @@ std::vector<Row> Bench::vram_first_touch(uint64_t size)
 
             simgpu::BatchBuilder b;
             b.copy(dst.gpu(), src.gpu(), size).batch_end();
-            const double t = cr.measured(migrate ? sum : in_place_sum,
-                                         [&] { return queue_->run(b); });
+            CounterSum& s = migrate ? sum : in_place_sum;
+            const uint64_t ns0 = served_ns(s);
+            const double t = cr.measured(s, [&] { return queue_->run(b); });
+            timed = timed && s.total && s.total->stage_ns;
+            service[migrate].push_back(static_cast<double>(served_ns(s) - ns0) / 1e9);
             (migrate ? vram : in_place_vram) += gpu_->vram_pages(src.gpu(), size);
             check_copy(what, dst.data(), src.data(), size);
+            second[migrate].push_back(mibps(size, queue_->run(b)));
             (migrate ? samples : in_place).push_back(mibps(size, t));
         }
         sample_done(what);
@@ -771,7 +826,17 @@ std::vector<Row> Bench::vram_first_touch(uint64_t size)
     base.extra.emplace_back("of", json_string("vram-first-touch"));
     base.extra.emplace_back("src_pages_in_vram", std::to_string(in_place_vram));
     attach_hmm(base, HmmOp::read);
-    return {row, base};
+    std::vector<Row> rows{row};
+    for (const bool migrate : {true, false}) {
+        if (!migrate)
+            rows.push_back(base);
+        for (Row& split : first_touch_split(
+                 "vram-first-touch", migrate ? "" : "in place: ", size,
+                 timed ? service[migrate] : std::vector<double>{}, second[migrate],
+                 migrate ? HmmOp::to_dev : HmmOp::read))
+            rows.push_back(std::move(split));
+    }
+    return rows;
 }
 
 // vram-first-touch on a source the CPU fills through transparent huge

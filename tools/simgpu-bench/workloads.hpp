@@ -188,6 +188,16 @@ private:
     // its samples; the test_hmm anchor is the caller's.
     template <typename F>
     Row measure(const char* name, uint64_t size, bool cold, F&& per_repeat);
+    // The rows that split a first-touch row of @size: "(fault service)",
+    // MiB/s of the faults' service time alone (the stage counters' sum
+    // over each sample, @service_s), anchored to test_hmm @op; "(second
+    // touch)", MiB/s of the same job on pages it already maps
+    // (@second_mibps): the engine's own time, no fault. The first is left
+    // out when the module does not time faults. @prefix goes before each
+    // name ("in place: ").
+    std::vector<Row> first_touch_split(const char* of, const std::string& prefix, uint64_t size,
+                                       const std::vector<double>& service_s,
+                                       const std::vector<double>& second_mibps, HmmOp op);
 
     const Options& opt_;
     std::vector<simgpu::Device>& devices_;

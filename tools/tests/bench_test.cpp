@@ -60,6 +60,17 @@ TEST(BenchStats, MinMedianMax)
     EXPECT_EQ(s.median, 0);
 }
 
+TEST(BenchFormat, StageSplit)
+{
+    StageNs ns{};
+    EXPECT_EQ(stage_split(ns, 0), "");
+    ns[0] = 10000;  // queue: 10 us over 2 faults
+    ns[3] = 400000; // migrate
+    ns[7] = 2000;   // resume
+    EXPECT_EQ(stage_split(ns, 2), "per fault 206 us: queue 5.0, lock 0.0, range 0.0, "
+                                  "migrate 200, pages 0.0, bind 0.0, other 0.0, resume 1.0");
+}
+
 TEST(BenchFormat, Numbers)
 {
     EXPECT_EQ(format_number(12345.6), "12346");
