@@ -360,7 +360,9 @@ std::vector<Row> Bench::first_touch_untouched(uint64_t size)
 }
 
 // N x 2 MiB of fresh memory, one STORE_DW per 2 MiB: N GPU faults, each
-// mapping a 2 MiB range.
+// mapping a 2 MiB range. The test_hmm anchor does the same stride one page
+// at a time: migrated to its device where the GPU faults migrated (zero
+// fills into VRAM), read through its mirror where they did not.
 std::vector<Row> Bench::sparse_faults(uint64_t size)
 {
     const std::string what = where("sparse-faults", size);
@@ -398,6 +400,9 @@ std::vector<Row> Bench::sparse_faults(uint64_t size)
     row.extra.emplace_back("faults_per_job", std::to_string(n));
     row.extra.emplace_back("bytes_mapped", std::to_string(n * huge));
     row.extra.emplace_back("anchor_unit", json_string("us per 2 MiB of memcpy"));
+    const bool migrated =
+        sum.total && sum.total->migration && sum.total->migration->to_vram_pages > 0;
+    attach_hmm(row, migrated ? HmmOp::sparse_to_dev : HmmOp::sparse_read);
     return {row};
 }
 
@@ -1147,8 +1152,9 @@ namespace {
 // Indexed by HmmOp, in its order.
 const char* hmm_op_name(int op)
 {
-    static const char* const names[] = {"read",      "write",  "to-dev",   "to-sys",
-                                        "cpu-fault", "munmap", "exclusive"};
+    static const char* const names[] = {"read",      "write",     "to-dev",
+                                        "to-sys",    "cpu-fault", "munmap",
+                                        "exclusive", "sparse-read", "sparse-to-dev"};
     return names[op];
 }
 
@@ -1251,6 +1257,23 @@ const std::vector<double>* Bench::hmm_seconds(HmmOp op, uint64_t size, std::stri
                 t = (now_s() - t0) / exclusive_grabs;
                 break;
             }
+            case HmmOp::sparse_read:
+            case HmmOp::sparse_to_dev: {
+                // One page at the start of each 2 MiB of never-touched
+                // memory, one call each, as sparse-faults faults once
+                // per 2 MiB. Fresh memory reads as zeros.
+                const uint64_t n = std::max<uint64_t>(1, size / huge);
+                Buffer sparse(n * huge);
+                for (uint64_t i = 0; i < n; ++i) {
+                    std::byte* at = sparse.data() + i * huge;
+                    std::memset(bounce.data(), 0x5a, page);
+                    t += op == HmmOp::sparse_read ? mirror.read(at, page, bounce.data())
+                                                  : mirror.migrate_to_dev(at, page, bounce.data());
+                    check_fill(what, bounce.data(), page, 0);
+                }
+                t /= static_cast<double>(n);
+                break;
+            }
             }
             samples.push_back(t);
         }
@@ -1299,6 +1322,14 @@ void Bench::attach_hmm(Row& row, HmmOp op)
         a.what = "HMM_DMIRROR_EXCLUSIVE of one page (make_device_exclusive_range(), then "
                  "test_hmm reads it back), then a CPU __atomic_fetch_add on it, which takes "
                  "it back: grabs per second";
+        break;
+    case HmmOp::sparse_read:
+        a.what = "HMM_DMIRROR_READ of one page per 2 MiB of never-touched memory "
+                 "(hmm_range_fault() faults the zero page in): microseconds per page";
+        break;
+    case HmmOp::sparse_to_dev:
+        a.what = to_dev + " of one page per 2 MiB of never-touched memory (zero-filled "
+                          "device pages): microseconds per page";
         break;
     }
     std::string why;

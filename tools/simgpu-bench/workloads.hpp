@@ -49,7 +49,9 @@ struct Options {
 };
 
 // The test_hmm operations anchors are made of.
-enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap, exclusive };
+// sparse_read, sparse_to_dev: one page per 2 MiB of fresh memory, seconds
+// per page (per fault).
+enum class HmmOp { read, write, to_dev, to_sys, fault_back, munmap, exclusive, sparse_read, sparse_to_dev };
 
 // The anchors measured so far: memcpy per size, test_hmm per operation and
 // size. One for the whole run, shared by the Bench of every backend, so
