@@ -167,8 +167,8 @@ static int bo_storage_alloc(struct simgpu_device *sdev, struct bo_storage *s,
 		for (; off < end && i < n; off += PAGE_SIZE, i++) {
 			s->vram_offsets[i] = off;
 			if (gfp & __GFP_ZERO)
-				clear_highpage(simgpu_vram_page(&sdev->vram,
-								off));
+				simgpu_engine_zero_page(simgpu_vram_page(&sdev->vram,
+									 off));
 		}
 	}
 	return 0;

@@ -83,6 +83,25 @@ struct simgpu_copy_req {
 	struct completion done;
 };
 
+/**
+ * simgpu_engine_zero_page() - zero-fill a page of device memory
+ * @page: the page (a VRAM storage page or a system page)
+ *
+ * Stores 64 bits at a time rather than clear_highpage(): under TCG, where
+ * simgpu runs, clear_page()'s ``rep stosb`` costs a translated iteration
+ * per byte, and zero-filling a 2 MiB chunk (every GPU first touch of
+ * never-touched memory that migrates) took 8 times as long as copying
+ * one (2.2 ms against 0.28 ms, icount); eight-byte stores bring it to the
+ * copy's 0.33 ms.
+ */
+void simgpu_engine_zero_page(struct page *page)
+{
+	u64 *p = kmap_local_page(page);
+
+	memset64(p, 0, PAGE_SIZE / sizeof(u64));
+	kunmap_local(p);
+}
+
 static void engine_run_copy(struct simgpu_copy_req *req)
 {
 	unsigned long i;
@@ -91,7 +110,7 @@ static void engine_run_copy(struct simgpu_copy_req *req)
 		if (req->src[i])
 			copy_highpage(req->dst[i], req->src[i]);
 		else
-			clear_highpage(req->dst[i]);
+			simgpu_engine_zero_page(req->dst[i]);
 		if (!(i % 64))
 			cond_resched();
 	}

@@ -71,6 +71,7 @@ struct simgpu_engine {
 };
 
 int simgpu_engines_init(struct simgpu_device *sdev);
+void simgpu_engine_zero_page(struct page *page);
 int simgpu_engine_copy_pages(struct simgpu_device *sdev, struct page **dst,
 			     struct page **src, unsigned long npages);
 struct simgpu_engine *simgpu_engine_find(struct simgpu_device *sdev,
