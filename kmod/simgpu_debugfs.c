@@ -150,6 +150,8 @@ static int svm_show(struct seq_file *m, void *data)
 	seq_printf(m, "exclusive_pages %lld\n",
 		   atomic64_read(&s->exclusive_pages));
 	seq_printf(m, "thrash_holds %lld\n", atomic64_read(&s->thrash_holds));
+	seq_printf(m, "migrate_busy_waits %lld\n",
+		   atomic64_read(&s->migrate_busy_waits));
 	return 0;
 }
 

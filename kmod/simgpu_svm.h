@@ -35,6 +35,9 @@
  * @migrate_fallbacks: migrations to VRAM, from this device's VMs, that
  *	found no memory
  * @exclusive_pages: pages this device's VMs took exclusive for atomics
+ * @migrate_busy_waits: migrations to VRAM, from this device's VMs, that
+ *	found pages another holder kept and waited a timeslice (kernel core;
+ *	the simgpu core collects the pages where they are at once)
  * @thrash_holds: migrations to VRAM, from this device's VMs, of a range
  *	the CPU had taken back before, which keep the VRAM for a timeslice
  *
@@ -59,6 +62,7 @@ struct simgpu_svm_stats {
 	atomic64_t migrate_fallbacks;
 	atomic64_t exclusive_pages;
 	atomic64_t thrash_holds;
+	atomic64_t migrate_busy_waits;
 };
 
 struct simgpu_device;

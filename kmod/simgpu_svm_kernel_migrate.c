@@ -81,8 +81,10 @@ static int ksvm_migrate(struct simgpu_svm_kernel *ks, struct ksvm_range *r,
 				      ctx->hold, ks->vm,
 				      ctx->force ? 0 : simgpu_svm_evict_age());
 	mmap_read_unlock(mm);
-	if (err == -EBUSY && ctx->timeslice)
+	if (err == -EBUSY && ctx->timeslice) {
+		atomic64_inc(&ks->vm->sdev->svm_stats.migrate_busy_waits);
 		schedule_timeout_idle(ctx->timeslice);
+	}
 	return err;
 }
 

@@ -211,7 +211,7 @@ Counters svm_counters(uint32_t device)
                           "migrate_to_vram_bytes", "migrate_to_vram_2M", "migrate_to_vram_64K",
                           "migrate_to_vram_4K", "migrate_to_ram_pages", "migrate_to_ram_bytes",
                           "migrate_to_ram_chunks", "evictions", "evicted_pages",
-                          "migrate_fallbacks", "thrash_holds"});
+                          "migrate_fallbacks", "thrash_holds", "migrate_busy_waits"});
 }
 
 Counters stats_counters(uint32_t device)
